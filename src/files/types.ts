@@ -1,0 +1,36 @@
+// What an adapter sees of the file layer: three ways to produce a file, one result shape.
+import type { Download, Locator } from 'playwright';
+
+/** The kind of file an adapter expects; its magic bytes are checked before the file is kept. */
+export type FileKind = 'pdf' | 'png' | 'jpeg' | 'any';
+
+/** A file that is whole on disk under its final name. */
+export interface SavedFile {
+  /** Path relative to the output folder, with forward slashes. */
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface FileOptions {
+  /** File name wanted (sanitised). Default: from Content-Disposition, else the URL's last segment. */
+  name?: string;
+  /** Expected kind. @default 'any' */
+  kind?: FileKind;
+}
+
+export interface FetchOptions extends FileOptions {
+  /** Extra request headers (the session's Cookie and User-Agent are added for you). */
+  headers?: Record<string, string>;
+}
+
+export interface Files {
+  /** Download a URL over HTTP with the browser session's cookies; the page is not needed. */
+  fetch(url: string, options?: FetchOptions): Promise<SavedFile>;
+  /** Keep a file the browser downloaded (`page.waitForEvent('download')`). */
+  fromDownload(download: Download, options?: FileOptions): Promise<SavedFile>;
+  /** Keep bytes the adapter produced (a screenshot, `page.pdf()`). */
+  fromBytes(bytes: Uint8Array, options: FileOptions & { name: string }): Promise<SavedFile>;
+  /** Screenshot one element to PNG. */
+  screenshot(element: Locator, options: FileOptions & { name: string }): Promise<SavedFile>;
+}

@@ -1,0 +1,28 @@
+// The events the task queue emits: the UI, the checkpoint and the metrics listen; the queue imports none of them.
+
+export interface TaskRef {
+  key: string;
+  /** 1 for the first try. */
+  attempt: number;
+}
+
+export interface QueueEvents<R = unknown> {
+  'task:start': [TaskRef];
+  'task:done': [TaskRef & { result: R; ms: number }];
+  /** A transient failure; the task waits `delayMs` in the retry queue (no slot held). */
+  'task:retry': [TaskRef & { error: unknown; reason: string; delayMs: number }];
+  /** Final failure: permanent, or out of retries. */
+  'task:failed': [TaskRef & { error: unknown; reason: string; permanent: boolean; ms: number }];
+  /** Past deadline + grace: slot freed, resource poisoned, task re-queued; its late result is discarded. */
+  'task:abandoned': [TaskRef];
+  /** Stopped by shutdown before it finished: stays pending for the next run. */
+  'task:interrupted': [TaskRef];
+  /** A key already seen in this run's source. */
+  'task:duplicate': [{ key: string }];
+  /** New starts held until `untilMs` (epoch ms) after a 429. */
+  backoff: [{ untilMs: number; reason: string }];
+  /** One shared re-login started (`done: false`) or finished. */
+  relogin: [{ done: boolean }];
+  /** The source is exhausted and nothing is in flight or waiting. */
+  idle: [];
+}

@@ -1,0 +1,21 @@
+// Everything a run tells its listeners (progress UI, plain log, report, metrics): the queue's events plus the engine's.
+import type { QueueEvents } from './queue/events.js';
+
+export interface RunEvents extends QueueEvents {
+  /** The run starts; `total` is known when the source is a file or a listing was counted, else null. */
+  'run:start': [{ site: string; concurrency: number; total: number | null; skipped: number }];
+  /** More items were found by the listing (total grows as the inventory is paged through). */
+  'run:total': [{ total: number }];
+  /** A page picked up an item, or the item moved to a new stage ("search", "detail", "download"). */
+  'task:stage': [{ key: string; attempt: number; slot: number; stage: string }];
+  /** A file is whole on disk. */
+  'file:saved': [{ key: string; path: string; bytes: number }];
+  /** A page was closed and replaced (recycled, crashed, or poisoned by an abandoned task). */
+  'page:replaced': [{ slot: number; reason: string }];
+  /** Logged in (first login or a shared re-login). */
+  login: [{ count: number }];
+  /** A non-fatal notice for the user (a dropped torn journal line, a slow page close). */
+  warning: [{ message: string }];
+  /** The run ended: `reason` is 'done', 'interrupted' or 'fatal'. */
+  'run:end': [{ reason: 'done' | 'interrupted' | 'fatal'; error?: unknown }];
+}

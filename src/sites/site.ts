@@ -1,0 +1,49 @@
+// The site adapter interface: the only code a user writes for a new portal.
+import type { Page } from 'playwright';
+import type { Files, SavedFile } from '../files/types.js';
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** One item's work, handed to `site.process`. */
+export interface Job<Ref> {
+  ref: Ref;
+  key: string;
+  /** The portal's base URL (`--base-url`), without a trailing slash. */
+  baseUrl: string;
+  /** A logged-in page from the pool; leave it on any URL, the pool resets it. */
+  page: Page;
+  /** Aborted at the task's deadline or on shutdown: pass it on, check it between steps. */
+  signal: AbortSignal;
+  /** 1 for the first try. */
+  attempt: number;
+  files: Files;
+  /** Tell the progress display what the item is doing ("search", "detail", "download"). */
+  stage(name: string): void;
+  log(message: string): void;
+}
+
+export interface Site<Ref = unknown> {
+  name: string;
+  /** Stable id of an item: the checkpoint and dedupe use it. Also a safe folder name for failure snapshots. */
+  key(ref: Ref): string;
+  /** Log in and accept any licence; throw `LoginError` when the portal refuses the credentials. */
+  login(page: Page, creds: Credentials, baseUrl: string): Promise<void>;
+  /** Every item, lazily (pages of the inventory as they are needed). */
+  list(page: Page, signal: AbortSignal, baseUrl: string): AsyncIterable<Ref>;
+  /** Produce the item's files through `job.files`. Throw `PermanentError` for items that can never work. */
+  process(job: Job<Ref>): Promise<void>;
+  /** True when the page shows the portal has logged us out (a login form, a redirect). */
+  loggedOut?(page: Page): Promise<boolean>;
+  /** Parse one ref from `--refs` (a JSONL value or a CSV row as an object). Default: the value as is. */
+  parseRef?(value: unknown): Ref;
+}
+
+/** Identity function that gives an adapter object its types. */
+export function defineSite<Ref>(site: Site<Ref>): Site<Ref> {
+  return site;
+}
+
+export type { Files, SavedFile };
