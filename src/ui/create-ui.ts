@@ -1,0 +1,141 @@
+// Picks the run's user interface (TTY bars, plain lines or quiet) and wires it to the run's events.
+import type { EventEmitter } from 'node:events';
+import type { RunEvents } from '../run-events.js';
+import { PlainRenderer } from './plain-renderer.js';
+import { RunStats } from './run-stats.js';
+import { formatSummary } from './run-summary.js';
+import { formatDuration, toAscii } from './text-format.js';
+import { TtyRenderer } from './tty-renderer.js';
+
+export type UiMode = 'tty' | 'plain' | 'quiet';
+
+export interface UiOptions {
+  /** `tty` when stdout is a TTY and not --quiet, `plain` otherwise, `quiet` for --quiet: the caller decides. */
+  mode: UiMode;
+  /** Progress bars, plain lines and the final summary (stdout). */
+  out: NodeJS.WritableStream;
+  /** Failures and warnings (stderr). */
+  err: NodeJS.WritableStream;
+  /** ANSI colors in TTY mode; false when NO_COLOR is set or the output is not a TTY (caller decides). */
+  color: boolean;
+  /**
+   * How often plain mode prints a progress line (it also prints one at each 5% of the total).
+   * @default 5000
+   */
+  plainIntervalMs?: number;
+  /**
+   * The clock, for tests.
+   * @default Date.now
+   */
+  now?: () => number;
+}
+
+export interface Ui {
+  /** Stops timers and bars and leaves the terminal clean; idempotent. */
+  stop(): void;
+}
+
+const MODES: readonly UiMode[] = ['tty', 'plain', 'quiet'];
+
+/**
+ * Listens to a run's events and shows them. On 'run:end' it takes its bars down and prints the summary
+ * (not in quiet mode); failures and warnings always reach `err`.
+ */
+export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): Ui {
+  const { mode, out, err, color, plainIntervalMs = 5000, now = Date.now } = validate(options);
+  // Registered first, so every renderer below reads counters that already include the event.
+  const stats = new RunStats(events, now);
+  const tty = mode === 'tty' ? new TtyRenderer(stats, { out, err, color, now }) : null;
+  const plain =
+    mode === 'plain' ? new PlainRenderer(events, stats, { out, intervalMs: plainIntervalMs, now }) : null;
+
+  const toErr = (line: string): void => {
+    if (tty) tty.notice(line, 'err');
+    else err.write(`${line}\n`);
+  };
+  const toOut = (line: string): void => {
+    if (tty) tty.notice(line, 'out');
+    else if (plain) out.write(`${line}\n`);
+  };
+
+  const listeners: { [E in keyof RunEvents]?: (...args: RunEvents[E]) => void } = {
+    'run:start': ({ site, concurrency, total, skipped }) => {
+      if (plain) {
+        const items = total === null ? 'item count not known yet' : `${total} items`;
+        const skip = skipped > 0 ? `, ${skipped} already done (skipped)` : '';
+        toOut(`Starting ${toAscii(site)}: ${items}, ${concurrency} pages${skip}`);
+      }
+      tty?.syncSlots();
+    },
+    'task:stage': () => {
+      // A slot number past the announced pool size needs its own line.
+      tty?.syncSlots();
+    },
+    'task:failed': ({ key, reason }) => toErr(`FAILED ${toAscii(key)}: ${toAscii(reason)}`),
+    warning: ({ message }) => toErr(`WARNING: ${toAscii(message)}`),
+    backoff: ({ untilMs, reason }) =>
+      toOut(`Rate limited (${toAscii(reason)}): new items wait ${formatDuration(untilMs - now())}`),
+    relogin: ({ done }) => {
+      if (!done) toOut('Session expired: logging in again');
+    },
+    'run:end': () => {
+      stopRenderers();
+      if (mode !== 'quiet') out.write(`${formatSummary(stats, now())}\n`);
+    },
+  };
+  for (const [name, fn] of Object.entries(listeners)) {
+    events.on(name as keyof RunEvents, fn as (...args: unknown[]) => void);
+  }
+  // Up from the start: login can take a while, and the elapsed time shows the run is alive.
+  tty?.start();
+
+  let rendering = true;
+  function stopRenderers(): void {
+    if (!rendering) return;
+    rendering = false;
+    plain?.stop();
+    tty?.stop();
+  }
+
+  let stopped = false;
+  return {
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      stopRenderers();
+      for (const [name, fn] of Object.entries(listeners)) {
+        events.off(name as keyof RunEvents, fn as (...args: unknown[]) => void);
+      }
+      stats.dispose();
+    },
+  };
+}
+
+function validate(options: UiOptions): UiOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected \`options\` to be an object, got \`${String(options)}\``);
+  }
+  const problems: string[] = [];
+  if (!MODES.includes(options.mode)) {
+    problems.push(`Expected \`mode\` to be one of ${MODES.join(', ')}, got \`${String(options.mode)}\``);
+  }
+  for (const name of ['out', 'err'] as const) {
+    if (typeof (options[name] as { write?: unknown } | undefined)?.write !== 'function') {
+      problems.push(`Expected \`${name}\` to be a writable stream, got \`${String(options[name])}\``);
+    }
+  }
+  if (typeof options.color !== 'boolean') {
+    problems.push(`Expected \`color\` to be a boolean, got \`${String(options.color)}\``);
+  }
+  const interval = options.plainIntervalMs;
+  if (interval !== undefined && !(Number.isInteger(interval) && interval >= 100 && interval <= 86_400_000)) {
+    problems.push(
+      `Expected \`plainIntervalMs\` to be an integer from 100 to 86400000, got \`${String(interval)}\``,
+    );
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    problems.push(`Expected \`now\` to be a function, got \`${String(options.now)}\``);
+  }
+  if (problems.length > 0) throw new TypeError(problems.join('; '));
+  return options;
+}

@@ -1,0 +1,72 @@
+// Plain mode (logs, CI, pipes): a progress line every interval or every 5% of the total, whichever first.
+import type { EventEmitter } from 'node:events';
+import type { RunEvents } from '../run-events.js';
+import { formatProgressLine } from './progress-line.js';
+import type { RunStats } from './run-stats.js';
+
+export interface PlainRendererOptions {
+  out: NodeJS.WritableStream;
+  intervalMs: number;
+  now: () => number;
+}
+
+/** Writes progress lines to `out`; reads counters from `stats`, which must be subscribed first. */
+export class PlainRenderer {
+  private timer: NodeJS.Timeout | null = null;
+  /** The last 5% step a line was printed for, so each step prints once. */
+  private lastStep = 0;
+  private stopped = false;
+  private readonly onFinished = (): void => this.checkStep();
+  private readonly onTotal = (): void => {
+    // A grown total lowers the current step; steps reached again later must print again.
+    this.lastStep = Math.min(this.lastStep, this.step());
+  };
+
+  constructor(
+    private readonly events: EventEmitter<RunEvents>,
+    private readonly stats: RunStats,
+    private readonly options: PlainRendererOptions,
+  ) {
+    events.on('task:done', this.onFinished);
+    events.on('task:failed', this.onFinished);
+    events.on('run:total', this.onTotal);
+    this.schedule();
+  }
+
+  /** Prints the progress line now and restarts the interval. */
+  printLine(): void {
+    if (this.stopped) return;
+    this.options.out.write(`${formatProgressLine(this.stats, this.options.now())}\n`);
+    this.schedule();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.events.off('task:done', this.onFinished);
+    this.events.off('task:failed', this.onFinished);
+    this.events.off('run:total', this.onTotal);
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.printLine(), this.options.intervalMs);
+    // The line timer alone must never keep a finished process alive.
+    this.timer.unref();
+  }
+
+  private step(): number {
+    const total = this.stats.total;
+    return total ? Math.floor((this.stats.finished * 20) / total) : 0;
+  }
+
+  private checkStep(): void {
+    const step = this.step();
+    if (step > this.lastStep) {
+      this.lastStep = step;
+      this.printLine();
+    }
+  }
+}

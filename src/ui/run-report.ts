@@ -1,0 +1,226 @@
+// The machine-readable report of one run (counts, timing percentiles, one record per item), written atomically.
+import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { describe } from '../errors.js';
+import type { RunEvents } from '../run-events.js';
+import { RunStats } from './run-stats.js';
+
+export type ItemOutcome = 'done' | 'failed' | 'interrupted';
+
+export interface ReportItem {
+  key: string;
+  outcome: ItemOutcome;
+  attempts: number;
+  /** From the item's first 'task:start' to its final outcome. */
+  ms: number;
+  bytes: number;
+  files: string[];
+  reason?: string;
+  permanent?: boolean;
+}
+
+export interface ReportJson {
+  site: string;
+  /** ISO 8601. */
+  startedAt: string;
+  endedAt: string | null;
+  reason: 'done' | 'interrupted' | 'fatal' | null;
+  /** The fatal error, in one line. */
+  error?: string;
+  totals: {
+    items: number;
+    done: number;
+    failed: number;
+    permanent: number;
+    retries: number;
+    relogins: number;
+    abandoned: number;
+    duplicates: number;
+    bytes: number;
+    interrupted: number;
+  };
+  timing: { wallMs: number; p50Ms: number | null; p95Ms: number | null; itemsPerSec: number };
+  items: ReportItem[];
+}
+
+export interface RunReportOptions {
+  /**
+   * The clock, for tests.
+   * @default Date.now
+   */
+  now?: () => number;
+}
+
+/** An item between its first event and its outcome. */
+interface OpenItem {
+  startedAt: number;
+  starts: number;
+  maxAttempt: number;
+  bytes: number;
+  files: string[];
+}
+
+/**
+ * Listens from construction. Memory: one small record per finished item (the report lists them all) plus
+ * one per item in flight; durations of done items sit in a flat Float64Array for the percentiles.
+ */
+export class RunReport {
+  private readonly stats: RunStats;
+  private readonly now: () => number;
+  private readonly open = new Map<string, OpenItem>();
+  private readonly items: ReportItem[] = [];
+  private doneMs = new Float64Array(1024);
+  private doneCount = 0;
+
+  constructor(events: EventEmitter<RunEvents>, options: RunReportOptions = {}) {
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new TypeError(`Expected \`now\` to be a function, got \`${String(options.now)}\``);
+    }
+    this.now = options.now ?? Date.now;
+    this.stats = new RunStats(events, this.now);
+
+    events.on('task:start', ({ key, attempt }) => {
+      const item = this.touch(key);
+      item.starts += 1;
+      item.maxAttempt = Math.max(item.maxAttempt, attempt);
+    });
+    events.on('task:stage', ({ key, attempt }) => {
+      const item = this.touch(key);
+      item.maxAttempt = Math.max(item.maxAttempt, attempt);
+    });
+    events.on('file:saved', ({ key, path, bytes }) => {
+      // A file reported after its item's outcome still counts in the totals, just not per item.
+      const item = this.open.get(key);
+      if (!item) return;
+      item.bytes += bytes;
+      item.files.push(path);
+    });
+    events.on('task:done', ({ key, attempt, ms }) => {
+      const record = this.finish(key, 'done', attempt, ms);
+      this.pushDoneMs(record.ms);
+    });
+    events.on('task:failed', ({ key, attempt, ms, reason, permanent }) => {
+      const record = this.finish(key, 'failed', attempt, ms);
+      record.reason = reason;
+      record.permanent = permanent;
+    });
+    events.on('task:interrupted', ({ key, attempt }) => {
+      this.finish(key, 'interrupted', attempt, 0);
+    });
+    events.on('run:end', () => {
+      // Still open at the end (waiting to retry, or the run died): pending for the next run.
+      for (const key of [...this.open.keys()]) this.finish(key, 'interrupted', 0, 0);
+    });
+  }
+
+  toJSON(): ReportJson {
+    const s = this.stats;
+    const wallMs = s.elapsedMs();
+    const sorted = this.doneMs.slice(0, this.doneCount).sort();
+    const report: ReportJson = {
+      site: s.site,
+      startedAt: new Date(s.startedAt).toISOString(),
+      endedAt: s.endedAt === null ? null : new Date(s.endedAt).toISOString(),
+      reason: s.reason,
+      totals: {
+        items: this.items.length,
+        done: s.done,
+        failed: s.failed,
+        permanent: s.permanent,
+        retries: s.retries,
+        relogins: s.relogins,
+        abandoned: s.abandoned,
+        duplicates: s.duplicates,
+        bytes: s.bytes,
+        interrupted: s.interrupted,
+      },
+      timing: {
+        wallMs,
+        p50Ms: percentile(sorted, 50),
+        p95Ms: percentile(sorted, 95),
+        itemsPerSec: wallMs > 0 ? Math.round((s.done / (wallMs / 1000)) * 100) / 100 : 0,
+      },
+      items: this.items,
+    };
+    if (s.reason === 'fatal' && s.error !== undefined) report.error = describe(s.error);
+    return report;
+  }
+
+  /** Writes the report to a temp file beside `path`, then renames it: `path` is always a whole report. */
+  async write(path: string): Promise<void> {
+    const { items, ...head } = this.toJSON();
+    // One item per line: a 100,000-item report stays readable and diffable.
+    const headText = JSON.stringify({ ...head, items: [] }, null, 2);
+    const text =
+      items.length === 0
+        ? `${headText}\n`
+        : `${headText.slice(0, headText.lastIndexOf('[]'))}[\n${items.map((i) => `    ${JSON.stringify(i)}`).join(',\n')}\n  ]\n}\n`;
+    await mkdir(dirname(path), { recursive: true });
+    const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      const handle = await open(temp, 'wx');
+      try {
+        await handle.writeFile(text, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, path);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  private touch(key: string): OpenItem {
+    let item = this.open.get(key);
+    if (!item) {
+      item = { startedAt: this.now(), starts: 0, maxAttempt: 0, bytes: 0, files: [] };
+      this.open.set(key, item);
+    }
+    return item;
+  }
+
+  private finish(key: string, outcome: ItemOutcome, attempt: number, fallbackMs: number): ReportItem {
+    const item = this.open.get(key);
+    this.open.delete(key);
+    const record: ReportItem = item
+      ? {
+          key,
+          outcome,
+          // An abandoned try is restarted under the same attempt number; count the starts too.
+          attempts: Math.max(item.starts, item.maxAttempt, attempt),
+          ms: Math.max(0, this.now() - item.startedAt),
+          bytes: item.bytes,
+          files: item.files,
+        }
+      : {
+          key,
+          outcome,
+          attempts: Math.max(attempt, outcome === 'interrupted' ? 0 : 1),
+          ms: fallbackMs,
+          bytes: 0,
+          files: [],
+        };
+    this.items.push(record);
+    return record;
+  }
+
+  private pushDoneMs(ms: number): void {
+    if (this.doneCount === this.doneMs.length) {
+      const grown = new Float64Array(this.doneMs.length * 2);
+      grown.set(this.doneMs);
+      this.doneMs = grown;
+    }
+    this.doneMs[this.doneCount++] = ms;
+  }
+}
+
+/** Nearest-rank percentile of an ascending array; null when empty. */
+function percentile(sorted: Float64Array, p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1] ?? null;
+}

@@ -1,0 +1,218 @@
+// Live counters of one run (done, failed, retrying, bytes, what each page is doing), fed by run events only.
+import type { EventEmitter } from 'node:events';
+import type { RunEvents } from '../run-events.js';
+
+/** What one page slot is doing right now. */
+export interface SlotState {
+  key: string;
+  stage: string;
+  /** When the slot entered this stage (clock of `now`). */
+  since: number;
+}
+
+export type EndReason = 'done' | 'interrupted' | 'fatal';
+
+type Listeners = { [E in keyof RunEvents]?: (...args: RunEvents[E]) => void };
+
+/**
+ * Counts what the run's events say. State is O(pages + tasks in flight or waiting to retry), never
+ * O(items), so it holds for runs of any length.
+ *
+ * `total` is the number of items this run will try (the checkpoint's skipped items are not in it);
+ * it never shows less than what is already finished.
+ */
+export class RunStats {
+  site = '';
+  concurrency = 0;
+  skipped = 0;
+  done = 0;
+  failed = 0;
+  permanent = 0;
+  /** Every 'task:retry' event (one item can retry several times). */
+  retries = 0;
+  abandoned = 0;
+  /** Items stopped by shutdown, plus those still open when the run ended: all stay pending. */
+  interrupted = 0;
+  duplicates = 0;
+  bytes = 0;
+  startedAt: number;
+  endedAt: number | null = null;
+  reason: EndReason | null = null;
+  error: unknown = undefined;
+  readonly slots: Array<SlotState | null> = [];
+
+  private announcedTotal: number | null = null;
+  private reloginStarts = 0;
+  private logins = 0;
+  /** Keys started and not yet finished (running or waiting to retry). */
+  private readonly open = new Set<string>();
+  private readonly waitingRetry = new Set<string>();
+  /** Where each running key is, so its slot goes idle when the key finishes. */
+  private readonly slotOf = new Map<string, number>();
+  private readonly listeners: Listeners;
+
+  constructor(
+    private readonly events: EventEmitter<RunEvents>,
+    private readonly now: () => number,
+  ) {
+    this.startedAt = now();
+    this.listeners = {
+      'run:start': ({ site, concurrency, total, skipped }) => {
+        this.site = site;
+        this.concurrency = concurrency;
+        this.announcedTotal = total;
+        this.skipped = skipped;
+        this.startedAt = this.now();
+        this.ensureSlots(concurrency);
+      },
+      'run:total': ({ total }) => {
+        this.announcedTotal = total;
+      },
+      'task:start': ({ key }) => {
+        this.open.add(key);
+        this.waitingRetry.delete(key);
+      },
+      'task:stage': ({ key, slot, stage }) => {
+        this.open.add(key);
+        this.waitingRetry.delete(key);
+        const previous = this.slotOf.get(key);
+        if (previous !== undefined && previous !== slot) this.freeSlot(key);
+        this.ensureSlots(slot + 1);
+        const current = this.slots[slot];
+        // A new stage restarts the clock; a repeated stage event for the same work does not.
+        if (!current || current.key !== key || current.stage !== stage) {
+          this.slots[slot] = { key, stage, since: this.now() };
+        }
+        this.slotOf.set(key, slot);
+      },
+      'task:done': ({ key }) => {
+        this.done += 1;
+        this.close(key);
+      },
+      'task:failed': ({ key, permanent }) => {
+        this.failed += 1;
+        if (permanent) this.permanent += 1;
+        this.close(key);
+      },
+      'task:retry': ({ key }) => {
+        this.retries += 1;
+        this.open.add(key);
+        this.waitingRetry.add(key);
+        this.freeSlot(key);
+      },
+      'task:abandoned': ({ key }) => {
+        this.abandoned += 1;
+        this.freeSlot(key);
+      },
+      'task:interrupted': ({ key }) => {
+        this.interrupted += 1;
+        this.close(key);
+      },
+      'task:duplicate': () => {
+        this.duplicates += 1;
+      },
+      'file:saved': ({ bytes }) => {
+        this.bytes += bytes;
+      },
+      'page:replaced': ({ slot }) => {
+        const current = this.slots[slot];
+        if (current) this.slotOf.delete(current.key);
+        if (slot < this.slots.length) this.slots[slot] = null;
+      },
+      relogin: ({ done }) => {
+        if (!done) this.reloginStarts += 1;
+      },
+      login: ({ count }) => {
+        this.logins = Math.max(this.logins, count);
+      },
+      'run:end': ({ reason, error }) => {
+        this.endedAt = this.now();
+        this.reason = reason;
+        this.error = error;
+        // Whatever never reached an outcome stays pending in the checkpoint: count it as interrupted.
+        this.interrupted += this.open.size;
+        this.open.clear();
+        this.waitingRetry.clear();
+        this.slotOf.clear();
+        this.slots.fill(null);
+      },
+    };
+    for (const [name, fn] of Object.entries(this.listeners)) {
+      events.on(name as keyof RunEvents, fn as (...args: unknown[]) => void);
+    }
+  }
+
+  /** Stops listening. */
+  dispose(): void {
+    for (const [name, fn] of Object.entries(this.listeners)) {
+      this.events.off(name as keyof RunEvents, fn as (...args: unknown[]) => void);
+    }
+  }
+
+  /** Items known for this run, never less than those already finished; null while unknown. */
+  get total(): number | null {
+    if (this.announcedTotal === null) return null;
+    return Math.max(this.announcedTotal, this.finished);
+  }
+
+  /** Done or failed: the items that will not be tried again in this run. */
+  get finished(): number {
+    return this.done + this.failed;
+  }
+
+  /** Items waiting in the retry queue right now. */
+  get retrying(): number {
+    return this.waitingRetry.size;
+  }
+
+  /** Re-logins after the first login, from whichever of the two events the engine sends. */
+  get relogins(): number {
+    return Math.max(this.reloginStarts, this.logins - 1);
+  }
+
+  elapsedMs(now = this.now()): number {
+    return Math.max(0, (this.endedAt ?? now) - this.startedAt);
+  }
+
+  itemsPerSec(now = this.now()): number {
+    const seconds = this.elapsedMs(now) / 1000;
+    return seconds > 0 ? this.done / seconds : 0;
+  }
+
+  bytesPerSec(now = this.now()): number {
+    const seconds = this.elapsedMs(now) / 1000;
+    return seconds > 0 ? this.bytes / seconds : 0;
+  }
+
+  /** Time left at the pace so far; null while the total or the pace is unknown. */
+  etaMs(now = this.now()): number | null {
+    const total = this.total;
+    const elapsed = this.elapsedMs(now);
+    if (total === null || this.finished === 0 || elapsed <= 0) return null;
+    return ((total - this.finished) * elapsed) / this.finished;
+  }
+
+  /** Items a next run would still have to try: not done and not failed (all that is known of them if the total is not). */
+  pending(): number {
+    const total = this.total;
+    const open = this.interrupted + this.open.size;
+    return total === null ? open : Math.max(total - this.finished, open);
+  }
+
+  private ensureSlots(count: number): void {
+    while (this.slots.length < count) this.slots.push(null);
+  }
+
+  private close(key: string): void {
+    this.open.delete(key);
+    this.waitingRetry.delete(key);
+    this.freeSlot(key);
+  }
+
+  private freeSlot(key: string): void {
+    const slot = this.slotOf.get(key);
+    if (slot === undefined) return;
+    this.slotOf.delete(key);
+    if (this.slots[slot]?.key === key) this.slots[slot] = null;
+  }
+}

@@ -1,0 +1,217 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createUi, type UiOptions } from '../../src/ui/create-ui.js';
+import { firstNonAscii, StringSink } from './fake-terminal.js';
+import { newEvents, runDone } from './run-driver.js';
+
+const PROGRESS_LINE =
+  /^\[\d\d:\d\d\] \d+\/\d+ done \(\d+\.\d%\), \d+ failed, \d+ retrying, \d+\.\d items\/s, \d+\.\d MB\/s, ETA (\d\d:\d\d|--:--)$/;
+
+function setup(mode: UiOptions['mode'], extra: Partial<UiOptions> = {}) {
+  const events = newEvents();
+  const out = new StringSink();
+  const err = new StringSink();
+  const ui = createUi(events, { mode, out: out.asStream(), err: err.asStream(), color: false, ...extra });
+  const advance = (ms: number) => vi.advanceTimersByTime(ms);
+  return { events, out, err, ui, advance };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: Date.UTC(2030, 0, 1) });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('createUi plain mode', () => {
+  it('prints a progress line every interval with counts, rates and ETA', () => {
+    const { events, out, ui, advance } = setup('plain', { plainIntervalMs: 5000 });
+    events.emit('run:start', { site: 'demo', concurrency: 2, total: 300, skipped: 0 });
+    expect(out.lines).toEqual(['Starting demo: 300 items, 2 pages']);
+    // 120 items done in 12 s, 1 MB each; one failed, one waiting to retry.
+    for (let i = 0; i < 120; i++) runDone(events, advance, { key: `S${i}`, ms: 100, bytes: 1_000_000 });
+    events.emit('task:start', { key: 'BAD', attempt: 1 });
+    events.emit('task:failed', {
+      key: 'BAD',
+      attempt: 1,
+      error: new Error('x'),
+      reason: 'HTTP 404',
+      permanent: true,
+      ms: 5,
+    });
+    events.emit('task:start', { key: 'SLOW', attempt: 1 });
+    events.emit('task:retry', {
+      key: 'SLOW',
+      attempt: 1,
+      error: new Error('t'),
+      reason: 'timeout',
+      delayMs: 1000,
+    });
+
+    const progress = out.lines.filter((line) => PROGRESS_LINE.test(line));
+    expect(progress.length).toBeGreaterThan(0);
+    // The 5% line at 12 s restarted the interval: the next line is at 17 s, 120/17 = 7.1 items/s and MB/s,
+    // 179 left at 121 finished per 17 s -> 25 s.
+    out.text = '';
+    advance(5000);
+    expect(out.lines).toEqual([
+      '[00:17] 120/300 done (40.0%), 1 failed, 1 retrying, 7.1 items/s, 7.1 MB/s, ETA 00:25',
+    ]);
+    ui.stop();
+  });
+
+  it('prints a line at each 5% of the total even before the interval', () => {
+    const { events, out, ui, advance } = setup('plain', { plainIntervalMs: 60_000 });
+    events.emit('run:start', { site: 'demo', concurrency: 1, total: 40, skipped: 0 });
+    for (let i = 0; i < 40; i++) runDone(events, advance, { key: `K${i}`, ms: 10 });
+    const progress = out.lines.filter((line) => PROGRESS_LINE.test(line));
+    // 40 items, a step every 2: 20 lines, the last at 100%.
+    expect(progress).toHaveLength(20);
+    expect(progress[0]).toMatch(/ 2\/40 done \(5\.0%\)/);
+    expect(progress.at(-1)).toMatch(/ 40\/40 done \(100\.0%\), 0 failed, 0 retrying/);
+    ui.stop();
+  });
+
+  it('prints progress with an unknown total and picks up a total that grows', () => {
+    const { events, out, ui, advance } = setup('plain', { plainIntervalMs: 1000 });
+    events.emit('run:start', { site: 'demo', concurrency: 1, total: null, skipped: 0 });
+    runDone(events, advance, { key: 'A', ms: 500 });
+    advance(600);
+    expect(out.lines.at(-1)).toMatch(
+      /^\[00:01\] 1 done, 0 failed, 0 retrying, 1\.0 items\/s, 0\.0 MB\/s, ETA --:--$/,
+    );
+    events.emit('run:total', { total: 10 });
+    advance(1000);
+    expect(out.lines.at(-1)).toMatch(/^\[00:02\] 1\/10 done \(10\.0%\), .* ETA 00:18$/);
+    ui.stop();
+  });
+
+  it('writes one FAILED line per final failure and one line per warning to err, not out', () => {
+    const { events, out, err, ui } = setup('plain');
+    events.emit('run:start', { site: 'demo', concurrency: 1, total: 3, skipped: 0 });
+    events.emit('task:start', { key: 'S00017', attempt: 1 });
+    events.emit('task:retry', {
+      key: 'S00017',
+      attempt: 1,
+      error: new Error('x'),
+      reason: 'HTTP 503',
+      delayMs: 10,
+    });
+    events.emit('task:start', { key: 'S00017', attempt: 2 });
+    events.emit('task:failed', {
+      key: 'S00017',
+      attempt: 2,
+      error: new Error('x'),
+      reason: 'HTTP 503\nService Unavailable',
+      permanent: false,
+      ms: 20,
+    });
+    events.emit('warning', { message: 'dropped a torn journal line' });
+    expect(err.lines).toEqual([
+      'FAILED S00017: HTTP 503 Service Unavailable',
+      'WARNING: dropped a torn journal line',
+    ]);
+    expect(out.text).not.toContain('FAILED');
+    ui.stop();
+  });
+
+  it('stops its timer on stop() and prints nothing more, even when called twice', () => {
+    const { events, out, ui, advance } = setup('plain', { plainIntervalMs: 1000 });
+    events.emit('run:start', { site: 'demo', concurrency: 1, total: 10, skipped: 0 });
+    ui.stop();
+    ui.stop();
+    const before = out.text;
+    advance(10_000);
+    runDone(events, advance, { key: 'A' });
+    events.emit('run:end', { reason: 'done' });
+    expect(out.text).toBe(before);
+  });
+
+  it('ends with the summary after run:end and prints no progress afterwards', () => {
+    const { events, out, ui, advance } = setup('plain', { plainIntervalMs: 1000 });
+    events.emit('run:start', { site: 'demo', concurrency: 2, total: 2, skipped: 0 });
+    runDone(events, advance, { key: 'A', ms: 1500, bytes: 2_000_000 });
+    runDone(events, advance, { key: 'B', ms: 1500, bytes: 500_000 });
+    events.emit('run:end', { reason: 'done' });
+    expect(out.lines.at(-1)).toBe('Done in 3.0 s: 2 of 2 items saved (2.5 MB).');
+    const after = out.text;
+    advance(5000);
+    expect(out.text).toBe(after);
+    ui.stop();
+  });
+
+  it('keeps every character ASCII even for non-ASCII keys, reasons and site names', () => {
+    const { events, out, err, ui, advance } = setup('plain', { plainIntervalMs: 1000 });
+    events.emit('run:start', { site: 'portail-\u00e9t\u00e9', concurrency: 1, total: 2, skipped: 0 });
+    runDone(events, advance, { key: 'Caf\u00e9-\u2116-1', ms: 2000 });
+    events.emit('task:failed', {
+      key: '\u65e5\u672c-2',
+      attempt: 1,
+      error: new Error('x'),
+      reason: 'Document introuvable \u2014 \u00ab 404 \u00bb \x1B[31m',
+      permanent: true,
+      ms: 1,
+    });
+    events.emit('warning', { message: 'lent \u2026' });
+    advance(3000);
+    events.emit('run:end', { reason: 'done' });
+    expect(err.text).toContain('FAILED ??-2: Document introuvable ? ? 404 ? ?[31m');
+    expect(firstNonAscii(out.text)).toBe(-1);
+    expect(firstNonAscii(err.text)).toBe(-1);
+    expect(out.text).toContain('Starting portail-ete');
+    ui.stop();
+  });
+});
+
+describe('createUi quiet mode', () => {
+  it('prints nothing on out for a successful run', () => {
+    const { events, out, err, ui, advance } = setup('quiet', { plainIntervalMs: 100 });
+    events.emit('run:start', { site: 'demo', concurrency: 2, total: 5, skipped: 0 });
+    for (let i = 0; i < 5; i++) runDone(events, advance, { key: `K${i}`, ms: 400 });
+    events.emit('login', { count: 2 });
+    events.emit('run:end', { reason: 'done' });
+    advance(10_000);
+    expect(out.text).toBe('');
+    expect(err.text).toBe('');
+    ui.stop();
+  });
+
+  it('still reports failures and warnings on err', () => {
+    const { events, out, err, ui } = setup('quiet');
+    events.emit('task:failed', {
+      key: 'K1',
+      attempt: 3,
+      error: new Error('x'),
+      reason: 'timeout',
+      permanent: false,
+      ms: 9,
+    });
+    events.emit('warning', { message: 'slow page close' });
+    events.emit('run:end', { reason: 'done' });
+    expect(out.text).toBe('');
+    expect(err.lines).toEqual(['FAILED K1: timeout', 'WARNING: slow page close']);
+    ui.stop();
+  });
+});
+
+describe('createUi options', () => {
+  it('rejects bad options with messages naming each field and value', () => {
+    const events = newEvents();
+    const sink = new StringSink().asStream();
+    expect(() =>
+      createUi(events, { mode: 'fancy' as 'tty', out: sink, err: sink, color: false, plainIntervalMs: 0 }),
+    ).toThrow(
+      'Expected `mode` to be one of tty, plain, quiet, got `fancy`; Expected `plainIntervalMs` to be an integer from 100 to 86400000, got `0`',
+    );
+    expect(() =>
+      createUi(events, { mode: 'plain', out: {} as NodeJS.WritableStream, err: sink, color: false }),
+    ).toThrow('Expected `out` to be a writable stream');
+    expect(events.eventNames()).toEqual([]);
+  });
+
+  it('removes all its listeners on stop()', () => {
+    const { events, ui } = setup('plain');
+    expect(events.listenerCount('task:done')).toBeGreaterThan(0);
+    ui.stop();
+    expect(events.eventNames()).toEqual([]);
+  });
+});
