@@ -1,0 +1,136 @@
+// The task queue's options, their defaults, and the one check that reports every bad field at once.
+import { ConfigError, classify, type Decision } from '../errors.js';
+import type { BackoffOptions } from './backoff-delay.js';
+
+export type TaskOutcome<T, R> =
+  | { status: 'done'; key: string; item: T; attempt: number; result: R; ms: number }
+  | {
+      status: 'failed';
+      key: string;
+      item: T;
+      attempt: number;
+      error: unknown;
+      reason: string;
+      code: string | undefined;
+      permanent: boolean;
+      ms: number;
+    };
+
+export interface TaskQueueOptions<T, R> {
+  /** Tasks running at once. @default 8 */
+  concurrency: number;
+  /** Each attempt's `ctx.signal` aborts this long after it started. @default 180_000 */
+  taskTimeoutMs: number;
+  /** An attempt still running this long after its deadline is abandoned and its slot freed. @default 5_000 */
+  graceMs: number;
+  /** After the run's signal aborts, in-flight tasks get this long before their signals abort. @default 10_000 */
+  shutdownGraceMs: number;
+  /** Retries after the first attempt for transient failures. @default 2 */
+  retries: number;
+  /** Delay between retries of one task. @default { minMs: 1000, maxMs: 30000, factor: 2, jitter: true } */
+  backoff: BackoffOptions;
+  /** Items pulled from the source ahead of free slots. @default concurrency */
+  prefetch: number;
+  /** Stable id of an item: dedupe within the run and the key every event carries. */
+  key(item: T): string;
+  /** Awaited before a task is counted: the checkpoint writes here. Only the current attempt of a task ever reaches it. A rejection is fatal. */
+  commit?(outcome: TaskOutcome<T, R>): Promise<void>;
+  /** Single-flight: called once for any number of concurrent SessionExpiredError; rejecting with a fatal error ends the run. */
+  relogin?(): Promise<void>;
+  /** Turns a task's error into a decision. @default classify from src/errors.ts */
+  classify?: (err: unknown) => Decision;
+  /** The clock, in epoch ms (tests). @default Date.now */
+  now?: () => number;
+}
+
+export type QueueOptionsInput<T, R> = Partial<TaskQueueOptions<T, R>> & Pick<TaskQueueOptions<T, R>, 'key'>;
+
+export interface ResolvedQueueOptions<T, R>
+  extends Omit<TaskQueueOptions<T, R>, 'classify' | 'now' | 'commit' | 'relogin'> {
+  classify: (err: unknown) => Decision;
+  now: () => number;
+  commit: ((outcome: TaskOutcome<T, R>) => Promise<void>) | undefined;
+  relogin: (() => Promise<void>) | undefined;
+}
+
+/** setTimeout fires at once for anything longer (a 32-bit signed delay). */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Spreads the defaults in and checks every field; throws one ConfigError naming each bad field and value. */
+export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): ResolvedQueueOptions<T, R> {
+  const concurrency = input.concurrency ?? 8;
+  const backoff: BackoffOptions = { minMs: 1000, maxMs: 30_000, factor: 2, jitter: true, ...input.backoff };
+  const options: ResolvedQueueOptions<T, R> = {
+    concurrency,
+    taskTimeoutMs: input.taskTimeoutMs ?? 180_000,
+    graceMs: input.graceMs ?? 5_000,
+    shutdownGraceMs: input.shutdownGraceMs ?? 10_000,
+    retries: input.retries ?? 2,
+    backoff,
+    prefetch: input.prefetch ?? concurrency,
+    key: input.key,
+    // Called through `input` so a method keeps its `this`; no bind before the type is checked.
+    commit: input.commit ? (outcome) => input.commit!(outcome) : undefined,
+    relogin: input.relogin ? () => input.relogin!() : undefined,
+    classify: input.classify ?? classify,
+    now: input.now ?? Date.now,
+  };
+
+  const problems: string[] = [];
+  const integer = (name: string, value: unknown, min: number, max: number) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      problems.push(`Expected \`${name}\` to be an integer from ${min} to ${max}, got \`${show(value)}\``);
+    }
+  };
+  const fn = (name: string, value: unknown, required: boolean) => {
+    if (value === undefined && !required) return;
+    if (typeof value !== 'function')
+      problems.push(`Expected \`${name}\` to be a function, got \`${show(value)}\``);
+  };
+  integer('concurrency', options.concurrency, 1, 64);
+  integer('taskTimeoutMs', options.taskTimeoutMs, 1, MAX_TIMER_MS);
+  integer('graceMs', options.graceMs, 0, MAX_TIMER_MS);
+  integer('shutdownGraceMs', options.shutdownGraceMs, 0, MAX_TIMER_MS);
+  const watchdogMs = options.taskTimeoutMs + options.graceMs;
+  if (typeof watchdogMs === 'number' && watchdogMs > MAX_TIMER_MS) {
+    problems.push(
+      `Expected \`taskTimeoutMs\` + \`graceMs\` to be at most ${MAX_TIMER_MS}, got \`${watchdogMs}\``,
+    );
+  }
+  integer('retries', options.retries, 0, 100);
+  integer('prefetch', options.prefetch, 0, 10_000);
+  integer('backoff.minMs', backoff.minMs, 0, MAX_TIMER_MS);
+  integer(
+    'backoff.maxMs',
+    backoff.maxMs,
+    typeof backoff.minMs === 'number' ? backoff.minMs : 0,
+    MAX_TIMER_MS,
+  );
+  if (
+    typeof backoff.factor !== 'number' ||
+    !Number.isFinite(backoff.factor) ||
+    backoff.factor < 1 ||
+    backoff.factor > 100
+  ) {
+    problems.push(
+      `Expected \`backoff.factor\` to be a number from 1 to 100, got \`${show(backoff.factor)}\``,
+    );
+  }
+  if (typeof backoff.jitter !== 'boolean') {
+    problems.push(`Expected \`backoff.jitter\` to be a boolean, got \`${show(backoff.jitter)}\``);
+  }
+  fn('key', input.key, true);
+  fn('commit', input.commit, false);
+  fn('relogin', input.relogin, false);
+  fn('classify', input.classify, false);
+  fn('now', input.now, false);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  return options;
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'function';
+  if (value !== null && typeof value === 'object') return Array.isArray(value) ? 'array' : 'object';
+  return String(value);
+}
