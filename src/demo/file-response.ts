@@ -1,0 +1,105 @@
+// Sends one file the way a real server does: ETag, Last-Modified, single byte ranges, If-Range, 304, 416.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export interface FileBody {
+  body: Buffer;
+  /** A strong ETag, quotes included. */
+  etag: string;
+  /** An HTTP date. */
+  lastModified: string;
+  contentType: string;
+  contentDisposition: string;
+}
+
+/** What the client got: a whole or partial body, a body cut in half, or no body at all. */
+export type FileOutcome = 'body' | 'truncated' | 'not-modified' | 'unsatisfiable' | 'head';
+
+type ByteRange = { start: number; end: number };
+
+/** One `bytes=a-b`, `bytes=a-` or `bytes=-n` range; null when the header must be ignored (bad or multi-range). */
+export function parseRange(header: string, length: number): ByteRange | 'unsatisfiable' | null {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match) return null;
+  const [, first = '', last = ''] = match;
+  if (first === '' && last === '') return null;
+  if (first === '') {
+    const suffix = Number(last);
+    if (suffix === 0 || length === 0) return 'unsatisfiable';
+    return { start: Math.max(0, length - suffix), end: length - 1 };
+  }
+  const start = Number(first);
+  if (start >= length) return 'unsatisfiable';
+  const end = last === '' ? length - 1 : Math.min(Number(last), length - 1);
+  // RFC 9110: a range whose last byte comes before its first is invalid, and an invalid Range is ignored.
+  if (end < start) return null;
+  return { start, end };
+}
+
+/** If-Range holds when it names this exact representation: the strong ETag, or exactly the Last-Modified date. */
+function ifRangeHolds(value: string, file: FileBody): boolean {
+  const trimmed = value.trim();
+  if (trimmed.startsWith('W/')) return false;
+  if (trimmed.startsWith('"')) return trimmed === file.etag;
+  const date = Date.parse(trimmed);
+  return !Number.isNaN(date) && date === Date.parse(file.lastModified);
+}
+
+function noneMatch(value: string, etag: string): boolean {
+  return value.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t.replace(/^W\//, '') === etag;
+  });
+}
+
+/**
+ * Answers `req` with `file`. With `truncate`, the full Content-Length is announced but only half the body is
+ * sent before the socket is destroyed, like a connection dropped mid-download.
+ */
+export function sendFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  file: FileBody,
+  truncate: boolean,
+): FileOutcome {
+  const length = file.body.length;
+  const common = { ETag: file.etag, 'Last-Modified': file.lastModified, 'Accept-Ranges': 'bytes' };
+  const ifNoneMatch = req.headers['if-none-match'];
+  if (ifNoneMatch !== undefined && noneMatch(ifNoneMatch, file.etag)) {
+    res.writeHead(304, common);
+    res.end();
+    return 'not-modified';
+  }
+
+  let range: ByteRange | 'unsatisfiable' | null = null;
+  const rangeHeader = req.headers.range;
+  if (rangeHeader !== undefined) {
+    const header = req.headers['if-range'];
+    const ifRange = Array.isArray(header) ? header[0] : header;
+    range = ifRange === undefined || ifRangeHolds(ifRange, file) ? parseRange(rangeHeader, length) : null;
+  }
+  if (range === 'unsatisfiable') {
+    res.writeHead(416, { ...common, 'Content-Range': `bytes */${length}`, 'Content-Length': '0' });
+    res.end();
+    return 'unsatisfiable';
+  }
+
+  const slice = range ? file.body.subarray(range.start, range.end + 1) : file.body;
+  res.writeHead(range ? 206 : 200, {
+    ...common,
+    'Content-Type': file.contentType,
+    'Content-Disposition': file.contentDisposition,
+    'Content-Length': String(slice.length),
+    ...(range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${length}` } : {}),
+  });
+  if (req.method === 'HEAD') {
+    res.end();
+    return 'head';
+  }
+  if (truncate) {
+    // Flush half, then drop the connection: the client sees fewer bytes than Content-Length promised.
+    res.write(slice.subarray(0, Math.floor(slice.length / 2)), () => res.socket?.destroy());
+    return 'truncated';
+  }
+  res.end(slice);
+  return 'body';
+}

@@ -1,0 +1,262 @@
+// The portal's HTML pages: a tagged template that escapes every interpolated value, a layout, one function per page.
+import { cardColors } from './card-png.js';
+import type { Vehicle } from './inventory.js';
+
+/** Markup that is already safe: the only thing `html` inserts without escaping. */
+export class SafeHtml {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value;
+  }
+}
+
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (ch) => ESCAPES[ch] ?? ch);
+}
+
+function render(value: unknown): string {
+  if (value instanceof SafeHtml) return value.value;
+  if (Array.isArray(value)) return value.map(render).join('');
+  if (value === null || value === undefined || value === false) return '';
+  return escapeHtml(String(value));
+}
+
+/** Template tag: every `${value}` is escaped unless it is SafeHtml (or an array of them). */
+export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
+  let out = strings[0] ?? '';
+  values.forEach((value, i) => {
+    out += render(value) + (strings[i + 1] ?? '');
+  });
+  return new SafeHtml(out);
+}
+
+type Section = 'inventory' | 'cards' | null;
+
+interface LayoutOptions {
+  title: string;
+  section?: Section;
+  loggedIn: boolean;
+  body: SafeHtml;
+}
+
+export function layout({ title, section = null, loggedIn, body }: LayoutOptions): string {
+  const link = (href: string, label: string, name: Section) =>
+    html`<a href="${href}"${name === section ? new SafeHtml(' class="active" aria-current="page"') : ''}>${label}</a>`;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} - Prestige Motors Dealer Portal</title>
+<link rel="stylesheet" href="/static/site.css">
+</head>
+<body>
+<header class="top">
+<a class="brand" href="/inventory">Prestige Motors</a>
+<nav>${loggedIn ? [link('/inventory', 'Inventory', 'inventory'), link('/cards?page=1', 'Trading cards', 'cards')] : ''}</nav>
+${loggedIn ? html`<form method="post" action="/logout"><button type="submit" id="logout">Sign out</button></form>` : ''}
+</header>
+<main>
+${body}
+</main>
+<footer>Prestige Motors Dealer Portal &middot; demo data, not real vehicles</footer>
+</body>
+</html>
+`.value;
+}
+
+export function loginPage(error?: string, username = ''): string {
+  return layout({
+    title: 'Sign in',
+    loggedIn: false,
+    body: html`<div class="panel narrow">
+<h1>Dealer sign in</h1>
+${error ? html`<p class="error">${error}</p>` : ''}
+<form method="post" action="/login" id="login">
+<label for="username">Username</label>
+<input type="text" id="username" name="username" autocomplete="username" value="${username}" required>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+<p><button type="submit">Sign in</button></p>
+</form>
+</div>`,
+  });
+}
+
+export function licencePage(error?: string): string {
+  return layout({
+    title: 'Licence agreement',
+    loggedIn: true,
+    body: html`<div class="panel">
+<h1>Data licence agreement</h1>
+<div class="terms">
+<p>1. Vehicle data, window stickers and images on this portal are licensed to authorised dealers only.</p>
+<p>2. You may download documents for vehicles in your own inventory and keep them for your records.</p>
+<p>3. You must not resell, republish or share your credentials. Access is logged per session.</p>
+<p>4. This agreement must be accepted again at every sign in.</p>
+</div>
+${error ? html`<p class="error">${error}</p>` : ''}
+<form method="post" action="/licence" id="licence">
+<label class="check"><input type="checkbox" id="accept" name="accept"> I have read and accept the licence agreement</label>
+<button type="submit" id="accept-licence">Continue</button>
+</form>
+</div>`,
+  });
+}
+
+interface Pager {
+  page: number;
+  pages: number;
+  /** URL of page n. */
+  href: (n: number) => string;
+}
+
+function pager({ page, pages, href }: Pager): SafeHtml {
+  return html`<div class="pager">
+${page > 1 ? html`<a rel="prev" href="${href(page - 1)}">&larr; Previous</a>` : ''}
+<span class="page-info">Page ${page} of ${pages}</span>
+${page < pages ? html`<a rel="next" href="${href(page + 1)}">Next &rarr;</a>` : ''}
+</div>`;
+}
+
+export interface InventoryView {
+  vehicles: readonly Vehicle[];
+  total: number;
+  page: number;
+  pages: number;
+  /** The search, when the page shows a search result. */
+  query: string;
+}
+
+export function inventoryPage({ vehicles, total, page, pages, query }: InventoryView): string {
+  const rows = vehicles.map(
+    (v) => html`<tr data-stock="${v.stock}">
+<td>${v.stock}</td><td class="mono">${v.vin}</td><td>${v.year}</td><td>${v.make}</td><td>${v.model}</td>
+<td><a href="/vehicle/${encodeURIComponent(v.stock)}">View</a></td>
+</tr>
+`,
+  );
+  const body = html`<div class="toolbar">
+<h1>Inventory <small>(${total} vehicles)</small></h1>
+<form id="search" method="get" action="/inventory" role="search">
+<input type="search" name="q" placeholder="Stock number, e.g. S00001" value="${query}" aria-label="Stock number">
+<button type="submit">Search</button>
+</form>
+</div>
+<table id="inventory">
+<thead><tr><th>Stock</th><th>VIN</th><th>Year</th><th>Make</th><th>Model</th><th></th></tr></thead>
+<tbody>
+${rows}</tbody>
+</table>
+${vehicles.length === 0 ? html`<p class="empty">${query ? `No vehicle matches "${query}"` : 'No vehicles in stock'}</p>` : ''}
+${query ? html`<p><a href="/inventory">Back to the full inventory</a></p>` : pager({ page, pages, href: (n) => `/inventory?page=${n}` })}`;
+  return layout({
+    title: query ? `Search: ${query}` : 'Inventory',
+    section: 'inventory',
+    loggedIn: true,
+    body,
+  });
+}
+
+export function vehiclePage(vehicle: Vehicle): string {
+  const title = `${vehicle.year} ${vehicle.make} ${vehicle.model}`;
+  return layout({
+    title,
+    section: 'inventory',
+    loggedIn: true,
+    body: html`<p><a href="/inventory">&larr; Inventory</a></p>
+<div class="panel">
+<h1>${title}</h1>
+<dl class="fields">
+<dt>Stock number</dt><dd>${vehicle.stock}</dd>
+<dt>VIN</dt><dd class="mono">${vehicle.vin}</dd>
+<dt>Year</dt><dd>${vehicle.year}</dd>
+<dt>Make</dt><dd>${vehicle.make}</dd>
+<dt>Model</dt><dd>${vehicle.model}</dd>
+</dl>
+<a id="download-sticker" class="button" href="/vehicle/${encodeURIComponent(vehicle.stock)}/sticker.pdf" download>Download window sticker</a>
+</div>`,
+  });
+}
+
+export function cardsPage(ids: readonly string[], total: number, page: number, pages: number): string {
+  const rows = ids.map(
+    (id) => html`<tr data-card="${id}"><td><a href="/card/${encodeURIComponent(id)}">${id}</a></td>
+<td>${cardName(id)}</td><td><a href="/card/${encodeURIComponent(id)}.png">PNG</a></td></tr>
+`,
+  );
+  return layout({
+    title: 'Trading cards',
+    section: 'cards',
+    loggedIn: true,
+    body: html`<h1>Trading cards <small>(${total})</small></h1>
+<table id="cards">
+<thead><tr><th>Card</th><th>Name</th><th>Image</th></tr></thead>
+<tbody>
+${rows}</tbody>
+</table>
+${ids.length === 0 ? html`<p class="empty">No cards</p>` : ''}
+${pager({ page, pages, href: (n) => `/cards?page=${n}` })}`,
+  });
+}
+
+const ADJECTIVES = ['Crimson', 'Silver', 'Midnight', 'Turbo', 'Golden', 'Electric', 'Rally', 'Vintage'];
+const NOUNS = ['Falcon', 'Comet', 'Roadster', 'Stallion', 'Cruiser', 'Phantom', 'Coupe', 'Thunder'];
+
+function idHash(id: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return hash;
+}
+
+/** A card's display name, a pure function of its id. */
+export function cardName(id: string): string {
+  const hash = idHash(id);
+  return `${ADJECTIVES[hash % ADJECTIVES.length]} ${NOUNS[(hash >>> 3) % NOUNS.length]}`;
+}
+
+/** The card page: every style of `#card` is inline, so it renders the same with the stylesheet blocked. */
+export function cardPage(id: string): string {
+  const hash = idHash(id);
+  const { primary, secondary } = cardColors(id);
+  const power = 20 + (hash % 80);
+  const speed = 20 + ((hash >>> 7) % 80);
+  const cardStyle =
+    'width:240px;height:336px;box-sizing:border-box;position:relative;overflow:hidden;border-radius:14px;' +
+    `border:8px solid #222;background:linear-gradient(180deg, ${primary}, ${secondary});` +
+    'font-family:Georgia,serif;color:#1a1a1a;box-shadow:0 4px 14px rgba(0,0,0,.25)';
+  const art =
+    'margin:10px 12px 0;height:150px;border:2px solid #f5f5f0;border-radius:6px;' +
+    `background:repeating-linear-gradient(45deg, ${secondary} 0 10px, ${primary} 10px 20px)`;
+  return layout({
+    title: `Card ${id}`,
+    section: 'cards',
+    loggedIn: true,
+    body: html`<p><a href="/cards?page=1">&larr; Trading cards</a></p>
+<div id="card" class="card" data-card="${id}" style="${cardStyle}">
+<div style="display:flex;justify-content:space-between;align-items:center;padding:8px 12px 0;font-weight:700;font-size:15px;color:#fff;text-shadow:0 1px 2px rgba(0,0,0,.5)"><span class="card-name">${cardName(id)}</span><span class="card-id">${id}</span></div>
+<div style="${art}"></div>
+<div style="margin:10px 12px 0;padding:8px 10px;background:rgba(255,255,255,.85);border-radius:6px;font-size:13px;line-height:1.6">
+<div style="display:flex;justify-content:space-between"><span>Power</span><strong>${power}</strong></div>
+<div style="display:flex;justify-content:space-between"><span>Speed</span><strong>${speed}</strong></div>
+</div>
+<div style="position:absolute;left:12px;right:12px;bottom:8px;font-size:11px;text-align:center;color:#333">Prestige Motors collector series &middot; ${id}</div>
+</div>`,
+  });
+}
+
+export function messagePage(title: string, message: string, loggedIn: boolean): string {
+  return layout({
+    title,
+    loggedIn,
+    body: html`<div class="panel"><h1>${title}</h1><p>${message}</p><p><a href="/inventory">Go to the inventory</a></p></div>`,
+  });
+}

@@ -1,0 +1,179 @@
+// The demo portal's options: defaults, validation (one message per bad field) and parsing from DEMO_* variables.
+import { MAX_VEHICLES } from './inventory.js';
+
+export interface PortalOptions {
+  /** Interface to listen on. @default '127.0.0.1' */
+  host: string;
+  /** TCP port; 0 picks a free one. @default 0 */
+  port: number;
+  /** The one account that can log in. @default 'demo' */
+  username: string;
+  /** @default 'demo-pass' */
+  password: string;
+  /** Vehicles in the inventory. @default 300 */
+  vehicles: number;
+  /** Trading cards. @default 50 */
+  cards: number;
+  /** Rows per inventory / card list page. @default 25 */
+  pageSize: number;
+  /** Delay added to every HTML page. @default 0 */
+  pageLatencyMs: number;
+  /** Delay added to every file response (PDF, PNG). @default 0 */
+  fileLatencyMs: number;
+  /** Share of item requests answered 500. @default 0 */
+  failureRate: number;
+  /** Share of item requests never answered (the socket is held until close()). @default 0 */
+  stuckRate: number;
+  /** Share of file requests cut after half the body, with the full Content-Length announced. @default 0 */
+  truncateRate: number;
+  /** Share of item requests answered 429 with Retry-After. @default 0 */
+  rateLimitRate: number;
+  /** Retry-After of every 429, in seconds. @default 1 */
+  retryAfterSec: number;
+  /** A real sliding-window limit on item requests per second; above it they get 429 (0 = off). @default 0 */
+  rateLimitPerSec: number;
+  /** A session older than this is dropped and its requests go to /login (0 = never). @default 0 */
+  sessionLifetimeMs: number;
+  /** Pad every sticker PDF to at least this many bytes (download benchmarks). @default 0 */
+  stickerPadBytes: number;
+  /** Seed of the inventory and of the fault draws. @default 1 */
+  seed: number;
+}
+
+export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
+  host: '127.0.0.1',
+  port: 0,
+  username: 'demo',
+  password: 'demo-pass',
+  vehicles: 300,
+  cards: 50,
+  pageSize: 25,
+  pageLatencyMs: 0,
+  fileLatencyMs: 0,
+  failureRate: 0,
+  stuckRate: 0,
+  truncateRate: 0,
+  rateLimitRate: 0,
+  retryAfterSec: 1,
+  rateLimitPerSec: 0,
+  sessionLifetimeMs: 0,
+  stickerPadBytes: 0,
+  seed: 1,
+});
+
+type IntegerField = { kind: 'integer'; min: number; max: number };
+type RateField = { kind: 'rate' };
+type StringField = { kind: 'string' };
+type Field = IntegerField | RateField | StringField;
+
+const HOUR_MS = 3_600_000;
+const FIELDS: Record<keyof PortalOptions, Field> = {
+  host: { kind: 'string' },
+  port: { kind: 'integer', min: 0, max: 65_535 },
+  username: { kind: 'string' },
+  password: { kind: 'string' },
+  vehicles: { kind: 'integer', min: 0, max: MAX_VEHICLES },
+  cards: { kind: 'integer', min: 0, max: MAX_VEHICLES },
+  pageSize: { kind: 'integer', min: 1, max: 1000 },
+  pageLatencyMs: { kind: 'integer', min: 0, max: HOUR_MS },
+  fileLatencyMs: { kind: 'integer', min: 0, max: HOUR_MS },
+  failureRate: { kind: 'rate' },
+  stuckRate: { kind: 'rate' },
+  truncateRate: { kind: 'rate' },
+  rateLimitRate: { kind: 'rate' },
+  retryAfterSec: { kind: 'integer', min: 0, max: 3600 },
+  rateLimitPerSec: { kind: 'integer', min: 0, max: 1_000_000 },
+  sessionLifetimeMs: { kind: 'integer', min: 0, max: 24 * 365 * HOUR_MS },
+  stickerPadBytes: { kind: 'integer', min: 0, max: 512 * 1024 * 1024 },
+  seed: { kind: 'integer', min: 0, max: 0xffff_ffff },
+};
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'bigint' ? `${value}n` : String(value);
+}
+
+function checkField(name: keyof PortalOptions, field: Field, value: unknown): void {
+  if (field.kind === 'string') {
+    if (typeof value !== 'string')
+      throw new TypeError(`Expected \`${name}\` to be a string, got \`${show(value)}\``);
+    if (value === '') throw new RangeError(`Expected \`${name}\` to be a non-empty string, got \`\``);
+    return;
+  }
+  if (typeof value !== 'number')
+    throw new TypeError(`Expected \`${name}\` to be a number, got \`${show(value)}\``);
+  if (field.kind === 'rate') {
+    if (!(value >= 0 && value <= 1)) {
+      throw new RangeError(`Expected \`${name}\` to be a number from 0 to 1, got \`${show(value)}\``);
+    }
+    return;
+  }
+  if (!Number.isInteger(value) || value < field.min || value > field.max) {
+    throw new RangeError(
+      `Expected \`${name}\` to be an integer from ${field.min} to ${field.max}, got \`${show(value)}\``,
+    );
+  }
+}
+
+/** Defaults spread in, every field checked; throws TypeError (wrong type, unknown name) or RangeError. */
+export function resolvePortalOptions(options: Partial<PortalOptions> = {}): Readonly<PortalOptions> {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected the portal options to be an object, got \`${show(options)}\``);
+  }
+  const merged: Record<string, unknown> = { ...DEFAULT_PORTAL_OPTIONS };
+  for (const [name, value] of Object.entries(options)) {
+    if (!Object.hasOwn(FIELDS, name)) throw new TypeError(`Unknown portal option \`${name}\``);
+    // An explicit undefined means "not given", as with a spread of optional settings.
+    if (value !== undefined) merged[name] = value;
+  }
+  for (const name of Object.keys(FIELDS) as (keyof PortalOptions)[])
+    checkField(name, FIELDS[name], merged[name]);
+  const resolved = merged as unknown as PortalOptions;
+  const rates = resolved.stuckRate + resolved.failureRate + resolved.rateLimitRate + resolved.truncateRate;
+  // The fault bands are drawn from one number in [0, 1); past 1 the later bands would silently shrink.
+  if (rates > 1 + 1e-9) {
+    throw new RangeError(
+      `Expected \`stuckRate\` + \`failureRate\` + \`rateLimitRate\` + \`truncateRate\` to be at most 1, got \`${show(rates)}\``,
+    );
+  }
+  return Object.freeze(resolved);
+}
+
+const ENV_NAMES: [string, keyof PortalOptions][] = [
+  ['DEMO_VEHICLES', 'vehicles'],
+  ['DEMO_CARDS', 'cards'],
+  ['DEMO_PAGE_LATENCY_MS', 'pageLatencyMs'],
+  ['DEMO_FILE_LATENCY_MS', 'fileLatencyMs'],
+  ['DEMO_FAILURE_RATE', 'failureRate'],
+  ['DEMO_STUCK_RATE', 'stuckRate'],
+  ['DEMO_TRUNCATE_RATE', 'truncateRate'],
+  ['DEMO_RATE_LIMIT_RATE', 'rateLimitRate'],
+  ['DEMO_RETRY_AFTER_SEC', 'retryAfterSec'],
+  ['DEMO_RATE_LIMIT_PER_SEC', 'rateLimitPerSec'],
+  ['DEMO_SESSION_LIFETIME_MS', 'sessionLifetimeMs'],
+  ['DEMO_STICKER_PAD_BYTES', 'stickerPadBytes'],
+  ['DEMO_SEED', 'seed'],
+  ['DEMO_USERNAME', 'username'],
+  ['DEMO_PASSWORD', 'password'],
+  ['DEMO_PORT', 'port'],
+];
+
+/**
+ * The portal options set in `env` (DEMO_VEHICLES, DEMO_FAILURE_RATE, ...). Unset or blank variables are left
+ * out; a number that does not parse throws a TypeError naming the variable. Ranges are checked by startPortal.
+ */
+export function portalOptionsFromEnv(env: Record<string, string | undefined>): Partial<PortalOptions> {
+  const options: Record<string, string | number> = {};
+  for (const [variable, name] of ENV_NAMES) {
+    const raw = env[variable];
+    if (raw === undefined || raw.trim() === '') continue;
+    if (FIELDS[name].kind === 'string') {
+      options[name] = raw;
+      continue;
+    }
+    const value = Number(raw.trim());
+    if (!Number.isFinite(value))
+      throw new TypeError(`Expected \`${variable}\` to be a number, got \`${raw}\``);
+    options[name] = value;
+  }
+  return options as Partial<PortalOptions>;
+}

@@ -1,0 +1,469 @@
+// The embedded demo dealer portal on node:http: login, licence, inventory, stickers, cards, and injected faults.
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cardPng } from './card-png.js';
+import { FaultPlan, type ItemRouteKind } from './fault-plan.js';
+import { type FileBody, sendFile } from './file-response.js';
+import { cardIds, makeVehicles, type Vehicle } from './inventory.js';
+import {
+  cardPage,
+  cardsPage,
+  inventoryPage,
+  licencePage,
+  loginPage,
+  messagePage,
+  vehiclePage,
+} from './pages.js';
+import { type PortalOptions, resolvePortalOptions } from './portal-options.js';
+import { SlidingWindowLimiter } from './rate-limiter.js';
+import { type Session, SessionStore } from './session-store.js';
+import { stickerPdf } from './sticker-pdf.js';
+import { SITE_CSS } from './stylesheet.js';
+
+export { DEFAULT_PORTAL_OPTIONS, type PortalOptions, portalOptionsFromEnv } from './portal-options.js';
+
+export interface PortalStats {
+  logins: number;
+  loginFailures: number;
+  /** Per item key (stock number or card id): file responses that started a 200/206 body (truncated ones count). */
+  filesServed: Record<string, number>;
+  /** Per item key: detail and card HTML pages answered 200. */
+  pagesServed: Record<string, number>;
+  sent5xx: number;
+  sent429: number;
+  stuck: number;
+  truncated: number;
+  requests: number;
+}
+
+export interface Portal {
+  /** `http://host:port`, no trailing slash. */
+  url: string;
+  port: number;
+  options: Readonly<PortalOptions>;
+  /** A copy of the counters so far. */
+  stats(): PortalStats;
+  /** Stops listening and destroys every connection, stuck ones included; safe to call twice. */
+  close(): Promise<void>;
+}
+
+const COOKIE = 'pp_session';
+// A fixed date: the files never change, so caches and If-Range see one stable validator.
+const LAST_MODIFIED = 'Mon, 01 Jan 2024 00:00:00 GMT';
+const MAX_FORM_BYTES = 16 * 1024;
+// Recently built files are kept so benchmarks with padded stickers do not rebuild megabytes per request.
+const FILE_CACHE_BYTES = 64 * 1024 * 1024;
+
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+function readCookie(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_FORM_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the portal on `options.host:options.port` (a free port by default). Options are validated first. */
+export async function startPortal(options: Partial<PortalOptions> = {}): Promise<Portal> {
+  const opts = resolvePortalOptions(options);
+  const vehicles = makeVehicles(opts.vehicles, opts.seed);
+  const vehicleByStock = new Map(vehicles.map((v) => [v.stock, v]));
+  const cards = cardIds(opts.cards);
+  const cardSet = new Set(cards);
+  const sessions = new SessionStore(opts.sessionLifetimeMs);
+  const faults = new FaultPlan(opts.seed, opts);
+  const limiter = new SlidingWindowLimiter(opts.rateLimitPerSec);
+  const timers = new Set<NodeJS.Timeout>();
+  const stuck = new Set<ServerResponse>();
+  const fileCache = new Map<string, FileBody>();
+  let fileCacheBytes = 0;
+  let closing: Promise<void> | undefined;
+  const stats: PortalStats = {
+    logins: 0,
+    loginFailures: 0,
+    filesServed: {},
+    pagesServed: {},
+    sent5xx: 0,
+    sent429: 0,
+    stuck: 0,
+    truncated: 0,
+    requests: 0,
+  };
+
+  const delay = (ms: number): Promise<void> => {
+    if (ms === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+  };
+
+  const bump = (counts: Record<string, number>, key: string): void => {
+    counts[key] = (counts[key] ?? 0) + 1;
+  };
+
+  const sendHtml = async (
+    res: ServerResponse,
+    status: number,
+    page: string,
+    headers: Record<string, string> = {},
+    latencyMs = opts.pageLatencyMs,
+  ): Promise<void> => {
+    await delay(latencyMs);
+    if (res.destroyed) return;
+    if (status >= 500) stats.sent5xx++;
+    if (status === 429) stats.sent429++;
+    res.writeHead(status, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(page)),
+      'Cache-Control': 'no-store',
+      ...headers,
+    });
+    res.end(page);
+  };
+
+  const redirect = (res: ServerResponse, status: 302 | 303, location: string, headers = {}): void => {
+    res.writeHead(status, {
+      Location: location,
+      'Content-Length': '0',
+      'Cache-Control': 'no-store',
+      ...headers,
+    });
+    res.end();
+  };
+
+  const notFound = (res: ServerResponse, what: string, loggedIn: boolean): Promise<void> =>
+    sendHtml(res, 404, messagePage('Not found', `${what} does not exist.`, loggedIn));
+
+  const sessionOf = (req: IncomingMessage): Session | undefined => sessions.get(readCookie(req, COOKIE));
+
+  /** The login redirect, clearing a cookie that names a session we no longer know (expired, or from a restart). */
+  const toLogin = (req: IncomingMessage, res: ServerResponse, session: Session | undefined): void => {
+    // A live session that has not accepted the licence keeps its cookie: the browser's own side requests
+    // (favicon, prefetch) land here too, and must not log the user out halfway through the licence page.
+    const stale = session === undefined && readCookie(req, COOKIE) !== undefined;
+    redirect(
+      res,
+      302,
+      '/login',
+      stale ? { 'Set-Cookie': `${COOKIE}=; HttpOnly; Path=/; SameSite=Lax; Max-Age=0` } : {},
+    );
+  };
+
+  const cachedFile = (key: string, build: () => Omit<FileBody, 'etag' | 'lastModified'>): FileBody => {
+    const hit = fileCache.get(key);
+    if (hit) {
+      // Re-insert: Map order is the LRU order.
+      fileCache.delete(key);
+      fileCache.set(key, hit);
+      return hit;
+    }
+    const built = build();
+    const file: FileBody = {
+      ...built,
+      etag: `"${createHash('sha1').update(built.body).digest('hex')}"`,
+      lastModified: LAST_MODIFIED,
+    };
+    fileCache.set(key, file);
+    fileCacheBytes += file.body.length;
+    for (const [oldKey, old] of fileCache) {
+      if (fileCacheBytes <= FILE_CACHE_BYTES || oldKey === key) break;
+      fileCache.delete(oldKey);
+      fileCacheBytes -= old.body.length;
+    }
+    return file;
+  };
+
+  /**
+   * The common path of the four item routes: draw the fault for this attempt, apply the real limiter, wait
+   * the latency, then either fail or let `answer` respond.
+   */
+  const itemRoute = async (
+    res: ServerResponse,
+    kind: ItemRouteKind,
+    item: string,
+    answer: (truncate: boolean) => Promise<void> | void,
+  ): Promise<void> => {
+    const fault = faults.next(kind, item);
+    const retryAfter = { 'Retry-After': String(opts.retryAfterSec) };
+    const tooMany = messagePage('Too many requests', 'Slow down and try again shortly.', true);
+    // A limiter refuses at once, before any work: that is what makes it cheap for the server.
+    if (!limiter.tryTake()) return sendHtml(res, 429, tooMany, retryAfter, 0);
+    if (fault === 'stuck') {
+      // Never answered: the socket is held until the client gives up or close() destroys it.
+      stats.stuck++;
+      stuck.add(res);
+      res.on('close', () => stuck.delete(res));
+      return;
+    }
+    // A file's fault answers after the file latency; a page's after the page latency (inside sendHtml).
+    const isFile = kind === 'sticker' || kind === 'card-png';
+    if (isFile) await delay(opts.fileLatencyMs);
+    if (res.destroyed) return;
+    const latency = isFile ? 0 : opts.pageLatencyMs;
+    if (fault === 'error') {
+      const page = messagePage('Server error', 'Something went wrong. Please try again.', true);
+      return sendHtml(res, 500, page, {}, latency);
+    }
+    if (fault === 'rate-limit') return sendHtml(res, 429, tooMany, retryAfter, latency);
+    await answer(fault === 'truncate');
+  };
+
+  const serveFile = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    key: string,
+    file: FileBody,
+    truncate: boolean,
+  ) => {
+    const outcome = sendFile(req, res, file, truncate);
+    if (outcome === 'body' || outcome === 'truncated') bump(stats.filesServed, key);
+    if (outcome === 'truncated') stats.truncated++;
+  };
+
+  const vehicleRoutes: Handler = async (req, res, url) => {
+    const sticker = /^\/vehicle\/([^/]+)\/sticker\.pdf$/.exec(url.pathname);
+    const detail = /^\/vehicle\/([^/]+)$/.exec(url.pathname);
+    const stock = decodeSegment((sticker ?? detail)?.[1] ?? '');
+    const vehicle: Vehicle | undefined = stock === undefined ? undefined : vehicleByStock.get(stock);
+    if (!vehicle) return notFound(res, `Vehicle ${stock ?? ''}`, true);
+    if (sticker) {
+      return itemRoute(res, 'sticker', vehicle.stock, (truncate) => {
+        const file = cachedFile(`sticker:${vehicle.stock}`, () => ({
+          body: stickerPdf(vehicle, opts.stickerPadBytes),
+          contentType: 'application/pdf',
+          contentDisposition: `attachment; filename="${vehicle.stock}-window-sticker.pdf"`,
+        }));
+        serveFile(req, res, vehicle.stock, file, truncate);
+      });
+    }
+    return itemRoute(res, 'detail', vehicle.stock, async () => {
+      await sendHtml(res, 200, vehiclePage(vehicle));
+      if (!res.destroyed) bump(stats.pagesServed, vehicle.stock);
+    });
+  };
+
+  const cardRoutes: Handler = async (req, res, url) => {
+    const png = /^\/card\/([^/]+)\.png$/.exec(url.pathname);
+    const page = /^\/card\/([^/]+)$/.exec(url.pathname);
+    const id = decodeSegment((png ?? page)?.[1] ?? '');
+    if (id === undefined || !cardSet.has(id)) return notFound(res, `Card ${id ?? ''}`, true);
+    if (png) {
+      return itemRoute(res, 'card-png', id, (truncate) => {
+        const file = cachedFile(`card:${id}`, () => ({
+          body: cardPng(id),
+          contentType: 'image/png',
+          contentDisposition: `inline; filename="${id}.png"`,
+        }));
+        serveFile(req, res, id, file, truncate);
+      });
+    }
+    return itemRoute(res, 'card', id, async () => {
+      await sendHtml(res, 200, cardPage(id));
+      if (!res.destroyed) bump(stats.pagesServed, id);
+    });
+  };
+
+  const inventory: Handler = (_req, res, url) => {
+    const query = (url.searchParams.get('q') ?? '').trim();
+    if (query !== '') {
+      // Stock numbers are upper case, so one map lookup is an exact, case-insensitive search.
+      const found = vehicleByStock.get(query.toUpperCase());
+      return sendHtml(
+        res,
+        200,
+        inventoryPage({ vehicles: found ? [found] : [], total: vehicles.length, page: 1, pages: 1, query }),
+      );
+    }
+    const pages = Math.max(1, Math.ceil(vehicles.length / opts.pageSize));
+    const page = Number(url.searchParams.get('page') ?? '1');
+    if (!Number.isInteger(page) || page < 1) {
+      return sendHtml(
+        res,
+        400,
+        messagePage('Bad request', 'The page number must be a positive integer.', true),
+      );
+    }
+    if (page > pages) return notFound(res, `Inventory page ${page}`, true);
+    const start = (page - 1) * opts.pageSize;
+    const rows = vehicles.slice(start, start + opts.pageSize);
+    return sendHtml(
+      res,
+      200,
+      inventoryPage({ vehicles: rows, total: vehicles.length, page, pages, query: '' }),
+    );
+  };
+
+  const cardList: Handler = (_req, res, url) => {
+    const pages = Math.max(1, Math.ceil(cards.length / opts.pageSize));
+    const page = Number(url.searchParams.get('page') ?? '1');
+    if (!Number.isInteger(page) || page < 1) {
+      return sendHtml(
+        res,
+        400,
+        messagePage('Bad request', 'The page number must be a positive integer.', true),
+      );
+    }
+    if (page > pages) return notFound(res, `Card page ${page}`, true);
+    const start = (page - 1) * opts.pageSize;
+    return sendHtml(
+      res,
+      200,
+      cardsPage(cards.slice(start, start + opts.pageSize), cards.length, page, pages),
+    );
+  };
+
+  const login: Handler = async (req, res) => {
+    if (req.method !== 'POST') return sendHtml(res, 200, loginPage());
+    const form = await readForm(req);
+    if (!form) return sendHtml(res, 413, loginPage('The form was too large.'));
+    const username = form.get('username') ?? '';
+    if (username !== opts.username || (form.get('password') ?? '') !== opts.password) {
+      stats.loginFailures++;
+      return sendHtml(res, 401, loginPage('Invalid username or password', username));
+    }
+    stats.logins++;
+    const session = sessions.create();
+    redirect(res, 303, '/licence', {
+      'Set-Cookie': `${COOKIE}=${session.id}; HttpOnly; Path=/; SameSite=Lax`,
+    });
+  };
+
+  const licence: Handler = async (req, res) => {
+    const session = sessionOf(req);
+    if (!session) return toLogin(req, res, session);
+    if (req.method !== 'POST') return sendHtml(res, 200, licencePage());
+    const form = await readForm(req);
+    if (form?.get('accept') !== 'on') {
+      return sendHtml(res, 400, licencePage('You must accept the licence agreement to continue.'));
+    }
+    session.licenceAccepted = true;
+    redirect(res, 303, '/inventory');
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://portal.invalid');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const isRead = method === 'GET' || method === 'HEAD';
+    const allow = (methods: string): void => {
+      res.writeHead(405, { Allow: methods, 'Content-Length': '0' });
+      res.end();
+    };
+
+    if (path === '/static/site.css') {
+      if (!isRead) return allow('GET, HEAD');
+      res.writeHead(200, {
+        'Content-Type': 'text/css; charset=utf-8',
+        'Content-Length': String(Buffer.byteLength(SITE_CSS)),
+        'Cache-Control': 'public, max-age=3600',
+      });
+      res.end(SITE_CSS);
+      return;
+    }
+    if (path === '/_stats') {
+      if (!isRead) return allow('GET, HEAD');
+      const body = JSON.stringify(snapshot());
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(body);
+      return;
+    }
+    if (path === '/login')
+      return method === 'POST' || isRead ? login(req, res, url) : allow('GET, HEAD, POST');
+    if (path === '/licence')
+      return method === 'POST' || isRead ? licence(req, res, url) : allow('GET, HEAD, POST');
+    if (path === '/logout') {
+      if (method !== 'POST') return allow('POST');
+      const id = readCookie(req, COOKIE);
+      if (id !== undefined) sessions.delete(id);
+      return redirect(res, 303, '/login', {
+        'Set-Cookie': `${COOKIE}=; HttpOnly; Path=/; SameSite=Lax; Max-Age=0`,
+      });
+    }
+    if (path === '/') return redirect(res, 302, '/inventory');
+    if (path === '/favicon.ico') {
+      res.writeHead(404, { 'Content-Length': '0', 'Cache-Control': 'public, max-age=3600' });
+      res.end();
+      return;
+    }
+
+    const session = sessionOf(req);
+    if (!session?.licenceAccepted) return toLogin(req, res, session);
+    if (!isRead) return allow('GET, HEAD');
+    if (path === '/inventory') return inventory(req, res, url);
+    if (path === '/cards') return cardList(req, res, url);
+    if (path.startsWith('/vehicle/')) return vehicleRoutes(req, res, url);
+    if (path.startsWith('/card/')) return cardRoutes(req, res, url);
+    return notFound(res, 'This page', true);
+  };
+
+  function snapshot(): PortalStats {
+    return { ...stats, filesServed: { ...stats.filesServed }, pagesServed: { ...stats.pagesServed } };
+  }
+
+  const server = createServer((req, res) => {
+    stats.requests++;
+    route(req, res).catch(() => {
+      if (!res.headersSent && !res.destroyed) {
+        stats.sent5xx++;
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('Internal server error');
+      } else {
+        res.destroy();
+      }
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostInUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+
+  return {
+    url: `http://${hostInUrl}:${port}`,
+    port,
+    options: opts,
+    stats: snapshot,
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+        for (const res of stuck) res.socket?.destroy();
+        stuck.clear();
+        server.close(() => resolve());
+        // Keep-alive and stuck connections would hold close() open forever.
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,55 @@
+// Logged-in sessions of the demo portal: random ids, licence acceptance, and expiry after a fixed lifetime.
+import { randomBytes } from 'node:crypto';
+
+export interface Session {
+  id: string;
+  createdAt: number;
+  licenceAccepted: boolean;
+}
+
+export class SessionStore {
+  readonly #lifetimeMs: number;
+  readonly #sessions = new Map<string, Session>();
+
+  /** `lifetimeMs` 0: sessions never expire. */
+  constructor(lifetimeMs: number) {
+    this.#lifetimeMs = lifetimeMs;
+  }
+
+  /** A new session; every login gets one, so every login must accept the licence again. */
+  create(): Session {
+    this.#prune();
+    const session: Session = {
+      id: randomBytes(24).toString('base64url'),
+      createdAt: Date.now(),
+      licenceAccepted: false,
+    };
+    this.#sessions.set(session.id, session);
+    return session;
+  }
+
+  /** The live session with this id; an expired one is deleted and reads as absent. */
+  get(id: string | undefined): Session | undefined {
+    if (id === undefined) return undefined;
+    const session = this.#sessions.get(id);
+    if (session && this.#expired(session)) {
+      this.#sessions.delete(id);
+      return undefined;
+    }
+    return session;
+  }
+
+  delete(id: string): void {
+    this.#sessions.delete(id);
+  }
+
+  #expired(session: Session): boolean {
+    return this.#lifetimeMs > 0 && Date.now() - session.createdAt > this.#lifetimeMs;
+  }
+
+  // Logins are rare, so sweeping on each one keeps a long benchmark's memory flat at no real cost.
+  #prune(): void {
+    if (this.#lifetimeMs === 0) return;
+    for (const [id, session] of this.#sessions) if (this.#expired(session)) this.#sessions.delete(id);
+  }
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_PORTAL_OPTIONS,
+  portalOptionsFromEnv,
+  resolvePortalOptions,
+} from '../../src/demo/portal-options.js';
+
+describe('resolvePortalOptions', () => {
+  it('spreads the defaults in and freezes the result', () => {
+    const options = resolvePortalOptions({ vehicles: 5000, failureRate: 0.25 });
+    expect(options).toEqual({ ...DEFAULT_PORTAL_OPTIONS, vehicles: 5000, failureRate: 0.25 });
+    expect(Object.isFrozen(options)).toBe(true);
+    expect(DEFAULT_PORTAL_OPTIONS).toMatchObject({
+      host: '127.0.0.1',
+      port: 0,
+      vehicles: 300,
+      cards: 50,
+      pageSize: 25,
+    });
+  });
+
+  it.each([
+    [{ vehicles: -1 }, RangeError, 'Expected `vehicles` to be an integer from 0 to 999999, got `-1`'],
+    [{ pageSize: 0 }, RangeError, 'Expected `pageSize` to be an integer from 1 to 1000, got `0`'],
+    [{ port: 70000 }, RangeError, 'Expected `port` to be an integer from 0 to 65535, got `70000`'],
+    [{ failureRate: 1.5 }, RangeError, 'Expected `failureRate` to be a number from 0 to 1, got `1.5`'],
+    [{ stuckRate: Number.NaN }, RangeError, 'Expected `stuckRate` to be a number from 0 to 1, got `NaN`'],
+    [{ seed: 0.5 }, RangeError, 'Expected `seed` to be an integer from 0 to 4294967295, got `0.5`'],
+    [{ vehicles: '10' }, TypeError, 'Expected `vehicles` to be a number, got `10`'],
+    [{ host: 5 }, TypeError, 'Expected `host` to be a string, got `5`'],
+    [{ password: '' }, RangeError, 'Expected `password` to be a non-empty string, got ``'],
+    [{ vehicel: 5 }, TypeError, 'Unknown portal option `vehicel`'],
+    [
+      { failureRate: 0.6, stuckRate: 0.6 },
+      RangeError,
+      'Expected `stuckRate` + `failureRate` + `rateLimitRate` + `truncateRate` to be at most 1, got `1.2`',
+    ],
+  ])('rejects %o', (input, type, message) => {
+    expect(() => resolvePortalOptions(input as never)).toThrow(type);
+    expect(() => resolvePortalOptions(input as never)).toThrow(message);
+  });
+});
+
+describe('portalOptionsFromEnv', () => {
+  it('reads every DEMO_ variable from the object it is given', () => {
+    const env = {
+      DEMO_VEHICLES: '5000',
+      DEMO_CARDS: '12',
+      DEMO_PAGE_LATENCY_MS: '5',
+      DEMO_FILE_LATENCY_MS: '6',
+      DEMO_FAILURE_RATE: '0.1',
+      DEMO_STUCK_RATE: '0.02',
+      DEMO_TRUNCATE_RATE: '0.03',
+      DEMO_RATE_LIMIT_RATE: '0.04',
+      DEMO_RETRY_AFTER_SEC: '2',
+      DEMO_RATE_LIMIT_PER_SEC: '50',
+      DEMO_SESSION_LIFETIME_MS: '60000',
+      DEMO_STICKER_PAD_BYTES: '1048576',
+      DEMO_SEED: '42',
+      DEMO_USERNAME: 'dealer',
+      DEMO_PASSWORD: 'secret 1',
+      DEMO_PORT: '8123',
+      UNRELATED: 'x',
+    };
+    expect(portalOptionsFromEnv(env)).toEqual({
+      vehicles: 5000,
+      cards: 12,
+      pageLatencyMs: 5,
+      fileLatencyMs: 6,
+      failureRate: 0.1,
+      stuckRate: 0.02,
+      truncateRate: 0.03,
+      rateLimitRate: 0.04,
+      retryAfterSec: 2,
+      rateLimitPerSec: 50,
+      sessionLifetimeMs: 60000,
+      stickerPadBytes: 1048576,
+      seed: 42,
+      username: 'dealer',
+      password: 'secret 1',
+      port: 8123,
+    });
+    expect(() => resolvePortalOptions(portalOptionsFromEnv(env))).not.toThrow();
+  });
+
+  it('leaves out blank variables and never reads process.env', () => {
+    process.env.DEMO_VEHICLES = '7';
+    try {
+      expect(portalOptionsFromEnv({})).toEqual({});
+      expect(portalOptionsFromEnv({ DEMO_CARDS: '  ', DEMO_SEED: undefined })).toEqual({});
+    } finally {
+      delete process.env.DEMO_VEHICLES;
+    }
+  });
+
+  it('names the variable whose number does not parse', () => {
+    expect(() => portalOptionsFromEnv({ DEMO_VEHICLES: 'lots' })).toThrow(TypeError);
+    expect(() => portalOptionsFromEnv({ DEMO_VEHICLES: 'lots' })).toThrow(
+      'Expected `DEMO_VEHICLES` to be a number, got `lots`',
+    );
+  });
+});
