@@ -1,0 +1,43 @@
+// Read-only status of a checkpoint for `pagepool status`: never writes, never truncates.
+import { nodeCheckpointFs } from './checkpoint-fs.js';
+import { loadCheckpoint } from './checkpoint-loader.js';
+import { journalPathFor } from './checkpoint-paths.js';
+import { type CheckpointSummary, summarize } from './checkpoint-summary.js';
+
+/** Loads the checkpoint at `path` without changing any file (a torn last journal line is just not counted). */
+export async function readStatus(path: string): Promise<CheckpointSummary> {
+  const loaded = await loadCheckpoint(nodeCheckpointFs, path, journalPathFor(path));
+  return summarize(loaded.state);
+}
+
+const int = (n: number): string => n.toLocaleString('en-US');
+
+function size(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Human text, ASCII only (safe for any terminal and log). */
+export function formatStatus(summary: CheckpointSummary, path: string): string {
+  const lines = [
+    `Checkpoint ${path}`,
+    `  done     ${int(summary.done)} items, ${size(summary.bytes)}`,
+    `  failed   ${int(summary.failed)} permanently (skipped unless --retry-failed)`,
+    `  pending  ${int(summary.pending)} (started or failed transiently; tried again on the next run)`,
+    `  updated  ${summary.firstUpdate ?? '-'} .. ${summary.lastUpdate ?? '-'}`,
+  ];
+  if (summary.failuresByReason.length > 0) {
+    lines.push('  failures by reason:');
+    for (const f of summary.failuresByReason) {
+      lines.push(`    ${int(f.count).padStart(9)}  ${f.permanent ? 'permanent' : 'transient'}  ${f.reason}`);
+    }
+  }
+  // Reasons come from remote pages and errors: keep the output plain ASCII.
+  return lines.join('\n').replace(/[^\x20-\x7e\n]/g, '?');
+}

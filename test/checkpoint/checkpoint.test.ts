@@ -1,0 +1,304 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
+import type { SavedFile } from '../../src/files/types.js';
+import { PowerCutFs } from './power-cut-fs.js';
+
+const fileOf = (key: string, bytes = 10): SavedFile => ({
+  path: `site/${key}.pdf`,
+  bytes,
+  sha256: 'ab'.repeat(32),
+});
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pagepool-checkpoint-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Everything a resuming run can observe about `keys`. */
+function observe(checkpoint: Checkpoint, keys: string[]) {
+  return {
+    summary: checkpoint.summary(),
+    keys: keys.map((k) => [
+      k,
+      checkpoint.isDone(k),
+      checkpoint.shouldSkip(k),
+      checkpoint.shouldSkip(k, { retryFailed: true }),
+    ]),
+  };
+}
+
+describe('Checkpoint', () => {
+  it('keeps every record of 32 concurrent writers x 10,000 done records', async () => {
+    const path = join(dir, '.pagepool', 'checkpoint.json');
+    const checkpoint = await Checkpoint.open({
+      path,
+      manifestPath: join(dir, 'manifest.jsonl'),
+      compactEvery: 1_000_000,
+    });
+    await Promise.all(
+      Array.from({ length: 32 }, async (_, w) => {
+        for (let i = 0; i < 10_000; i++) await checkpoint.done(`w${w}-${i}`, 1, [fileOf(`w${w}-${i}`)]);
+      }),
+    );
+    const journal = (await readFile(`${path}l`, 'utf8')).split('\n');
+    expect(journal.pop()).toBe('');
+    expect(journal).toHaveLength(320_000);
+    const keys = new Set(journal.map((line) => (JSON.parse(line) as { t: string; key: string }).key));
+    expect(keys.size).toBe(320_000);
+    await checkpoint.close();
+    const manifest = (await readFile(join(dir, 'manifest.jsonl'), 'utf8')).trimEnd().split('\n');
+    expect(manifest).toHaveLength(320_000);
+    const reopened = await Checkpoint.open({ path });
+    expect(reopened.summary()).toMatchObject({ done: 320_000, failed: 0, pending: 0, bytes: 3_200_000 });
+    for (let w = 0; w < 32; w++) expect(reopened.isDone(`w${w}-9999`)).toBe(true);
+    await reopened.close();
+  });
+
+  it('skips done keys in any order, permanent failures unless retryFailed, never transient ones', async () => {
+    const path = join(dir, 'checkpoint.json');
+    const checkpoint = await Checkpoint.open({ path });
+    await checkpoint.started('a', 1);
+    await checkpoint.done('a', 1, [fileOf('a', 5)]);
+    await checkpoint.failed('p', 1, { reason: 'HTTP 404', code: 'PERMANENT', permanent: true });
+    await checkpoint.failed('t', 1, { reason: 'timeout', permanent: false });
+    await checkpoint.started('s', 1);
+    await checkpoint.failed('late', 1, { reason: 'timeout', permanent: false });
+    await checkpoint.done('late', 2, [fileOf('late', 7)]);
+    await checkpoint.failed('a', 2, { reason: 'ignored after done', permanent: true });
+    await checkpoint.close();
+    for (const round of [1, 2]) {
+      const reopened = await Checkpoint.open({ path, compactEvery: 1_000 });
+      const source = ['s', 't', 'late', 'p', 'new', 'a'];
+      expect(source.filter((k) => !reopened.shouldSkip(k))).toEqual(['s', 't', 'new']);
+      expect(source.filter((k) => !reopened.shouldSkip(k, { retryFailed: true }))).toEqual([
+        's',
+        't',
+        'p',
+        'new',
+      ]);
+      expect(reopened.summary()).toMatchObject({
+        done: round === 1 ? 2 : 3,
+        failed: 1,
+        pending: 2,
+        bytes: 12,
+        failuresByReason: [
+          { reason: 'HTTP 404', count: 1, permanent: true },
+          { reason: 'timeout', count: 1, permanent: false },
+        ],
+      });
+      if (round === 1) {
+        // Round 2 reads round 1's snapshot plus this journal (the close() compacts).
+        await reopened.started('x', 1);
+        await reopened.failed('x', 1, { reason: 'boom', permanent: false });
+        await reopened.done('x', 2, []);
+        expect(reopened.isDone('x')).toBe(true);
+        await reopened.close();
+      }
+    }
+  });
+
+  it('writes the manifest in step with done records', async () => {
+    const path = join(dir, '.pagepool', 'checkpoint.json');
+    const manifestPath = join(dir, 'manifest.jsonl');
+    const checkpoint = await Checkpoint.open({ path, manifestPath });
+    await checkpoint.done('k1', 1, [
+      fileOf('k1', 3),
+      { path: 'site/k1-2.png', bytes: 4, sha256: 'cd'.repeat(32) },
+    ]);
+    await checkpoint.failed('k2', 1, { reason: 'x', permanent: true });
+    const lines = (await readFile(manifestPath, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      { key: 'k1', path: 'site/k1.pdf', bytes: 3, sha256: 'ab'.repeat(32) },
+      { key: 'k1', path: 'site/k1-2.png', bytes: 4, sha256: 'cd'.repeat(32) },
+    ]);
+    await checkpoint.close();
+    await checkpoint.close();
+    await expect(checkpoint.done('k3', 1, [])).rejects.toThrow(/closed/);
+  });
+
+  it('compacts automatically and reloads the same state from snapshot + journal', async () => {
+    const path = join(dir, 'checkpoint.json');
+    const checkpoint = await Checkpoint.open({ path, compactEvery: 7 });
+    const keys: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const key = `k${i}`;
+      keys.push(key);
+      await checkpoint.started(key, 1);
+      if (i % 3 === 0) await checkpoint.done(key, 1, [fileOf(key, i)]);
+      else if (i % 3 === 1) await checkpoint.failed(key, 1, { reason: `r${i % 2}`, permanent: i % 2 === 0 });
+    }
+    const before = observe(checkpoint, keys);
+    const journalLines = (await readFile(`${path}l`, 'utf8')).split('\n').length - 1;
+    expect(journalLines).toBeLessThan(7);
+    const snapshot = JSON.parse(await readFile(path, 'utf8')) as {
+      version: number;
+      items: Record<string, unknown>;
+    };
+    expect(snapshot.version).toBe(1);
+    expect(Object.keys(snapshot.items).length).toBeGreaterThan(30);
+    // Not closed: reopen from the snapshot and the live journal, as after a crash.
+    const reopened = await Checkpoint.open({ path, compactEvery: 7 });
+    expect(observe(reopened, keys)).toEqual(before);
+    await reopened.close();
+    const again = await Checkpoint.open({ path });
+    expect(observe(again, keys)).toEqual(before);
+    await again.close();
+  });
+
+  it('rejects bad options with a message naming the field', async () => {
+    await expect(Checkpoint.open({ path: join(dir, 'c.json'), compactEvery: 0 })).rejects.toMatchObject({
+      code: 'CONFIG',
+      message: 'Expected `compactEvery` to be a positive integer, got `0`',
+    });
+  });
+});
+
+describe('Checkpoint under a power cut', () => {
+  const path = '/mem/.pagepool/checkpoint.json';
+  const manifestPath = '/mem/manifest.jsonl';
+
+  async function runUntilCut(fs: PowerCutFs, cutAt: number) {
+    let ops = 0;
+    let fired = false;
+    fs.beforeOp = () => {
+      fired ||= ++ops === cutAt;
+      return ops === cutAt;
+    };
+    const confirmed = new Set<string>();
+    const submitted = new Set<string>();
+    let checkpoint: Checkpoint;
+    try {
+      checkpoint = await Checkpoint.open({ path, manifestPath, fs, compactEvery: 25 });
+    } catch {
+      return { confirmed, submitted, fired };
+    }
+    await Promise.all(
+      Array.from({ length: 6 }, async (_, w) => {
+        for (let i = 0; i < 15; i++) {
+          const key = `w${w}-${i}`;
+          try {
+            await checkpoint.started(key, 1);
+            if (i % 4 === 3) {
+              await checkpoint.failed(key, 1, { reason: 'x', permanent: true });
+            } else {
+              submitted.add(key);
+              await checkpoint.done(key, 1, [fileOf(key)]);
+              confirmed.add(key);
+            }
+          } catch {
+            return;
+          }
+        }
+      }),
+    );
+    await checkpoint.close().catch(() => {});
+    return { confirmed, submitted, fired };
+  }
+
+  it.each([
+    ['keeps only fsynced bytes', 'none' as const],
+    ['keeps a random part of unsynced bytes', 'prefix' as const],
+  ])(
+    'every cut point: reopen %s; confirmed done stay done, nothing half-applied',
+    async (_, keepUnsynced) => {
+      let cuts = 0;
+      for (let cutAt = 1; cutAt < 1_000; cutAt++) {
+        const fs = new PowerCutFs();
+        fs.keepUnsynced = keepUnsynced;
+        const { confirmed, submitted, fired } = await runUntilCut(fs, cutAt);
+        if (!fired) break;
+        cuts++;
+        fs.beforeOp = null;
+        const warnings: string[] = [];
+        const reopened = await Checkpoint.open({
+          path,
+          manifestPath,
+          fs,
+          onWarning: (m) => warnings.push(m),
+        });
+        for (const key of confirmed) expect(reopened.isDone(key)).toBe(true);
+        const summary = reopened.summary();
+        let done = 0;
+        for (let w = 0; w < 6; w++) {
+          for (let i = 0; i < 15; i++) {
+            const key = `w${w}-${i}`;
+            if (reopened.isDone(key)) {
+              done++;
+              expect(submitted.has(key)).toBe(true);
+            }
+          }
+        }
+        expect(summary.done).toBe(done);
+        if (keepUnsynced === 'none') {
+          const manifest = fs.contents(manifestPath)?.toString('utf8') ?? '';
+          const listed = new Set(
+            manifest
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => (JSON.parse(l) as { key: string }).key),
+          );
+          for (let w = 0; w < 6; w++)
+            for (let i = 0; i < 15; i++)
+              if (reopened.isDone(`w${w}-${i}`)) expect(listed.has(`w${w}-${i}`)).toBe(true);
+        }
+        // The journal must accept appends after any cut.
+        await reopened.done('after-cut', 1, []);
+        await reopened.close();
+        const final = await Checkpoint.open({ path, fs });
+        expect(final.isDone('after-cut')).toBe(true);
+        for (const key of confirmed) expect(final.isDone(key)).toBe(true);
+      }
+      // Every operation of a run with 90 items, 2+ compactions and a close was a cut point.
+      expect(cuts).toBeGreaterThan(60);
+    },
+  );
+
+  it.each([
+    ['before the snapshot rename', 'rename', 0],
+    ['after the rename, before the folder fsync', 'syncDir', 0],
+    ['after the snapshot is durable, before the journal reset', 'truncate', 0],
+    ['after the journal reset, before its fsync', 'sync', 0],
+  ])('a crash during compaction %s reloads the state from before', async (_, op, skip) => {
+    const fs = new PowerCutFs();
+    const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+    const checkpoint = await Checkpoint.open({ path, fs });
+    for (const [i, key] of keys.entries()) {
+      await checkpoint.started(key, 1);
+      if (i % 3 === 0) await checkpoint.done(key, 2, [fileOf(key, i)]);
+      if (i % 3 === 1) await checkpoint.failed(key, 1, { reason: `r${i % 2}`, permanent: i % 2 === 0 });
+    }
+    await checkpoint.compact();
+    // A second round: the next compaction merges the snapshot with a new journal.
+    for (const [i, key] of keys.entries()) {
+      if (i % 3 === 1) await checkpoint.done(key, 3, [fileOf(key, 100 + i)]);
+      if (i % 3 === 2) await checkpoint.failed(key, 2, { reason: 'late', permanent: true });
+    }
+    const before = observe(checkpoint, keys);
+    let seen = 0;
+    let fired = false;
+    fs.beforeOp = (o, p) => {
+      if (o !== op) return false;
+      if (op === 'sync' && !p.endsWith('.jsonl')) return false;
+      if (seen++ < skip) return false;
+      fired = true;
+      return true;
+    };
+    await expect(checkpoint.compact()).rejects.toMatchObject({ code: 'EIO' });
+    expect(fired).toBe(true);
+    fs.beforeOp = null;
+    const reopened = await Checkpoint.open({ path, fs });
+    expect(observe(reopened, keys)).toEqual(before);
+    await reopened.close();
+    const again = await Checkpoint.open({ path, fs });
+    expect(observe(again, keys)).toEqual(before);
+  });
+});
