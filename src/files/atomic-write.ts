@@ -1,0 +1,222 @@
+// Writing `NAME.part` while hashing, then fsync -> abort check -> rename -> fsync of the folder,
+// so a final name only ever holds a whole, checked file.
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { diskFullError, isDiskFull } from './disk-space.js';
+import { HEAD_BYTES } from './file-kind.js';
+
+/** The resume metadata kept next to a `.part`. */
+export function metaPathOf(partPath: string): string {
+  return `${partPath}.json`;
+}
+
+/** Removes a `.part` and its metadata; missing files are fine. */
+export async function removePart(partPath: string): Promise<void> {
+  await Promise.all([rm(partPath, { force: true }), rm(metaPathOf(partPath), { force: true })]);
+}
+
+/** Size of a file, 0 when it does not exist. */
+export async function sizeOf(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** A `.part` open for writing: every byte goes through the hash and the first HEAD_BYTES are kept. */
+export class PartFile {
+  readonly path: string;
+  #handle: FileHandle | undefined;
+  readonly #hash: Hash;
+  readonly #head: Buffer[] = [];
+  #headBytes = 0;
+  #bytes: number;
+  readonly #neededBytes: number;
+
+  private constructor(file: string, handle: FileHandle, hash: Hash, bytes: number, neededBytes: number) {
+    this.path = file;
+    this.#handle = handle;
+    this.#hash = hash;
+    this.#bytes = bytes;
+    this.#neededBytes = neededBytes;
+  }
+
+  /**
+   * Opens `file` fresh (truncated), or, with `append`, after its current bytes: those are re-hashed
+   * first so the final sha256 covers the whole file. `neededBytes` goes into a disk-full message.
+   */
+  static async open(file: string, options: { append: boolean; neededBytes: number }): Promise<PartFile> {
+    const hash = createHash('sha256');
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    let bytes = 0;
+    if (options.append) {
+      for await (const chunk of createReadStream(file)) {
+        const buf = chunk as Buffer;
+        hash.update(buf);
+        if (headBytes < HEAD_BYTES) {
+          const part = buf.subarray(0, HEAD_BYTES - headBytes);
+          head.push(Buffer.from(part));
+          headBytes += part.byteLength;
+        }
+        bytes += buf.byteLength;
+      }
+    }
+    let handle: FileHandle;
+    try {
+      handle = await open(file, options.append ? 'a' : 'w');
+    } catch (err) {
+      if (isDiskFull(err)) throw diskFullError(path.dirname(file), options.neededBytes, undefined, err);
+      throw err;
+    }
+    const part = new PartFile(file, handle, hash, bytes, options.neededBytes);
+    part.#head.push(...head);
+    part.#headBytes = headBytes;
+    return part;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** The file's first bytes (up to HEAD_BYTES) written so far. */
+  head(): Uint8Array {
+    return Buffer.concat(this.#head);
+  }
+
+  get headComplete(): boolean {
+    return this.#headBytes >= HEAD_BYTES;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    const handle = this.#open();
+    this.#hash.update(chunk);
+    if (this.#headBytes < HEAD_BYTES) {
+      const part = chunk.subarray(0, HEAD_BYTES - this.#headBytes);
+      this.#head.push(Buffer.from(part));
+      this.#headBytes += part.byteLength;
+    }
+    try {
+      let done = 0;
+      // write() may take fewer bytes than asked; a lost tail would be a corrupt file.
+      while (done < chunk.byteLength) {
+        const { bytesWritten } = await handle.write(chunk, done, chunk.byteLength - done);
+        done += bytesWritten;
+      }
+    } catch (err) {
+      throw await this.#failed(err);
+    }
+    this.#bytes += chunk.byteLength;
+  }
+
+  /** fsync and close; the file is then ready to be renamed. */
+  async finish(): Promise<{ bytes: number; sha256: string }> {
+    const handle = this.#open();
+    try {
+      await handle.sync();
+    } catch (err) {
+      throw await this.#failed(err);
+    }
+    this.#handle = undefined;
+    await handle.close();
+    return { bytes: this.#bytes, sha256: this.#hash.digest('hex') };
+  }
+
+  /** Close without fsync, keeping the bytes (a later attempt may resume from them). */
+  async close(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await handle?.close().catch(() => {});
+  }
+
+  /** Close and delete the part and its metadata. */
+  async discard(): Promise<void> {
+    await this.close();
+    await removePart(this.path);
+  }
+
+  #open(): FileHandle {
+    if (this.#handle === undefined) throw new Error(`${this.path} is already closed`);
+    return this.#handle;
+  }
+
+  // A full disk must not leave half a file behind: delete it and say which folder needs room.
+  async #failed(err: unknown): Promise<unknown> {
+    if (!isDiskFull(err)) return err;
+    await this.discard();
+    return diskFullError(path.dirname(this.path), this.#neededBytes, undefined, err);
+  }
+}
+
+/** Reads a finished file once: its sha256, size and first HEAD_BYTES bytes. */
+export async function inspectFile(
+  file: string,
+): Promise<{ bytes: number; sha256: string; head: Uint8Array }> {
+  const hash = createHash('sha256');
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let bytes = 0;
+  for await (const chunk of createReadStream(file)) {
+    const buf = chunk as Buffer;
+    hash.update(buf);
+    if (headBytes < HEAD_BYTES) {
+      const part = buf.subarray(0, HEAD_BYTES - headBytes);
+      head.push(Buffer.from(part));
+      headBytes += part.byteLength;
+    }
+    bytes += buf.byteLength;
+  }
+  return { bytes, sha256: hash.digest('hex'), head: Buffer.concat(head) };
+}
+
+/** fsync a file someone else wrote (a browser download). */
+export async function fsyncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The last step of every file: refuse if the attempt was abandoned (a late attempt must never
+ * replace a good file), rename `.part` onto the final name, fsync the folder so the rename
+ * survives a power loss, then drop the resume metadata.
+ */
+export async function commitPart(partPath: string, finalPath: string, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  await rename(partPath, finalPath);
+  await fsyncDir(path.dirname(finalPath));
+  await rm(metaPathOf(partPath), { force: true });
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  // Windows cannot open a folder for fsync; its rename is durable enough there.
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes `bytes` to `partPath` (fresh), fsyncs it; the caller commits. */
+export async function writePart(
+  partPath: string,
+  bytes: Uint8Array,
+  neededBytes: number,
+): Promise<{ bytes: number; sha256: string }> {
+  const part = await PartFile.open(partPath, { append: false, neededBytes });
+  try {
+    await part.write(bytes);
+    return await part.finish();
+  } catch (err) {
+    await part.discard();
+    throw err;
+  }
+}

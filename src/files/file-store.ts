@@ -1,0 +1,129 @@
+// The file layer's entry point: one output folder, one undici Agent, the name registry and the
+// path locks shared by every job; `forJob` hands an item its `Files`.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Agent } from 'undici';
+import { ConfigError } from '../errors.js';
+import { JobFiles } from './job-files.js';
+import { NameRegistry } from './name-registry.js';
+import { PathLock } from './path-lock.js';
+import type { Files } from './types.js';
+
+export interface FileStoreOptions {
+  /** Absolute folder the files go to (the caller passes `downloads/<site>`); created if missing. */
+  outDir: string;
+  /** undici Agent connections per origin; pass at least the concurrency. */
+  connections: number;
+  /** The session's cookies for a URL: pass `(url) => context.cookies(url)`. */
+  cookies(url: string): Promise<Array<{ name: string; value: string }>>;
+  /** Sent on every request, so the portal sees the browser it logged in with. */
+  userAgent?: string;
+  /** @default 10_000 */
+  connectTimeoutMs?: number;
+  /** @default 30_000 */
+  headersTimeoutMs?: number;
+  /** Longest silence while the body streams. @default 10_000 */
+  bodyIdleTimeoutMs?: number;
+  /** Retries of one download (exponential backoff with jitter) before the item fails. @default 3 */
+  retries?: number;
+  /** First backoff delay; each retry doubles it (times a random 1-2). @default 1_000 */
+  retryMinTimeoutMs?: number;
+  /** Free space required before each file. @default 100 MiB */
+  diskMarginBytes?: number;
+  /** Longest file name, in UTF-8 bytes. @default 120 */
+  maxNameLength?: number;
+}
+
+export type ResolvedFileStoreOptions = Required<Omit<FileStoreOptions, 'userAgent'>> & { userAgent?: string };
+
+const DEFAULTS = {
+  connectTimeoutMs: 10_000,
+  headersTimeoutMs: 30_000,
+  bodyIdleTimeoutMs: 10_000,
+  retries: 3,
+  retryMinTimeoutMs: 1_000,
+  diskMarginBytes: 100 * 1024 * 1024,
+  maxNameLength: 120,
+};
+
+/** State every job of one output folder shares. */
+export interface StoreContext {
+  readonly options: ResolvedFileStoreOptions;
+  readonly agent: Agent;
+  readonly names: NameRegistry;
+  readonly locks: PathLock;
+}
+
+export class FileStore {
+  readonly #context: StoreContext;
+
+  constructor(options: FileStoreOptions) {
+    const resolved = validate(options);
+    mkdirSync(resolved.outDir, { recursive: true });
+    const agent = new Agent({
+      connections: resolved.connections,
+      connect: { timeout: resolved.connectTimeoutMs },
+      headersTimeout: resolved.headersTimeoutMs,
+      bodyTimeout: resolved.bodyIdleTimeoutMs,
+    });
+    this.#context = {
+      options: resolved,
+      agent,
+      names: new NameRegistry(resolved.maxNameLength),
+      locks: new PathLock(),
+    };
+  }
+
+  /** The output folder. */
+  get outDir(): string {
+    return this.#context.options.outDir;
+  }
+
+  /** The `Files` one item uses: its names are claimed under `key`, its requests end with `signal`. */
+  forJob(job: { key: string; signal: AbortSignal }): Files {
+    if (typeof job.key !== 'string' || job.key === '') {
+      throw new TypeError(`Expected \`key\` to be a non-empty string, got \`${String(job.key)}\``);
+    }
+    return new JobFiles(this.#context, job.key, job.signal);
+  }
+
+  /** Closes the connection pool; in-flight requests fail. */
+  async close(): Promise<void> {
+    await this.#context.agent.close();
+  }
+}
+
+function validate(options: FileStoreOptions): ResolvedFileStoreOptions {
+  const merged = { ...DEFAULTS, ...stripUndefined(options) } as ResolvedFileStoreOptions;
+  const problems: string[] = [];
+  const integer = (name: keyof typeof merged, min: number, max: number) => {
+    const value = merged[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      problems.push(`Expected \`${name}\` to be an integer from ${min} to ${max}, got \`${String(value)}\``);
+    }
+  };
+  if (typeof merged.outDir !== 'string' || !path.isAbsolute(merged.outDir)) {
+    problems.push(`Expected \`outDir\` to be an absolute path, got \`${String(merged.outDir)}\``);
+  }
+  integer('connections', 1, 1024);
+  if (typeof merged.cookies !== 'function') {
+    problems.push(`Expected \`cookies\` to be a function, got \`${typeof merged.cookies}\``);
+  }
+  if (merged.userAgent !== undefined && typeof merged.userAgent !== 'string') {
+    problems.push(`Expected \`userAgent\` to be a string, got \`${String(merged.userAgent)}\``);
+  }
+  integer('connectTimeoutMs', 1, 600_000);
+  integer('headersTimeoutMs', 1, 3_600_000);
+  integer('bodyIdleTimeoutMs', 1, 3_600_000);
+  integer('retries', 0, 100);
+  integer('retryMinTimeoutMs', 0, 600_000);
+  integer('diskMarginBytes', 0, Number.MAX_SAFE_INTEGER);
+  // 240 leaves room for `~hash` and `.part.json` under the usual 255-byte file-system limit.
+  integer('maxNameLength', 16, 240);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  return { ...merged, outDir: path.resolve(merged.outDir) };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,320 @@
+// One HTTP download attempt with undici into a `.part`: manual redirects, status and type checks,
+// and Range resume from a surviving `.part` + `.part.json` when the server's validator allows it.
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Dispatcher } from 'undici';
+import { request } from 'undici';
+import { FileInvalidError, PermanentError, RateLimitedError, SessionExpiredError } from '../errors.js';
+import { metaPathOf, PartFile, removePart, sizeOf } from './atomic-write.js';
+import { diskFullError, isDiskFull } from './disk-space.js';
+import { checkKind, isHtmlContentType, wantsHtml } from './file-kind.js';
+import type { FileKind } from './types.js';
+
+/** Redirects followed before giving up: login flows rarely need more than two. */
+export const MAX_REDIRECTS = 5;
+/** Wait used when a 429 has no usable Retry-After. */
+export const DEFAULT_RETRY_AFTER_MS = 30_000;
+
+/** An HTTP status that may heal on its own (5xx, 408): transient, retried. */
+export class HttpStatusError extends Error {
+  readonly status: number;
+  constructor(status: number, url: string) {
+    super(`HTTP ${status} from ${url}`);
+    this.name = 'HttpStatusError';
+    this.status = status;
+  }
+}
+
+/** What `.part.json` holds: enough to ask the server for the rest of the same version. */
+interface PartMeta {
+  url: string;
+  etag?: string;
+  lastModified?: string;
+  length?: number;
+}
+
+export interface DownloadAttempt {
+  url: string;
+  partPath: string;
+  kind: FileKind;
+  /** The name the file will probably get: `.html` there is the only way HTML bytes are accepted. */
+  nameHint: string;
+  headers: Record<string, string>;
+  cookies(url: string): Promise<Array<{ name: string; value: string }>>;
+  userAgent: string | undefined;
+  dispatcher: Dispatcher;
+  signal: AbortSignal;
+  /** Free space to ask for in a disk-full message. */
+  diskMarginBytes: number;
+}
+
+export interface DownloadResult {
+  bytes: number;
+  sha256: string;
+  /** Raw Content-Disposition of the final response, if any. */
+  contentDisposition: string | undefined;
+  /** True when this attempt continued an earlier `.part` (the server answered 206). */
+  resumed: boolean;
+}
+
+/** Downloads `attempt.url` into `attempt.partPath`, fsynced and checked; the caller renames it. */
+export async function downloadToPart(attempt: DownloadAttempt): Promise<DownloadResult> {
+  const { partPath, signal } = attempt;
+  let offset = 0;
+  let meta = await readMeta(partPath);
+  if (meta !== undefined && meta.url === attempt.url && validator(meta) !== undefined) {
+    offset = await sizeOf(partPath);
+  }
+  // Bytes we cannot prove belong to the current version are worth nothing: start clean.
+  if (offset === 0) {
+    meta = undefined;
+    await removePart(partPath);
+  }
+
+  // Two passes at most: a 416 on a resume means our `.part` is stale; the second pass starts at zero.
+  for (let pass = 0; pass < 2; pass++) {
+    signal.throwIfAborted();
+    const headers: Record<string, string> = {};
+    const check = meta === undefined ? undefined : validator(meta);
+    if (offset > 0 && check !== undefined) {
+      headers.range = `bytes=${offset}-`;
+      // If-Range: the server sends the rest only if the file is still the version we have.
+      headers['if-range'] = check;
+    }
+    const response = await requestFollowingRedirects(attempt, headers);
+    const where = attempt.url;
+    const status = response.statusCode;
+
+    if (status === 416 && offset > 0) {
+      await response.body.dump();
+      await removePart(partPath);
+      offset = 0;
+      meta = undefined;
+      continue;
+    }
+    const failure = statusError(status, response.headers, where);
+    if (failure !== undefined) {
+      await response.body.dump();
+      if (!(failure instanceof HttpStatusError)) await removePart(partPath);
+      throw failure;
+    }
+
+    const contentType = header(response.headers, 'content-type');
+    if (!wantsHtml(attempt.kind, attempt.nameHint) && isHtmlContentType(contentType)) {
+      abandon(response.body);
+      await removePart(partPath);
+      throw new SessionExpiredError(
+        `Expected a ${attempt.kind} from ${where}, got an HTML page (${contentType})`,
+      );
+    }
+
+    const contentLength = parseLength(header(response.headers, 'content-length'));
+    let expected: number | undefined;
+    let append = false;
+    if (status === 206) {
+      const range = parseContentRange(header(response.headers, 'content-range'));
+      if (range === undefined || range.start !== offset) {
+        abandon(response.body);
+        await removePart(partPath);
+        throw new FileInvalidError(`Unusable Content-Range from ${where}: restarting from zero`);
+      }
+      append = offset > 0;
+      expected = range.total ?? (contentLength === undefined ? undefined : offset + contentLength);
+    } else {
+      // 200 to a Range request: the server ignored it, or If-Range did not match. Never splice.
+      offset = 0;
+      expected = contentLength;
+    }
+    if (!append) {
+      meta = freshMeta(attempt.url, response.headers, expected);
+      if (meta === undefined) await removePart(partPath);
+      else await writeMeta(partPath, meta, attempt.diskMarginBytes + (expected ?? 0));
+    }
+
+    return await streamBody(attempt, response, { append, expected, resumable: meta !== undefined });
+  }
+  throw new FileInvalidError(`${attempt.url} answered 416 to a request from byte zero`);
+}
+
+async function streamBody(
+  attempt: DownloadAttempt,
+  response: Dispatcher.ResponseData,
+  options: { append: boolean; expected: number | undefined; resumable: boolean },
+): Promise<DownloadResult> {
+  const { partPath, kind, nameHint, url } = attempt;
+  const needed = attempt.diskMarginBytes + (options.expected ?? 0);
+  let part: PartFile;
+  try {
+    part = await PartFile.open(partPath, { append: options.append, neededBytes: needed });
+  } catch (err) {
+    abandon(response.body);
+    throw err;
+  }
+  let checked = false;
+  try {
+    for await (const chunk of response.body) {
+      await part.write(chunk as Buffer);
+      if (!checked && part.headComplete) {
+        checkKind(kind, part.head(), nameHint, url);
+        checked = true;
+      }
+    }
+    if (!checked) checkKind(kind, part.head(), nameHint, url);
+  } catch (err) {
+    abandon(response.body);
+    // A cut or a timeout leaves bytes worth resuming; a wrong file (or no validator) leaves nothing.
+    if (options.resumable && !(err instanceof FileInvalidError || err instanceof SessionExpiredError)) {
+      await part.close();
+    } else {
+      await part.discard();
+    }
+    throw err;
+  }
+  if (options.expected !== undefined && part.bytes !== options.expected) {
+    const short = part.bytes < options.expected;
+    if (short && options.resumable) await part.close();
+    else await part.discard();
+    throw new FileInvalidError(`Got ${part.bytes} of ${options.expected} bytes from ${url}`);
+  }
+  try {
+    const { bytes, sha256 } = await part.finish();
+    return {
+      bytes,
+      sha256,
+      contentDisposition: header(response.headers, 'content-disposition'),
+      resumed: options.append,
+    };
+  } catch (err) {
+    await part.discard();
+    throw err;
+  }
+}
+
+/** Sends the GET, following up to MAX_REDIRECTS redirects by hand (fresh cookies for every hop). */
+async function requestFollowingRedirects(
+  attempt: DownloadAttempt,
+  extra: Record<string, string>,
+): Promise<Dispatcher.ResponseData> {
+  let url = attempt.url;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const headers: Record<string, string> = {
+      // undici does not decompress; ask for the bytes as they are stored.
+      'accept-encoding': 'identity',
+      ...lowerKeys(attempt.headers),
+      ...extra,
+    };
+    if (attempt.userAgent !== undefined) headers['user-agent'] = attempt.userAgent;
+    const cookies = await attempt.cookies(url);
+    if (cookies.length > 0) headers.cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    const response = await request(url, {
+      method: 'GET',
+      headers,
+      dispatcher: attempt.dispatcher,
+      signal: attempt.signal,
+    });
+    const location = header(response.headers, 'location');
+    if (![301, 302, 303, 307, 308].includes(response.statusCode) || location === undefined) return response;
+    await response.body.dump();
+    url = new URL(location, url).href;
+  }
+  // A portal bouncing us between pages is almost always a login loop.
+  throw new SessionExpiredError(`More than ${MAX_REDIRECTS} redirects from ${attempt.url}`);
+}
+
+/** The error a final status means, or undefined for 200/206. */
+export function statusError(
+  status: number,
+  headers: Dispatcher.ResponseData['headers'],
+  url: string,
+): Error | undefined {
+  if (status === 200 || status === 206) return undefined;
+  if (status === 404 || status === 410) return new PermanentError(`HTTP ${status}: no file at ${url}`);
+  if (status === 429) return new RateLimitedError(parseRetryAfter(header(headers, 'retry-after')));
+  // Portals answer an expired session with 401/403 as often as with a login redirect.
+  if (status === 401 || status === 403) return new SessionExpiredError(`HTTP ${status} from ${url}`);
+  if (status >= 500 || status === 408 || status === 425) return new HttpStatusError(status, url);
+  if (status >= 400) return new PermanentError(`HTTP ${status} from ${url}`);
+  return new HttpStatusError(status, url);
+}
+
+/** Retry-After in seconds or as an HTTP date, in milliseconds from now. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number {
+  if (value === undefined) return DEFAULT_RETRY_AFTER_MS;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return DEFAULT_RETRY_AFTER_MS;
+  return Math.max(0, date - now);
+}
+
+/** `bytes 100-199/1000` -> `{ start: 100, total: 1000 }`; `*` total -> undefined. */
+export function parseContentRange(
+  value: string | undefined,
+): { start: number; total: number | undefined } | undefined {
+  const match = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i.exec(value?.trim() ?? '');
+  if (match === null) return undefined;
+  const total = match[3] === '*' ? undefined : Number(match[3]);
+  return { start: Number(match[1]), total };
+}
+
+function freshMeta(url: string, headers: Dispatcher.ResponseData['headers'], length: number | undefined) {
+  const etag = header(headers, 'etag');
+  const lastModified = header(headers, 'last-modified');
+  const meta: PartMeta = { url };
+  // If-Range needs a strong validator: a weak ETag could splice two versions.
+  if (etag !== undefined && !etag.startsWith('W/')) meta.etag = etag;
+  if (lastModified !== undefined) meta.lastModified = lastModified;
+  if (length !== undefined) meta.length = length;
+  return validator(meta) === undefined ? undefined : meta;
+}
+
+async function writeMeta(partPath: string, meta: PartMeta, neededBytes: number): Promise<void> {
+  try {
+    await writeFile(metaPathOf(partPath), JSON.stringify(meta));
+  } catch (err) {
+    await removePart(partPath);
+    if (isDiskFull(err)) throw diskFullError(path.dirname(partPath), neededBytes, undefined, err);
+    throw err;
+  }
+}
+
+function validator(meta: PartMeta): string | undefined {
+  return meta.etag ?? meta.lastModified;
+}
+
+async function readMeta(partPath: string): Promise<PartMeta | undefined> {
+  try {
+    const value: unknown = JSON.parse(await readFile(metaPathOf(partPath), 'utf8'));
+    if (typeof value !== 'object' || value === null) return undefined;
+    const meta = value as Record<string, unknown>;
+    if (typeof meta.url !== 'string') return undefined;
+    const out: PartMeta = { url: meta.url };
+    if (typeof meta.etag === 'string') out.etag = meta.etag;
+    if (typeof meta.lastModified === 'string') out.lastModified = meta.lastModified;
+    if (typeof meta.length === 'number') out.length = meta.length;
+    return out;
+  } catch {
+    // Missing or torn metadata (a crash mid-write) only costs a restart from zero.
+    return undefined;
+  }
+}
+
+// destroy() without an error listener would surface as an uncaught exception.
+function abandon(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
+function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function parseLength(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d+$/.test(value.trim())) return undefined;
+  return Number(value);
+}
+
+function lowerKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}

@@ -1,0 +1,188 @@
+// One item's `Files`: fetch over HTTP (with retries), a browser download, bytes or a screenshot,
+// each checked and written atomically under a safe name owned by the item's key.
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import pRetry from 'p-retry';
+import type { Download, Locator } from 'playwright';
+import { classify, FileInvalidError } from '../errors.js';
+import { commitPart, fsyncFile, inspectFile, removePart, writePart } from './atomic-write.js';
+import { diskFullError, ensureFreeSpace } from './disk-space.js';
+import { checkKind, extensionFor } from './file-kind.js';
+import type { StoreContext } from './file-store.js';
+import { downloadToPart } from './http-download.js';
+import { abortable } from './path-lock.js';
+import {
+  nameFromContentDisposition,
+  nameFromUrl,
+  resolveInside,
+  safeName,
+  splitExtension,
+} from './safe-name.js';
+import type { FetchOptions, FileKind, FileOptions, Files, SavedFile } from './types.js';
+
+export class JobFiles implements Files {
+  readonly #store: StoreContext;
+  readonly #key: string;
+  readonly #signal: AbortSignal;
+
+  constructor(store: StoreContext, key: string, signal: AbortSignal) {
+    this.#store = store;
+    this.#key = key;
+    this.#signal = signal;
+  }
+
+  async fetch(url: string, options: FetchOptions = {}): Promise<SavedFile> {
+    const { options: store, agent } = this.#store;
+    const kind = options.kind ?? 'any';
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch (err) {
+      throw new TypeError(`Expected \`url\` to be an absolute URL, got \`${url}\``, { cause: err });
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new TypeError(`Expected \`url\` to be http or https, got \`${url}\``);
+    }
+    // The `.part` must be named before the response (a resume needs it), so it uses the name known
+    // now; Content-Disposition may still give the final file a better one.
+    const partName = this.#claim(options.name ?? nameFromUrl(url), kind);
+    return await pRetry(
+      () =>
+        this.#locked(partName, async (partPath) => {
+          const result = await downloadToPart({
+            url,
+            partPath,
+            kind,
+            nameHint: partName,
+            headers: options.headers ?? {},
+            cookies: store.cookies,
+            userAgent: store.userAgent,
+            dispatcher: agent,
+            signal: this.#signal,
+            diskMarginBytes: store.diskMarginBytes,
+          });
+          const remote =
+            options.name === undefined ? nameFromContentDisposition(result.contentDisposition) : undefined;
+          const finalName = remote === undefined ? partName : this.#claim(remote, kind);
+          return await this.#commit(partPath, finalName, result);
+        }),
+      {
+        retries: store.retries,
+        minTimeout: store.retryMinTimeoutMs,
+        factor: 2,
+        randomize: true,
+        signal: this.#signal,
+        // Session, rate-limit, permanent and disk errors belong to the queue, not to this loop.
+        shouldRetry: ({ error }) => classify(error) === 'retry',
+      },
+    );
+  }
+
+  async fromDownload(download: Download, options: FileOptions = {}): Promise<SavedFile> {
+    const kind = options.kind ?? 'any';
+    const name = this.#claim(options.name ?? download.suggestedFilename(), kind);
+    return await this.#locked(name, async (partPath) => {
+      await removePart(partPath);
+      const saving = download.saveAs(partPath);
+      try {
+        await abortable(saving, this.#signal);
+      } catch (err) {
+        // saveAs cannot be cancelled: once it settles, take its bytes away so nothing stale stays.
+        void saving.then(
+          () => rm(partPath, { force: true }),
+          () => rm(partPath, { force: true }),
+        );
+        if (/ENOSPC|EDQUOT/.test(String(err))) {
+          await rm(partPath, { force: true });
+          throw diskFullError(
+            this.#store.options.outDir,
+            this.#store.options.diskMarginBytes,
+            undefined,
+            err,
+          );
+        }
+        throw err;
+      }
+      return await this.#checkAndCommit(partPath, name, kind, `download ${download.url()}`);
+    });
+  }
+
+  async fromBytes(bytes: Uint8Array, options: FileOptions & { name: string }): Promise<SavedFile> {
+    const kind = options.kind ?? 'any';
+    const name = this.#claim(options.name, kind);
+    checkKind(kind, bytes.subarray(0, 512), name, `bytes for ${name}`);
+    return await this.#locked(name, async (partPath) => {
+      try {
+        const result = await writePart(
+          partPath,
+          bytes,
+          this.#store.options.diskMarginBytes + bytes.byteLength,
+        );
+        return await this.#commit(partPath, name, result);
+      } catch (err) {
+        // Nothing to resume from bytes in memory: an abandoned or failed write leaves no `.part`.
+        await removePart(partPath);
+        throw err;
+      }
+    });
+  }
+
+  async screenshot(element: Locator, options: FileOptions & { name: string }): Promise<SavedFile> {
+    this.#signal.throwIfAborted();
+    const kind: FileKind = options.kind ?? 'png';
+    const bytes = await abortable(
+      element.screenshot({ type: kind === 'jpeg' ? 'jpeg' : 'png' }),
+      this.#signal,
+    );
+    return await this.fromBytes(bytes, { ...options, kind: kind === 'jpeg' ? 'jpeg' : 'png' });
+  }
+
+  /** A sanitised name this key owns; kinds with a known extension get it when the name has none. */
+  #claim(wanted: string | undefined, kind: FileKind): string {
+    const { maxNameLength } = this.#store.options;
+    let name = safeName(wanted ?? this.#key, { maxBytes: maxNameLength, fallback: this.#key });
+    const ext = extensionFor(kind);
+    if (ext !== '' && splitExtension(name).ext === '')
+      name = safeName(name + ext, { maxBytes: maxNameLength, fallback: this.#key });
+    const owned = this.#store.names.claim(this.#key, name);
+    resolveInside(this.#store.options.outDir, owned);
+    return owned;
+  }
+
+  /** Runs `work` holding the in-process lock of `name.part`, after the free-space check. */
+  async #locked<T>(name: string, work: (partPath: string) => Promise<T>): Promise<T> {
+    this.#signal.throwIfAborted();
+    const { outDir, diskMarginBytes } = this.#store.options;
+    const partPath = resolveInside(outDir, `${name}.part`);
+    await ensureFreeSpace(outDir, diskMarginBytes);
+    const release = await this.#store.locks.acquire(partPath, this.#signal);
+    try {
+      return await work(partPath);
+    } finally {
+      release();
+    }
+  }
+
+  async #checkAndCommit(partPath: string, name: string, kind: FileKind, where: string): Promise<SavedFile> {
+    try {
+      const { bytes, sha256, head } = await inspectFile(partPath);
+      if (bytes === 0) throw new FileInvalidError(`Empty file from ${where}`);
+      checkKind(kind, head, name, where);
+      await fsyncFile(partPath);
+      return await this.#commit(partPath, name, { bytes, sha256 });
+    } catch (err) {
+      await removePart(partPath);
+      throw err;
+    }
+  }
+
+  async #commit(
+    partPath: string,
+    name: string,
+    result: { bytes: number; sha256: string },
+  ): Promise<SavedFile> {
+    const finalPath = resolveInside(this.#store.options.outDir, name);
+    await commitPart(partPath, finalPath, this.#signal);
+    return { path: path.basename(finalPath), bytes: result.bytes, sha256: result.sha256 };
+  }
+}

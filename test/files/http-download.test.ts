@@ -1,0 +1,336 @@
+// HTTP downloads through FileStore.fetch against a local server: cuts, resume, status codes,
+// session expiry and timeouts, asserted on the bytes on disk and the requests the server saw.
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { FileInvalidError, PermanentError, RateLimitedError, SessionExpiredError } from '../../src/errors.js';
+import type { FileStore } from '../../src/files/file-store.js';
+import { parseContentRange, parseRetryAfter } from '../../src/files/http-download.js';
+import {
+  listDir,
+  makeStore,
+  pdfBytes,
+  rejection,
+  removeTempDirs,
+  serveRange,
+  sha256,
+  startServer,
+  type TestServer,
+  tempDir,
+} from './helpers.js';
+
+const open: Array<TestServer | FileStore> = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((x) => x.close()));
+});
+afterAll(removeTempDirs);
+
+async function setup(
+  handler: Parameters<typeof startServer>[0],
+  overrides: Parameters<typeof makeStore>[1] = {},
+) {
+  const server = await startServer(handler);
+  const dir = await tempDir();
+  const store = makeStore(dir, overrides);
+  open.push(server, store);
+  const files = store.forJob({ key: 'item-1', signal: new AbortController().signal });
+  return { server, dir, store, files };
+}
+
+describe('fetch: cuts and resume', () => {
+  it('retries a connection cut mid-body and ends with the whole file (no validator: from zero)', async () => {
+    const body = pdfBytes(300_000);
+    const { server, dir, files } = await setup((_req, res, seen) => {
+      if (seen === 1) {
+        res.writeHead(200, { 'content-type': 'application/pdf', 'content-length': body.length });
+        res.write(body.subarray(0, 100_000), () => setTimeout(() => res.socket?.destroy(), 20));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/pdf', 'content-length': body.length }).end(body);
+    });
+    const saved = await files.fetch(`${server.origin}/docs/report.pdf`, { kind: 'pdf' });
+    expect(saved).toEqual({ path: 'report.pdf', bytes: body.length, sha256: sha256(body) });
+    expect(sha256(await readFile(path.join(dir, 'report.pdf')))).toBe(sha256(body));
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests[1]?.headers.range).toBeUndefined();
+    expect(await listDir(dir)).toEqual(['report.pdf']);
+  });
+
+  it('resumes after a cut with Range + If-Range and the file is byte-exact', async () => {
+    const body = pdfBytes(400_000, 2);
+    const { server, dir, files } = await setup((req, res, seen) =>
+      serveRange(req, res, body, { etag: '"v1"', ...(seen === 1 ? { cutAfter: 150_000 } : {}) }),
+    );
+    const saved = await files.fetch(`${server.origin}/a/b.pdf`, { kind: 'pdf' });
+    expect(sha256(await readFile(path.join(dir, 'b.pdf')))).toBe(sha256(body));
+    expect(saved.sha256).toBe(sha256(body));
+    expect(saved.bytes).toBe(body.length);
+    expect(server.requests).toHaveLength(2);
+    const second = server.requests[1]?.headers;
+    expect(second?.range).toMatch(/^bytes=\d+-$/);
+    expect(Number(second?.range?.slice(6, -1))).toBeGreaterThan(0);
+    expect(second?.['if-range']).toBe('"v1"');
+    expect(await listDir(dir)).toEqual(['b.pdf']);
+  });
+
+  it('resumes a .part left by an earlier run (new store), hashing the whole file', async () => {
+    const body = pdfBytes(200_000, 3);
+    const { server, dir } = await setup((req, res) => serveRange(req, res, body, { etag: '"v1"' }));
+    const url = `${server.origin}/x/doc.pdf`;
+    await writeFile(path.join(dir, 'doc.pdf.part'), body.subarray(0, 70_000));
+    await writeFile(
+      path.join(dir, 'doc.pdf.part.json'),
+      JSON.stringify({ url, etag: '"v1"', length: body.length }),
+    );
+    const store = makeStore(dir);
+    open.push(store);
+    const saved = await store
+      .forJob({ key: 'k', signal: new AbortController().signal })
+      .fetch(url, { kind: 'pdf' });
+    expect(server.requests.map((r) => r.headers.range)).toEqual(['bytes=70000-']);
+    expect(saved.sha256).toBe(sha256(body));
+    expect(sha256(await readFile(path.join(dir, 'doc.pdf')))).toBe(sha256(body));
+    expect(await listDir(dir)).toEqual(['doc.pdf']);
+  });
+
+  it('restarts from zero when the server ignores Range (200): no splice', async () => {
+    const body = pdfBytes(300_000, 4);
+    const { server, dir, files } = await setup((req, res, seen) =>
+      serveRange(req, res, body, {
+        etag: '"v1"',
+        honourRange: false,
+        ...(seen === 1 ? { cutAfter: 120_000 } : {}),
+      }),
+    );
+    const saved = await files.fetch(`${server.origin}/r.pdf`, { kind: 'pdf' });
+    expect(server.requests[1]?.headers.range).toBeDefined();
+    expect(sha256(await readFile(path.join(dir, 'r.pdf')))).toBe(sha256(body));
+    expect(saved.bytes).toBe(body.length);
+  });
+
+  it('restarts with the new version when the ETag changed between attempts (If-Range mismatch)', async () => {
+    const v1 = pdfBytes(300_000, 5);
+    const v2 = pdfBytes(250_000, 6);
+    const { server, dir, files } = await setup((req, res, seen) => {
+      if (seen === 1) serveRange(req, res, v1, { etag: '"v1"', cutAfter: 100_000 });
+      else serveRange(req, res, v2, { etag: '"v2"' });
+    });
+    const saved = await files.fetch(`${server.origin}/v.pdf`, { kind: 'pdf' });
+    expect(server.requests[1]?.headers['if-range']).toBe('"v1"');
+    expect(sha256(await readFile(path.join(dir, 'v.pdf')))).toBe(sha256(v2));
+    expect(saved).toMatchObject({ bytes: v2.length, sha256: sha256(v2) });
+  });
+
+  it('handles 416 on a resume by downloading again from zero', async () => {
+    const body = pdfBytes(100_000, 7);
+    const { server, dir } = await setup((req, res) => {
+      if (req.headers.range !== undefined) {
+        res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
+        return;
+      }
+      serveRange(req, res, body, { etag: '"v1"' });
+    });
+    const url = `${server.origin}/s.pdf`;
+    // A stale, longer-than-the-file `.part` from an earlier run.
+    await writeFile(path.join(dir, 's.pdf.part'), pdfBytes(150_000, 8));
+    await writeFile(path.join(dir, 's.pdf.part.json'), JSON.stringify({ url, etag: '"v1"' }));
+    const store = makeStore(dir);
+    open.push(store);
+    await store.forJob({ key: 'k', signal: new AbortController().signal }).fetch(url, { kind: 'pdf' });
+    expect(server.requests.map((r) => r.headers.range)).toEqual(['bytes=150000-', undefined]);
+    expect(sha256(await readFile(path.join(dir, 's.pdf')))).toBe(sha256(body));
+    expect(await listDir(dir)).toEqual(['s.pdf']);
+  });
+
+  it('retries a short body (fewer bytes than Content-Length) and fails after `retries`', async () => {
+    const body = pdfBytes(50_000, 9);
+    const { server, dir, files } = await setup(
+      (_req, res) => {
+        // Fewer bytes than promised, then the server hangs up.
+        res.writeHead(200, { 'content-type': 'application/pdf', 'content-length': body.length + 10 });
+        res.write(body, () => res.socket?.end());
+      },
+      { retries: 2 },
+    );
+    const err = await rejection(files.fetch(`${server.origin}/short.pdf`, { kind: 'pdf' }));
+    expect(server.requests).toHaveLength(3);
+    expect(err).not.toBeInstanceOf(PermanentError);
+    expect(await listDir(dir)).toEqual([]);
+  });
+});
+
+describe('fetch: status codes and session expiry', () => {
+  it('an HTML page instead of a PDF -> SessionExpiredError, no file and no .part', async () => {
+    const { server, dir, files } = await setup((_req, res) => {
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end('<!doctype html><form>login</form>');
+    });
+    const err = await rejection(files.fetch(`${server.origin}/doc.pdf`, { kind: 'pdf' }));
+    expect(err).toBeInstanceOf(SessionExpiredError);
+    expect(server.requests).toHaveLength(1);
+    expect(await listDir(dir)).toEqual([]);
+  });
+
+  it('HTML bytes sent as application/pdf -> SessionExpiredError, nothing on disk', async () => {
+    const { server, dir, files } = await setup((_req, res) => {
+      res
+        .writeHead(200, { 'content-type': 'application/pdf', etag: '"x"' })
+        .end('\n  <html><body>Please log in</body></html>');
+    });
+    expect(await rejection(files.fetch(`${server.origin}/doc.pdf`, { kind: 'pdf' }))).toBeInstanceOf(
+      SessionExpiredError,
+    );
+    expect(await listDir(dir)).toEqual([]);
+  });
+
+  it('kind any still refuses an HTML page unless the name asks for .html', async () => {
+    const { server, dir, files } = await setup((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html>page</html>');
+    });
+    expect(await rejection(files.fetch(`${server.origin}/file.bin`))).toBeInstanceOf(SessionExpiredError);
+    const saved = await files.fetch(`${server.origin}/x`, { name: 'page.html' });
+    expect(saved.path).toBe('page.html');
+    expect(await listDir(dir)).toEqual(['page.html']);
+  });
+
+  it('a PDF with the wrong magic bytes is a FileInvalidError, retried, and leaves nothing', async () => {
+    const { server, dir, files } = await setup((_req, res) => {
+      res
+        .writeHead(200, { 'content-type': 'application/pdf' })
+        .end(Buffer.from('PK\u0003\u0004 zip, not pdf'));
+    });
+    expect(await rejection(files.fetch(`${server.origin}/z.pdf`, { kind: 'pdf' }))).toBeInstanceOf(
+      FileInvalidError,
+    );
+    expect(server.requests).toHaveLength(4);
+    expect(await listDir(dir)).toEqual([]);
+  });
+
+  it('302 to a login page -> SessionExpiredError, cookies sent on every hop', async () => {
+    const { server, dir } = await setup((req, res) => {
+      if (req.url === '/doc.pdf') res.writeHead(302, { location: '/login?next=/doc.pdf' }).end();
+      else
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<html><form action=/login></form></html>');
+    });
+    const store = makeStore(dir, {
+      cookies: async () => [{ name: 'sid', value: 'abc' }],
+      userAgent: 'pagepool-test',
+    });
+    open.push(store);
+    const files = store.forJob({ key: 'k', signal: new AbortController().signal });
+    expect(await rejection(files.fetch(`${server.origin}/doc.pdf`, { kind: 'pdf' }))).toBeInstanceOf(
+      SessionExpiredError,
+    );
+    expect(server.requests.map((r) => r.url)).toEqual(['/doc.pdf', '/login?next=/doc.pdf']);
+    expect(server.requests.every((r) => r.headers.cookie === 'sid=abc')).toBe(true);
+    expect(server.requests[0]?.headers['user-agent']).toBe('pagepool-test');
+    expect(await listDir(dir)).toEqual([]);
+  });
+
+  it('follows a redirect to the real file', async () => {
+    const body = pdfBytes(10_000);
+    const { server, dir, files } = await setup((req, res) => {
+      if (req.url === '/go') res.writeHead(307, { location: '/files/real.pdf' }).end();
+      else res.writeHead(200, { 'content-type': 'application/pdf' }).end(body);
+    });
+    const saved = await files.fetch(`${server.origin}/go`, { kind: 'pdf' });
+    expect(sha256(await readFile(path.join(dir, saved.path)))).toBe(sha256(body));
+  });
+
+  it('404 -> PermanentError after exactly one request', async () => {
+    const { server, files } = await setup((_req, res) => res.writeHead(404).end('nope'));
+    expect(await rejection(files.fetch(`${server.origin}/gone.pdf`, { kind: 'pdf' }))).toBeInstanceOf(
+      PermanentError,
+    );
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('410 -> PermanentError after exactly one request', async () => {
+    const { server, files } = await setup((_req, res) => res.writeHead(410).end());
+    expect(await rejection(files.fetch(`${server.origin}/gone.pdf`))).toBeInstanceOf(PermanentError);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('429 with Retry-After -> RateLimitedError with retryAfterMs, not retried here', async () => {
+    const { server, files } = await setup((_req, res) => res.writeHead(429, { 'retry-after': '7' }).end());
+    const err = await rejection(files.fetch(`${server.origin}/busy.pdf`));
+    expect(err).toBeInstanceOf(RateLimitedError);
+    expect((err as RateLimitedError).retryAfterMs).toBe(7000);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('503 is retried and succeeds when the server recovers', async () => {
+    const body = pdfBytes(5_000);
+    const { server, files } = await setup((_req, res, seen) => {
+      if (seen < 3) res.writeHead(503).end();
+      else res.writeHead(200, { 'content-type': 'application/pdf' }).end(body);
+    });
+    const saved = await files.fetch(`${server.origin}/flaky.pdf`, { kind: 'pdf' });
+    expect(saved.sha256).toBe(sha256(body));
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it('names the file from Content-Disposition', async () => {
+    const { server, dir, files } = await setup((_req, res) => {
+      res
+        .writeHead(200, {
+          'content-type': 'application/pdf',
+          'content-disposition': `attachment; filename="fallback.pdf"; filename*=UTF-8''Fen%C3%AAtre%20%C3%A9t%C3%A9.pdf`,
+        })
+        .end(pdfBytes(1000));
+    });
+    const saved = await files.fetch(`${server.origin}/download?id=1`, { kind: 'pdf' });
+    expect(saved.path).toBe('Fenêtre été.pdf');
+    expect(await listDir(dir)).toEqual(['Fenêtre été.pdf']);
+  });
+});
+
+describe('fetch: timeouts and cancellation', () => {
+  it('the body-idle timeout fires on a server that stalls after the headers', async () => {
+    const { server, dir, files } = await setup(
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/pdf', 'content-length': 10_000 });
+        res.write(pdfBytes(1000)); // then silence, never ending
+      },
+      { bodyIdleTimeoutMs: 200, retries: 1 },
+    );
+    const err = await rejection(files.fetch(`${server.origin}/stall.pdf`, { kind: 'pdf' }));
+    expect((err as { code?: string }).code).toBe('UND_ERR_BODY_TIMEOUT');
+    expect(server.requests).toHaveLength(2);
+    expect(await listDir(dir)).toEqual([]);
+  });
+
+  it('the job signal aborts an in-flight download and no retry starts', async () => {
+    const controller = new AbortController();
+    const server = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/pdf', 'content-length': 10_000 });
+      res.write(pdfBytes(1000), () => controller.abort(new Error('task deadline')));
+    });
+    const dir = await tempDir();
+    const store = makeStore(dir);
+    open.push(server, store);
+    const err = await rejection(
+      store.forJob({ key: 'k', signal: controller.signal }).fetch(`${server.origin}/a.pdf`),
+    );
+    expect((err as Error).message).toBe('task deadline');
+    expect(server.requests).toHaveLength(1);
+    expect((await listDir(dir)).filter((n) => !n.endsWith('.part') && !n.endsWith('.json'))).toEqual([]);
+  });
+});
+
+describe('header parsing', () => {
+  it('parses Retry-After as seconds or as an HTTP date', () => {
+    const now = Date.parse('2025-01-01T00:00:00Z');
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter('Wed, 01 Jan 2025 00:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Tue, 31 Dec 2024 00:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBe(30_000);
+  });
+
+  it('parses Content-Range', () => {
+    expect(parseContentRange('bytes 100-199/1000')).toEqual({ start: 100, total: 1000 });
+    expect(parseContentRange('bytes 0-9/*')).toEqual({ start: 0, total: undefined });
+    expect(parseContentRange('items 1-2/3')).toBeUndefined();
+  });
+});
