@@ -40,7 +40,11 @@ export class SessionExpiredError extends PagepoolError {
 /** 429 or equivalent: every new start waits `retryAfterMs`, then the item is retried. */
 export class RateLimitedError extends PagepoolError {
   readonly retryAfterMs: number;
-  constructor(retryAfterMs: number, message = `rate limited, retry after ${retryAfterMs} ms`, options?: ErrorOptions) {
+  constructor(
+    retryAfterMs: number,
+    message = `rate limited, retry after ${retryAfterMs} ms`,
+    options?: ErrorOptions,
+  ) {
     super('RATE_LIMITED', message, options);
     this.retryAfterMs = retryAfterMs;
   }

@@ -8,6 +8,8 @@ export interface RunEvents extends QueueEvents {
   'run:total': [{ total: number }];
   /** A page picked up an item, or the item moved to a new stage ("search", "detail", "download"). */
   'task:stage': [{ key: string; attempt: number; slot: number; stage: string }];
+  /** The item gave its page back (`job.releasePage()`) and goes on downloading without it. */
+  'page:released': [{ key: string; slot: number }];
   /** A file is whole on disk. */
   'file:saved': [{ key: string; path: string; bytes: number }];
   /** A page was closed and replaced (recycled, crashed, or poisoned by an abandoned task). */

@@ -230,7 +230,9 @@ export function cardPage(id: string): string {
   const power = 20 + (hash % 80);
   const speed = 20 + ((hash >>> 7) % 80);
   const cardStyle =
-    'width:240px;height:336px;box-sizing:border-box;position:relative;overflow:hidden;border-radius:14px;' +
+    // Absolute at whole pixels: an element at a fractional offset screenshots one pixel taller than it is.
+    'width:240px;height:336px;box-sizing:border-box;position:absolute;top:200px;left:24px;overflow:hidden;' +
+    'border-radius:14px;' +
     `border:8px solid #222;background:linear-gradient(180deg, ${primary}, ${secondary});` +
     'font-family:Georgia,serif;color:#1a1a1a;box-shadow:0 4px 14px rgba(0,0,0,.25)';
   const art =
@@ -249,7 +251,8 @@ export function cardPage(id: string): string {
 <div style="display:flex;justify-content:space-between"><span>Speed</span><strong>${speed}</strong></div>
 </div>
 <div style="position:absolute;left:12px;right:12px;bottom:8px;font-size:11px;text-align:center;color:#333">Prestige Motors collector series &middot; ${id}</div>
-</div>`,
+</div>
+<div style="height:560px"></div>`,
   });
 }
 

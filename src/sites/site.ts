@@ -20,6 +20,10 @@ export interface Job<Ref> {
   /** 1 for the first try. */
   attempt: number;
   files: Files;
+  /** Done with the page: it goes back to the pool now while the item's downloads go on. `page` is then off limits. */
+  releasePage(): void;
+  /** Let images, fonts and stylesheets load on this page (before rendering it to an image). */
+  unblock(): void;
   /** Tell the progress display what the item is doing ("search", "detail", "download"). */
   stage(name: string): void;
   log(message: string): void;

@@ -85,6 +85,12 @@ export class RunStats {
         }
         this.slotOf.set(key, slot);
       },
+      'page:released': ({ key, slot }) => {
+        if (this.slots[slot]?.key === key) {
+          this.slots[slot] = null;
+          this.slotOf.delete(key);
+        }
+      },
       'task:done': ({ key }) => {
         this.done += 1;
         this.close(key);

@@ -1,0 +1,16 @@
+// The public API: `import { run, defineSite } from 'pagepool'`.
+export {
+  ConfigError,
+  classify,
+  LoginError,
+  PagepoolError,
+  PermanentError,
+  RateLimitedError,
+  SessionExpiredError,
+  ShutdownError,
+  TaskTimeoutError,
+} from './errors.js';
+export type { FetchOptions, FileKind, FileOptions, Files, SavedFile } from './files/types.js';
+export { type RunOptions, run } from './run.js';
+export type { RunEvents } from './run-events.js';
+export { type Credentials, defineSite, type Job, type Site } from './sites/site.js';

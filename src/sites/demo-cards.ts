@@ -1,0 +1,56 @@
+// The demo portal's trading cards: rendered from their page to PNG, or fetched as the portal's own PNG.
+import { defineSite } from '../index.js';
+import { checkResponse, demoLoggedOut, demoLogin } from './demo-portal-login.js';
+
+export interface CardRef {
+  id: string;
+  /** Screenshot the card element (default) or download the portal's PNG. */
+  via?: 'render' | 'fetch';
+}
+
+export default defineSite<CardRef>({
+  name: 'demo-cards',
+  key: (ref) => (ref.via === 'fetch' ? `${ref.id}-fetched` : ref.id),
+  login: demoLogin,
+  loggedOut: demoLoggedOut,
+
+  async *list(page, signal, baseUrl) {
+    let next: string | null = `${baseUrl}/cards?page=1`;
+    while (next) {
+      signal.throwIfAborted();
+      await checkResponse(page, await page.goto(next, { waitUntil: 'domcontentloaded' }), 'the card list');
+      const ids = await page
+        .locator('a[href*="/card/"]')
+        .evaluateAll((links) => links.map((a) => (a as HTMLAnchorElement).pathname.split('/').pop() ?? ''));
+      for (const id of ids) if (id && !id.endsWith('.png')) yield { id };
+      next = await page
+        .locator('a[rel=next]')
+        .first()
+        .evaluate((a) => (a as HTMLAnchorElement).href, undefined, { timeout: 1000 })
+        .catch(() => null);
+    }
+  },
+
+  parseRef(value) {
+    const ref = value as Partial<CardRef>;
+    if (typeof ref?.id !== 'string' || ref.id === '') throw new Error('a card ref needs an `id`');
+    return ref as CardRef;
+  },
+
+  async process({ ref, key, page, baseUrl, files, stage, unblock, releasePage }) {
+    if (ref.via === 'fetch') {
+      releasePage();
+      stage('download');
+      await files.fetch(`${baseUrl}/card/${encodeURIComponent(ref.id)}.png`, {
+        name: `${key}.png`,
+        kind: 'png',
+      });
+      return;
+    }
+    stage('render');
+    unblock();
+    const url = `${baseUrl}/card/${encodeURIComponent(ref.id)}`;
+    await checkResponse(page, await page.goto(url, { waitUntil: 'load' }), `card ${ref.id}`);
+    await files.screenshot(page.locator('#card'), { name: `${key}.png`, kind: 'png' });
+  },
+});

@@ -1,0 +1,77 @@
+// The demo portal's vehicles: each has a window-sticker PDF behind its detail page. Written with the public API only.
+import { defineSite } from '../index.js';
+import { checkResponse, demoLoggedOut, demoLogin } from './demo-portal-login.js';
+
+export interface VehicleRef {
+  stock: string;
+  /** Detail page URL from the listing; without it the vehicle is found through the search box. */
+  url?: string;
+  /** How to get the PDF: over HTTP with the session's cookies (default), or through the browser's download. */
+  via?: 'fetch' | 'download';
+}
+
+export default defineSite<VehicleRef>({
+  name: 'demo',
+  key: (ref) => ref.stock,
+  login: demoLogin,
+  loggedOut: demoLoggedOut,
+
+  async *list(page, signal, baseUrl) {
+    let next: string | null = `${baseUrl}/inventory?page=1`;
+    while (next) {
+      signal.throwIfAborted();
+      await checkResponse(page, await page.goto(next, { waitUntil: 'domcontentloaded' }), 'the inventory');
+      const rows = await page.locator('tr[data-stock]').evaluateAll((trs) =>
+        trs.map((tr) => ({
+          stock: (tr as HTMLElement).dataset.stock ?? '',
+          url: tr.querySelector('a')?.href,
+        })),
+      );
+      for (const row of rows) yield row.url ? { stock: row.stock, url: row.url } : { stock: row.stock };
+      next = await page
+        .locator('a[rel=next]')
+        .first()
+        .evaluate((a) => (a as HTMLAnchorElement).href, undefined, { timeout: 1000 })
+        .catch(() => null);
+    }
+  },
+
+  parseRef(value) {
+    const ref = value as Partial<VehicleRef>;
+    if (typeof ref?.stock !== 'string' || ref.stock === '') throw new Error('a vehicle ref needs a `stock`');
+    return ref as VehicleRef;
+  },
+
+  async process({ ref, page, baseUrl, files, stage, releasePage }) {
+    if (ref.url) {
+      stage('detail');
+      await checkResponse(
+        page,
+        await page.goto(ref.url, { waitUntil: 'domcontentloaded' }),
+        `vehicle ${ref.stock}`,
+      );
+    } else {
+      stage('search');
+      const search = `${baseUrl}/inventory?q=${encodeURIComponent(ref.stock)}`;
+      await checkResponse(page, await page.goto(search, { waitUntil: 'domcontentloaded' }), 'the search');
+      const link = page.locator(`tr[data-stock="${ref.stock}"] a`).first();
+      if ((await link.count()) === 0) throw new Error(`no vehicle ${ref.stock} in the inventory`);
+      stage('detail');
+      const [response] = await Promise.all([
+        page.waitForNavigation({ waitUntil: 'domcontentloaded' }),
+        link.click(),
+      ]);
+      await checkResponse(page, response, `vehicle ${ref.stock}`);
+    }
+    const sticker = page.locator('#download-sticker');
+    stage('download');
+    if (ref.via === 'download') {
+      const [download] = await Promise.all([page.waitForEvent('download'), sticker.click()]);
+      await files.fromDownload(download, { kind: 'pdf' });
+      return;
+    }
+    const href = await sticker.evaluate((a) => (a as HTMLAnchorElement).href);
+    releasePage();
+    await files.fetch(href, { kind: 'pdf' });
+  },
+});

@@ -1,0 +1,58 @@
+// Reads `--refs`: one ref per line as JSONL, or a CSV file with a header row (each row becomes an object).
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { ConfigError } from '../errors.js';
+
+/** Yields refs lazily; `file` is a path or '-' for `stdin`. Blank lines are skipped. */
+export async function* readRefs(file: string, stdin: Readable = process.stdin): AsyncGenerator<unknown> {
+  const input = file === '-' ? stdin : createReadStream(file);
+  const name = file === '-' ? 'stdin' : file;
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  let header: string[] | null = null;
+  let format: 'jsonl' | 'csv' | null = null;
+  let lineNo = 0;
+  for await (const raw of lines) {
+    lineNo += 1;
+    const line = raw.trim();
+    if (line === '') continue;
+    format ??= line.startsWith('{') || line.startsWith('"') || line.startsWith('[') ? 'jsonl' : 'csv';
+    if (format === 'jsonl') {
+      try {
+        yield JSON.parse(line);
+      } catch {
+        throw new ConfigError(`\`--refs\` ${name} line ${lineNo} is not valid JSON: ${line.slice(0, 60)}`);
+      }
+      continue;
+    }
+    const cells = splitCsvLine(line);
+    if (!header) {
+      header = cells;
+      continue;
+    }
+    yield Object.fromEntries(header.map((h, i) => [h, cells[i] ?? '']));
+  }
+}
+
+/** RFC 4180 fields on one line: commas, double quotes, "" for a quote inside a quoted field. */
+export function splitCsvLine(line: string): string[] {
+  const cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      cells.push(cell.trim());
+      cell = '';
+    } else cell += ch;
+  }
+  cells.push(cell.trim());
+  return cells;
+}

@@ -1,0 +1,143 @@
+// The engine end to end: real Chromium against the real demo portal over HTTP on 127.0.0.1.
+import { EventEmitter } from 'node:events';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cardPng } from '../src/demo/card-png.js';
+import { makeVehicles } from '../src/demo/inventory.js';
+import { type Portal, type PortalOptions, startPortal } from '../src/demo/portal.js';
+import { stickerPdf } from '../src/demo/sticker-pdf.js';
+import { type RunOptions, run } from '../src/run.js';
+import type { RunEvents } from '../src/run-events.js';
+import demoCards from '../src/sites/demo-cards.js';
+import demoVehicles, { type VehicleRef } from '../src/sites/demo-vehicles.js';
+import type { Site } from '../src/sites/site.js';
+import { launchTestBrowser } from './helpers/chromium.js';
+import { removeTempDirs, tempDir } from './helpers/temp-dir.js';
+
+let browser: Browser;
+const portals: Portal[] = [];
+
+beforeAll(async () => {
+  browser = await launchTestBrowser();
+});
+afterAll(async () => {
+  await Promise.all(portals.map((p) => p.close()));
+  await browser?.close();
+  await removeTempDirs();
+});
+
+async function portal(options: Partial<PortalOptions>): Promise<Portal> {
+  const p = await startPortal(options);
+  portals.push(p);
+  return p;
+}
+
+async function pull<Ref>(p: Portal, site: Site<Ref>, out: string, options: Partial<RunOptions<Ref>> = {}) {
+  const events = options.events ?? new EventEmitter<RunEvents>();
+  const summary = await run({
+    site,
+    baseUrl: p.url,
+    credentials: { username: p.options.username, password: p.options.password },
+    out,
+    checkpoint: path.join(out, '.pagepool', 'checkpoint.json'),
+    browser,
+    events,
+    ...options,
+  });
+  return summary;
+}
+
+function sum(record: Record<string, number>): number {
+  return Object.values(record).reduce((a, b) => a + b, 0);
+}
+
+describe('vehicles', () => {
+  it('pulls 30 vehicles at concurrency 4: 30 byte-exact PDFs, each served once, one login', async () => {
+    const p = await portal({ vehicles: 30 });
+    const out = await tempDir();
+    const summary = await pull(p, demoVehicles, out, { concurrency: 4 });
+    expect(summary).toMatchObject({ done: 30, failed: 0, reason: 'done' });
+    for (const vehicle of makeVehicles(30, p.options.seed)) {
+      const bytes = await readFile(path.join(out, 'demo', `${vehicle.stock}-window-sticker.pdf`));
+      expect(bytes.equals(stickerPdf(vehicle))).toBe(true);
+    }
+    const stats = p.stats();
+    expect(Object.keys(stats.filesServed)).toHaveLength(30);
+    expect(Object.values(stats.filesServed).every((n) => n === 1)).toBe(true);
+    expect(stats.logins).toBe(1);
+  });
+
+  it('resumes: a run of 10, then a run of 30, fetches only the 20 missing and leaves the first 10 untouched', async () => {
+    const p = await portal({ vehicles: 30 });
+    const out = await tempDir();
+    const first = await pull(p, demoVehicles, out, { concurrency: 4, max: 10 });
+    expect(first.done).toBe(10);
+    const firstTen = makeVehicles(10, p.options.seed).map((v) =>
+      path.join(out, 'demo', `${v.stock}-window-sticker.pdf`),
+    );
+    const before = await Promise.all(firstTen.map((f) => stat(f)));
+    const servedBefore = sum(p.stats().filesServed);
+    expect(servedBefore).toBe(10);
+
+    const second = await pull(p, demoVehicles, out, { concurrency: 4, max: 30 });
+    expect(second.done).toBe(20);
+    expect(sum(p.stats().filesServed) - servedBefore).toBe(20);
+    const after = await Promise.all(firstTen.map((f) => stat(f)));
+    after.forEach((s, i) => {
+      expect(s.ino).toBe(before[i]!.ino);
+      expect(s.mtimeMs).toBe(before[i]!.mtimeMs);
+    });
+  });
+
+  it('runs strictly one at a time, in source order, at concurrency 1', async () => {
+    const p = await portal({ vehicles: 8 });
+    const out = await tempDir();
+    const events = new EventEmitter<RunEvents>();
+    const log: string[] = [];
+    events.on('task:start', ({ key }) => log.push(`start ${key}`));
+    events.on('task:done', ({ key }) => log.push(`done ${key}`));
+    await pull(p, demoVehicles, out, { concurrency: 1, events });
+    const expected = makeVehicles(8, p.options.seed).flatMap((v) => [`start ${v.stock}`, `done ${v.stock}`]);
+    expect(log).toEqual(expected);
+  });
+
+  it('reaches vehicles by searching when the ref has no detail URL, and keeps browser downloads', async () => {
+    const p = await portal({ vehicles: 12 });
+    const out = await tempDir();
+    const vehicles = makeVehicles(12, p.options.seed);
+    const refs: VehicleRef[] = vehicles.map((v, i) =>
+      i % 2 ? { stock: v.stock } : { stock: v.stock, via: 'download' },
+    );
+    const refsFile = path.join(out, 'refs.jsonl');
+    await writeFile(refsFile, refs.map((r) => JSON.stringify(r)).join('\n'));
+    const summary = await pull(p, demoVehicles, out, { concurrency: 3, refs: refsFile });
+    expect(summary).toMatchObject({ done: 12, failed: 0 });
+    for (const v of vehicles) {
+      const bytes = await readFile(path.join(out, 'demo', `${v.stock}-window-sticker.pdf`));
+      expect(bytes.equals(stickerPdf(v))).toBe(true);
+    }
+  });
+});
+
+describe('cards', () => {
+  it('renders 10 cards to PNGs of the card element size and fetches 10 identical to the portal PNG', async () => {
+    const p = await portal({ cards: 10 });
+    const out = await tempDir();
+    const rendered = await pull(p, demoCards, out, { concurrency: 3 });
+    expect(rendered).toMatchObject({ done: 10, failed: 0 });
+    const refsFile = path.join(out, 'refs.csv');
+    const ids = Array.from({ length: 10 }, (_, i) => `C${String(i + 1).padStart(4, '0')}`);
+    await writeFile(refsFile, ['id,via', ...ids.map((id) => `${id},fetch`)].join('\n'));
+    const fetched = await pull(p, demoCards, out, { concurrency: 3, refs: refsFile });
+    expect(fetched).toMatchObject({ done: 10, failed: 0 });
+    for (const id of ids) {
+      const png = await readFile(path.join(out, 'demo-cards', `${id}.png`));
+      expect(png.subarray(1, 4).toString()).toBe('PNG');
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([240, 336]);
+      const direct = await readFile(path.join(out, 'demo-cards', `${id}-fetched.png`));
+      expect(direct.equals(cardPng(id))).toBe(true);
+    }
+  });
+});
