@@ -1,0 +1,191 @@
+// One machine's workers: a browser, its logged-in page pool and a file store, and the function that runs one
+// attempt at one item. Used by the in-process run and by any other queue backend.
+import type { EventEmitter } from 'node:events';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright';
+import { launchBrowser } from '../browser/launch.js';
+import { PagePool } from '../browser/page-pool.js';
+import { PagepoolError, SessionExpiredError } from '../errors.js';
+import { FileStore } from '../files/file-store.js';
+import type { Files, SavedFile } from '../files/types.js';
+import type { RunEvents } from '../run-events.js';
+import type { Credentials, Job, Site } from '../sites/site.js';
+
+/** What an attempt is given by its queue: the key, the attempt number and the signals. */
+export interface AttemptContext {
+  key: string;
+  attempt: number;
+  /** Aborted at the deadline or on shutdown. */
+  signal: AbortSignal;
+  /** Aborted when the queue gives up on this attempt: its page is poisoned. */
+  abandoned: AbortSignal;
+}
+
+export interface ItemWorkerOptions<Ref> {
+  site: Site<Ref>;
+  baseUrl: string;
+  credentials: Credentials;
+  /** Output folder; files go to `<out>/<site.name>/`. */
+  out: string;
+  /** Pages in the pool. */
+  concurrency: number;
+  events: EventEmitter<RunEvents>;
+  /** @default true */
+  block?: boolean;
+  /** @default 200 */
+  recycleAfter?: number;
+  /** @default 10_000 */
+  fileIdleTimeoutMs?: number;
+  /** @default 100 MiB */
+  diskMarginBytes?: number;
+  chromiumPath?: string | null;
+  headed?: boolean;
+  slowMoMs?: number;
+  /** A browser to use instead of launching one (closed by its owner, not here). */
+  browser?: Browser;
+}
+
+export interface ItemWorker<Ref> {
+  pool: PagePool;
+  /** One attempt at one item; resolves with the files it saved (paths relative to `out`). */
+  work(ref: Ref, ctx: AttemptContext): Promise<SavedFile[]>;
+  /** A shared re-login (the queue makes it single-flight). */
+  relogin(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Launches (or borrows) the browser, logs in once and opens the file store. */
+export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Promise<ItemWorker<Ref>> {
+  const { site, baseUrl, credentials, events } = options;
+  const warn = (message: string) => events.emit('warning', { message });
+  const browser =
+    options.browser ??
+    (await launchBrowser({
+      chromiumPath: options.chromiumPath ?? null,
+      headless: !options.headed,
+      slowMoMs: options.slowMoMs ?? 0,
+    }));
+  const closeBrowser = async () => {
+    if (!options.browser) await browser.close().catch(() => {});
+  };
+  let pool: PagePool;
+  try {
+    pool = await PagePool.open({
+      browser,
+      size: options.concurrency,
+      login: (page) => site.login(page, credentials, baseUrl),
+      block: options.block ?? true,
+      recycleAfter: options.recycleAfter ?? 200,
+      onReplaced: (slot, reason) => events.emit('page:replaced', { slot, reason }),
+      onLogin: (count) => events.emit('login', { count }),
+      onWarning: warn,
+    });
+  } catch (err) {
+    await closeBrowser();
+    throw err;
+  }
+  const userAgent = await pool.context.pages()[0]?.evaluate(() => navigator.userAgent);
+  const store = new FileStore({
+    outDir: path.join(options.out, site.name),
+    connections: options.concurrency * 2,
+    cookies: (url) => pool.context.cookies(url),
+    ...(userAgent ? { userAgent } : {}),
+    bodyIdleTimeoutMs: options.fileIdleTimeoutMs ?? 10_000,
+    diskMarginBytes: options.diskMarginBytes ?? 100 * 1024 * 1024,
+  });
+  const deps: ItemDeps = { pool, store, events, baseUrl };
+  return {
+    pool,
+    work: (ref, ctx) => processItem(site, ref, ctx, deps),
+    relogin: () => pool.relogin(),
+    async close() {
+      await store.close();
+      await pool.close();
+      await closeBrowser();
+    },
+  };
+}
+
+interface ItemDeps {
+  pool: PagePool;
+  store: FileStore;
+  events: EventEmitter<RunEvents>;
+  baseUrl: string;
+}
+
+/** One attempt at one item: a page from the pool for the browser part, the downloads may outlive it. */
+async function processItem<Ref>(
+  site: Site<Ref>,
+  ref: Ref,
+  ctx: AttemptContext,
+  deps: ItemDeps,
+): Promise<SavedFile[]> {
+  const { pool, store, events } = deps;
+  const saved: SavedFile[] = [];
+  const jobFiles = collecting(store.forJob({ key: ctx.key, signal: ctx.signal }), (inSite) => {
+    // The store works inside <out>/<site>; the checkpoint and the manifest name files from <out>.
+    const file = { ...inSite, path: `${site.name}/${inSite.path}` };
+    saved.push(file);
+    events.emit('file:saved', { key: ctx.key, path: file.path, bytes: file.bytes });
+    return file;
+  });
+  let processing: Promise<void> | undefined;
+  await pool.withPage(
+    async (page, slot) => {
+      let holding = true;
+      // After the page is released its slot belongs to another item: stages no longer show there.
+      const stage = (name: string) => {
+        if (holding) events.emit('task:stage', { key: ctx.key, attempt: ctx.attempt, slot, stage: name });
+      };
+      stage('start');
+      let releasePage = () => {};
+      const released = new Promise<void>((resolve) => {
+        releasePage = () => {
+          if (!holding) return;
+          holding = false;
+          events.emit('page:released', { key: ctx.key, slot });
+          resolve();
+        };
+      });
+      const job: Job<Ref> = {
+        ref,
+        key: ctx.key,
+        baseUrl: deps.baseUrl,
+        page,
+        signal: ctx.signal,
+        attempt: ctx.attempt,
+        files: jobFiles,
+        releasePage,
+        unblock: () => pool.unblock(page),
+        stage,
+        log: (message) => events.emit('warning', { message: `${ctx.key}: ${message}` }),
+      };
+      processing = site.process(job);
+      try {
+        await Promise.race([processing, released]);
+      } catch (err) {
+        throw await explain(site, page, err);
+      }
+    },
+    { signal: ctx.signal, abandoned: ctx.abandoned },
+  );
+  await processing;
+  return saved;
+}
+
+/** An unclassified error on a page that shows the login form is a session expiry. */
+async function explain<Ref>(site: Site<Ref>, page: Page, err: unknown): Promise<unknown> {
+  if (err instanceof PagepoolError || !site.loggedOut || page.isClosed()) return err;
+  const loggedOut = await site.loggedOut(page).catch(() => false);
+  return loggedOut ? new SessionExpiredError('the portal logged us out', { cause: err }) : err;
+}
+
+function collecting(files: Files, onSaved: (file: SavedFile) => SavedFile): Files {
+  const keep = async (promise: Promise<SavedFile>) => onSaved(await promise);
+  return {
+    fetch: (url, opts) => keep(files.fetch(url, opts)),
+    fromDownload: (download, opts) => keep(files.fromDownload(download, opts)),
+    fromBytes: (bytes, opts) => keep(files.fromBytes(bytes, opts)),
+    screenshot: (element, opts) => keep(files.screenshot(element, opts)),
+  };
+}
