@@ -7,7 +7,7 @@ import dotenv from 'dotenv';
 import { type PortalOptions, portalOptionsFromEnv } from './demo/portal.js';
 import { ConfigError } from './errors.js';
 
-export const COMMANDS = ['run', 'list', 'status', 'repair'] as const;
+export const COMMANDS = ['run', 'list', 'status', 'repair', 'enqueue', 'work'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Config {
@@ -49,6 +49,8 @@ export interface Config {
   trace: boolean;
   color: boolean;
   chromiumPath: string | null;
+  /** Redis URL of a shared BullMQ queue (fleet mode); null runs the in-process queue and checkpoint file. */
+  queue: string | null;
   /** Fault and size knobs of the embedded demo portal (DEMO_* variables). */
   demo: Partial<PortalOptions>;
 }
@@ -156,6 +158,12 @@ export const FLAGS = {
     help: 'keep a Playwright trace for each failed item',
     def: 'false',
   },
+  queue: {
+    type: 'string',
+    env: 'PAGEPOOL_QUEUE',
+    help: 'redis://host:port/db of a shared queue (fleet mode)',
+    def: '',
+  },
   help: { type: 'boolean', env: '', help: 'show this help', def: 'false' },
 } as const;
 
@@ -260,11 +268,18 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
     trace: bool('trace'),
     color: isTTY && environment.NO_COLOR === undefined,
     chromiumPath: environment.CHROMIUM_PATH || null,
+    queue: pick('queue') || null,
     demo,
   };
   if (config.site.trim() === '') problems.push('Expected `--site` to name a site, got ``');
   if (config.baseUrl !== '' && !/^https?:\/\/[^/]+/.test(config.baseUrl)) {
     problems.push(`Expected \`--base-url\` to be an http(s) URL, got \`${config.baseUrl}\``);
+  }
+  if (config.queue && !/^rediss?:\/\/[^/]+/.test(config.queue)) {
+    problems.push(`Expected \`--queue\` to be a redis:// URL, got \`${config.queue}\``);
+  }
+  if ((command === 'enqueue' || command === 'work') && !config.queue) {
+    problems.push(`\`${command}\` needs \`--queue redis://HOST:PORT\` (or PAGEPOOL_QUEUE)`);
   }
   if (config.refs && config.refs !== '-' && !existsSync(config.refs)) {
     problems.push(`Cannot read \`--refs\` file \`${refs}\`: it does not exist`);
@@ -310,6 +325,8 @@ export function helpText(): string {
     "  list      print the site's refs as JSONL on stdout; downloads nothing",
     '  status    summarise the checkpoint (--json for JSON); starts no browser',
     '  repair    set aside corrupt checkpoint journal lines so a run can resume',
+    '  enqueue   fleet: add every item of the site to the shared queue (--queue)',
+    '  work      fleet: pull items from the shared queue on this machine (--queue)',
     '',
     'Options (flag, environment variable, default):',
   ];

@@ -6,12 +6,13 @@ import { formatStatus, readStatus, repairCheckpoint, startFresh } from '../check
 import { type Config, helpText, loadConfig } from '../config.js';
 import { type Portal, startPortal } from '../demo/portal.js';
 import { ConfigError, describe, PagepoolError, ShutdownError } from '../errors.js';
+import { fleetCommand, fleetStatus } from '../fleet/fleet-commands.js';
 import type { QueueSummary } from '../queue/task-queue.js';
 import { listRefs, run } from '../run.js';
 import type { RunEvents } from '../run-events.js';
 import { isBuiltInSite, loadSite } from '../sites/load-site.js';
 import type { Credentials } from '../sites/site.js';
-import { createUi } from '../ui/create-ui.js';
+import { createUi, type UiOptions } from '../ui/create-ui.js';
 import { RunReport } from '../ui/run-report.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -50,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (config.command) {
       case 'status':
-        return await status(config);
+        return config.queue ? await fleetStatus(config) : await status(config);
       case 'repair': {
         const result = await repairCheckpoint(config.checkpoint);
         process.stdout.write(
@@ -89,6 +90,15 @@ export async function main(argv: string[]): Promise<number> {
       signal: controller.signal,
       max: config.max,
     };
+    if (config.queue && config.command !== 'list') {
+      const events = new EventEmitter<RunEvents>();
+      const ui = createUi(events, uiOptions(config));
+      try {
+        return await fleetCommand({ config, site, baseUrl, credentials, signal: controller.signal, events });
+      } finally {
+        ui.stop();
+      }
+    }
     if (config.command === 'list') {
       for await (const ref of listRefs(common)) process.stdout.write(`${JSON.stringify(ref)}\n`);
       return controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
@@ -102,12 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const events = new EventEmitter<RunEvents>();
     const report = new RunReport(events);
-    const ui = createUi(events, {
-      mode: config.quiet ? 'quiet' : process.stdout.isTTY ? 'tty' : 'plain',
-      out: process.stdout,
-      err: process.stderr,
-      color: config.color,
-    });
+    const ui = createUi(events, uiOptions(config));
     let summary: QueueSummary;
     try {
       summary = await run({
@@ -142,6 +147,15 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+function uiOptions(config: Config): UiOptions {
+  return {
+    mode: config.quiet ? 'quiet' : process.stdout.isTTY ? 'tty' : 'plain',
+    out: process.stdout,
+    err: process.stderr,
+    color: config.color,
+  };
 }
 
 async function status(config: Config): Promise<number> {

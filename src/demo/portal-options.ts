@@ -38,6 +38,8 @@ export interface PortalOptions {
   stickerPadBytes: number;
   /** Seed of the inventory and of the fault draws. @default 1 */
   seed: number;
+  /** Starts every session cookie value (letters, digits, - and _), so tests can look for it in output. @default '' */
+  sessionIdPrefix: string;
 }
 
 export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
@@ -59,12 +61,14 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   sessionLifetimeMs: 0,
   stickerPadBytes: 0,
   seed: 1,
+  sessionIdPrefix: '',
 });
 
 type IntegerField = { kind: 'integer'; min: number; max: number };
 type RateField = { kind: 'rate' };
 type StringField = { kind: 'string' };
-type Field = IntegerField | RateField | StringField;
+type TokenField = { kind: 'token' };
+type Field = IntegerField | RateField | StringField | TokenField;
 
 const HOUR_MS = 3_600_000;
 const FIELDS: Record<keyof PortalOptions, Field> = {
@@ -86,6 +90,7 @@ const FIELDS: Record<keyof PortalOptions, Field> = {
   sessionLifetimeMs: { kind: 'integer', min: 0, max: 24 * 365 * HOUR_MS },
   stickerPadBytes: { kind: 'integer', min: 0, max: 512 * 1024 * 1024 },
   seed: { kind: 'integer', min: 0, max: 0xffff_ffff },
+  sessionIdPrefix: { kind: 'token' },
 };
 
 function show(value: unknown): string {
@@ -93,6 +98,14 @@ function show(value: unknown): string {
 }
 
 function checkField(name: keyof PortalOptions, field: Field, value: unknown): void {
+  if (field.kind === 'token') {
+    if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{0,64}$/.test(value)) {
+      throw new TypeError(
+        `Expected \`${name}\` to be up to 64 letters, digits, - or _, got \`${show(value)}\``,
+      );
+    }
+    return;
+  }
   if (field.kind === 'string') {
     if (typeof value !== 'string')
       throw new TypeError(`Expected \`${name}\` to be a string, got \`${show(value)}\``);
@@ -155,6 +168,7 @@ const ENV_NAMES: [string, keyof PortalOptions][] = [
   ['DEMO_USERNAME', 'username'],
   ['DEMO_PASSWORD', 'password'],
   ['DEMO_PORT', 'port'],
+  ['DEMO_SESSION_ID_PREFIX', 'sessionIdPrefix'],
 ];
 
 /**
@@ -166,7 +180,7 @@ export function portalOptionsFromEnv(env: Record<string, string | undefined>): P
   for (const [variable, name] of ENV_NAMES) {
     const raw = env[variable];
     if (raw === undefined || raw.trim() === '') continue;
-    if (FIELDS[name].kind === 'string') {
+    if (FIELDS[name].kind === 'string' || FIELDS[name].kind === 'token') {
       options[name] = raw;
       continue;
     }

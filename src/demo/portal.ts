@@ -34,6 +34,8 @@ export interface PortalStats {
   sent429: number;
   stuck: number;
   truncated: number;
+  /** Sessions the portal dropped for outliving `sessionLifetimeMs`. */
+  expiredSessions: number;
   requests: number;
 }
 
@@ -91,7 +93,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
   const vehicleByStock = new Map(vehicles.map((v) => [v.stock, v]));
   const cards = cardIds(opts.cards);
   const cardSet = new Set(cards);
-  const sessions = new SessionStore(opts.sessionLifetimeMs);
+  const sessions = new SessionStore(opts.sessionLifetimeMs, opts.sessionIdPrefix);
   const faults = new FaultPlan(opts.seed, opts);
   const limiter = new SlidingWindowLimiter(opts.rateLimitPerSec);
   const timers = new Set<NodeJS.Timeout>();
@@ -108,6 +110,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     sent429: 0,
     stuck: 0,
     truncated: 0,
+    expiredSessions: 0,
     requests: 0,
   };
 
@@ -422,7 +425,12 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
   };
 
   function snapshot(): PortalStats {
-    return { ...stats, filesServed: { ...stats.filesServed }, pagesServed: { ...stats.pagesServed } };
+    return {
+      ...stats,
+      expiredSessions: sessions.expired,
+      filesServed: { ...stats.filesServed },
+      pagesServed: { ...stats.pagesServed },
+    };
   }
 
   const server = createServer((req, res) => {

@@ -9,18 +9,22 @@ export interface Session {
 
 export class SessionStore {
   readonly #lifetimeMs: number;
+  readonly #prefix: string;
   readonly #sessions = new Map<string, Session>();
+  /** Sessions dropped because they outlived `lifetimeMs`. */
+  expired = 0;
 
-  /** `lifetimeMs` 0: sessions never expire. */
-  constructor(lifetimeMs: number) {
+  /** `lifetimeMs` 0: sessions never expire. Every id starts with `prefix`. */
+  constructor(lifetimeMs: number, prefix = '') {
     this.#lifetimeMs = lifetimeMs;
+    this.#prefix = prefix;
   }
 
   /** A new session; every login gets one, so every login must accept the licence again. */
   create(): Session {
     this.#prune();
     const session: Session = {
-      id: randomBytes(24).toString('base64url'),
+      id: this.#prefix + randomBytes(24).toString('base64url'),
       createdAt: Date.now(),
       licenceAccepted: false,
     };
@@ -34,6 +38,7 @@ export class SessionStore {
     const session = this.#sessions.get(id);
     if (session && this.#expired(session)) {
       this.#sessions.delete(id);
+      this.expired++;
       return undefined;
     }
     return session;
@@ -50,6 +55,11 @@ export class SessionStore {
   // Logins are rare, so sweeping on each one keeps a long benchmark's memory flat at no real cost.
   #prune(): void {
     if (this.#lifetimeMs === 0) return;
-    for (const [id, session] of this.#sessions) if (this.#expired(session)) this.#sessions.delete(id);
+    for (const [id, session] of this.#sessions) {
+      if (this.#expired(session)) {
+        this.#sessions.delete(id);
+        this.expired++;
+      }
+    }
   }
 }
