@@ -49,6 +49,8 @@ export interface Config {
   trace: boolean;
   color: boolean;
   chromiumPath: string | null;
+  /** Item starts per second toward the portal (0 = no limit); in fleet mode shared by every machine. @default 0 */
+  rate: number;
   /** Redis URL of a shared BullMQ queue (fleet mode); null runs the in-process queue and checkpoint file. */
   queue: string | null;
   /** Fault and size knobs of the embedded demo portal (DEMO_* variables). */
@@ -158,6 +160,12 @@ export const FLAGS = {
     help: 'keep a Playwright trace for each failed item',
     def: 'false',
   },
+  rate: {
+    type: 'string',
+    env: 'PAGEPOOL_RATE',
+    help: 'at most N item starts per second, e.g. 8 or 8/s (0 = no limit)',
+    def: '0',
+  },
   queue: {
     type: 'string',
     env: 'PAGEPOOL_QUEUE',
@@ -223,6 +231,18 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
     return false;
   };
 
+  const rate = (): number => {
+    const raw = pick('rate');
+    const n = Number(raw.replace(/\/s$/, ''));
+    if (!Number.isFinite(n) || n < 0 || n > 10_000 || raw.trim() === '') {
+      problems.push(
+        `Expected \`--rate\` to be a number of items per second from 0 to 10000 (like 8 or 8/s), got \`${raw}\``,
+      );
+      return 0;
+    }
+    return n;
+  };
+
   const command = (positionals[0] ?? 'run') as Command;
   if (!COMMANDS.includes(command))
     problems.push(`Unknown command \`${positionals[0]}\`; expected one of ${COMMANDS.join(', ')}`);
@@ -268,6 +288,7 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
     trace: bool('trace'),
     color: isTTY && environment.NO_COLOR === undefined,
     chromiumPath: environment.CHROMIUM_PATH || null,
+    rate: rate(),
     queue: pick('queue') || null,
     demo,
   };
