@@ -1,61 +1,62 @@
-// Benchmark: 200 distinct 2 MB PDFs at concurrency 8, FileStore versus fetch + arrayBuffer + writeFile,
-// each in its own child process so peak RSS is measured separately. `npm run bench:download`.
-import { spawn } from 'node:child_process';
+// Benchmark: 200 window-sticker PDFs of 2 MB from the demo portal at concurrency 8, FileStore versus
+// fetch + arrayBuffer + writeFile, each in its own child process so peak RSS is its own. `npm run bench:download`.
+import { fork } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startPortal } from '../src/demo/portal.js';
 import { FileStore } from '../src/files/file-store.js';
 
 const COUNT = 200;
-const SIZE = 2 * 1024 * 1024;
+const PAD = 2 * 1024 * 1024;
 const CONCURRENCY = 8;
+const COOKIE = 'pp_session';
 type Mode = 'filestore' | 'fetch';
 
-interface Source {
-  /** The URL of document `i` (0-based). */
-  url(i: number): string;
-  close(): Promise<void>;
+interface Task {
+  mode: Mode;
+  /** Sticker URLs, one per vehicle. */
+  urls: string[];
+  /** The logged-in session's cookie value. */
+  session: string;
 }
 
-/** The document server: swap this one function for the demo portal later. */
-async function startSource(): Promise<Source> {
-  // One deterministic 2 MB filler; each document differs by its header line.
-  const filler = Buffer.alloc(SIZE);
-  let x = 12345;
-  for (let i = 0; i < SIZE; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    filler[i] = 32 + ((x >>> 16) % 90);
-  }
-  const server = http.createServer((req, res) => {
-    const match = /^\/doc\/(\d+)\.pdf$/.exec(req.url ?? '');
-    if (match === null) {
-      res.writeHead(404).end();
-      return;
-    }
-    const header = Buffer.from(`%PDF-1.7\n% document ${match[1]}\n`);
-    res.writeHead(200, { 'content-type': 'application/pdf', 'content-length': SIZE });
-    res.write(header);
-    res.end(filler.subarray(header.length));
+interface Result {
+  mode: Mode;
+  files: number;
+  mb: number;
+  seconds: number;
+  mbPerSec: number;
+  peakRssMb: number;
+  growthMb: number;
+}
+
+/** Logs in the way a browser would: the login form, then the licence form; returns the session cookie. */
+async function logIn(origin: string, username: string, password: string): Promise<string> {
+  const login = await fetch(`${origin}/login`, {
+    method: 'POST',
+    body: new URLSearchParams({ username, password }),
+    redirect: 'manual',
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: (i) => `http://127.0.0.1:${port}/doc/${i}.pdf`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  await login.arrayBuffer();
+  const match = new RegExp(`${COOKIE}=([^;]+)`).exec(login.headers.get('set-cookie') ?? '');
+  if (login.status !== 303 || match === null) throw new Error(`Login failed: HTTP ${login.status}`);
+  const session = match[1]!;
+  const licence = await fetch(`${origin}/licence`, {
+    method: 'POST',
+    headers: { cookie: `${COOKIE}=${session}` },
+    body: new URLSearchParams({ accept: 'on' }),
+    redirect: 'manual',
+  });
+  await licence.arrayBuffer();
+  if (licence.status !== 303) throw new Error(`Licence acceptance failed: HTTP ${licence.status}`);
+  return session;
 }
 
-/** Child: download every document with `mode`, print one JSON line with the numbers. */
-async function child(mode: Mode, urlTemplate: string): Promise<void> {
+/** Child: download every sticker with `mode`, send the numbers back. */
+async function child({ mode, urls, session }: Task): Promise<Result> {
   const outDir = await mkdtemp(path.join(os.tmpdir(), `bench-${mode}-`));
-  const urls = Array.from({ length: COUNT }, (_, i) => urlTemplate.replace('{i}', String(i)));
   const baseline = process.memoryUsage().rss;
   let peak = baseline;
   const sampler = setInterval(() => {
@@ -63,7 +64,12 @@ async function child(mode: Mode, urlTemplate: string): Promise<void> {
   }, 10);
   const store =
     mode === 'filestore'
-      ? new FileStore({ outDir, connections: CONCURRENCY, cookies: async () => [], diskMarginBytes: 0 })
+      ? new FileStore({
+          outDir,
+          connections: CONCURRENCY,
+          cookies: async () => [{ name: COOKIE, value: session }],
+          diskMarginBytes: 0,
+        })
       : undefined;
   let next = 0;
   let bytes = 0;
@@ -73,76 +79,98 @@ async function child(mode: Mode, urlTemplate: string): Promise<void> {
       const i = next++;
       const url = urls[i]!;
       if (store !== undefined) {
-        const files = store.forJob({ key: `doc-${i}`, signal: new AbortController().signal });
+        const files = store.forJob({ key: `vehicle-${i}`, signal: new AbortController().signal });
         const saved = await files.fetch(url, { kind: 'pdf' });
         bytes += saved.bytes;
       } else {
-        const response = await fetch(url);
+        const response = await fetch(url, { headers: { cookie: `${COOKIE}=${session}` } });
+        // The same minimum check FileStore makes, so both sides save PDFs, not login pages.
+        if (response.status !== 200 || response.headers.get('content-type') !== 'application/pdf') {
+          throw new Error(`Expected a PDF from ${url}, got HTTP ${response.status}`);
+        }
         const body = Buffer.from(await response.arrayBuffer());
         await writeFile(path.join(outDir, `${i}.pdf`), body);
         bytes += body.length;
       }
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  try {
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  } finally {
+    clearInterval(sampler);
+    await store?.close();
+  }
   const seconds = (performance.now() - started) / 1000;
-  clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
-  await store?.close();
   await rm(outDir, { recursive: true, force: true });
   const mb = bytes / 1e6;
-  console.log(
-    JSON.stringify({
-      mode,
-      files: COUNT,
-      mb,
-      seconds,
-      mbPerSec: mb / seconds,
-      peakRssMb: peak / 1e6,
-      growthMb: (peak - baseline) / 1e6,
-    }),
-  );
+  return {
+    mode,
+    files: urls.length,
+    mb,
+    seconds,
+    mbPerSec: mb / seconds,
+    // maxRSS is the kernel's true peak; the sampler can miss a spike between samples.
+    peakRssMb: Math.max(peak, process.resourceUsage().maxRSS * 1024) / 1e6,
+    growthMb: (peak - baseline) / 1e6,
+  };
 }
 
-function runChild(mode: Mode, urlTemplate: string): Promise<Record<string, number | string>> {
-  const self = fileURLToPath(import.meta.url);
+function runChild(task: Task): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const proc = spawn('npx', ['tsx', self, mode, urlTemplate], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
+    const proc = fork(fileURLToPath(import.meta.url), ['--child'], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    proc.on('error', reject);
-    proc.on('close', (code) => {
-      const line = out.trim().split('\n').at(-1) ?? '';
-      if (code !== 0) reject(new Error(`${mode} child exited with ${code}: ${out}`));
-      else resolve(JSON.parse(line) as Record<string, number | string>);
+    let result: Result | undefined;
+    proc.once('message', (m) => {
+      result = m as Result;
     });
+    proc.once('error', reject);
+    proc.once('exit', (code) => {
+      if (code === 0 && result !== undefined) resolve(result);
+      else reject(new Error(`${task.mode} child exited with ${code}`));
+    });
+    proc.send(task);
   });
 }
 
 async function main(): Promise<void> {
-  const [mode, urlTemplate] = process.argv.slice(2);
-  if ((mode === 'filestore' || mode === 'fetch') && urlTemplate !== undefined) {
-    await child(mode, urlTemplate);
-    return;
-  }
-  const source = await startSource();
+  const portal = await startPortal({ vehicles: COUNT, stickerPadBytes: PAD });
   try {
-    const template = source.url(0).replace(/0\.pdf$/, '{i}.pdf');
-    const rows = [];
-    for (const m of ['filestore', 'fetch'] as const) rows.push(await runChild(m, template));
-    console.log(`${COUNT} PDFs x ${SIZE / 1024 / 1024} MB, concurrency ${CONCURRENCY}, 127.0.0.1`);
+    const session = await logIn(portal.url, portal.options.username, portal.options.password);
+    const urls = Array.from(
+      { length: COUNT },
+      (_, i) => `${portal.url}/vehicle/S${String(i + 1).padStart(5, '0')}/sticker.pdf`,
+    );
+    const rows: Result[] = [];
+    for (const mode of ['filestore', 'fetch'] as const) rows.push(await runChild({ mode, urls, session }));
+    const served = Object.values(portal.stats().filesServed).reduce((a, b) => a + b, 0);
+    console.log(
+      `${COUNT} sticker PDFs (>= ${PAD / 1024 / 1024} MiB each) from the demo portal on 127.0.0.1, ` +
+        `logged in over HTTP, concurrency ${CONCURRENCY}; the portal served ${served} files`,
+    );
     console.log('mode        MB/s    seconds  peak RSS MB  RSS growth MB');
     for (const r of rows) {
-      const n = (key: string, digits: number) => Number(r[key]).toFixed(digits);
       console.log(
-        `${String(r.mode).padEnd(10)} ${n('mbPerSec', 1).padStart(6)} ${n('seconds', 2).padStart(9)} ${n('peakRssMb', 1).padStart(12)} ${n('growthMb', 1).padStart(14)}`,
+        `${r.mode.padEnd(10)} ${r.mbPerSec.toFixed(1).padStart(6)} ${r.seconds.toFixed(2).padStart(9)} ` +
+          `${r.peakRssMb.toFixed(1).padStart(12)} ${r.growthMb.toFixed(1).padStart(14)}`,
       );
     }
   } finally {
-    await source.close();
+    await portal.close();
   }
 }
 
-await main();
+if (process.argv[2] === '--child') {
+  process.once('message', (task) => {
+    child(task as Task).then(
+      (result) => process.send?.(result, () => process.exit(0)),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  });
+} else {
+  await main();
+}

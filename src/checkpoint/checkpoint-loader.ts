@@ -2,6 +2,7 @@
 import { CheckpointCorruptError } from './checkpoint-corrupt-error.js';
 import type { CheckpointFs } from './checkpoint-fs.js';
 import { CheckpointState, journalLoc, snapshotLoc } from './checkpoint-state.js';
+import { KIND_DONE, KIND_STARTED, ParsedLine, parseJournalLine, parseSnapshotLine } from './line-parser.js';
 import { scanLines } from './line-reader.js';
 import { applyItemState, applyJournalEvent, SNAPSHOT_VERSION } from './records.js';
 
@@ -44,6 +45,21 @@ function corruptSnapshot(snapshot: string, line: number, why: string): Checkpoin
   );
 }
 
+/** Applies a line the fast parser recognised; it is valid by construction. */
+function applyParsed(state: CheckpointState, line: ParsedLine, loc: number, keepFiles: boolean): void {
+  if (line.kind === KIND_STARTED) state.started(line.key, line.attempt, line.at);
+  else if (line.kind === KIND_DONE)
+    state.done(line.key, line.attempt, line.at, line.bytes, loc, keepFiles ? line.files : null);
+  else {
+    const failure: { reason: string; code?: string; permanent: boolean } = {
+      reason: line.reason,
+      permanent: line.permanent,
+    };
+    if (line.code !== undefined) failure.code = line.code;
+    state.failed(line.key, line.attempt, line.at, failure);
+  }
+}
+
 function parse(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -67,8 +83,13 @@ async function loadSnapshot(
   let ended = false;
   let foreign = false;
   let error: CheckpointCorruptError | null = null;
+  const line = new ParsedLine();
   const scan = await scanLines(fs, path, (buf, start, end, lineNo) => {
     if (error || foreign) return;
+    if (lineNo > 0 && !ended && parseSnapshotLine(buf, start, end, line, keepFiles)) {
+      applyParsed(state, line, snapshotLoc(lineNo), keepFiles);
+      return;
+    }
     const text = buf.toString('utf8', start, end);
     if (lineNo === 0) {
       const header = text.endsWith('"items":{') ? parse(`${text}}}`) : undefined;
@@ -162,8 +183,13 @@ export async function loadCheckpoint(
   const { state, createdAt } = await loadSnapshot(fs, snapshotPath, keepFiles);
   // A bad line is only corrupt if another line follows it; a bad last line is a torn append.
   let bad: { line: number; why: string; offset: number } | null = null;
+  const line = new ParsedLine();
   const scan = await scanLines(fs, journalPath, (buf, start, end, lineNo, offset) => {
     if (bad) throw corruptJournal(journalPath, snapshotPath, bad.line, bad.why);
+    if (parseJournalLine(buf, start, end, line, keepFiles)) {
+      applyParsed(state, line, journalLoc(lineNo), keepFiles);
+      return;
+    }
     const ev = start === end ? undefined : parse(buf.toString('utf8', start, end));
     const why =
       ev === undefined ? 'invalid JSON' : applyJournalEvent(state, ev, journalLoc(lineNo), keepFiles);

@@ -1,4 +1,4 @@
-// The in-memory checkpoint: one small record per key and the counters; every event applies idempotently.
+// The in-memory checkpoint: one small entry per key and the counters; every event applies idempotently.
 import type { SavedFile } from '../files/types.js';
 
 export const STARTED = 0;
@@ -13,18 +13,16 @@ export interface Failure {
 }
 
 /**
- * Where a done item's files are: to keep 1,000,000 items small in memory, the files of a done item stay on
- * disk and `loc` points at the line holding them (>= 0: snapshot line, < 0: journal line -loc-1); when the
- * line is unknown (a snapshot not written by us) `files` holds them.
+ * An item that is not a done item with its files on disk: started, failed, or done with its files in memory
+ * (read from a snapshot not written by us, or loaded for the status and repair tools).
  */
 export class ItemRecord {
   status: Status;
   attempts: number;
+  at: string;
   bytes = 0;
-  loc = 0;
   files: SavedFile[] | null = null;
   failure: Failure | null = null;
-  at: string;
   constructor(status: Status, attempts: number, at: string) {
     this.status = status;
     this.attempts = attempts;
@@ -35,8 +33,53 @@ export class ItemRecord {
 export const snapshotLoc = (line: number): number => line;
 export const journalLoc = (line: number): number => -line - 1;
 
+/**
+ * Done items whose files are on disk are nearly all of a large checkpoint, so they are not objects: the map
+ * holds a slot number into three typed arrays (attempts, bytes, and `loc`, the line holding the files:
+ * >= 0 snapshot line, < 0 journal line -loc-1). 20 bytes an item instead of ~100 for an object.
+ */
+class DoneTable {
+  size = 0;
+  attempts = new Float64Array(1024);
+  bytes = new Float64Array(1024);
+  loc = new Int32Array(1024);
+
+  add(attempts: number, bytes: number, loc: number): number {
+    if (this.size === this.loc.length) this.grow();
+    const slot = this.size++;
+    this.set(slot, attempts, bytes, loc);
+    return slot;
+  }
+
+  set(slot: number, attempts: number, bytes: number, loc: number): void {
+    this.attempts[slot] = attempts;
+    this.bytes[slot] = bytes;
+    this.loc[slot] = loc;
+  }
+
+  private grow(): void {
+    const n = this.loc.length * 2;
+    const attempts = new Float64Array(n);
+    attempts.set(this.attempts);
+    const bytes = new Float64Array(n);
+    bytes.set(this.bytes);
+    const loc = new Int32Array(n);
+    loc.set(this.loc);
+    this.attempts = attempts;
+    this.bytes = bytes;
+    this.loc = loc;
+  }
+}
+
+/** One item as the snapshot writer and the tools see it. */
+export type ItemView =
+  | { status: typeof DONE; slot: number; attempts: number; bytes: number; loc: number; record: null }
+  | { status: Status; slot: -1; attempts: number; bytes: number; loc: 0; record: ItemRecord };
+
 export class CheckpointState {
-  readonly items = new Map<string, ItemRecord>();
+  /** A number is a slot of a done item whose files are on disk; an ItemRecord is anything else. */
+  readonly items = new Map<string, ItemRecord | number>();
+  readonly table = new DoneTable();
   doneCount = 0;
   /** Permanent failures. */
   failedCount = 0;
@@ -45,6 +88,39 @@ export class CheckpointState {
   bytes = 0;
   firstUpdate: string | null = null;
   lastUpdate: string | null = null;
+
+  statusOf(key: string): Status | undefined {
+    const item = this.items.get(key);
+    return typeof item === 'number' ? DONE : item?.status;
+  }
+
+  failureOf(key: string): Failure | null {
+    const item = this.items.get(key);
+    return typeof item === 'number' || item === undefined ? null : item.failure;
+  }
+
+  /** Every item, in insertion order. */
+  *entries(): IterableIterator<[string, ItemView]> {
+    const t = this.table;
+    for (const [key, item] of this.items) {
+      if (typeof item === 'number') {
+        const view = {
+          status: DONE,
+          slot: item,
+          attempts: t.attempts[item]!,
+          bytes: t.bytes[item]!,
+          loc: t.loc[item]!,
+          record: null,
+        } as const;
+        yield [key, view];
+      } else {
+        yield [
+          key,
+          { status: item.status, slot: -1, attempts: item.attempts, bytes: item.bytes, loc: 0, record: item },
+        ];
+      }
+    }
+  }
 
   /** Widens firstUpdate..lastUpdate to include `at`. */
   touch(at: string): void {
@@ -74,13 +150,13 @@ export class CheckpointState {
   started(key: string, attempt: number, at: string): void {
     this.touch(at);
     const item = this.items.get(key);
-    if (!item) {
+    if (item === undefined) {
       const created = new ItemRecord(STARTED, attempt, at);
       this.items.set(key, created);
       this.enter(created);
       return;
     }
-    if (item.status === DONE) return;
+    if (typeof item === 'number' || item.status === DONE) return;
     this.leave(item);
     item.status = STARTED;
     item.attempts = Math.max(item.attempts, attempt);
@@ -89,6 +165,7 @@ export class CheckpointState {
     this.enter(item);
   }
 
+  /** `files` null: they stay on the line `loc` points at; otherwise they are kept in memory. */
   done(
     key: string,
     attempt: number,
@@ -98,27 +175,46 @@ export class CheckpointState {
     files: SavedFile[] | null,
   ): void {
     this.touch(at);
-    let item = this.items.get(key);
-    if (item) this.leave(item);
-    else {
-      item = new ItemRecord(DONE, attempt, '');
-      this.items.set(key, item);
+    const item = this.items.get(key);
+    let attempts = attempt;
+    if (typeof item === 'number') {
+      attempts = Math.max(this.table.attempts[item]!, attempt);
+      this.bytes -= this.table.bytes[item]!;
+      this.doneCount--;
+      if (files === null) {
+        this.table.set(item, attempts, bytes, loc);
+        this.doneCount++;
+        this.bytes += bytes;
+        return;
+      }
+    } else if (item !== undefined) {
+      attempts = Math.max(item.attempts, attempt);
+      this.leave(item);
     }
-    item.status = DONE;
-    item.attempts = Math.max(item.attempts, attempt);
-    item.bytes = bytes;
-    item.loc = loc;
-    item.files = files;
-    item.failure = null;
-    // A done item's time is on its line on disk; 1,000,000 ISO strings would cost ~40 MB.
-    item.at = files ? at : '';
-    this.enter(item);
+    this.doneCount++;
+    this.bytes += bytes;
+    if (files === null) {
+      // A done item's time is on its line on disk; 1,000,000 ISO strings would cost ~40 MB.
+      this.items.set(key, this.table.add(attempts, bytes, loc));
+      return;
+    }
+    const record = new ItemRecord(DONE, attempts, at);
+    record.bytes = bytes;
+    record.files = files;
+    this.items.set(key, record);
+  }
+
+  /** A done item whose files were kept in memory now has them on snapshot line `loc`: drop the copy. */
+  movedToDisk(key: string, loc: number): void {
+    const item = this.items.get(key);
+    if (typeof item === 'number') this.table.loc[item] = loc;
+    else if (item?.status === DONE) this.items.set(key, this.table.add(item.attempts, item.bytes, loc));
   }
 
   failed(key: string, attempt: number, at: string, failure: Failure): void {
     this.touch(at);
     let item = this.items.get(key);
-    if (item?.status === DONE) return;
+    if (typeof item === 'number' || item?.status === DONE) return;
     if (item) this.leave(item);
     else {
       item = new ItemRecord(FAILED, attempt, at);

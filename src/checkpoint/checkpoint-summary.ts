@@ -19,7 +19,7 @@ export function summarize(state: CheckpointState): CheckpointSummary {
   const groups = new Map<string, { reason: string; count: number; permanent: boolean }>();
   if (state.failedCount + state.pendingCount > 0) {
     for (const item of state.items.values()) {
-      if (item.status !== FAILED || !item.failure) continue;
+      if (typeof item === 'number' || item.status !== FAILED || !item.failure) continue;
       const id = `${item.failure.permanent ? 'p' : 't'}${item.failure.reason}`;
       const group = groups.get(id);
       if (group) group.count++;

@@ -130,15 +130,14 @@ export class Checkpoint {
   }
 
   isDone(key: string): boolean {
-    return this.state.items.get(key)?.status === DONE;
+    return this.state.statusOf(key) === DONE;
   }
 
   /** true when the key should be skipped: done, or failed permanently (unless retryFailed). */
   shouldSkip(key: string, opts: { retryFailed?: boolean } = {}): boolean {
-    const item = this.state.items.get(key);
-    if (!item) return false;
-    if (item.status === DONE) return true;
-    return item.status === FAILED && item.failure?.permanent === true && opts.retryFailed !== true;
+    const status = this.state.statusOf(key);
+    if (status === DONE) return true;
+    return status === FAILED && this.state.failureOf(key)?.permanent === true && opts.retryFailed !== true;
   }
 
   /** Records that an attempt began; appended without fsync (losing it only loses a "pending" mark). */

@@ -2,8 +2,9 @@
 import { dirname } from 'node:path';
 import type { SavedFile } from '../files/types.js';
 import type { CheckpointFile, CheckpointFs } from './checkpoint-fs.js';
-import { type CheckpointState, DONE, type ItemRecord, snapshotLoc } from './checkpoint-state.js';
-import { itemStateOf, SNAPSHOT_VERSION } from './records.js';
+import { type CheckpointState, type ItemRecord, snapshotLoc } from './checkpoint-state.js';
+import { KIND_DONE, ParsedLine, parseJournalLine } from './line-parser.js';
+import { type ItemState, itemStateOf, SNAPSHOT_VERSION } from './records.js';
 
 const FLUSH_BYTES = 1 << 20;
 
@@ -42,17 +43,16 @@ export async function writeSnapshot(
   state: CheckpointState,
   src: SnapshotSources,
 ): Promise<void> {
-  const fromSnapshot: Array<ItemRecord | undefined> = [];
-  const fromJournal: Array<ItemRecord | undefined> = [];
-  const inMemory: Array<[string, ItemRecord]> = [];
-  for (const entry of state.items) {
-    const item = entry[1];
-    if (item.status !== DONE || item.files !== null) inMemory.push(entry);
-    else if (item.loc >= 0) fromSnapshot[item.loc] = item;
-    else fromJournal[-item.loc - 1] = item;
+  // Per line of the old snapshot / journal: the key whose files are there (the last done record wins).
+  const fromSnapshot: Array<string | undefined> = [];
+  const fromJournal: Array<string | undefined> = [];
+  const inMemory: string[] = [];
+  for (const [key, item] of state.entries()) {
+    if (item.record !== null) inMemory.push(key);
+    else if (item.loc >= 0) fromSnapshot[item.loc] = key;
+    else fromJournal[-item.loc - 1] = key;
   }
-  const movedItems: ItemRecord[] = [];
-  const movedLocs: number[] = [];
+  const movedKeys: string[] = [];
   const tmp = `${src.snapshotPath}.tmp`;
   const file = await fs.openWrite(tmp);
   let renamed = false;
@@ -60,49 +60,42 @@ export async function writeSnapshot(
     const out = new BufferedOut(file);
     const header = { version: SNAPSHOT_VERSION, createdAt: src.createdAt, updatedAt: state.lastUpdate };
     await out.add(Buffer.from(`${JSON.stringify(header).slice(0, -1)},"items":{`));
-    let line = 1;
     const sep = Buffer.from(',\n');
     const first = Buffer.from('\n');
-    const emit = async (item: ItemRecord, text: Buffer): Promise<void> => {
-      await out.add(line === 1 ? first : sep);
+    const emit = async (key: string, text: Buffer): Promise<void> => {
+      await out.add(movedKeys.length === 0 ? first : sep);
       await out.add(text);
-      movedItems.push(item);
-      movedLocs.push(snapshotLoc(line));
-      line++;
+      movedKeys.push(key);
     };
     // The scan callbacks are synchronous: gather each chunk's lines, then write them.
-    const queued: Array<[ItemRecord, Buffer]> = [];
+    const queued: Array<[string, Buffer]> = [];
     const drain = async (): Promise<void> => {
-      for (const [item, text] of queued) await emit(item, text);
+      for (const [key, text] of queued) await emit(key, text);
       queued.length = 0;
     };
     if (fromSnapshot.length > 0) {
       for await (const _ of sequential(fs, src.snapshotPath, (buf, start, end, lineNo) => {
-        const item = fromSnapshot[lineNo];
-        if (!item) return;
+        const key = fromSnapshot[lineNo];
+        if (key === undefined) return;
         const stop = buf[end - 1] === 0x2c ? end - 1 : end;
-        queued.push([item, Buffer.from(buf.subarray(start, stop))]);
+        queued.push([key, Buffer.from(buf.subarray(start, stop))]);
       }))
         await drain();
     }
     if (fromJournal.length > 0) {
+      const line = new ParsedLine();
       for await (const _ of sequential(fs, src.journalPath, (buf, start, end, lineNo) => {
-        const item = fromJournal[lineNo];
-        if (!item) return;
-        const ev = JSON.parse(buf.toString('utf8', start, end)) as {
-          key: string;
-          at: string;
-          files: SavedFile[];
-        };
-        queued.push([
-          item,
-          Buffer.from(`${JSON.stringify(ev.key)}:${JSON.stringify(itemStateOf(item, ev))}`),
-        ]);
+        const key = fromJournal[lineNo];
+        if (key === undefined) return;
+        const slot = state.items.get(key) as number;
+        const attempts = state.table.attempts[slot]!;
+        queued.push([key, doneItemText(buf, start, end, line, attempts)]);
       }))
         await drain();
     }
-    for (const [key, item] of inMemory) {
-      await emit(item, Buffer.from(`${JSON.stringify(key)}:${JSON.stringify(itemStateOf(item))}`));
+    for (const key of inMemory) {
+      const record = state.items.get(key) as ItemRecord;
+      await emit(key, Buffer.from(`${JSON.stringify(key)}:${JSON.stringify(itemStateOf(record))}`));
     }
     await out.add(Buffer.from('\n}}\n'));
     await out.flush();
@@ -117,12 +110,32 @@ export async function writeSnapshot(
       await fs.unlink(tmp).catch(() => {});
     }
   }
-  for (let i = 0; i < movedItems.length; i++) {
-    const item = movedItems[i]!;
-    item.loc = movedLocs[i]!;
-    // Its files are now on a snapshot line; drop the in-memory copy.
-    if (item.status === DONE) item.files = null;
+  // Line 0 is the header: items start on line 1. In-memory done items drop their copy of the files.
+  for (let i = 0; i < movedKeys.length; i++) state.movedToDisk(movedKeys[i]!, snapshotLoc(i + 1));
+}
+
+const DONE_PREFIX = Buffer.from(':{"status":"done","attempts":');
+const AT_PART = Buffer.from(',"at":');
+const FILES_PART = Buffer.from(',"files":');
+const CLOSE = Buffer.from('}');
+
+/** The snapshot line of a done item from its journal line: byte ranges copied when the shape is ours. */
+function doneItemText(buf: Buffer, start: number, end: number, line: ParsedLine, attempts: number): Buffer {
+  if (parseJournalLine(buf, start, end, line, false) && line.kind === KIND_DONE) {
+    return Buffer.concat([
+      buf.subarray(line.keyStart, line.keyEnd),
+      DONE_PREFIX,
+      Buffer.from(String(attempts)),
+      AT_PART,
+      buf.subarray(line.atStart, line.atEnd),
+      FILES_PART,
+      buf.subarray(line.filesStart, line.filesEnd),
+      CLOSE,
+    ]);
   }
+  const ev = JSON.parse(buf.toString('utf8', start, end)) as { key: string; at: string; files: SavedFile[] };
+  const item: ItemState = { status: 'done', attempts, at: ev.at, files: ev.files };
+  return Buffer.from(`${JSON.stringify(ev.key)}:${JSON.stringify(item)}`);
 }
 
 /** Runs a line scan, yielding after each chunk so the caller can do async writes between chunks. */

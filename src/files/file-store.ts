@@ -32,9 +32,17 @@ export interface FileStoreOptions {
   diskMarginBytes?: number;
   /** Longest file name, in UTF-8 bytes. @default 120 */
   maxNameLength?: number;
+  /**
+   * Files earlier runs saved, as `[path, key]` (absolute, or relative to `outDir`), e.g. from the manifest:
+   * their names stay with their keys, so a later run claiming names in another order never overwrites them.
+   * Paths outside `outDir` (or in a subfolder) are ignored. @default []
+   */
+  claims?: Iterable<readonly [path: string, key: string]>;
 }
 
-export type ResolvedFileStoreOptions = Required<Omit<FileStoreOptions, 'userAgent'>> & { userAgent?: string };
+export type ResolvedFileStoreOptions = Required<Omit<FileStoreOptions, 'userAgent' | 'claims'>> & {
+  userAgent?: string;
+};
 
 const DEFAULTS = {
   connectTimeoutMs: 10_000,
@@ -66,10 +74,21 @@ export class FileStore {
       headersTimeout: resolved.headersTimeoutMs,
       bodyTimeout: resolved.bodyIdleTimeoutMs,
     });
+    const names = new NameRegistry(resolved.maxNameLength);
+    for (const [file, key] of options.claims ?? []) {
+      if (typeof file !== 'string' || typeof key !== 'string' || key === '') {
+        throw new ConfigError(
+          `Expected \`claims\` to hold [path, key] string pairs, got \`${String(file)}\``,
+        );
+      }
+      const name = path.relative(resolved.outDir, path.resolve(resolved.outDir, file));
+      // Only files directly in this folder can collide with names claimed here.
+      if (name !== '' && name === path.basename(name) && name !== '..') names.reserve(name, key);
+    }
     this.#context = {
       options: resolved,
       agent,
-      names: new NameRegistry(resolved.maxNameLength),
+      names,
       locks: new PathLock(),
     };
   }
@@ -94,7 +113,8 @@ export class FileStore {
 }
 
 function validate(options: FileStoreOptions): ResolvedFileStoreOptions {
-  const merged = { ...DEFAULTS, ...stripUndefined(options) } as ResolvedFileStoreOptions;
+  const { claims, ...rest } = options;
+  const merged = { ...DEFAULTS, ...stripUndefined(rest) } as ResolvedFileStoreOptions;
   const problems: string[] = [];
   const integer = (name: keyof typeof merged, min: number, max: number) => {
     const value = merged[name];
@@ -108,6 +128,9 @@ function validate(options: FileStoreOptions): ResolvedFileStoreOptions {
   integer('connections', 1, 1024);
   if (typeof merged.cookies !== 'function') {
     problems.push(`Expected \`cookies\` to be a function, got \`${typeof merged.cookies}\``);
+  }
+  if (claims !== undefined && (claims === null || typeof claims[Symbol.iterator] !== 'function')) {
+    problems.push(`Expected \`claims\` to be an iterable of [path, key], got \`${String(claims)}\``);
   }
   if (merged.userAgent !== undefined && typeof merged.userAgent !== 'string') {
     problems.push(`Expected \`userAgent\` to be a string, got \`${String(merged.userAgent)}\``);

@@ -1,5 +1,6 @@
 // Which item owns which file name in one output folder: a second item wanting a taken name gets a
-// deterministic `base~<hash of its key>.ext`, so two items never overwrite each other.
+// deterministic `base~<hash of its key>.ext`, so two items never overwrite each other. Names saved by earlier
+// runs are reserved up front (from the manifest), so the answer does not depend on this run's order.
 import { createHash } from 'node:crypto';
 import { capBytes, splitExtension } from './safe-name.js';
 
@@ -10,6 +11,11 @@ export class NameRegistry {
 
   constructor(maxBytes: number) {
     this.#maxBytes = maxBytes;
+  }
+
+  /** Records that `name` (a file in the folder) belongs to `key`, as an earlier run saved it; the last call wins. */
+  reserve(name: string, key: string): void {
+    this.#owners.set(name.toLowerCase(), key);
   }
 
   /** The name `key` may use for `wanted` (already sanitised): the same answer every time for one key. */

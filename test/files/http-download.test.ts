@@ -7,6 +7,7 @@ import { FileInvalidError, PermanentError, RateLimitedError, SessionExpiredError
 import type { FileStore } from '../../src/files/file-store.js';
 import { parseContentRange, parseRetryAfter } from '../../src/files/http-download.js';
 import {
+  hasBytes,
   listDir,
   makeStore,
   pdfBytes,
@@ -25,12 +26,17 @@ afterEach(async () => {
 });
 afterAll(removeTempDirs);
 
+// The folder of the latest setup(): a cut waits until the client has written the bytes before it.
+let currentDir = '';
+const part = (name: string) => path.join(currentDir, `${name}.part`);
+
 async function setup(
   handler: Parameters<typeof startServer>[0],
   overrides: Parameters<typeof makeStore>[1] = {},
 ) {
   const server = await startServer(handler);
   const dir = await tempDir();
+  currentDir = dir;
   const store = makeStore(dir, overrides);
   open.push(server, store);
   const files = store.forJob({ key: 'item-1', signal: new AbortController().signal });
@@ -59,7 +65,10 @@ describe('fetch: cuts and resume', () => {
   it('resumes after a cut with Range + If-Range and the file is byte-exact', async () => {
     const body = pdfBytes(400_000, 2);
     const { server, dir, files } = await setup((req, res, seen) =>
-      serveRange(req, res, body, { etag: '"v1"', ...(seen === 1 ? { cutAfter: 150_000 } : {}) }),
+      serveRange(req, res, body, {
+        etag: '"v1"',
+        ...(seen === 1 ? { cutAfter: 150_000, cutWhen: hasBytes(part('b.pdf'), 150_000) } : {}),
+      }),
     );
     const saved = await files.fetch(`${server.origin}/a/b.pdf`, { kind: 'pdf' });
     expect(sha256(await readFile(path.join(dir, 'b.pdf')))).toBe(sha256(body));
@@ -99,7 +108,7 @@ describe('fetch: cuts and resume', () => {
       serveRange(req, res, body, {
         etag: '"v1"',
         honourRange: false,
-        ...(seen === 1 ? { cutAfter: 120_000 } : {}),
+        ...(seen === 1 ? { cutAfter: 120_000, cutWhen: hasBytes(part('r.pdf'), 120_000) } : {}),
       }),
     );
     const saved = await files.fetch(`${server.origin}/r.pdf`, { kind: 'pdf' });
@@ -112,7 +121,12 @@ describe('fetch: cuts and resume', () => {
     const v1 = pdfBytes(300_000, 5);
     const v2 = pdfBytes(250_000, 6);
     const { server, dir, files } = await setup((req, res, seen) => {
-      if (seen === 1) serveRange(req, res, v1, { etag: '"v1"', cutAfter: 100_000 });
+      if (seen === 1)
+        serveRange(req, res, v1, {
+          etag: '"v1"',
+          cutAfter: 100_000,
+          cutWhen: hasBytes(part('v.pdf'), 100_000),
+        });
       else serveRange(req, res, v2, { etag: '"v2"' });
     });
     const saved = await files.fetch(`${server.origin}/v.pdf`, { kind: 'pdf' });

@@ -56,9 +56,13 @@ it('downloads 200 MB streaming: RSS growth far below the file size, byte count a
     expect(saved.bytes).toBe(SIZE);
     expect(saved.sha256).toBe(sent.digest('hex'));
     expect((await stat(path.join(dir, 'big.pdf'))).size).toBe(SIZE);
-    // The brief asks for < 50 MB; on Node 20 merely consuming an undici body (no disk) already peaks
-    // at ~42 MiB here, because V8 frees socket buffers only after ~64 MB of them pile up, so this
-    // run measures 42-56 MiB. Half the file still tells streaming (flat) from buffering (>= 200 MB).
+    // The issue asks for < 50 MB. What grows is not held data: undici hands out views of the socket's read
+    // buffers (one fresh 64 KiB allocation per read, no way to reuse one under undici), and V8 frees dead
+    // ArrayBuffers only at a GC, which external memory triggers after ~64 MB. Measured (200 MB, this
+    // machine): process.memoryUsage().arrayBuffers peaks at 32-52 MiB whether the body is written by
+    // FileStore or just counted; RSS growth is 25-58 MiB for FileStore and 47-66 MiB for a bare
+    // `for await` over the same undici body. So < 50 MB cannot be asserted without flaking; half the file
+    // still tells streaming (flat) from buffering (>= 200 MB).
     expect(peak - baseline).toBeLessThan(100 * 1024 * 1024);
   } finally {
     clearInterval(sampler);
