@@ -3,9 +3,11 @@
 import type { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright';
+import { FailureSnapshots } from '../browser/failure-snapshot.js';
 import { launchBrowser } from '../browser/launch.js';
 import { PagePool } from '../browser/page-pool.js';
-import { PagepoolError, SessionExpiredError } from '../errors.js';
+import { TraceRecorder } from '../browser/trace-recorder.js';
+import { classify, PagepoolError, SessionExpiredError } from '../errors.js';
 import { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
 import type { RunEvents } from '../run-events.js';
@@ -43,6 +45,20 @@ export interface ItemWorkerOptions<Ref> {
   slowMoMs?: number;
   /** A browser to use instead of launching one (closed by its owner, not here). */
   browser?: Browser;
+  /**
+   * Save a screenshot, the HTML and the error chain of each failed attempt in `<failuresDir>/<key>/`, scrubbed
+   * of the password and the session's cookie values; the folder goes when the item later succeeds.
+   * @default true
+   */
+  failureSnapshots?: boolean;
+  /** @default `<out>/.pagepool/failures` */
+  failuresDir?: string;
+  /**
+   * Also keep a Playwright trace (trace.zip) of each failed attempt in its failure folder, with the password
+   * and cookie values scrubbed from every entry. Slower; exact per item only with `concurrency` 1.
+   * @default false
+   */
+  trace?: boolean;
 }
 
 export interface ItemWorker<Ref> {
@@ -93,12 +109,37 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     bodyIdleTimeoutMs: options.fileIdleTimeoutMs ?? 10_000,
     diskMarginBytes: options.diskMarginBytes ?? 100 * 1024 * 1024,
   });
-  const deps: ItemDeps = { pool, store, events, baseUrl };
+  // The secrets a snapshot must not contain: the password, and every cookie value the context has held
+  // (a trace can span a re-login, so the cookies of the session before it count too).
+  const cookieValues = new Set<string>();
+  const secrets = async () => {
+    for (const cookie of await pool.context.cookies().catch(() => [])) cookieValues.add(cookie.value);
+    return [options.credentials.password, ...cookieValues];
+  };
+  const snapshots =
+    (options.failureSnapshots ?? true)
+      ? new FailureSnapshots({
+          dir: options.failuresDir ?? path.join(options.out, '.pagepool', 'failures'),
+          secrets,
+        })
+      : null;
+  let trace: TraceRecorder | null = null;
+  if (options.trace && snapshots) {
+    trace = await TraceRecorder.start(() => pool.context, warn).catch((err: unknown) => {
+      warn(`--trace: tracing did not start: ${(err as Error).message}`);
+      return null;
+    });
+  }
+  const deps: ItemDeps = { pool, store, events, baseUrl, snapshots, trace, secrets };
   return {
     pool,
     work: (ref, ctx) => processItem(site, ref, ctx, deps),
-    relogin: () => pool.relogin(),
+    async relogin() {
+      if (trace) await secrets();
+      await pool.relogin();
+    },
     async close() {
+      await trace?.stop();
       await store.close();
       await pool.close();
       await closeBrowser();
@@ -111,14 +152,62 @@ interface ItemDeps {
   store: FileStore;
   events: EventEmitter<RunEvents>;
   baseUrl: string;
+  snapshots: FailureSnapshots | null;
+  trace: TraceRecorder | null;
+  secrets(): Promise<string[]>;
 }
 
-/** One attempt at one item: a page from the pool for the browser part, the downloads may outlive it. */
+/**
+ * One attempt at one item, with its failure snapshot: written when the attempt fails (over an earlier
+ * attempt's), removed when it succeeds. A snapshot that cannot be written never hides the item's own error.
+ */
 async function processItem<Ref>(
   site: Site<Ref>,
   ref: Ref,
   ctx: AttemptContext,
   deps: ItemDeps,
+): Promise<SavedFile[]> {
+  const { snapshots, trace } = deps;
+  if (trace) {
+    await deps.secrets();
+    await trace.begin();
+  }
+  const snapped = { done: false };
+  let saved: SavedFile[];
+  try {
+    saved = await attemptItem(site, ref, ctx, deps, snapped);
+  } catch (err) {
+    if (snapshots && worthSnapshot(err, ctx)) {
+      const snapshotError = (e: unknown) =>
+        deps.events.emit('warning', {
+          message: `${ctx.key}: failure snapshot not saved: ${(e as Error).message}`,
+        });
+      if (!snapped.done) {
+        await snapshots
+          .save({ key: ctx.key, attempt: ctx.attempt, error: err, page: null })
+          .catch(snapshotError);
+      }
+      if (trace) await trace.end(path.join(snapshots.folder(ctx.key), 'trace.zip'), await deps.secrets());
+    } else await trace?.end(null, []);
+    throw err;
+  }
+  await trace?.end(null, []);
+  await snapshots?.clear(ctx.key).catch(() => {});
+  return saved;
+}
+
+/** Shutdown, a full disk or an abandoned attempt is not the item's failure: nothing to look at. */
+function worthSnapshot(err: unknown, ctx: AttemptContext): boolean {
+  return classify(err) !== 'fatal' && !ctx.abandoned.aborted;
+}
+
+/** The browser part on a page from the pool; the downloads may outlive it. */
+async function attemptItem<Ref>(
+  site: Site<Ref>,
+  ref: Ref,
+  ctx: AttemptContext,
+  deps: ItemDeps,
+  snapped: { done: boolean },
 ): Promise<SavedFile[]> {
   const { pool, store, events } = deps;
   const saved: SavedFile[] = [];
@@ -164,7 +253,21 @@ async function processItem<Ref>(
       try {
         await Promise.race([processing, released]);
       } catch (err) {
-        throw await explain(site, page, err);
+        const explained = await explain(site, page, err);
+        // Only while this attempt still holds the page: after releasePage() it shows another item.
+        if (holding && deps.snapshots && worthSnapshot(explained, ctx)) {
+          await deps.snapshots
+            .save({ key: ctx.key, attempt: ctx.attempt, error: explained, page })
+            .then(() => {
+              snapped.done = true;
+            })
+            .catch((e: unknown) =>
+              events.emit('warning', {
+                message: `${ctx.key}: failure snapshot not saved: ${(e as Error).message}`,
+              }),
+            );
+        }
+        throw explained;
       }
     },
     { signal: ctx.signal, abandoned: ctx.abandoned },

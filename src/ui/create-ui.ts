@@ -4,7 +4,7 @@ import type { RunEvents } from '../run-events.js';
 import { PlainRenderer } from './plain-renderer.js';
 import { RunStats } from './run-stats.js';
 import { formatSummary } from './run-summary.js';
-import { formatDuration, toAscii } from './text-format.js';
+import { formatDuration, plural, toAscii } from './text-format.js';
 import { TtyRenderer } from './tty-renderer.js';
 
 export type UiMode = 'tty' | 'plain' | 'quiet';
@@ -63,7 +63,7 @@ export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): U
       if (plain) {
         const items = total === null ? 'item count not known yet' : `${total} items`;
         const skip = skipped > 0 ? `, ${skipped} already done (skipped)` : '';
-        toOut(`Starting ${toAscii(site)}: ${items}, ${concurrency} pages${skip}`);
+        toOut(`Starting ${toAscii(site)}: ${items}, ${plural(concurrency, 'page')}${skip}`);
       }
       tty?.syncSlots();
     },

@@ -17,6 +17,9 @@ export class PlainRenderer {
   private lastStep = 0;
   private stopped = false;
   private readonly onFinished = (): void => this.checkStep();
+  // Lines start with the run: before it (the login) there is nothing to count, and a `0 done` line would
+  // come before the `Starting` line.
+  private readonly onStart = (): void => this.schedule();
   private readonly onTotal = (): void => {
     // A grown total lowers the current step; steps reached again later must print again.
     this.lastStep = Math.min(this.lastStep, this.step());
@@ -30,7 +33,7 @@ export class PlainRenderer {
     events.on('task:done', this.onFinished);
     events.on('task:failed', this.onFinished);
     events.on('run:total', this.onTotal);
-    this.schedule();
+    events.on('run:start', this.onStart);
   }
 
   /** Prints the progress line now and restarts the interval. */
@@ -48,9 +51,11 @@ export class PlainRenderer {
     this.events.off('task:done', this.onFinished);
     this.events.off('task:failed', this.onFinished);
     this.events.off('run:total', this.onTotal);
+    this.events.off('run:start', this.onStart);
   }
 
   private schedule(): void {
+    if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.printLine(), this.options.intervalMs);
     // The line timer alone must never keep a finished process alive.

@@ -114,6 +114,18 @@ describe('createUi plain mode', () => {
     ui.stop();
   });
 
+  it('prints no progress line before run:start, however long the login takes (regression: `0 done` came first)', () => {
+    const { events, out, ui, advance } = setup('plain', { plainIntervalMs: 1000 });
+    advance(7000);
+    expect(out.text).toBe('');
+    events.emit('run:start', { site: 'demo', concurrency: 1, total: null, skipped: 0 });
+    advance(1000);
+    expect(out.lines[0]).toBe('Starting demo: item count not known yet, 1 page');
+    expect(out.lines).toHaveLength(2);
+    expect(out.lines[1]).toMatch(/^\[\d\d:\d\d\] 0 done, 0 failed/);
+    ui.stop();
+  });
+
   it('stops its timer on stop() and prints nothing more, even when called twice', () => {
     const { events, out, ui, advance } = setup('plain', { plainIntervalMs: 1000 });
     events.emit('run:start', { site: 'demo', concurrency: 1, total: 10, skipped: 0 });

@@ -1,0 +1,238 @@
+// What `pagepool run` prints and writes, seen from outside: a child process against a portal in this process.
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Portal, type PortalOptions, startPortal } from '../../src/demo/portal.js';
+import { runCli } from '../helpers/cli.js';
+import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+// Each test starts Chromium in a child process; on two busy shared cores that can take a while.
+const SLOW = { timeout: 240_000 };
+const portals: Portal[] = [];
+
+afterAll(async () => {
+  await Promise.all(portals.map((p) => p.close()));
+  await removeTempDirs();
+});
+
+async function portal(options: Partial<PortalOptions>): Promise<Portal> {
+  const p = await startPortal(options);
+  portals.push(p);
+  return p;
+}
+
+function login(p: Portal): Record<string, string> {
+  return { PAGEPOOL_USERNAME: p.options.username, PAGEPOOL_PASSWORD: p.options.password };
+}
+
+/** Every file under `dir`, recursively, with its bytes. */
+async function allFiles(dir: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    files.set(path.relative(dir, file), await readFile(file));
+  }
+  return files;
+}
+
+interface Report {
+  totals: { items: number; done: number; failed: number; bytes: number };
+  items: Array<{
+    key: string;
+    outcome: string;
+    attempts: number;
+    bytes: number;
+    files: string[];
+    reason?: string;
+  }>;
+}
+
+async function readReport(out: string): Promise<Report> {
+  return JSON.parse(await readFile(path.join(out, '.pagepool', 'report.json'), 'utf8')) as Report;
+}
+
+const START = /^Starting demo: (item count not known yet|\d+ items), \d+ pages?$/;
+const PROGRESS =
+  /^\[\d\d:\d\d\] \d+(\/\d+)? done( \(\d+\.\d%\))?, \d+ failed, \d+ retrying, \d+\.\d items\/s, \d+\.\d MB\/s, ETA (\d\d:\d\d|--:--)$/;
+const SUMMARY = /^Done in \d+\.\d s: 40 of 40 items saved \(\d+\.\d kB\)\.$/;
+
+describe('pagepool run, not on a terminal', () => {
+  it(
+    'prints a start line, progress lines and a one-line summary, and report.json matches the disk',
+    SLOW,
+    async () => {
+      const p = await portal({ vehicles: 40 });
+      const cwd = await tempDir();
+      const { code, stdout, stderr } = await runCli(
+        ['run', '--site', 'demo', '--base-url', p.url, '--concurrency', '4'],
+        { cwd, env: login(p) },
+      );
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      const lines = stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(START);
+      expect(lines.at(-1)).toMatch(SUMMARY);
+      const middle = lines.slice(1, -1);
+      // 40 items: a line at each 5% step at least, i.e. every 2 items.
+      expect(middle.length).toBeGreaterThanOrEqual(10);
+      for (const line of middle) expect(line).toMatch(PROGRESS);
+      expect(middle.at(-1)).toMatch(/ 40\/40 done \(100\.0%\), 0 failed, 0 retrying, /);
+
+      const out = path.join(cwd, 'downloads');
+      const report = await readReport(out);
+      const pdfs = (await readdir(path.join(out, 'demo'))).sort();
+      expect(pdfs).toHaveLength(40);
+      const sizes = await Promise.all(pdfs.map(async (f) => (await stat(path.join(out, 'demo', f))).size));
+      const onDisk = sizes.reduce((a, b) => a + b, 0);
+      expect(report.totals).toMatchObject({ items: 40, done: 40, failed: 0, bytes: onDisk });
+      expect(report.items.reduce((n, i) => n + i.bytes, 0)).toBe(onDisk);
+      expect(report.items.every((i) => i.outcome === 'done' && i.attempts === 1)).toBe(true);
+      expect(report.items.flatMap((i) => i.files).sort()).toEqual(pdfs.map((f) => `demo/${f}`));
+      for (const item of report.items) {
+        const file = item.files[0]!;
+        expect((await stat(path.join(out, file))).size).toBe(item.bytes);
+        expect(file).toContain(item.key);
+      }
+      // No failure, no failures folder.
+      expect(await readdir(path.join(out, '.pagepool'))).not.toContain('failures');
+    },
+  );
+
+  it('--quiet prints nothing at all on a successful run (embedded demo portal)', SLOW, async () => {
+    const cwd = await tempDir();
+    const { code, stdout, stderr } = await runCli(['run', '--site', 'demo', '--quiet'], {
+      cwd,
+      env: { DEMO_VEHICLES: '8' },
+    });
+    expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await readdir(path.join(cwd, 'downloads', 'demo'))).toHaveLength(8);
+  });
+});
+
+describe('pagepool list | pagepool run --refs -', () => {
+  it('pulls exactly the listed refs that were passed on, and nothing else', SLOW, async () => {
+    const p = await portal({ vehicles: 60 });
+    const cwd = await tempDir();
+    const listed = await runCli(['list', '--site', 'demo', '--base-url', p.url, '--max', '30'], {
+      cwd,
+      env: login(p),
+    });
+    expect(listed.stderr).toBe('');
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(30);
+    const refs = lines.map((line) => JSON.parse(line) as { stock: string; url: string });
+    expect(refs[0]).toEqual({ stock: 'S00001', url: `${p.url}/vehicle/S00001` });
+    expect(p.stats().filesServed).toEqual({});
+
+    // Every third ref, last first: not a prefix of the listing and not in its order.
+    const chosen = lines.filter((_, i) => i % 3 === 1).reverse();
+    const stocks = chosen.map((line) => (JSON.parse(line) as { stock: string }).stock).sort();
+    const pulled = await runCli(['run', '--site', 'demo', '--base-url', p.url, '--refs', '-', '--quiet'], {
+      cwd,
+      env: login(p),
+      input: `${chosen.join('\n')}\n`,
+    });
+    expect({ code: pulled.code, stderr: pulled.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(Object.keys(p.stats().filesServed).sort()).toEqual(stocks);
+    const files = (await readdir(path.join(cwd, 'downloads', 'demo'))).sort();
+    expect(files).toEqual(stocks.map((s) => `${s}-window-sticker.pdf`));
+    const report = await readReport(path.join(cwd, 'downloads'));
+    expect(report.items.map((i) => i.key).sort()).toEqual(stocks);
+  });
+});
+
+describe('secrets canary', () => {
+  it(
+    'the password and the session cookie appear in no output and no file, failure snapshots included',
+    SLOW,
+    async () => {
+      const password = `canaryPw-${randomBytes(8).toString('hex')}`;
+      const cookiePrefix = `canarySid${randomBytes(8).toString('hex')}`;
+      const p = await portal({
+        vehicles: 30,
+        failureRate: 0.25,
+        seed: 11,
+        password,
+        sessionIdPrefix: cookiePrefix,
+      });
+      const cwd = await tempDir();
+      // A careless portal: for every fifth vehicle it echoes the password into a form and the session id into
+      // a script, and the item fails there, with the page still held: its snapshot must come out clean.
+      const adapter = path.join(cwd, 'leaky-site.mts');
+      await writeFile(
+        adapter,
+        `import demo from ${JSON.stringify(path.join(ROOT, 'src/sites/demo-vehicles.ts'))};
+import { defineSite } from ${JSON.stringify(path.join(ROOT, 'src/index.ts'))};
+let password = '';
+export default defineSite({
+  ...demo,
+  async login(page, creds, baseUrl) {
+    password = creds.password;
+    await demo.login(page, creds, baseUrl);
+  },
+  async process(job) {
+    if (Number(job.ref.stock.slice(1)) % 5 !== 0) return demo.process(job);
+    const sid = (await job.page.context().cookies())[0]?.value ?? '';
+    await job.page.setContent(
+      '<form><input type="password" value="' + password + '"></form>' +
+      '<script>window.sid = "' + sid + '";</script><p>Unexpected page</p>');
+    throw new Error('the portal showed an unexpected page');
+  },
+});
+`,
+      );
+      const { code, stdout, stderr } = await runCli(
+        ['run', '--site', adapter, '--base-url', p.url, '--retries', '0', '--concurrency', '4', '--trace'],
+        { cwd, env: { PAGEPOOL_USERNAME: 'demo', PAGEPOOL_PASSWORD: password } },
+      );
+      expect({ code, stderr: stderr.split('\n').filter((l) => !l.startsWith('FAILED ')) }).toEqual({
+        code: 1,
+        stderr: [''],
+      });
+      expect(p.stats().logins).toBeGreaterThan(0);
+
+      const out = path.join(cwd, 'downloads');
+      const files = await allFiles(out);
+      const names = [...files.keys()];
+      // The walk covers what must be covered, so the check below is not vacuous.
+      expect(names).toEqual(
+        expect.arrayContaining([
+          '.pagepool/report.json',
+          'manifest.jsonl',
+          expect.stringMatching(/^\.pagepool\/checkpoint/),
+          '.pagepool/failures/S00005/page.html',
+          '.pagepool/failures/S00005/screenshot.png',
+        ]),
+      );
+      for (const secret of [password, cookiePrefix]) {
+        expect(stdout).not.toContain(secret);
+        expect(stderr).not.toContain(secret);
+        for (const [name, bytes] of files) expect(bytes.includes(secret), `${secret} in ${name}`).toBe(false);
+      }
+      // Both were on the page and were replaced.
+      const html = files.get('.pagepool/failures/S00005/page.html')!.toString();
+      expect(html).toContain('window.sid = "[redacted]"');
+      expect(html).toMatch(/<input type="password">/);
+
+      // A folder for each failed item, none for the others.
+      const report = await readReport(out);
+      const failed = report.items.filter((i) => i.outcome === 'failed').map((i) => i.key);
+      const done = report.items.filter((i) => i.outcome === 'done').map((i) => i.key);
+      expect(failed).toEqual(
+        expect.arrayContaining(['S00005', 'S00010', 'S00015', 'S00020', 'S00025', 'S00030']),
+      );
+      expect(failed.length).toBeGreaterThan(6);
+      expect(done.length + failed.length).toBe(30);
+      const folders = (await readdir(path.join(out, '.pagepool', 'failures'))).sort();
+      expect(folders).toEqual([...failed].sort());
+      for (const key of failed) {
+        const text = files.get(`.pagepool/failures/${key}/error.txt`)?.toString();
+        expect(text, key).toMatch(new RegExp(`^key: ${key}\\nattempt: 1\\n`));
+      }
+    },
+  );
+});
