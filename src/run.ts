@@ -5,11 +5,12 @@ import type { Browser } from 'playwright';
 import { launchBrowser } from './browser/launch.js';
 import { PagePool } from './browser/page-pool.js';
 import { Checkpoint } from './checkpoint/checkpoint.js';
-import { limitSource, listWithRelogin, parseRefs } from './engine/item-source.js';
-import { openItemWorker } from './engine/item-worker.js';
+import { limitSource, listWithRelogin, parseRefs, SharedLogin } from './engine/item-source.js';
+import { type AttemptContext, openItemWorker } from './engine/item-worker.js';
+import { classify } from './errors.js';
 import type { SavedFile } from './files/types.js';
 import type { QueueEvents } from './queue/events.js';
-import { AsyncTaskQueue, type QueueSummary } from './queue/task-queue.js';
+import { AsyncTaskQueue, type BackoffOptions, type QueueSummary } from './queue/task-queue.js';
 import type { RunEvents } from './run-events.js';
 import { readRefs } from './sites/read-refs.js';
 import type { Credentials, Site } from './sites/site.js';
@@ -27,6 +28,20 @@ export interface RunOptions<Ref> {
   taskTimeoutMs?: number;
   /** @default 2 */
   retries?: number;
+  /**
+   * An attempt still running this long after its deadline is abandoned (its page closed, the item retried); also
+   * how long a shutdown waits for attempts that ignore their aborted signal before it cuts them loose.
+   * @default 5_000
+   */
+  graceMs?: number;
+  /**
+   * After `signal` aborts (Ctrl+C), in-flight items get this long to finish and be recorded; then their signals
+   * abort and they stay pending for the next run.
+   * @default 10_000
+   */
+  shutdownGraceMs?: number;
+  /** Delay between retries of one item. @default { minMs: 1000, maxMs: 30000, factor: 2, jitter: true } */
+  backoff?: Partial<BackoffOptions>;
   /** Only the first N items of the source (0 = all). @default 0 */
   max?: number;
   /** JSONL/CSV file of refs ('-' = stdin) instead of `site.list`. @default null */
@@ -49,6 +64,8 @@ export interface RunOptions<Ref> {
   /** A browser to use instead of launching one (tests share one per file). */
   browser?: Browser;
 }
+
+const DEFAULT_BACKOFF: BackoffOptions = { minMs: 1000, maxMs: 30_000, factor: 2, jitter: true };
 
 const QUEUE_EVENTS: Array<keyof QueueEvents> = [
   'task:start',
@@ -79,12 +96,28 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
   try {
     const worker = await openItemWorker({ ...options, concurrency, events });
     try {
+      // The workers and the listing share one browser context, so they share its re-login too.
+      const login = new SharedLogin(() => worker.relogin());
+      // Logins done when the attempt that was just logged out started. The queue calls `relogin` synchronously
+      // in the same settlement as that attempt's rejection, so this is the attempt the re-login is for; a login
+      // the listing did since then already replaced the session it saw.
+      let expiredSince = 0;
+      const work = (ref: Ref, ctx: AttemptContext): Promise<SavedFile[]> => {
+        const since = login.epoch;
+        return worker.work(ref, ctx).catch((err: unknown) => {
+          if (classify(err) === 'relogin') expiredSince = since;
+          throw err;
+        });
+      };
       const queue = new AsyncTaskQueue<Ref, SavedFile[]>({
         concurrency,
         taskTimeoutMs: options.taskTimeoutMs ?? 180_000,
         retries: options.retries ?? 2,
+        graceMs: options.graceMs ?? 5_000,
+        shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
+        ...(options.backoff ? { backoff: { ...DEFAULT_BACKOFF, ...options.backoff } } : {}),
         key: (ref) => site.key(ref),
-        relogin: () => worker.relogin(),
+        relogin: () => login.relogin(expiredSince),
         commit: async (outcome) => {
           if (outcome.status === 'done') await checkpoint.done(outcome.key, outcome.attempt, outcome.result);
           else {
@@ -110,7 +143,7 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
       const source = limitSource(
         options.refs
           ? parseRefs(site, readRefs(options.refs))
-          : listWithRelogin(site, worker.pool, baseUrl, signal, events),
+          : listWithRelogin(site, worker.pool, baseUrl, signal, events, login),
         {
           site,
           skip: (key) => checkpoint.shouldSkip(key, { retryFailed }),
@@ -119,7 +152,7 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
         },
       );
       events.emit('run:start', { site: site.name, concurrency, total: null, skipped: 0 });
-      const summary = await queue.run(source, worker.work, { signal });
+      const summary = await queue.run(source, work, { signal });
       events.emit(
         'run:end',
         summary.error === undefined

@@ -121,6 +121,30 @@ describe('vehicles', () => {
   });
 });
 
+describe('stopping', () => {
+  it('a stop while the listing waits for its next page ends the run as interrupted, not fatal', async () => {
+    // One vehicle per inventory page: every item the queue pulls is a page load the listing is waiting on. The
+    // file latency keeps the item in flight until well after that page load has ended.
+    const p = await portal({ vehicles: 6, pageSize: 1, pageLatencyMs: 300, fileLatencyMs: 1500 });
+    const out = await tempDir();
+    const controller = new AbortController();
+    const events = new EventEmitter<RunEvents>();
+    // By the first stage the queue has asked the listing for the next item, so the stop lands mid page load.
+    events.on('task:stage', ({ stage }) => {
+      if (stage === 'detail') controller.abort();
+    });
+    const summary = await pull(p, demoVehicles, out, {
+      concurrency: 1,
+      signal: controller.signal,
+      events,
+    });
+    expect(summary.reason).toBe('interrupted');
+    expect(summary.error).toBeUndefined();
+    // The item in flight at the stop was let finish.
+    expect(summary.done).toBe(1);
+  });
+});
+
 describe('cards', () => {
   it('renders 10 cards to PNGs of the card element size and fetches 10 identical to the portal PNG', async () => {
     const p = await portal({ cards: 10 });

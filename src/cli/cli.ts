@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatStatus, readStatus, repairCheckpoint, startFresh } from '../checkpoint/checkpoint.js';
+import { journalPathFor } from '../checkpoint/checkpoint-paths.js';
 import { type Config, helpText, loadConfig } from '../config.js';
 import { type Portal, startPortal } from '../demo/portal.js';
 import { ConfigError, describe, PagepoolError, ShutdownError } from '../errors.js';
@@ -159,9 +160,13 @@ function uiOptions(config: Config): UiOptions {
 }
 
 async function status(config: Config): Promise<number> {
-  try {
-    await stat(config.checkpoint);
-  } catch {
+  // A run killed before its first clean close has a journal but no snapshot yet: that is a checkpoint too.
+  const exists = async (file: string) =>
+    stat(file).then(
+      () => true,
+      () => false,
+    );
+  if (!(await exists(config.checkpoint)) && !(await exists(journalPathFor(config.checkpoint)))) {
     throw new ConfigError(
       `No checkpoint at ${config.checkpoint}: nothing has run with this output folder yet`,
     );

@@ -6,8 +6,48 @@ import type { RunEvents } from '../run-events.js';
 import type { Site } from '../sites/site.js';
 
 /**
- * The site's listing on a page of its own. If the portal logs us out mid-listing, log in again and list anew,
- * skipping what was already yielded (at most 3 times).
+ * One re-login at a time for everyone sharing a browser context (the queue's workers and the listing), and none
+ * for a caller whose expired session was already replaced: while the portal swaps the session (login, then
+ * licence), the other pages' requests bounce to the login page too, and logging in again for each of them would
+ * throw away the session just made, over and over.
+ */
+export class SharedLogin {
+  readonly #login: () => Promise<void>;
+  #epoch = 0;
+  #flight: Promise<void> | null = null;
+
+  constructor(login: () => Promise<void>) {
+    this.#login = login;
+  }
+
+  /** Logins completed so far; read it before a request, pass it to `relogin` when that request was logged out. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Joins the login in flight; else logs in unless one finished after `since` (then the session is new already). */
+  relogin(since: number = this.#epoch): Promise<void> {
+    if (this.#flight) return this.#flight;
+    if (this.#epoch > since) return Promise.resolve();
+    const flight = (async () => this.#login())().then(() => {
+      this.#epoch += 1;
+    });
+    this.#flight = flight;
+    const clear = () => {
+      if (this.#flight === flight) this.#flight = null;
+    };
+    flight.then(clear, clear);
+    return flight;
+  }
+}
+
+/** Listing restarts in a row that yield nothing new before the listing is given up. */
+const MAX_FRUITLESS_RESTARTS = 3;
+
+/**
+ * The site's listing on a page of its own. If the portal logs us out mid-listing, log in again (shared with the
+ * workers through `login`) and list anew, skipping what was already yielded. A long listing may outlive many
+ * sessions, so only restarts that find nothing new count toward the limit.
  */
 export async function* listWithRelogin<Ref>(
   site: Site<Ref>,
@@ -15,23 +55,31 @@ export async function* listWithRelogin<Ref>(
   baseUrl: string,
   signal: AbortSignal,
   events: EventEmitter<RunEvents>,
+  login: SharedLogin = new SharedLogin(() => pool.relogin()),
 ): AsyncGenerator<Ref> {
   const seen = new Set<string>();
   const page = await pool.extraPage();
   try {
-    for (let restarts = 0; ; restarts++) {
+    for (let fruitless = 0; ; ) {
+      // The session the next request of the listing goes out with: logins done before it do not fix its failure.
+      let epoch = login.epoch;
+      const before = seen.size;
       try {
         for await (const ref of site.list(page, signal, baseUrl)) {
           const key = site.key(ref);
           if (seen.has(key)) continue;
           seen.add(key);
           yield ref;
+          epoch = login.epoch;
         }
         return;
       } catch (err) {
-        if (!(err instanceof SessionExpiredError) || restarts >= 3) throw err;
-        events.emit('warning', { message: 'logged out while listing; logging in again' });
-        await pool.relogin();
+        // Stopping (Ctrl+C) aborts the page the listing waits on: that ends the listing, it is no error of the run.
+        if (signal.aborted) return;
+        fruitless = seen.size > before ? 0 : fruitless + 1;
+        if (!(err instanceof SessionExpiredError) || fruitless > MAX_FRUITLESS_RESTARTS) throw err;
+        events.emit('warning', { message: 'logged out while listing; listing again after a re-login' });
+        await login.relogin(epoch);
       }
     }
   } finally {

@@ -1,6 +1,6 @@
 // The demo portal's trading cards: rendered from their page to PNG, or fetched as the portal's own PNG.
 import { defineSite } from '../index.js';
-import { checkResponse, demoLoggedOut, demoLogin } from './demo-portal-login.js';
+import { checkResponse, demoLoggedOut, demoLogin, nextPage } from './demo-portal-login.js';
 
 export interface CardRef {
   id: string;
@@ -22,12 +22,9 @@ export default defineSite<CardRef>({
       const ids = await page
         .locator('a[href*="/card/"]')
         .evaluateAll((links) => links.map((a) => (a as HTMLAnchorElement).pathname.split('/').pop() ?? ''));
+      // Read now, while this page is loaded; a missing link is the last page, a failed read is an error.
+      next = await nextPage(page);
       for (const id of ids) if (id && !id.endsWith('.png')) yield { id };
-      next = await page
-        .locator('a[rel=next]')
-        .first()
-        .evaluate((a) => (a as HTMLAnchorElement).href, undefined, { timeout: 1000 })
-        .catch(() => null);
     }
   },
 

@@ -55,3 +55,13 @@ export async function checkResponse(page: Page, response: Response | null, what:
   }
   if (status >= 400) throw new Error(`${what} answered HTTP ${status}`);
 }
+
+/**
+ * The URL of the listing's next page (`a[rel=next]`), or null on the last page. It does not wait for the link:
+ * the page has loaded, and an error must not read as "no more pages" (that would end the listing early, silently).
+ */
+export async function nextPage(page: Page): Promise<string | null> {
+  return page
+    .locator('a[rel=next]')
+    .evaluateAll((links) => (links[0] as HTMLAnchorElement | undefined)?.href ?? null);
+}

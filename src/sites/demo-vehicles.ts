@@ -1,6 +1,6 @@
 // The demo portal's vehicles: each has a window-sticker PDF behind its detail page. Written with the public API only.
 import { defineSite } from '../index.js';
-import { checkResponse, demoLoggedOut, demoLogin } from './demo-portal-login.js';
+import { checkResponse, demoLoggedOut, demoLogin, nextPage } from './demo-portal-login.js';
 
 export interface VehicleRef {
   stock: string;
@@ -27,12 +27,9 @@ export default defineSite<VehicleRef>({
           url: tr.querySelector('a')?.href,
         })),
       );
+      // Read now, while this page is loaded; a missing link is the last page, a failed read is an error.
+      next = await nextPage(page);
       for (const row of rows) yield row.url ? { stock: row.stock, url: row.url } : { stock: row.stock };
-      next = await page
-        .locator('a[rel=next]')
-        .first()
-        .evaluate((a) => (a as HTMLAnchorElement).href, undefined, { timeout: 1000 })
-        .catch(() => null);
     }
   },
 
@@ -72,6 +69,8 @@ export default defineSite<VehicleRef>({
     }
     const href = await sticker.evaluate((a) => (a as HTMLAnchorElement).href);
     releasePage();
-    await files.fetch(href, { kind: 'pdf' });
+    // Named by the item, not by the URL's `sticker.pdf` that every vehicle shares: a `.part` left by a killed
+    // run then has a name only this vehicle uses, so its next attempt resumes it instead of leaving it behind.
+    await files.fetch(href, { kind: 'pdf', name: `${ref.stock}-window-sticker.pdf` });
   },
 });

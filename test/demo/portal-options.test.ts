@@ -19,6 +19,12 @@ describe('resolvePortalOptions', () => {
     });
   });
 
+  it('takes a session id prefix of letters, digits, - and _, empty by default', () => {
+    expect(DEFAULT_PORTAL_OPTIONS.sessionIdPrefix).toBe('');
+    expect(resolvePortalOptions({ sessionIdPrefix: 'Canary-9_z' }).sessionIdPrefix).toBe('Canary-9_z');
+    expect(resolvePortalOptions({ sessionIdPrefix: 'x'.repeat(64) }).sessionIdPrefix).toHaveLength(64);
+  });
+
   it.each([
     [{ vehicles: -1 }, RangeError, 'Expected `vehicles` to be an integer from 0 to 999999, got `-1`'],
     [{ pageSize: 0 }, RangeError, 'Expected `pageSize` to be an integer from 1 to 1000, got `0`'],
@@ -30,6 +36,21 @@ describe('resolvePortalOptions', () => {
     [{ host: 5 }, TypeError, 'Expected `host` to be a string, got `5`'],
     [{ password: '' }, RangeError, 'Expected `password` to be a non-empty string, got ``'],
     [{ vehicel: 5 }, TypeError, 'Unknown portal option `vehicel`'],
+    [
+      { sessionIdPrefix: 'a b' },
+      TypeError,
+      'Expected `sessionIdPrefix` to be up to 64 letters, digits, - or _, got `a b`',
+    ],
+    [
+      { sessionIdPrefix: 'x'.repeat(65) },
+      TypeError,
+      `Expected \`sessionIdPrefix\` to be up to 64 letters, digits, - or _, got \`${'x'.repeat(65)}\``,
+    ],
+    [
+      { sessionIdPrefix: 'a;b=c' },
+      TypeError,
+      'Expected `sessionIdPrefix` to be up to 64 letters, digits, - or _, got `a;b=c`',
+    ],
     [
       { failureRate: 0.6, stuckRate: 0.6 },
       RangeError,
@@ -60,6 +81,7 @@ describe('portalOptionsFromEnv', () => {
       DEMO_USERNAME: 'dealer',
       DEMO_PASSWORD: 'secret 1',
       DEMO_PORT: '8123',
+      DEMO_SESSION_ID_PREFIX: 'canary_1',
       UNRELATED: 'x',
     };
     expect(portalOptionsFromEnv(env)).toEqual({
@@ -79,6 +101,7 @@ describe('portalOptionsFromEnv', () => {
       username: 'dealer',
       password: 'secret 1',
       port: 8123,
+      sessionIdPrefix: 'canary_1',
     });
     expect(() => resolvePortalOptions(portalOptionsFromEnv(env))).not.toThrow();
   });

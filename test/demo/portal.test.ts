@@ -135,6 +135,62 @@ describe('login and licence', () => {
   });
 });
 
+describe('sessionIdPrefix', () => {
+  it('starts every session cookie value with the prefix, and no prefix by default', async () => {
+    const p = await portal({ sessionIdPrefix: 'canary-7_X' });
+    for (let i = 0; i < 3; i++) {
+      const cookie = sessionCookie(await login(p))!;
+      expect(cookie).toMatch(/^pp_session=canary-7_X[\w-]{16,}$/);
+    }
+    const plain = await portal();
+    expect(sessionCookie(await login(plain))).not.toContain('canary');
+  });
+
+  it('a prefixed session works like any other', async () => {
+    const p = await portal({ sessionIdPrefix: 'SECRET' });
+    const cookie = await signIn(p);
+    expect(cookie.startsWith('pp_session=SECRET')).toBe(true);
+    expect((await request(p, '/inventory', cookie)).status).toBe(200);
+  });
+});
+
+describe('stats().expiredSessions', () => {
+  it('counts each session dropped for its age once, whether a request or the next login finds it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
+    const p = await portal({ sessionLifetimeMs: 60_000 });
+    const first = await signIn(p);
+    const second = await signIn(p);
+    const loggedOut = await signIn(p);
+    await request(p, '/logout', loggedOut, { method: 'POST', body: '' });
+    expect(p.stats().expiredSessions).toBe(0);
+
+    vi.setSystemTime(new Date('2030-01-01T00:01:00.001Z'));
+    // A request with an expired session: dropped and counted once, however often it is presented again.
+    expect((await request(p, '/inventory', first)).status).toBe(302);
+    expect((await request(p, '/inventory', first)).status).toBe(302);
+    expect(p.stats().expiredSessions).toBe(1);
+    // The next login sweeps the other expired session; a logged-out one was deleted, not expired.
+    await signIn(p);
+    expect(p.stats().expiredSessions).toBe(2);
+    expect((await request(p, '/inventory', second)).status).toBe(302);
+    expect(p.stats().expiredSessions).toBe(2);
+    const overHttp = (await (await request(p, '/_stats')).json()) as {
+      expiredSessions: number;
+      logins: number;
+    };
+    expect(overHttp).toMatchObject({ expiredSessions: 2, logins: 4 });
+  });
+
+  it('stays 0 when sessions never expire', async () => {
+    const p = await portal();
+    const cookie = await signIn(p);
+    await signIn(p);
+    expect((await request(p, '/inventory', cookie)).status).toBe(200);
+    expect(p.stats().expiredSessions).toBe(0);
+  });
+});
+
 describe('inventory at 5,000 vehicles', () => {
   let p: Portal;
   let cookie: string;

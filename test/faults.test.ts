@@ -1,0 +1,78 @@
+// Issue 3: a pull against a portal that fails, hangs, rate-limits and logs us out still ends with every file
+// whole on disk, no item fetched more often than its own retries allow, and one login per expired session.
+// Real Chromium, the real demo portal on 127.0.0.1. The 200-vehicle version is scripts/fault-run.ts.
+import type { Browser } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchTestBrowser } from './helpers/chromium.js';
+import { faultPull } from './helpers/fault-pull.js';
+import { removeTempDirs, tempDir } from './helpers/temp-dir.js';
+
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launchTestBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await removeTempDirs();
+});
+
+const VEHICLES = 100;
+
+describe('a pull through injected faults', () => {
+  it('500s, hung requests, 429s and expiring sessions: every PDF byte-exact, no extra fetch, no extra login', async () => {
+    const out = await tempDir();
+    const result = await faultPull({
+      browser,
+      out,
+      portal: {
+        vehicles: VEHICLES,
+        failureRate: 0.1,
+        stuckRate: 0.02,
+        rateLimitRate: 0.05,
+        // Shorter than the issue's 15 s so that even a fast machine sees several expiries in a 100-item run.
+        sessionLifetimeMs: 8_000,
+        seed: 5,
+      },
+      // A hung request is given up after 5 s (not the default 180 s); 6 retries outlast the worst streak of faults.
+      run: { concurrency: 8, taskTimeoutMs: 5_000, retries: 6 },
+    });
+    const { summary, stats } = result;
+    const served = Object.values(stats.filesServed);
+    console.log(
+      `faults: ${VEHICLES} items, ${summary.done} done, ${summary.retries} retries, ${summary.relogins} re-logins ` +
+        `(portal: ${stats.logins} logins, ${stats.expiredSessions} sessions expired), ${summary.abandoned} abandoned, ` +
+        `${stats.sent5xx} x 5xx, ${stats.sent429} x 429, ${stats.stuck} stuck, ` +
+        `${served.reduce((a, b) => a + b, 0)} files served, ${(result.wallMs / 1000).toFixed(1)} s`,
+    );
+
+    expect(summary).toMatchObject({ done: VEHICLES, failed: 0, reason: 'done', pending: [] });
+    expect(result.badFiles).toEqual([]);
+    expect(result.leftovers).toEqual([]);
+    // The faults really happened, or this test proves nothing.
+    expect(stats.sent5xx).toBeGreaterThan(0);
+    expect(stats.sent429).toBeGreaterThan(0);
+    expect(stats.stuck).toBeGreaterThan(0);
+    expect(stats.expiredSessions).toBeGreaterThan(0);
+
+    // Each engine attempt at an item fetches its file at most once. The file store retries a download itself (up to
+    // 3 times), but only after a retryable error: a 500 or a hung request, neither of which starts a body, and
+    // `filesServed` counts only requests that started one. With truncateRate 0 a started body is sent whole, so a
+    // served file ends the attempt (saved, or the attempt aborted at its deadline and then retried by the queue).
+    // Hence at most one served file per attempt, and attempts = 1 + the retries the engine gave that item.
+    expect(Object.keys(stats.filesServed)).toHaveLength(VEHICLES);
+    const overFetched = Object.entries(stats.filesServed).filter(
+      ([key, n]) => n > (result.attempts.get(key) ?? 0),
+    );
+    expect(overFetched).toEqual([]);
+
+    // Every login the portal saw came from the engine's pool.
+    expect(result.logins).toBe(stats.logins);
+    expect(stats.logins).toBeGreaterThanOrEqual(2);
+    // A re-login is only done for a request whose session the portal had dropped (and counted): the workers and
+    // the listing share one login, which is skipped when the session was replaced after the failed request left.
+    // Slack 1: two logged-out attempts settling in the same tick can make the skip check read the newer one's
+    // start, costing one re-login that was not needed.
+    expect(stats.logins).toBeLessThanOrEqual(1 + stats.expiredSessions + 1);
+  }, 180_000);
+});
