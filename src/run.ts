@@ -61,6 +61,8 @@ export interface RunOptions<Ref> {
   /** Aborting it stops the run gracefully: in-flight items finish or stay pending. */
   signal?: AbortSignal;
   events?: EventEmitter<RunEvents>;
+  /** Keep a scrubbed Playwright trace of each failed attempt next to its failure snapshot. @default false */
+  trace?: boolean;
   /** A browser to use instead of launching one (tests share one per file). */
   browser?: Browser;
 }

@@ -125,6 +125,7 @@ export async function main(argv: string[]): Promise<number> {
         retries: config.retries,
         refs: config.refs,
         retryFailed: config.retryFailed,
+        trace: config.trace,
         block: config.block,
         recycleAfter: config.recycleAfter,
         fileIdleTimeoutMs: config.fileIdleTimeoutMs,

@@ -7,6 +7,7 @@ import { FailureSnapshots } from '../browser/failure-snapshot.js';
 import { launchBrowser } from '../browser/launch.js';
 import { PagePool } from '../browser/page-pool.js';
 import { TraceRecorder } from '../browser/trace-recorder.js';
+import { readManifestClaims } from '../checkpoint/manifest-claims.js';
 import { classify, PagepoolError, SessionExpiredError } from '../errors.js';
 import { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
@@ -108,6 +109,8 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     ...(userAgent ? { userAgent } : {}),
     bodyIdleTimeoutMs: options.fileIdleTimeoutMs ?? 10_000,
     diskMarginBytes: options.diskMarginBytes ?? 100 * 1024 * 1024,
+    // Names other keys already own (from earlier runs) stay theirs, whatever order this run goes in.
+    claims: await readManifestClaims(path.join(options.out, 'manifest.jsonl'), options.out),
   });
   // The secrets a snapshot must not contain: the password, and every cookie value the context has held
   // (a trace can span a re-login, so the cookies of the session before it count too).
