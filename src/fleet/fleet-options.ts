@@ -1,0 +1,155 @@
+// How pagepool's settings map onto BullMQ: queue name and prefix, job ids, attempts, backoff, locks, limiter.
+import os from 'node:os';
+import type { Job, WorkerOptions } from 'bullmq';
+import { ConfigError } from '../errors.js';
+import { type BackoffOptions, backoffDelay } from '../queue/backoff-delay.js';
+
+/** Every key of a fleet lives under `pagepool:<site>:`; one Redis can hold several sites' queues. */
+export const FLEET_PREFIX = 'pagepool';
+
+/** The in-process queue's retry delays (src/queue/queue-options.ts), so a retry means the same in both modes. */
+export const FLEET_BACKOFF: Readonly<BackoffOptions> = Object.freeze({
+  minMs: 1000,
+  maxMs: 30_000,
+  factor: 2,
+  jitter: true,
+});
+
+/** The custom BullMQ backoff type every pagepool job carries; workers map it to FLEET_BACKOFF. */
+export const BACKOFF_TYPE = 'pagepool';
+
+/** An attempt still running this long after its deadline is abandoned (its page poisoned), as in the in-process queue. */
+export const ABANDON_GRACE_MS = 5_000;
+
+/** After the first Ctrl+C, items in flight get this long to finish before they are released to the queue. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Re-queues that cost no attempt (429 pause, re-login, shutdown release, stall) before they start to count. */
+export const MAX_FREE_REQUEUES = 10;
+
+/** What one job carries: the checkpoint key and the adapter's ref; `failure` is written on a final failure. */
+export interface FleetJobData<Ref = unknown> {
+  key: string;
+  ref: Ref;
+  failure?: FleetFailure;
+}
+
+/** A final failure, as the checkpoint file records it. */
+export interface FleetFailure {
+  reason: string;
+  code?: string;
+  permanent: boolean;
+  machine: string;
+  attempt: number;
+}
+
+/** A completed job's return value: the checkpoint's "done" record. */
+export interface FleetResult {
+  files: Array<{ path: string; bytes: number; sha256: string }>;
+  machine: string;
+  attempt: number;
+  ms: number;
+}
+
+export type FleetJob<Ref = unknown> = Job<FleetJobData<Ref>, FleetResult>;
+
+/** `hostname:pid`: which machine (and process) did an item; also the BullMQ worker name (`processedBy`). */
+export function machineId(): string {
+  return `${os.hostname()}:${process.pid}`;
+}
+
+/** The queue of a site: one queue per adapter name, shared by every machine that runs that adapter. */
+export function queueNameFor(siteName: string): string {
+  if (siteName === '' || siteName.includes(':')) {
+    throw new ConfigError(`Expected the site name to be non-empty and without \`:\`, got \`${siteName}\``);
+  }
+  return siteName;
+}
+
+/**
+ * The BullMQ job id of a key. BullMQ refuses ids that are integers or contain `:`; such keys (and keys that
+ * look escaped) are stored as `k=` + encodeURIComponent(key), so every key has exactly one job id.
+ */
+export function jobIdFor(key: string): string {
+  const needsEscape = `${Number.parseInt(key, 10)}` === key || key.includes(':') || key.startsWith('k=');
+  return needsEscape ? `k=${encodeURIComponent(key)}` : key;
+}
+
+export function keyOfJobId(id: string): string {
+  return id.startsWith('k=') ? decodeURIComponent(id.slice(2)) : id;
+}
+
+/**
+ * Lock and stall timing from the task timeout. A live worker renews its locks every lockDuration/2 whatever the
+ * item takes (the item's own deadline is `--timeout`), so the lock only has to outlast a dead machine's
+ * detection: a quarter of the timeout, between 5 and 30 s. A dead machine's items are back in the queue within
+ * lockDuration + stalledInterval.
+ */
+export function lockTiming(taskTimeoutMs: number): { lockDuration: number; stalledInterval: number } {
+  const lockDuration = Math.min(30_000, Math.max(5_000, Math.round(taskTimeoutMs / 4)));
+  return { lockDuration, stalledInterval: lockDuration };
+}
+
+/** No `--rate`: a limiter that never binds, so that a 429 can still pause the fleet (BullMQ only honours `queue.rateLimit()` with a limiter). */
+const UNLIMITED = { max: 1_000_000_000, duration: 1000 };
+
+/**
+ * `--rate N` (item starts per second, fleet-wide) as BullMQ's global limiter. BullMQ counts in fixed windows, so
+ * a 1 s window of N would allow 2N starts around a window edge; windows of about 100 ms (at least one job each)
+ * keep any sliding second within N + max(1, N/10).
+ */
+export function limiterFor(rate: number): { max: number; duration: number } {
+  if (!(rate > 0)) return UNLIMITED;
+  const max = Math.max(1, Math.ceil(rate / 10));
+  return { max, duration: Math.max(1, Math.round((1000 * max) / rate)) };
+}
+
+/** The delay before retry `attemptsMade` (1 = first retry): p-retry's formula, shared with the in-process queue. */
+export function retryDelay(attemptsMade: number): number {
+  return backoffDelay(Math.max(1, attemptsMade), FLEET_BACKOFF);
+}
+
+/** BullMQ job options of a pagepool job: attempts = retries + 1, pagepool's backoff, outcomes kept. */
+export function jobOptions(key: string, retries: number) {
+  return {
+    jobId: jobIdFor(key),
+    attempts: retries + 1,
+    backoff: { type: BACKOFF_TYPE },
+    // Completed and failed jobs are the checkpoint in fleet mode: they are what makes a second enqueue a no-op.
+    removeOnComplete: false,
+    removeOnFail: false,
+    // One stack per failure is enough to debug; more would grow every failed job's hash.
+    stackTraceLimit: 1,
+  } as const;
+}
+
+export interface WorkerTiming {
+  taskTimeoutMs: number;
+  retries: number;
+  concurrency: number;
+  rate: number;
+}
+
+/** The BullMQ Worker options of one machine. */
+export function workerOptions(t: WorkerTiming, machine: string): Omit<WorkerOptions, 'connection'> {
+  return {
+    prefix: FLEET_PREFIX,
+    name: machine,
+    concurrency: t.concurrency,
+    autorun: false,
+    limiter: limiterFor(t.rate),
+    ...lockTiming(t.taskTimeoutMs),
+    // A machine that dies mid-item costs the item nothing; one that keeps dying on it is a poison item.
+    maxStalledCount: t.retries + 1 + MAX_FREE_REQUEUES,
+    // A 429's Retry-After can be long; BullMQ caps a rate-limit wait at this.
+    maximumRateLimitDelay: 60_000,
+    // How long an idle worker blocks on Redis for a job; short, so `work` notices a drained queue quickly.
+    drainDelay: 1,
+    settings: {
+      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
+        const planned = (err as { retryDelayMs?: unknown } | undefined)?.retryDelayMs;
+        return typeof planned === 'number' ? planned : retryDelay(attemptsMade);
+      },
+    },
+  };
+}
