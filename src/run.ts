@@ -28,6 +28,8 @@ export interface RunOptions<Ref> {
   taskTimeoutMs?: number;
   /** @default 2 */
   retries?: number;
+  /** At most this many item starts per second (one run talks to one portal: a per-host rate); 0 = none. @default 0 */
+  rate?: number;
   /**
    * An attempt still running this long after its deadline is abandoned (its page closed, the item retried); also
    * how long a shutdown waits for attempts that ignore their aborted signal before it cuts them loose.
@@ -115,6 +117,7 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
         concurrency,
         taskTimeoutMs: options.taskTimeoutMs ?? 180_000,
         retries: options.retries ?? 2,
+        rate: options.rate ?? 0,
         graceMs: options.graceMs ?? 5_000,
         shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
         ...(options.backoff ? { backoff: { ...DEFAULT_BACKOFF, ...options.backoff } } : {}),

@@ -1,8 +1,10 @@
-// The page pool: one logged-in BrowserContext, N pages handed out one task at a time, replaced when they go bad.
+// The page pool: one logged-in BrowserContext, N pages handed out one task at a time, replaced when they go bad,
+// grow, or get old; every M tasks the pool moves to a fresh context carrying the old one's storage state.
 import type { Browser, BrowserContext, Page } from 'playwright';
+import { PageSession } from './page-session.js';
 
-/** Resource types that listing and detail pages never need. */
-const BLOCKED_TYPES = new Set(['image', 'font', 'media', 'stylesheet']);
+const CONTEXT_OPTIONS = { acceptDownloads: true } as const;
+const MIB = 1024 * 1024;
 
 export interface PagePoolOptions {
   browser: Browser;
@@ -14,11 +16,35 @@ export interface PagePoolOptions {
   block?: boolean;
   /** Replace a page after this many tasks. @default 200 */
   recycleAfter?: number;
+  /** Read a page's JS heap after every this many of its tasks; 0 never reads it. @default 20 */
+  memoryCheckEvery?: number;
+  /** A page whose JS heap in use is above this many bytes when checked is replaced (no new login). @default 64 MiB */
+  pageHeapLimitBytes?: number;
+  /**
+   * Every this many tasks, move to a fresh context made from the old one's `storageState()` (cookies and local
+   * storage: no new login); pages move over as they come back and the old context closes with its last page.
+   * A context keeps growing for its whole life, pages replaced or not. 0 keeps one context.
+   * @default 1000
+   */
+  contextRecycleAfter?: number;
   /** Bound on `page.close()`, which can hang after an aborted navigation. @default 5000 */
   closeTimeoutMs?: number;
+  /** `reason`: 'recycled', 'memory', 'context', 'aborted', 'abandoned', 'crashed'. */
   onReplaced?(slot: number, reason: string): void;
   onLogin?(count: number): void;
+  /** A fresh context took over; `count` is the number of contexts moved to so far. */
+  onContextRecycled?(count: number): void;
   onWarning?(message: string): void;
+}
+
+type Callbacks = 'onReplaced' | 'onLogin' | 'onContextRecycled' | 'onWarning';
+
+/** One browser context and how many of the pool's pages (extra pages included) are still open in it. */
+interface ContextEntry {
+  context: BrowserContext;
+  pages: number;
+  /** A newer context took over: no new pages here; closed when `pages` reaches 0. */
+  retiring: boolean;
 }
 
 interface Slot {
@@ -31,19 +57,33 @@ interface Slot {
 }
 
 export class PagePool {
-  readonly context: BrowserContext;
-  private readonly options: Required<Omit<PagePoolOptions, 'onReplaced' | 'onLogin' | 'onWarning'>> &
-    Pick<PagePoolOptions, 'onReplaced' | 'onLogin' | 'onWarning'>;
+  private readonly options: Required<Omit<PagePoolOptions, Callbacks>> & Pick<PagePoolOptions, Callbacks>;
   private readonly slots: Slot[];
   private readonly waiters: Array<(slot: Slot) => void> = [];
   private readonly unblocked = new WeakSet<Page>();
   private readonly closing = new Set<Promise<void>>();
+  private readonly sessions = new WeakMap<Page, PageSession>();
+  private readonly contextOf = new WeakMap<Page, ContextEntry>();
+  private readonly contexts = new Set<ContextEntry>();
+  private current: ContextEntry;
   private logins = 0;
+  private recycledContexts = 0;
+  private tasksInContext = 0;
+  private rotating: Promise<void> | null = null;
   private closed = false;
 
   private constructor(context: BrowserContext, options: PagePoolOptions) {
-    this.context = context;
-    this.options = { block: true, recycleAfter: 200, closeTimeoutMs: 5000, ...options };
+    this.current = { context, pages: 0, retiring: false };
+    this.contexts.add(this.current);
+    this.options = {
+      block: true,
+      recycleAfter: 200,
+      memoryCheckEvery: 20,
+      pageHeapLimitBytes: 64 * MIB,
+      contextRecycleAfter: 1000,
+      closeTimeoutMs: 5000,
+      ...options,
+    };
     this.slots = Array.from({ length: options.size }, (_, index) => ({
       index,
       page: null,
@@ -55,10 +95,8 @@ export class PagePool {
 
   /** Opens the context and logs in once; the login page becomes the first page of the pool. */
   static async open(options: PagePoolOptions): Promise<PagePool> {
-    if (!Number.isInteger(options.size) || options.size < 1) {
-      throw new RangeError(`Expected \`size\` to be an integer from 1, got \`${options.size}\``);
-    }
-    const context = await options.browser.newContext({ acceptDownloads: true });
+    checkOptions(options);
+    const context = await options.browser.newContext(CONTEXT_OPTIONS);
     const pool = new PagePool(context, options);
     try {
       const page = await pool.newPage();
@@ -71,8 +109,18 @@ export class PagePool {
     return pool;
   }
 
+  /** The context new pages open in (it changes when the pool recycles its context). */
+  get context(): BrowserContext {
+    return this.current.context;
+  }
+
   get loginCount(): number {
     return this.logins;
+  }
+
+  /** Contexts the pool has moved to after its first one. */
+  get contextRecycleCount(): number {
+    return this.recycledContexts;
   }
 
   get pagesInUse(): number {
@@ -119,10 +167,18 @@ export class PagePool {
       abandoned?.removeEventListener('abort', onAbandon);
       page.off('crash', onCrash);
       this.unblocked.delete(page);
-      if (slot.generation === lease.generation && slot.uses >= this.options.recycleAfter) {
-        this.replace(slot, 'recycled');
+      this.countTask();
+      let releaseLater = false;
+      if (slot.generation === lease.generation && !lease.released) {
+        if (slot.uses >= this.options.recycleAfter) this.replace(slot, 'recycled');
+        else if (this.contextOf.get(page)?.retiring) this.replace(slot, 'context');
+        else if (this.options.memoryCheckEvery > 0 && slot.uses % this.options.memoryCheckEvery === 0) {
+          // The slot stays busy while the heap is read; the caller has its result without waiting for it.
+          releaseLater = true;
+          void this.checkMemory(slot, lease.generation, page).finally(() => this.release(lease));
+        }
       }
-      this.release(lease);
+      if (!releaseLater) this.release(lease);
     }
   }
 
@@ -139,6 +195,12 @@ export class PagePool {
     } finally {
       await this.closePage(page);
     }
+    // Pages still out in a retiring context would otherwise meet the expired session and ask for another login.
+    const retiring = [...this.contexts].filter((e) => e !== this.current);
+    if (retiring.length > 0) {
+      const cookies = await this.current.context.cookies();
+      await Promise.all(retiring.map((e) => e.context.addCookies(cookies).catch(() => {})));
+    }
   }
 
   /** A page outside the pool (the listing walks the inventory on it while workers run). */
@@ -146,13 +208,16 @@ export class PagePool {
     return this.newPage();
   }
 
-  /** Closes every page and the context, each under a time bound. */
+  /** Closes every page and every context, each under a time bound. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A context being made now closes itself once it sees `closed`; do not wait on a wedged browser for it.
+    if (this.rotating) await bounded(this.rotating, this.options.closeTimeoutMs);
     for (const slot of this.slots) if (slot.page) this.replace(slot, 'closing');
     await Promise.all(this.closing);
-    await bounded(this.context.close(), this.options.closeTimeoutMs);
+    await Promise.all([...this.contexts].map((e) => bounded(e.context.close(), this.options.closeTimeoutMs)));
+    this.contexts.clear();
   }
 
   private async loginOn(page: Page): Promise<void> {
@@ -163,14 +228,107 @@ export class PagePool {
 
   private async newPage(): Promise<Page> {
     if (this.closed) throw new Error('page pool is closed');
-    const page = await this.context.newPage();
-    if (this.options.block) {
-      await page.route('**/*', (route) => {
-        const blocked = BLOCKED_TYPES.has(route.request().resourceType()) && !this.unblocked.has(page);
-        return (blocked ? route.abort('blockedbyclient') : route.continue()).catch(() => {});
+    const entry = this.current;
+    // Counted before it exists: a retiring context must not close under a page being made in it.
+    entry.pages += 1;
+    let page: Page;
+    try {
+      page = await entry.context.newPage();
+    } catch (err) {
+      this.pageClosed(entry);
+      throw err;
+    }
+    this.contextOf.set(page, entry);
+    page.once('close', () => this.pageClosed(entry));
+    try {
+      const session = await PageSession.attach(entry.context, page, {
+        block: this.options.block,
+        metrics: this.options.memoryCheckEvery > 0,
+        isUnblocked: () => this.unblocked.has(page),
       });
+      this.sessions.set(page, session);
+    } catch (err) {
+      await this.closePage(page);
+      throw err;
     }
     return page;
+  }
+
+  /** Every finished task counts toward the context's age; the move to a new one is single-flight. */
+  private countTask(): void {
+    this.tasksInContext += 1;
+    const every = this.options.contextRecycleAfter;
+    if (every > 0 && this.tasksInContext >= every && this.rotating === null && !this.closed) {
+      this.rotating = this.recycleContext().finally(() => {
+        this.rotating = null;
+      });
+    }
+  }
+
+  /** A fresh context with the old one's storage state takes over; the old one closes with its last page. */
+  private async recycleContext(): Promise<void> {
+    const old = this.current;
+    const loginsBefore = this.logins;
+    let next: BrowserContext;
+    try {
+      const storageState = await old.context.storageState();
+      next = await this.options.browser.newContext({ ...CONTEXT_OPTIONS, storageState });
+      // A re-login while the state was being copied left the new context with the old session.
+      if (this.logins !== loginsBefore) await next.addCookies(await old.context.cookies());
+    } catch (err) {
+      this.tasksInContext = 0;
+      if (!this.closed)
+        this.options.onWarning?.(`a fresh browser context could not be made: ${(err as Error).message}`);
+      return;
+    }
+    if (this.closed) {
+      await bounded(next.close(), this.options.closeTimeoutMs);
+      return;
+    }
+    this.tasksInContext = 0;
+    this.current = { context: next, pages: 0, retiring: false };
+    this.contexts.add(this.current);
+    old.retiring = true;
+    this.recycledContexts += 1;
+    this.options.onContextRecycled?.(this.recycledContexts);
+    // Idle pages move now; busy ones when their task gives them back.
+    for (const slot of this.slots) {
+      if (!slot.busy && slot.page && this.contextOf.get(slot.page) === old) this.replace(slot, 'context');
+    }
+    if (old.pages === 0) this.closeContext(old);
+  }
+
+  private pageClosed(entry: ContextEntry): void {
+    entry.pages -= 1;
+    if (entry.retiring && entry.pages === 0) this.closeContext(entry);
+  }
+
+  private closeContext(entry: ContextEntry): void {
+    if (!this.contexts.delete(entry)) return;
+    const closing = bounded(entry.context.close(), this.options.closeTimeoutMs).then((ok) => {
+      if (!ok)
+        this.options.onWarning?.(
+          `an old browser context did not close within ${this.options.closeTimeoutMs} ms`,
+        );
+    });
+    const tracked = closing.finally(() => this.closing.delete(tracked));
+    this.closing.add(tracked);
+  }
+
+  /** Replaces the slot's page when its JS heap is over the limit; the slot is still leased meanwhile. */
+  private async checkMemory(slot: Slot, generation: number, page: Page): Promise<void> {
+    const session = this.sessions.get(page);
+    if (!session) return;
+    let heap: number | undefined;
+    await bounded(
+      session.heapUsedBytes().then((bytes) => {
+        heap = bytes;
+      }),
+      this.options.closeTimeoutMs,
+    );
+    if (heap !== undefined && heap > this.options.pageHeapLimitBytes && slot.generation === generation) {
+      this.replace(slot, 'memory');
+    }
   }
 
   /** Takes the slot's page away and closes it in the background, under a bound. */
@@ -224,6 +382,23 @@ export class PagePool {
     if (next) next(lease.slot);
     else lease.slot.busy = false;
   }
+}
+
+function checkOptions(options: PagePoolOptions): void {
+  const problems: string[] = [];
+  const integer = (name: string, value: unknown, min: number) => {
+    if (value === undefined && name !== 'size') return;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+      problems.push(`Expected \`${name}\` to be an integer from ${min}, got \`${String(value)}\``);
+    }
+  };
+  integer('size', options.size, 1);
+  integer('recycleAfter', options.recycleAfter, 1);
+  integer('memoryCheckEvery', options.memoryCheckEvery, 0);
+  integer('pageHeapLimitBytes', options.pageHeapLimitBytes, 1);
+  integer('contextRecycleAfter', options.contextRecycleAfter, 0);
+  integer('closeTimeoutMs', options.closeTimeoutMs, 1);
+  if (problems.length > 0) throw new RangeError(problems.join('; '));
 }
 
 /** Resolves true when `promise` settles within `ms`, false otherwise (never rejects). */

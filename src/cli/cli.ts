@@ -123,6 +123,7 @@ export async function main(argv: string[]): Promise<number> {
         concurrency: config.concurrency,
         taskTimeoutMs: config.taskTimeoutMs,
         retries: config.retries,
+        rate: config.rate,
         refs: config.refs,
         retryFailed: config.retryFailed,
         trace: config.trace,

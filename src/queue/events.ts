@@ -21,6 +21,8 @@ export interface QueueEvents<R = unknown> {
   'task:duplicate': [{ key: string }];
   /** New starts held until `untilMs` (epoch ms) after a 429. */
   backoff: [{ untilMs: number; reason: string }];
+  /** The adaptive in-flight limit moved ('trouble': 429/5xx/timeout, 'latency', 'recovered'). */
+  concurrency: [{ limit: number; reason: 'trouble' | 'latency' | 'recovered' }];
   /** One shared re-login started (`done: false`) or finished. */
   relogin: [{ done: boolean }];
   /** The source is exhausted and nothing is in flight or waiting. */

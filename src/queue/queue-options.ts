@@ -31,6 +31,21 @@ export interface TaskQueueOptions<T, R> {
   backoff: BackoffOptions;
   /** Items pulled from the source ahead of free slots. @default concurrency */
   prefetch: number;
+  /**
+   * Additive increase / multiplicative decrease of the in-flight limit between 1 and `concurrency`: halved on a
+   * 429, a transient failure (5xx, network, timeout) or task latency rising to 3x the best average seen, grown by
+   * one after a full round of successes. Off by default: on a machine that is CPU-bound (2 cores, 8 pages) task
+   * latency rises with concurrency while throughput still rises, so the latency rule would give up throughput
+   * on a healthy portal, and a 429 already holds every start for its Retry-After.
+   * @default false
+   */
+  adaptive: boolean;
+  /**
+   * At most this many task starts per second, evenly spaced (fractions allowed); 0 is no limit. A run talks to
+   * one portal, so this is the per-host rate. Retries count as starts.
+   * @default 0
+   */
+  rate: number;
   /** Stable id of an item: dedupe within the run and the key every event carries. */
   key(item: T): string;
   /** Awaited before a task is counted: the checkpoint writes here. Only the current attempt of a task ever reaches it. A rejection is fatal. */
@@ -68,6 +83,8 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
     retries: input.retries ?? 2,
     backoff,
     prefetch: input.prefetch ?? concurrency,
+    adaptive: input.adaptive ?? false,
+    rate: input.rate ?? 0,
     key: input.key,
     // Called through `input` so a method keeps its `this`; no bind before the type is checked.
     commit: input.commit ? (outcome) => input.commit!(outcome) : undefined,
@@ -99,6 +116,19 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
   }
   integer('retries', options.retries, 0, 100);
   integer('prefetch', options.prefetch, 0, 10_000);
+  if (typeof options.adaptive !== 'boolean') {
+    problems.push(`Expected \`adaptive\` to be a boolean, got \`${show(options.adaptive)}\``);
+  }
+  if (
+    typeof options.rate !== 'number' ||
+    !Number.isFinite(options.rate) ||
+    options.rate < 0 ||
+    options.rate > 10_000
+  ) {
+    problems.push(
+      `Expected \`rate\` to be a number from 0 to 10000 (starts per second), got \`${show(options.rate)}\``,
+    );
+  }
   integer('backoff.minMs', backoff.minMs, 0, MAX_TIMER_MS);
   integer(
     'backoff.maxMs',

@@ -1,8 +1,10 @@
 // One run of the task queue: the slots, the prefetch buffer, the retry queue, the watchdog and the stop paths.
 import { type Decision, describe, ShutdownError, TaskTimeoutError } from '../errors.js';
+import { AdaptiveLimit } from './adaptive-limit.js';
 import { backoffDelay } from './backoff-delay.js';
 import type { QueueEvents } from './events.js';
 import type { ResolvedQueueOptions, TaskOutcome } from './queue-options.js';
+import { StartRate } from './start-rate.js';
 
 export interface TaskContext {
   key: string;
@@ -46,6 +48,8 @@ export interface QueueMetrics {
   oldestInFlightMs: number;
   /** inFlight / concurrency. */
   utilisation: number;
+  /** Tasks allowed in flight now: `concurrency`, or less while the adaptive limit is down. */
+  limit: number;
   /** New starts are held until this epoch ms (a 429), or null. */
   heldUntil: number | null;
 }
@@ -73,6 +77,8 @@ interface Entry<T> {
 interface Attempt<T> {
   entry: Entry<T>;
   number: number;
+  /** Start sequence number within the run (the adaptive limit's notion of "after the last cut"). */
+  seq: number;
   startedAt: number;
   /** Re-logins completed before this attempt started. */
   loginEpoch: number;
@@ -110,6 +116,9 @@ export class QueueRun<T, R> {
   #loginEpoch = 0;
   #wake: NodeJS.Timeout | undefined;
   #wakeAt = Number.POSITIVE_INFINITY;
+  #starts = 0;
+  readonly #adaptive: AdaptiveLimit | null;
+  readonly #rate: StartRate | null;
   #counts = {
     done: 0,
     failed: 0,
@@ -135,6 +144,8 @@ export class QueueRun<T, R> {
     this.#source = iteratorOf(source);
     this.#work = work;
     this.#signal = signal;
+    this.#adaptive = options.adaptive ? new AdaptiveLimit(options.concurrency) : null;
+    this.#rate = options.rate > 0 ? new StartRate(options.rate) : null;
     this.summary = new Promise((resolve) => {
       this.#resolve = resolve;
     });
@@ -160,6 +171,7 @@ export class QueueRun<T, R> {
       inFlight,
       oldestInFlightMs: now - oldest,
       utilisation: inFlight / this.#o.concurrency,
+      limit: this.#limit(),
       heldUntil: this.#heldUntil > now ? this.#heldUntil : null,
     };
   }
@@ -176,14 +188,26 @@ export class QueueRun<T, R> {
     this.#checkEnd();
   }
 
+  #limit(): number {
+    return this.#adaptive?.limit ?? this.#o.concurrency;
+  }
+
   #startReady(): void {
     const now = this.#o.now();
-    while (this.#stop === null && this.#active.size < this.#o.concurrency) {
+    while (this.#stop === null && this.#active.size < this.#limit()) {
       // Tasks started during a re-login would meet the same expired session.
       if (this.#relogin) return;
       if (now < this.#heldUntil) {
         this.#wakeUpAt(this.#heldUntil);
         return;
+      }
+      if (this.#rate && this.#hasReady(now)) {
+        const wait = this.#rate.waitMs(now);
+        if (wait > 0) {
+          this.#wakeUpAt(now + wait);
+          return;
+        }
+        this.#rate.take(now);
       }
       const retry = this.#dueRetry(now);
       const entry = retry ?? this.#buffer.shift();
@@ -193,6 +217,21 @@ export class QueueRun<T, R> {
     let next = Number.POSITIVE_INFINITY;
     for (const entry of this.#waiting) next = Math.min(next, entry.readyAt);
     if (next !== Number.POSITIVE_INFINITY) this.#wakeUpAt(Math.max(next, this.#heldUntil));
+  }
+
+  /** Something could start now: a prefetched item or a retry whose time has come. */
+  #hasReady(now: number): boolean {
+    return this.#buffer.length > 0 || this.#waiting.some((e) => e.readyAt <= now);
+  }
+
+  /** Feeds the adaptive limit and says so when it moves. */
+  #adapt(attempt: Attempt<T>, ms: number | null): void {
+    if (!this.#adaptive) return;
+    const change = this.#adaptive.record(
+      ms === null ? { kind: 'trouble', seq: attempt.seq } : { kind: 'success', ms, seq: attempt.seq },
+      this.#starts,
+    );
+    if (change) this.#emit('concurrency', { limit: this.#adaptive.limit, reason: change });
   }
 
   /** The waiting retry whose time came first, taken off the retry queue. */
@@ -285,6 +324,7 @@ export class QueueRun<T, R> {
     const attempt: Attempt<T> = {
       entry,
       number: entry.attempts,
+      seq: ++this.#starts,
       startedAt: this.#o.now(),
       loginEpoch: this.#loginEpoch,
       signal,
@@ -336,6 +376,7 @@ export class QueueRun<T, R> {
         ms,
       };
       if (!(await this.#commit(attempt, outcome))) return;
+      this.#adapt(attempt, ms);
       this.#counts.done += 1;
       this.#emit('task:done', { key, attempt: attempt.number, result: settlement.value, ms });
       return this.#release(attempt);
@@ -380,10 +421,12 @@ export class QueueRun<T, R> {
       case 'permanent':
         return this.#failed(attempt, error, ms, true);
       case 'retry': {
+        this.#adapt(attempt, null);
         if (!this.#charge(entry)) return this.#failed(attempt, error, ms, false);
         return this.#retry(attempt, error, backoffDelay(entry.charged, this.#o.backoff));
       }
       case 'backoff': {
+        this.#adapt(attempt, null);
         const now = this.#o.now();
         const wait = retryAfterOf(error) ?? backoffDelay(Math.max(1, entry.charged), this.#o.backoff);
         if (now + wait > this.#heldUntil) {

@@ -55,6 +55,7 @@ export class AsyncTaskQueue<T, R> extends EventEmitter<QueueEvents<R>> {
         inFlight: 0,
         oldestInFlightMs: 0,
         utilisation: 0,
+        limit: this.#options.concurrency,
         heldUntil: null,
       }
     );

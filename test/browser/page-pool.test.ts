@@ -1,0 +1,319 @@
+// The page pool with a real Chromium against the demo portal: resource blocking, page recycling by count and by
+// JS heap, and the move to a fresh context carrying the session, all without a second login.
+import type { Browser, Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PagePool, type PagePoolOptions } from '../../src/browser/page-pool.js';
+import { type Portal, startPortal } from '../../src/demo/portal.js';
+import { demoLogin } from '../../src/sites/demo-portal-login.js';
+import { launchTestBrowser } from '../helpers/chromium.js';
+
+let browser: Browser;
+let portal: Portal;
+
+beforeAll(async () => {
+  [browser, portal] = await Promise.all([launchTestBrowser(), startPortal({ vehicles: 40 })]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await portal?.close();
+});
+
+const signal = new AbortController().signal;
+
+function openPool(options: Partial<PagePoolOptions> = {}) {
+  const replaced: string[] = [];
+  const warnings: string[] = [];
+  const pool = PagePool.open({
+    browser,
+    size: 2,
+    login: (page) => demoLogin(page, { username: 'demo', password: 'demo-pass' }, portal.url),
+    onReplaced: (_slot, reason) => replaced.push(reason),
+    onWarning: (message) => warnings.push(message),
+    ...options,
+  });
+  return { pool, replaced, warnings };
+}
+
+/** Opens a vehicle's detail page; returns the path it ended on (the login page when the session is gone). */
+async function openVehicle(page: Page, n: number): Promise<string> {
+  await page.goto(`${portal.url}/vehicle/S${String(n).padStart(5, '0')}`, { waitUntil: 'domcontentloaded' });
+  return new URL(page.url()).pathname;
+}
+
+/** Loads a detail page and says whether its stylesheet arrived. */
+async function stylesheetLoaded(page: Page): Promise<boolean> {
+  const seen = new Promise<boolean>((resolve) => {
+    page.on('requestfinished', (r) => {
+      if (r.resourceType() === 'stylesheet') resolve(true);
+    });
+    page.on('requestfailed', (r) => {
+      if (r.resourceType() === 'stylesheet') resolve(false);
+    });
+  });
+  await page.goto(`${portal.url}/vehicle/S00001`, { waitUntil: 'load' });
+  return seen;
+}
+
+let imageNumber = 0;
+/** Shows an image at a URL never asked for before (so no cache answers it) and says whether it arrived. */
+async function imageLoaded(page: Page): Promise<boolean> {
+  imageNumber += 1;
+  const url = `${portal.url}/card/C0001.png?n=${imageNumber}`;
+  const settled = Promise.race([
+    page.waitForEvent('requestfinished', (r) => r.url() === url).then(() => true),
+    page.waitForEvent('requestfailed', (r) => r.url() === url).then(() => false),
+  ]);
+  await page.evaluate((src) => {
+    const img = document.createElement('img');
+    img.src = src;
+    document.body.append(img);
+  }, url);
+  return settled;
+}
+
+describe('resource blocking', () => {
+  it('fails image and stylesheet requests on pool pages until unblock(), which lasts until the page is back', async () => {
+    const p = await openPool({ size: 1 }).pool;
+    try {
+      await p.withPage(
+        async (page) => {
+          expect(await stylesheetLoaded(page)).toBe(false);
+          expect(await imageLoaded(page)).toBe(false);
+          p.unblock(page);
+          expect(await imageLoaded(page)).toBe(true);
+          expect(await stylesheetLoaded(page)).toBe(true);
+        },
+        { signal },
+      );
+      await p.withPage(
+        async (page) => {
+          await openVehicle(page, 2);
+          expect(await imageLoaded(page)).toBe(false);
+        },
+        { signal },
+      );
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('never blocks a document, even a PNG one (a file the browser is asked for)', async () => {
+    const p = await openPool({ size: 1 }).pool;
+    try {
+      await p.withPage(
+        async (page) => {
+          const response = await page.goto(`${portal.url}/card/C0001.png`);
+          expect(response?.status()).toBe(200);
+          expect((await response!.body()).subarray(1, 4).toString()).toBe('PNG');
+        },
+        { signal },
+      );
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('loads everything when blocking is off', async () => {
+    const p = await openPool({ size: 1, block: false }).pool;
+    try {
+      await p.withPage(
+        async (page) => {
+          expect(await stylesheetLoaded(page)).toBe(true);
+          expect(await imageLoaded(page)).toBe(true);
+        },
+        { signal },
+      );
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+describe('page recycling', () => {
+  it('replaces a page after recycleAfter tasks, still logged in', async () => {
+    const { pool, replaced } = openPool({ size: 1, recycleAfter: 2, memoryCheckEvery: 0 });
+    const p = await pool;
+    try {
+      const pages: Page[] = [];
+      for (let i = 1; i <= 5; i++) {
+        await p.withPage(
+          async (page) => {
+            pages.push(page);
+            expect(await openVehicle(page, i)).toBe(`/vehicle/S0000${i}`);
+          },
+          { signal },
+        );
+      }
+      expect(replaced).toEqual(['recycled', 'recycled']);
+      expect(new Set(pages).size).toBe(3);
+      expect(p.loginCount).toBe(1);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('replaces a page whose JS heap is over the limit, without a new login', async () => {
+    const { pool, replaced } = openPool({
+      size: 1,
+      memoryCheckEvery: 2,
+      pageHeapLimitBytes: 4 * 1024 * 1024,
+    });
+    const p = await pool;
+    try {
+      const pages: Page[] = [];
+      const task = (grow: boolean) =>
+        p.withPage(
+          async (page) => {
+            pages.push(page);
+            expect(await openVehicle(page, 1)).toBe('/vehicle/S00001');
+            // About 16 MB kept alive by the page: well over the 4 MB limit.
+            if (grow)
+              await page.evaluate(() => {
+                (globalThis as { hoard?: unknown }).hoard = Array.from({ length: 200_000 }, (_, i) => ({
+                  i,
+                  s: `x${i}`,
+                }));
+              });
+          },
+          { signal },
+        );
+      await task(false);
+      await task(false); // second task: checked, small heap, kept
+      await new Promise((r) => setTimeout(r, 200));
+      expect(replaced).toEqual([]);
+      await task(false);
+      await task(true); // fourth task: checked, over the limit
+      // The check runs after the task has its result; the slot is handed on once it is done.
+      await p.withPage(async (page) => pages.push(page), { signal });
+      expect(replaced).toEqual(['memory']);
+      expect(pages[4]).not.toBe(pages[3]);
+      expect(pages[0]).toBe(pages[3]);
+      expect(p.loginCount).toBe(1);
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+describe('context recycling', () => {
+  it('moves to a fresh context every contextRecycleAfter tasks, keeps the session, closes the old contexts', async () => {
+    const contexts: number[] = [];
+    const { pool, warnings } = openPool({
+      size: 2,
+      contextRecycleAfter: 3,
+      onContextRecycled: (n) => contexts.push(n),
+    });
+    const p = await pool;
+    const before = browser.contexts().length;
+    try {
+      const seen = new Set<unknown>();
+      for (let round = 1; round <= 4; round++) {
+        // Three tasks, two at a time: the third one to finish moves the pool to a new context.
+        await Promise.all(
+          [0, 1, 2].map((k) =>
+            p.withPage(
+              async (page) => {
+                seen.add(page.context());
+                expect(await openVehicle(page, 3 * round + k)).toMatch(/^\/vehicle\//);
+              },
+              { signal },
+            ),
+          ),
+        );
+        await expect.poll(() => p.contextRecycleCount).toBe(round);
+      }
+      expect(p.loginCount).toBe(1);
+      expect(p.contextRecycleCount).toBe(4);
+      expect(contexts.at(-1)).toBe(p.contextRecycleCount);
+      expect(seen.size).toBeGreaterThanOrEqual(4);
+      // Old contexts close once their last page is back: at most the current one and one retiring are left.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(browser.contexts().length - before).toBeLessThanOrEqual(1);
+      expect(warnings).toEqual([]);
+    } finally {
+      await p.close();
+    }
+    expect(browser.contexts().length).toBe(before - 1);
+  });
+
+  it('keeps an old context open while one of its pages is out, and closes it when that page comes back', async () => {
+    const p = await openPool({ size: 2, contextRecycleAfter: 2, memoryCheckEvery: 0 }).pool;
+    try {
+      let holdPage: Page | undefined;
+      let letGo!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        letGo = resolve;
+      });
+      const held = p.withPage(
+        async (page) => {
+          holdPage = page;
+          await gate;
+          // Still usable and still logged in after the pool moved on.
+          return openVehicle(page, 7);
+        },
+        { signal },
+      );
+      await p.withPage((page) => openVehicle(page, 1), { signal });
+      await p.withPage((page) => openVehicle(page, 2), { signal }); // the second task: the pool moves on
+      await expect.poll(() => p.contextRecycleCount).toBe(1);
+      const oldContext = holdPage!.context();
+      expect(p.context).not.toBe(oldContext);
+      expect(browser.contexts()).toContain(oldContext);
+      letGo();
+      expect(await held).toBe('/vehicle/S00007');
+      await expect.poll(() => browser.contexts().includes(oldContext)).toBe(false);
+      expect(holdPage!.isClosed()).toBe(true);
+      await p.withPage(async (page) => expect(page.context()).toBe(p.context), { signal });
+      expect(p.loginCount).toBe(1);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('closes an old context whose last page was poisoned by an abandoned task', async () => {
+    const p = await openPool({ size: 2, contextRecycleAfter: 1, memoryCheckEvery: 0 }).pool;
+    try {
+      const abandon = new AbortController();
+      let stuckPage: Page | undefined;
+      const stuck = p
+        .withPage(
+          async (page) => {
+            stuckPage = page;
+            await page.waitForSelector('#never-there', { timeout: 60_000 }); // fails only when the page closes
+          },
+          { signal, abandoned: abandon.signal },
+        )
+        .catch((err: unknown) => err);
+      await expect.poll(() => stuckPage !== undefined).toBe(true);
+      await p.withPage((page) => openVehicle(page, 3), { signal });
+      await expect.poll(() => p.contextRecycleCount).toBe(1);
+      const oldContext = stuckPage!.context();
+      abandon.abort(new Error('abandoned'));
+      expect(await stuck).toBeInstanceOf(Error);
+      await expect.poll(() => browser.contexts().includes(oldContext)).toBe(false);
+      // Both slots work in the current context.
+      await Promise.all(
+        [4, 5].map((n) =>
+          p.withPage(
+            async (page) => {
+              expect(await openVehicle(page, n)).toBe(`/vehicle/S0000${n}`);
+            },
+            { signal },
+          ),
+        ),
+      );
+      expect(p.loginCount).toBe(1);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('rejects bad options with one message naming each', async () => {
+    await expect(
+      PagePool.open({ browser, size: 0, login: async () => {}, contextRecycleAfter: -1 }),
+    ).rejects.toThrow(
+      'Expected `size` to be an integer from 1, got `0`; Expected `contextRecycleAfter` to be an integer from 0, got `-1`',
+    );
+  });
+});
