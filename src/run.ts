@@ -1,26 +1,20 @@
 // The library's entry: one pull of one site on this machine, with the in-process queue and the checkpoint file.
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import type { Browser } from 'playwright';
 import { launchBrowser } from './browser/launch.js';
 import { PagePool } from './browser/page-pool.js';
 import { Checkpoint } from './checkpoint/checkpoint.js';
 import { limitSource, listWithRelogin, parseRefs, SharedLogin } from './engine/item-source.js';
-import { type AttemptContext, openItemWorker } from './engine/item-worker.js';
+import { type AttemptContext, type ItemWorkerOptions, openItemWorker } from './engine/item-worker.js';
 import { classify } from './errors.js';
 import type { SavedFile } from './files/types.js';
 import type { QueueEvents } from './queue/events.js';
 import { AsyncTaskQueue, type BackoffOptions, type QueueSummary } from './queue/task-queue.js';
 import type { RunEvents } from './run-events.js';
 import { readRefs } from './sites/read-refs.js';
-import type { Credentials, Site } from './sites/site.js';
 
-export interface RunOptions<Ref> {
-  site: Site<Ref>;
-  baseUrl: string;
-  credentials: Credentials;
-  /** Output folder; files go to `<out>/<site.name>/`. */
-  out: string;
+/** The worker's options (site, credentials, out, browser, blocking, recycling, file limits, trace...) plus the run's. */
+export interface RunOptions<Ref> extends Omit<ItemWorkerOptions<Ref>, 'concurrency' | 'events'> {
   checkpoint: string;
   /** @default 8 */
   concurrency?: number;
@@ -49,24 +43,9 @@ export interface RunOptions<Ref> {
   /** JSONL/CSV file of refs ('-' = stdin) instead of `site.list`. @default null */
   refs?: string | null;
   retryFailed?: boolean;
-  /** @default true */
-  block?: boolean;
-  /** @default 200 */
-  recycleAfter?: number;
-  /** @default 10_000 */
-  fileIdleTimeoutMs?: number;
-  /** @default 100 MiB */
-  diskMarginBytes?: number;
-  chromiumPath?: string | null;
-  headed?: boolean;
-  slowMoMs?: number;
   /** Aborting it stops the run gracefully: in-flight items finish or stay pending. */
   signal?: AbortSignal;
   events?: EventEmitter<RunEvents>;
-  /** Keep a scrubbed Playwright trace of each failed attempt next to its failure snapshot. @default false */
-  trace?: boolean;
-  /** A browser to use instead of launching one (tests share one per file). */
-  browser?: Browser;
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { minMs: 1000, maxMs: 30_000, factor: 2, jitter: true };
