@@ -30,19 +30,25 @@ async function main(): Promise<void> {
     const refsFile = await writeRefs(refsDir, portal.url, items);
     console.log(
       `soak: ${items} vehicles, no latency, concurrency ${concurrency}, load average ${os.loadavg()[0]!.toFixed(2)}; ` +
-        'memory = PSS sum of the CLI and every Chromium process (RSS where PSS is unreadable)',
+        'tree MB = highest PSS sum of the CLI and every Chromium process since the previous line (RSS where PSS is ' +
+        'unreadable), sampled every 500 ms',
     );
     console.log(
       `${'items'.padStart(7)} ${'seconds'.padStart(8)} ${'items/s'.padStart(8)} ${'tree MB'.padStart(8)} ${'CLI MB'.padStart(7)}`,
     );
     let nextMark = every;
+    // Each mark shows the highest tree memory of its interval: one sample can fall between a context's close
+    // and the next page's start, and the last one comes after Chromium has exited.
+    let intervalPeak = 0;
     const r = await runCli({
       baseUrl: portal.url,
       concurrency,
       refsFile,
       sampleMs: 500,
-      onSample(done, tree, elapsedMs, pid) {
+      onSample(done, sampled, elapsedMs, pid) {
+        intervalPeak = Math.max(intervalPeak, sampled);
         while (done >= nextMark && nextMark <= items) {
+          const tree = intervalPeak;
           const prev = marks.at(-1);
           const seconds = elapsedMs / 1000;
           const rate = (nextMark - (prev?.done ?? 0)) / (seconds - (prev?.seconds ?? 0));
@@ -52,6 +58,7 @@ async function main(): Promise<void> {
             `${String(nextMark).padStart(7)} ${seconds.toFixed(0).padStart(8)} ${rate.toFixed(1).padStart(8)} ${mb(tree).padStart(8)} ${mb(cli).padStart(7)}`,
           );
           nextMark += every;
+          intervalPeak = 0;
         }
       },
     });

@@ -61,6 +61,7 @@ const QUEUE_EVENTS: Array<keyof QueueEvents> = [
   'backoff',
   'relogin',
   'idle',
+  'concurrency',
 ];
 
 /** Pulls every item of `site` not yet done in the checkpoint. Resolves with the queue's summary. */

@@ -93,6 +93,8 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
       login: (page) => site.login(page, credentials, baseUrl),
       block: options.block ?? true,
       recycleAfter: options.recycleAfter ?? 200,
+      // A trace records one context: keep the first one for the whole run when tracing.
+      ...(options.trace ? { contextRecycleAfter: 0 } : {}),
       onReplaced: (slot, reason) => events.emit('page:replaced', { slot, reason }),
       onLogin: (count) => events.emit('login', { count }),
       onWarning: warn,
