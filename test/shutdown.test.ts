@@ -115,8 +115,7 @@ describe('Ctrl+C', () => {
     expect(signalled).toBe(2);
     expect(first.code).toBe(130);
     expect(first.stderr).toMatch(/^pagepool: SIGINT again, exiting now$/m);
-    // Cut short: no summary.
-    expect(first.stdout).not.toMatch(/Interrupted:/);
+    // Whether the summary got out first depends on how fast the in-flight items drained: not asserted.
 
     const afterFirst = await status(cwd);
     // A file is renamed into place before its done line is journaled: a hard exit may leave the newest few on
