@@ -1,14 +1,8 @@
-// One machine of a fleet: the item worker (browser, logged-in page pool, files) behind a BullMQ Worker, with
-// the in-process queue's meanings for deadlines, retries, permanent failures, 429s, re-logins and shutdown.
-import type { EventEmitter } from 'node:events';
 import { Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Browser } from 'playwright';
-import { type ItemWorker, openItemWorker } from '../engine/item-worker.js';
+import { type ItemWorker, type ItemWorkerOptions, openItemWorker } from '../engine/item-worker.js';
 import { classify, describe, RateLimitedError, ShutdownError, TaskTimeoutError } from '../errors.js';
 import type { SavedFile } from '../files/types.js';
-import type { RunEvents } from '../run-events.js';
-import type { Credentials, Site } from '../sites/site.js';
 import {
   ABANDON_GRACE_MS,
   FLEET_PREFIX,
@@ -21,31 +15,17 @@ import {
   workerOptions,
 } from './fleet-options.js';
 
-export interface FleetWorkerOptions<Ref> {
+/** The item worker's options (site, credentials, out, pool, files, browser...) plus the fleet's. */
+export interface FleetWorkerOptions<Ref> extends ItemWorkerOptions<Ref> {
   /** A connected client (maxRetriesPerRequest null); BullMQ duplicates it for its blocking reads. */
   redis: Redis;
   queueName: string;
-  site: Site<Ref>;
-  baseUrl: string;
-  credentials: Credentials;
-  out: string;
-  /** Pages in this machine's pool = jobs in flight here. */
-  concurrency: number;
   taskTimeoutMs: number;
   retries: number;
   /** Item starts per second for the whole fleet (0 = no limit). */
   rate: number;
-  events: EventEmitter<RunEvents>;
   /** `hostname:pid`. */
   machine: string;
-  block?: boolean;
-  recycleAfter?: number;
-  fileIdleTimeoutMs?: number;
-  diskMarginBytes?: number;
-  chromiumPath?: string | null;
-  headed?: boolean;
-  slowMoMs?: number;
-  browser?: Browser;
   /** After the first stop signal, in-flight items get this long before they are released. @default 10_000 */
   shutdownGraceMs?: number;
   /** How often `run` checks whether the queue is drained. @default 1000 */
@@ -111,7 +91,7 @@ export class FleetWorker<Ref> {
 
   /** Launches (or borrows) the browser and logs in once; the BullMQ worker starts with `run()`. */
   static async open<Ref>(options: FleetWorkerOptions<Ref>): Promise<FleetWorker<Ref>> {
-    const item = await openItemWorker({ ...options, events: options.events });
+    const item = await openItemWorker(options);
     return new FleetWorker(options, item);
   }
 
