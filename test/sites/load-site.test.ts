@@ -1,6 +1,6 @@
 // `--site PATH`: a user's adapter loads from any folder, imports the pagepool that runs it, and a broken one says
 // where it is broken. Each case is the real CLI in a child process; the pulls run real Chromium against the demo.
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Portal, startPortal } from '../../src/demo/portal.js';
@@ -65,6 +65,34 @@ describe('an adapter in a folder with no package.json', () => {
       ).toEqual(['a', 'b', 'c']);
     });
   }
+});
+
+it('next to another copy of pagepool, the adapter gets the running one: its PermanentError is not retried', async () => {
+  // Outside this repository: inside it, `pagepool` would resolve to the repository itself (a package self-reference).
+  const dir = await tempDir('pagepool-adapter-');
+  const copy = path.join(dir, 'node_modules', 'pagepool');
+  await cp(path.join(ROOT, 'dist'), path.join(copy, 'dist'), { recursive: true });
+  await cp(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
+  // The copy's own imports (playwright, ...) resolve through a link to this repository's dependencies.
+  await symlink(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+  const source = threeRefsJs()
+    .replace(
+      "import { defineSite } from 'pagepool';",
+      "import { defineSite, PermanentError } from 'pagepool';",
+    )
+    .replace('async process() {}', "async process() { throw new PermanentError('gone'); }");
+  await writeFile(path.join(dir, 'gone.mjs'), source);
+  const { code } = await runCli(
+    ['run', '--site', 'gone.mjs', '--base-url', 'http://127.0.0.1:9', '--quiet'],
+    {
+      cwd: dir,
+      env: { PAGEPOOL_USERNAME: 'u', PAGEPOOL_PASSWORD: 'p', PAGEPOOL_RETRIES: '2' },
+    },
+  );
+  expect(code).toBe(1);
+  const report = JSON.parse(await readFile(path.join(dir, 'downloads', '.pagepool', 'report.json'), 'utf8'));
+  // With the copy's PermanentError, classify() would see an unknown error: 2 retries each, not permanent.
+  expect(report.totals).toMatchObject({ failed: 3, permanent: 3, retries: 0 });
 });
 
 it('an adapter inside this repository loads', async () => {
