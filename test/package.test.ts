@@ -1,7 +1,7 @@
 // The package as a user gets it: `npm pack`, the tarball installed offline (from the cache `npm ci` filled) into a
 // project of its own, then plain node runs the README's library example, which pulls 10 vehicles from the demo
 // portal with a TypeScript adapter kept in that project, and `npx pagepool --version` runs the installed bin.
-// 30 to 40 s on 2 cores (the install is most of it).
+// 30 s on 2 quiet cores, 70 s on busy ones (the install is most of it).
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
