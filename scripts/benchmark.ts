@@ -10,9 +10,12 @@ import type { Browser, BrowserContext, Page } from 'playwright';
 import { launchBrowser } from '../src/browser/launch.js';
 import { PageSession } from '../src/browser/page-session.js';
 import { type Portal, startPortal } from '../src/demo/portal.js';
+import { buildIfStale } from '../test/helpers/build-dist.js';
+import { BIN } from '../test/helpers/cli.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'pagepool.js');
+// The children run the built bin, as a user's install does.
+buildIfStale();
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 /** No benchmark child may run longer than this (a stuck run must not hang the script). */
 const CHILD_LIMIT_MS = 30 * 60_000;

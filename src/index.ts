@@ -13,4 +13,5 @@ export {
 export type { FetchOptions, FileKind, FileOptions, Files, SavedFile } from './files/types.js';
 export { type RunOptions, run } from './run.js';
 export type { RunEvents } from './run-events.js';
+export { BUILT_IN_SITES, loadSite } from './sites/load-site.js';
 export { type Credentials, defineSite, type Job, type Site } from './sites/site.js';

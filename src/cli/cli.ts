@@ -1,5 +1,6 @@
 // The `pagepool` command as a function: argv in, exit code out. Wires the parts; knows none of their insides.
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatStatus, readStatus, repairCheckpoint, startFresh } from '../checkpoint/checkpoint.js';
@@ -19,9 +20,18 @@ import { RunReport } from '../ui/run-report.js';
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 export async function main(argv: string[]): Promise<number> {
+  // `--version`, `-v` and `-h` stand alone: nothing else on the line matters once one is there (before `--`).
+  const options = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (options.includes('--version') || options.includes('-v')) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return EXIT.ok;
+  }
   let config: Readonly<Config>;
   try {
-    const parsed = loadConfig({ argv, isTTY: Boolean(process.stdout.isTTY) });
+    const parsed = loadConfig({
+      argv: options.includes('-h') ? ['--help'] : argv,
+      isTTY: Boolean(process.stdout.isTTY),
+    });
     if (parsed.help) {
       process.stdout.write(`${helpText()}\n`);
       return EXIT.ok;
@@ -188,6 +198,14 @@ async function ensureWritable(dir: string): Promise<void> {
   } catch (err) {
     throw new ConfigError(`Cannot write to \`--out\` folder \`${dir}\`: ${describe(err)}`, { cause: err });
   }
+}
+
+/** The version in package.json, read at run time: dist/ and an installed package both sit two levels below it. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
 }
 
 /** One line on stderr; user errors exit 2, anything else 1. */
