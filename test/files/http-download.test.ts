@@ -14,7 +14,6 @@ import {
   SessionExpiredError,
   TransferTooSlowError,
 } from '../../src/errors.js';
-import type { FileStore } from '../../src/files/file-store.js';
 import { parseContentRange, parseRetryAfter } from '../../src/files/http-download.js';
 import { signIn } from '../demo/portal-client.js';
 import {
@@ -27,7 +26,6 @@ import {
   serveRange,
   sha256,
   startServer,
-  type TestServer,
   tempDir,
 } from './helpers.js';
 
