@@ -53,12 +53,15 @@ export type ResolvedFileStoreOptions = Required<Omit<FileStoreOptions, 'userAgen
   userAgent?: string;
 };
 
+/** The minimum transfer speed a store uses unless told: fails a 1 byte/s trickle in ~10 s, spares 1 KiB/s. */
+export const DEFAULT_MIN_SPEED = Object.freeze({ bytesPerSec: 512, windowMs: 10_000 });
+
 const DEFAULTS = {
   connectTimeoutMs: 10_000,
   headersTimeoutMs: 30_000,
   bodyIdleTimeoutMs: 10_000,
-  minSpeedBytesPerSec: 512,
-  minSpeedWindowMs: 10_000,
+  minSpeedBytesPerSec: DEFAULT_MIN_SPEED.bytesPerSec,
+  minSpeedWindowMs: DEFAULT_MIN_SPEED.windowMs,
   retries: 3,
   retryMinTimeoutMs: 1_000,
   diskMarginBytes: 100 * 1024 * 1024,
