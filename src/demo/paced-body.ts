@@ -10,6 +10,9 @@ export interface Pace {
   cutAt?: number;
 }
 
+/** How long a cut connection stays open after its last byte was flushed. */
+export const CUT_DELAY_MS = 250;
+
 /** Runs `fn` after `ms`; the portal's version tracks the timer so close() can clear it. */
 export type Schedule = (fn: () => void, ms: number) => void;
 
@@ -18,9 +21,14 @@ export function writePaced(res: ServerResponse, body: Buffer, pace: Pace, schedu
   const last = Math.min(body.length, pace.cutAt ?? body.length);
   const cut = pace.cutAt !== undefined && pace.cutAt < body.length;
   const finish = (chunk: Buffer): void => {
-    // A cut flushes what it sends first: the client must see fewer bytes than Content-Length promised.
-    if (cut) res.write(chunk, () => res.socket?.destroy());
-    else res.end(chunk);
+    if (!cut) {
+      res.end(chunk);
+      return;
+    }
+    // A cut flushes what it sends, and the connection drops a moment later, as it does mid-transfer: a client
+    // still opening its `.part` when data and close arrive together loses the buffered bytes, which says
+    // nothing about whether it can resume.
+    res.write(chunk, () => schedule(() => res.socket?.destroy(), CUT_DELAY_MS));
   };
   const rate = pace.bytesPerSec ?? 0;
   let sent = Math.min(last, pace.burstBytes ?? 0);

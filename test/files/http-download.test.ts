@@ -343,6 +343,28 @@ describe('fetch against the demo portal', () => {
     expect(await listDir(dir)).toEqual([]);
   });
 
+  it('a body cut short keeps its bytes in the .part and every retry resumes it: served from byte 0 once', async () => {
+    // Every answer, resumed ranges too, is cut after half of what it promised.
+    const { portal, dir, fetchOnce } = await demo({ truncateRate: 1 });
+    const pdf = stickerPdf(vehicle);
+    const sizes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await rejection(fetchOnce());
+      const kept = await readFile(path.join(dir, `${NAME}.part`));
+      expect(kept.equals(pdf.subarray(0, kept.length))).toBe(true);
+      sizes.push(kept.length);
+    }
+    const half = (n: number) => Math.floor(n / 2);
+    const first = half(pdf.length);
+    const second = first + half(pdf.length - first);
+    expect(sizes).toEqual([first, second, second + half(pdf.length - second)]);
+    expect(portal.stats()).toMatchObject({
+      truncated: 3,
+      filesFromZero: { [vehicle.stock]: 1 },
+      filesResumed: 2,
+    });
+  });
+
   it('keeps the .part of a stalled body through an HTML-expired page and a 429, then resumes it: served from byte 0 once', async () => {
     // Seed 452 gives this sticker: stall, html-expired, rate-limit, then a normal answer.
     const { portal, dir, fetchOnce } = await demo({
