@@ -37,7 +37,7 @@ export interface FaultPullResult {
   reasons: Map<string, number>;
   /** Items whose file the portal served from byte 0 more than once: a download restarted instead of resuming. */
   restartedFiles: string[];
-  /** Vehicles whose PDF on disk is missing or differs from `stickerPdf(vehicle)`. */
+  /** Vehicles whose PDF on disk is missing or differs from what the portal serves (`stickerPdf`, padded). */
   badFiles: string[];
   /** `.part`, `.part.json` and `.tmp` files left under the output folder. */
   leftovers: string[];
@@ -85,7 +85,7 @@ export async function faultPull(options: FaultPullOptions): Promise<FaultPullRes
     for (const vehicle of makeVehicles(portal.options.vehicles, portal.options.seed)) {
       const file = path.join(options.out, 'demo', `${vehicle.stock}-window-sticker.pdf`);
       const bytes = await readFile(file).catch(() => null);
-      if (!bytes?.equals(stickerPdf(vehicle))) badFiles.push(vehicle.stock);
+      if (!bytes?.equals(stickerPdf(vehicle, portal.options.stickerPadBytes))) badFiles.push(vehicle.stock);
     }
     return {
       summary,
