@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'DISK_FULL'
   | 'CHECKPOINT_CORRUPT'
   | 'FILE_INVALID'
+  | 'TRANSFER_TOO_SLOW'
   | 'NO_BROWSER';
 
 /** Base class: every error pagepool raises on purpose carries a stable `code`. */
@@ -89,6 +90,13 @@ export class DiskFullError extends PagepoolError {
 export class FileInvalidError extends PagepoolError {
   constructor(message: string, options?: ErrorOptions) {
     super('FILE_INVALID', message, options);
+  }
+}
+
+/** A file arrived slower than the minimum transfer speed: transient, retried, resuming its kept `.part`. */
+export class TransferTooSlowError extends PagepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TRANSFER_TOO_SLOW', message, options);
   }
 }
 
