@@ -58,8 +58,8 @@ export interface MetricsSnapshot {
   rateLimitHoldSeconds: number;
   /** Pages closed and replaced, by reason ('recycled', 'memory', 'crashed', 'abandoned'...). */
   pagesReplaced: Record<string, number>;
-  /** This process and its descendants (Chromium): RSS, PSS and process count, from /proc. */
-  memory: { rssBytes: number; pssBytes: number; processes: number };
+  /** This process and its descendants (Chromium): RSS, anonymous RSS and process count, from /proc. */
+  memory: { rssBytes: number; anonBytes: number; processes: number };
   /** The highest values seen so far in this run. */
   peak: { inFlight: number; oldestInFlightSeconds: number };
 }
@@ -74,7 +74,7 @@ export interface MetricsCollectorOptions {
   now?: () => number;
   /**
    * How the process tree's memory is read, for tests.
-   * @default this process and its descendants, from /proc
+   * @default this process and its descendants, from /proc/PID/status (not smaps_rollup: far too slow per scrape)
    */
   memory?: () => TreeMemory;
 }
@@ -119,7 +119,7 @@ export class MetricsCollector {
   ) {
     validate(options);
     this.now = options.now ?? Date.now;
-    this.readMemory = options.memory ?? (() => treeMemory(process.pid));
+    this.readMemory = options.memory ?? (() => treeMemory(process.pid, true, { pss: false }));
     this.worker = options.worker;
     if (this.worker !== undefined) this.registry.setDefaultLabels({ worker: this.worker });
     registerMetrics(this.registry, this.scrapeSnapshot());
@@ -241,7 +241,7 @@ export class MetricsCollector {
       rateLimitHolds: this.rateLimitHolds,
       rateLimitHoldSeconds: Math.max(0, this.heldUntil - now) / 1000,
       pagesReplaced: Object.fromEntries(this.pagesReplaced),
-      memory: { rssBytes: memory.rssBytes, pssBytes: memory.bytes, processes: memory.processes },
+      memory: { rssBytes: memory.rssBytes, anonBytes: memory.anonBytes, processes: memory.processes },
       peak: {
         inFlight: this.peakInFlight,
         oldestInFlightSeconds: Math.max(this.longestEndedMs, oldestMs) / 1000,

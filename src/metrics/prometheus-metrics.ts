@@ -120,10 +120,10 @@ const DEFINITIONS: Definition[] = [
     read: (s) => s.memory.rssBytes,
   },
   {
-    name: 'pagepool_process_tree_proportional_memory_bytes',
-    help: 'Proportional memory (PSS) of this process and its descendants summed: shared pages split between sharers.',
+    name: 'pagepool_process_tree_anonymous_memory_bytes',
+    help: 'Resident anonymous memory (heaps) of this process and its descendants summed: mostly private, close to PSS.',
     type: 'gauge',
-    read: (s) => s.memory.pssBytes,
+    read: (s) => s.memory.anonBytes,
   },
   {
     name: 'pagepool_process_tree_processes',

@@ -8,7 +8,7 @@ import { METRIC_NAMES } from '../../src/metrics/prometheus-metrics.js';
 import type { RunEvents } from '../../src/run-events.js';
 import { parsePromText, sampleSum, sampleValue } from '../helpers/prom-text.js';
 
-const MEMORY: TreeMemory = { bytes: 300, rssBytes: 500, pss: true, processes: 3 };
+const MEMORY: TreeMemory = { bytes: 500, rssBytes: 500, anonBytes: 200, pss: false, processes: 3 };
 
 function setup(options: MetricsCollectorOptions = {}) {
   const events = new EventEmitter<RunEvents>();
@@ -93,7 +93,7 @@ describe('MetricsCollector', () => {
       rateLimitHolds: 1,
       rateLimitHoldSeconds: 3,
       pagesReplaced: { abandoned: 2, recycled: 1 },
-      memory: { rssBytes: 500, pssBytes: 300, processes: 3 },
+      memory: { rssBytes: 500, anonBytes: 200, processes: 3 },
       peak: { inFlight: 3, oldestInFlightSeconds: 2.5 },
     });
   });
@@ -165,7 +165,7 @@ describe('MetricsCollector', () => {
     expect(sampleValue(families, 'pagepool_written_bytes_total')).toBe(4096);
     expect(sampleValue(families, 'pagepool_files_written_total')).toBe(1);
     expect(sampleValue(families, 'pagepool_process_tree_resident_memory_bytes')).toBe(500);
-    expect(sampleValue(families, 'pagepool_process_tree_proportional_memory_bytes')).toBe(300);
+    expect(sampleValue(families, 'pagepool_process_tree_anonymous_memory_bytes')).toBe(200);
     expect(sampleValue(families, 'pagepool_process_tree_processes')).toBe(3);
     // The next scrape reads /proc again: a value is never older than its scrape.
     const reads = memoryReads();
@@ -227,8 +227,8 @@ describe('MetricsCollector', () => {
     const { memory } = collector.snapshot();
     expect(memory.processes).toBeGreaterThanOrEqual(1);
     expect(memory.rssBytes).toBeGreaterThanOrEqual(process.memoryUsage.rss() / 2);
-    expect(memory.pssBytes).toBeGreaterThan(0);
-    expect(memory.pssBytes).toBeLessThanOrEqual(memory.rssBytes);
+    expect(memory.anonBytes).toBeGreaterThan(0);
+    expect(memory.anonBytes).toBeLessThanOrEqual(memory.rssBytes);
   });
 
   it('rejects a bad worker name and a clock that is not a function, naming both', () => {

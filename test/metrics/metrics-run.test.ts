@@ -152,7 +152,7 @@ describe('metrics of a real pull', () => {
         `metrics: mid-run ${doneDuring} done, ${sampleSum(during, 'pagepool_items_in_flight')} in flight, ` +
           `tree ${sampleValue(during, 'pagepool_process_tree_processes')} processes ` +
           `${(sampleValue(during, 'pagepool_process_tree_resident_memory_bytes') / 2 ** 20).toFixed(0)} MiB RSS / ` +
-          `${(sampleValue(during, 'pagepool_process_tree_proportional_memory_bytes') / 2 ** 20).toFixed(0)} MiB PSS; ` +
+          `${(sampleValue(during, 'pagepool_process_tree_anonymous_memory_bytes') / 2 ** 20).toFixed(0)} MiB anonymous; ` +
           `end ${JSON.stringify(snapshot.items)} failures ${JSON.stringify(snapshot.failures)} ` +
           `peak ${JSON.stringify(snapshot.peak)}`,
       );
