@@ -1,7 +1,8 @@
 // Uploads finished files to an S3 bucket with the AWS SDK v3: preflight, skip-if-present, streamed upload
 // (multipart above one part), checksums the store verifies, errors mapped to pagepool's codes.
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { pipeline, type Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   HeadBucketCommand,
@@ -12,7 +13,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ConfigError } from '../errors.js';
+import { ConfigError, FileInvalidError, isErrno } from '../errors.js';
 import { contentTypeOf } from './content-type.js';
 import { formatS3Url, objectKey, parseS3Url, type S3Destination } from './s3-destination.js';
 import { isNotFound, preflightError, uploadError } from './store-error.js';
@@ -92,6 +93,18 @@ function validate(o: S3SinkOptions): void {
     }
   }
   if (errors.length > 0) throw new ConfigError(errors.join('; '));
+}
+
+/** The file's read stream; a file no longer on disk is the item's problem (saved again), not the store's. */
+async function openLocal(file: LocalFile): Promise<Readable> {
+  try {
+    return (await open(file.file)).createReadStream();
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) {
+      throw new FileInvalidError(`${file.path} is no longer on disk; it is not uploaded`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 export class S3Sink {
@@ -198,7 +211,8 @@ export class S3Sink {
       return record(present.etag, true);
     }
     const digest = new UploadDigest(file, this.partSize);
-    const body = createReadStream(file.file).pipe(digest);
+    // pipeline: a read error (the file vanished) fails the body, and so the upload, instead of hanging it.
+    const body = pipeline(await openLocal(file), digest, () => {});
     const single = file.bytes <= this.partSize;
     const checksum = single
       ? { ChecksumSHA256: Buffer.from(file.sha256, 'hex').toString('base64') }
