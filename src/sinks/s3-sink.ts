@@ -256,9 +256,12 @@ export class S3Sink {
       signal?.removeEventListener('abort', onAbort);
     }
     const etag = (result.ETag ?? '').replace(/"/g, '');
+    // A store that answers with the checksum verified the bytes against it (S3 does); else the ETag must be
+    // the md5 of what was read (s3rver, and S3 without KMS, answer that).
     const stored = 'ChecksumSHA256' in result ? result.ChecksumSHA256 : undefined;
-    const verified =
-      single && stored ? stored === checksum.ChecksumSHA256 : digest.etags().includes(etag.toLowerCase());
+    const verified = stored
+      ? stored === (single ? checksum.ChecksumSHA256 : digest.compositeSha256())
+      : digest.etags().includes(etag.toLowerCase());
     if (!verified) {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => {});
       throw uploadError(

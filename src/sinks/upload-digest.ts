@@ -8,8 +8,10 @@ export class UploadDigest extends Transform {
   private readonly sha256 = createHash('sha256');
   private readonly md5 = createHash('md5');
   private part: Hash = createHash('md5');
+  private partSha: Hash = createHash('sha256');
   private partBytes = 0;
   private readonly partDigests: Buffer[] = [];
+  private readonly partShas: Buffer[] = [];
   private bytes = 0;
 
   constructor(
@@ -27,7 +29,9 @@ export class UploadDigest extends Transform {
     let at = 0;
     while (at < chunk.length) {
       const take = Math.min(chunk.length - at, this.partSize - this.partBytes);
-      this.part.update(chunk.subarray(at, at + take));
+      const slice = chunk.subarray(at, at + take);
+      this.part.update(slice);
+      this.partSha.update(slice);
       this.partBytes += take;
       at += take;
       if (this.partBytes === this.partSize) this.endPart();
@@ -61,9 +65,20 @@ export class UploadDigest extends Transform {
     return [whole, `${multi}-${this.partDigests.length}`];
   }
 
+  /**
+   * The checksum S3 answers for a multipart upload with per-part SHA256 checksums (its COMPOSITE type):
+   * base64 sha256 of the parts' sha256 digests, `-N`. Valid after the stream ended.
+   */
+  compositeSha256(): string {
+    const digest = createHash('sha256').update(Buffer.concat(this.partShas)).digest('base64');
+    return `${digest}-${this.partShas.length}`;
+  }
+
   private endPart(): void {
     this.partDigests.push(this.part.digest());
+    this.partShas.push(this.partSha.digest());
     this.part = createHash('md5');
+    this.partSha = createHash('sha256');
     this.partBytes = 0;
   }
 }
