@@ -192,8 +192,13 @@ export class CheckpointState {
       this.enter(created);
       return;
     }
-    // A saved item keeps its files while its uploads are tried again.
-    if (typeof item === 'number' || item.status === DONE || item.status === SAVED) return;
+    if (typeof item === 'number' || item.status === DONE) return;
+    // A saved item keeps its files (and stays saved) while its uploads are tried again.
+    if (item.status === SAVED) {
+      item.attempts = Math.max(item.attempts, attempt);
+      item.at = at;
+      return;
+    }
     this.leave(item);
     item.status = STARTED;
     item.attempts = Math.max(item.attempts, attempt);
