@@ -54,6 +54,8 @@ export interface S3Server {
   start(): Promise<void>;
   /** The access key stops being valid: every request is answered 403 InvalidAccessKeyId. */
   revokeCredentials(): void;
+  /** A read-only policy (s3rver has none of its own): while on, PUT, POST and DELETE get 403 AccessDenied. */
+  denyWrites(on: boolean): void;
   /** Stops the server and removes its folder; safe to call twice. */
   close(): Promise<void>;
 }
@@ -74,6 +76,7 @@ export async function startS3Server(options: { buckets?: string[] } = {}): Promi
   const requests: string[] = [];
   const headers: Array<Record<string, string | string[] | undefined>> = [];
   let port = 0;
+  let readOnly = false;
   let instance: S3rverInstance | null = null;
 
   const launch = async (): Promise<void> => {
@@ -87,6 +90,8 @@ export async function startS3Server(options: { buckets?: string[] } = {}): Promi
     });
     // Koa runs middleware in array order: the signature check goes before s3rver's own.
     server.middleware.unshift(verifySignature(secrets), async (ctx, next) => {
+      if (readOnly && ['PUT', 'POST', 'DELETE'].includes(ctx.method))
+        throw new S3Error('AccessDenied', 'Access Denied');
       requests.push(`${ctx.method} ${ctx.req.url ?? ctx.path}`);
       headers.push({ ...ctx.headers });
       await next();
@@ -116,6 +121,9 @@ export async function startS3Server(options: { buckets?: string[] } = {}): Promi
     stop,
     start: async () => {
       if (!instance) await launch();
+    },
+    denyWrites: (on) => {
+      readOnly = on;
     },
     revokeCredentials: () => {
       secrets.delete(credentials.accessKeyId);

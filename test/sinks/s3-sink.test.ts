@@ -230,6 +230,19 @@ describe('S3Sink.preflight', () => {
     );
   });
 
+  it('names the bucket and the fix when the credentials may read but not write', async () => {
+    s3.denyWrites(true);
+    try {
+      const err = await preflightError(sinkOptions());
+      expect(err.message).toBe(
+        `Cannot upload to bucket \`${BUCKET}\` at ${s3.endpoint}: access is denied: the credentials must allow ` +
+          's3:ListBucket, s3:PutObject, s3:GetObject and s3:DeleteObject on it.',
+      );
+    } finally {
+      s3.denyWrites(false);
+    }
+  });
+
   it('names the bucket and the fix for an endpoint that is down', async () => {
     const down = await startS3Server();
     await down.close();
