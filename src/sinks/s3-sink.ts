@@ -149,7 +149,8 @@ export class S3Sink {
   }
 
   /**
-   * Checks the bucket is reachable and writable: HeadBucket, then a small object put and deleted again.
+   * Checks the bucket is reachable and writable: HeadBucket, then a small object put, read back (HEAD) and
+   * deleted again.
    * Throws a ConfigError naming the bucket and what to fix.
    */
   async preflight(options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -168,8 +169,12 @@ export class S3Sink {
       throw preflightError(detail, this.bucket, this.endpoint);
     }
     const key = objectKey(this.dest, `.pagepool-preflight-${randomUUID()}`);
-    try {
-      await this.client.send(
+    const fail = (err: unknown): never => {
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw preflightError(err, this.bucket, this.endpoint);
+    };
+    await this.client
+      .send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
@@ -177,12 +182,18 @@ export class S3Sink {
           ContentType: 'text/plain; charset=utf-8',
         }),
         send,
-      );
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), send);
-    } catch (err) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      throw preflightError(err, this.bucket, this.endpoint);
-    }
+      )
+      .catch(fail);
+    // Every upload starts with a HeadObject (skip if present), which needs s3:GetObject; the test object is
+    // deleted whatever that answers.
+    let failure: { err: unknown } | null = null;
+    await this.client
+      .send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), send)
+      .catch((err: unknown) => (failure = { err }));
+    await this.client
+      .send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), send)
+      .catch((err: unknown) => (failure ??= { err }));
+    if (failure) fail((failure as { err: unknown }).err);
   }
 
   /**
