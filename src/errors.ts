@@ -12,7 +12,9 @@ export type ErrorCode =
   | 'CHECKPOINT_CORRUPT'
   | 'FILE_INVALID'
   | 'TRANSFER_TOO_SLOW'
-  | 'NO_BROWSER';
+  | 'NO_BROWSER'
+  | 'UPLOAD_DENIED'
+  | 'UPLOAD_FAILED';
 
 /** Base class: every error pagepool raises on purpose carries a stable `code`. */
 export class PagepoolError extends Error {
@@ -100,6 +102,20 @@ export class TransferTooSlowError extends PagepoolError {
   }
 }
 
+/** The object store refused us mid-run (403, bucket gone): nothing else can upload, so the run stops; items stay pending. */
+export class UploadDeniedError extends PagepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('UPLOAD_DENIED', message, options);
+  }
+}
+
+/** An upload failed after the SDK's own retries (5xx, throttling, reset, store down): retried by the item's policy. */
+export class UploadFailedError extends PagepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('UPLOAD_FAILED', message, options);
+  }
+}
+
 export type Decision = 'retry' | 'permanent' | 'relogin' | 'backoff' | 'fatal';
 
 /**
@@ -107,7 +123,8 @@ export type Decision = 'retry' | 'permanent' | 'relogin' | 'backoff' | 'fatal';
  * - `permanent`: record the reason, never retry.
  * - `relogin`: one shared re-login, then retry.
  * - `backoff`: hold every new start for the server's Retry-After, then retry.
- * - `fatal`: stop the whole run (bad config, login refused, disk full, shutdown); the item stays pending.
+ * - `fatal`: stop the whole run (bad config, login refused, disk full, upload denied, shutdown); the item stays
+ *   pending.
  * - `retry`: anything else (timeouts, network, 5xx, navigation, bad file) is transient.
  */
 export function classify(err: unknown): Decision {
@@ -125,6 +142,7 @@ export function classify(err: unknown): Decision {
       case 'CHECKPOINT_CORRUPT':
       case 'SHUTDOWN':
       case 'NO_BROWSER':
+      case 'UPLOAD_DENIED':
         return 'fatal';
       default:
         return 'retry';

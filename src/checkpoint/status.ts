@@ -28,6 +28,7 @@ export function formatStatus(summary: CheckpointSummary, path: string): string {
   const lines = [
     `Checkpoint ${path}`,
     `  done     ${int(summary.done)} items, ${size(summary.bytes)}`,
+    ...(summary.uploaded > 0 ? [`  uploaded ${int(summary.uploaded)} items (every file in the bucket)`] : []),
     `  failed   ${int(summary.failed)} permanently (skipped unless --retry-failed)`,
     `  pending  ${int(summary.pending)} (started or failed transiently; tried again on the next run)`,
     `  updated  ${summary.firstUpdate ?? '-'} .. ${summary.lastUpdate ?? '-'}`,
