@@ -1,6 +1,7 @@
 // The task queue's options, their defaults, and the one check that reports every bad field at once.
 import { ConfigError, classify, type Decision } from '../errors.js';
 import type { BackoffOptions } from './backoff-delay.js';
+import { SingleFlightLogin } from './single-flight-login.js';
 
 export type TaskOutcome<T, R> =
   | { status: 'done'; key: string; item: T; attempt: number; result: R; ms: number }
@@ -50,8 +51,12 @@ export interface TaskQueueOptions<T, R> {
   key(item: T): string;
   /** Awaited before a task is counted: the checkpoint writes here. Only the current attempt of a task ever reaches it. A rejection is fatal. */
   commit?(outcome: TaskOutcome<T, R>): Promise<void>;
-  /** Single-flight: called once for any number of concurrent SessionExpiredError; rejecting with a fatal error ends the run. */
-  relogin?(): Promise<void>;
+  /**
+   * Single-flight: called once for any number of concurrent SessionExpiredError; rejecting with a fatal error ends
+   * the run. Pass a SingleFlightLogin to share the login with others (the listing); its logins by anyone hold the
+   * queue's starts and count as the queue's re-logins.
+   */
+  relogin?: (() => Promise<void>) | SingleFlightLogin;
   /** Turns a task's error into a decision. @default classify from src/errors.ts */
   classify?: (err: unknown) => Decision;
   /** The clock, in epoch ms (tests). @default Date.now */
@@ -65,30 +70,46 @@ export interface ResolvedQueueOptions<T, R>
   classify: (err: unknown) => Decision;
   now: () => number;
   commit: ((outcome: TaskOutcome<T, R>) => Promise<void>) | undefined;
-  relogin: (() => Promise<void>) | undefined;
+  login: SingleFlightLogin | undefined;
 }
+
+/**
+ * The library's defaults, in library units, for every backend (the in-process queue, `run()`, the BullMQ worker)
+ * and for the settings table: each is written here once.
+ */
+export const QUEUE_DEFAULTS = Object.freeze({
+  concurrency: 8,
+  taskTimeoutMs: 180_000,
+  graceMs: 5_000,
+  shutdownGraceMs: 10_000,
+  retries: 2,
+  backoff: Object.freeze({ minMs: 1000, maxMs: 30_000, factor: 2, jitter: true }) as Readonly<BackoffOptions>,
+  adaptive: false,
+  rate: 0,
+});
 
 /** setTimeout fires at once for anything longer (a 32-bit signed delay). */
 export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Spreads the defaults in and checks every field; throws one ConfigError naming each bad field and value. */
 export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): ResolvedQueueOptions<T, R> {
-  const concurrency = input.concurrency ?? 8;
-  const backoff: BackoffOptions = { minMs: 1000, maxMs: 30_000, factor: 2, jitter: true, ...input.backoff };
+  const d = QUEUE_DEFAULTS;
+  const concurrency = input.concurrency ?? d.concurrency;
+  const backoff: BackoffOptions = { ...d.backoff, ...input.backoff };
   const options: ResolvedQueueOptions<T, R> = {
     concurrency,
-    taskTimeoutMs: input.taskTimeoutMs ?? 180_000,
-    graceMs: input.graceMs ?? 5_000,
-    shutdownGraceMs: input.shutdownGraceMs ?? 10_000,
-    retries: input.retries ?? 2,
+    taskTimeoutMs: input.taskTimeoutMs ?? d.taskTimeoutMs,
+    graceMs: input.graceMs ?? d.graceMs,
+    shutdownGraceMs: input.shutdownGraceMs ?? d.shutdownGraceMs,
+    retries: input.retries ?? d.retries,
     backoff,
     prefetch: input.prefetch ?? concurrency,
-    adaptive: input.adaptive ?? false,
-    rate: input.rate ?? 0,
+    adaptive: input.adaptive ?? d.adaptive,
+    rate: input.rate ?? d.rate,
     key: input.key,
     // Called through `input` so a method keeps its `this`; no bind before the type is checked.
     commit: input.commit ? (outcome) => input.commit!(outcome) : undefined,
-    relogin: input.relogin ? () => input.relogin!() : undefined,
+    login: loginOf(input),
     classify: input.classify ?? classify,
     now: input.now ?? Date.now,
   };
@@ -151,11 +172,20 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
   }
   fn('key', input.key, true);
   fn('commit', input.commit, false);
-  fn('relogin', input.relogin, false);
+  if (!(input.relogin instanceof SingleFlightLogin)) fn('relogin', input.relogin, false);
   fn('classify', input.classify, false);
   fn('now', input.now, false);
   if (problems.length > 0) throw new ConfigError(problems.join('; '));
   return options;
+}
+
+function loginOf(input: { relogin?: unknown }): SingleFlightLogin | undefined {
+  const { relogin } = input;
+  if (relogin instanceof SingleFlightLogin) return relogin;
+  // Called through `input` so a method keeps its `this`.
+  return typeof relogin === 'function'
+    ? new SingleFlightLogin(() => (input.relogin as () => Promise<void>)())
+    : undefined;
 }
 
 function show(value: unknown): string {
