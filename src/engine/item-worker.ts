@@ -11,6 +11,7 @@ import { readManifestClaims } from '../checkpoint/manifest-claims.js';
 import { classify, PagepoolError, SessionExpiredError } from '../errors.js';
 import { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
+import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
 import type { Credentials, Job, Site } from '../sites/site.js';
 
@@ -66,8 +67,8 @@ export interface ItemWorker<Ref> {
   pool: PagePool;
   /** One attempt at one item; resolves with the files it saved (paths relative to `out`). */
   work(ref: Ref, ctx: AttemptContext): Promise<SavedFile[]>;
-  /** A shared re-login (the queue makes it single-flight). */
-  relogin(): Promise<void>;
+  /** The one re-login of this machine: the queue, the listing and the fleet worker share it. */
+  login: SingleFlightLogin;
   close(): Promise<void>;
 }
 
@@ -139,10 +140,10 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
   return {
     pool,
     work: (ref, ctx) => processItem(site, ref, ctx, deps),
-    async relogin() {
+    login: new SingleFlightLogin(async () => {
       if (trace) await secrets();
       await pool.relogin();
-    },
+    }),
     async close() {
       await trace?.stop();
       await store.close();

@@ -1,7 +1,7 @@
 // One run of the task queue: composes the scheduler, one timer per attempt, the attempt policy, the shared login
 // and the stop controller, and maps the policy's verdicts onto the scheduler.
 import { describe, ShutdownError } from '../errors.js';
-import { afterLoginFailure, charge, codeOf, decide, timeoutOf, type Verdict } from './attempt-policy.js';
+import { afterLoginFailure, charge, codeOf, decide, timeoutOf } from './attempt-policy.js';
 import { AttemptTimer } from './attempt-timer.js';
 import type { QueueEvents } from './events.js';
 import type { ResolvedQueueOptions, TaskOutcome } from './queue-options.js';
