@@ -146,7 +146,11 @@ export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<
     }));
   let pool: PagePool | undefined;
   try {
-    pool = await PagePool.open({ browser, size: 1, login: (page) => site.login(page, credentials, baseUrl) });
+    pool = await new PagePool({
+      browser,
+      size: 1,
+      login: (page) => site.login(page, credentials, baseUrl),
+    }).open();
     let n = 0;
     const login = new SingleFlightLogin(() => pool!.relogin());
     for await (const ref of listWithRelogin(

@@ -86,20 +86,20 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
   const closeBrowser = async () => {
     if (!options.browser) await browser.close().catch(() => {});
   };
-  let pool: PagePool;
+  const pool = new PagePool({
+    browser,
+    size: options.concurrency,
+    login: (page) => site.login(page, credentials, baseUrl),
+    block: options.block ?? true,
+    recycleAfter: options.recycleAfter ?? 200,
+    // A trace records one context: keep the first one for the whole run when tracing.
+    ...(options.trace ? { contextRecycleAfter: 0 } : {}),
+  });
+  pool.on('page:replaced', (replaced) => events.emit('page:replaced', replaced));
+  pool.on('login', (login) => events.emit('login', login));
+  pool.on('warning', (warning) => events.emit('warning', warning));
   try {
-    pool = await PagePool.open({
-      browser,
-      size: options.concurrency,
-      login: (page) => site.login(page, credentials, baseUrl),
-      block: options.block ?? true,
-      recycleAfter: options.recycleAfter ?? 200,
-      // A trace records one context: keep the first one for the whole run when tracing.
-      ...(options.trace ? { contextRecycleAfter: 0 } : {}),
-      onReplaced: (slot, reason) => events.emit('page:replaced', { slot, reason }),
-      onLogin: (count) => events.emit('login', { count }),
-      onWarning: warn,
-    });
+    await pool.open();
   } catch (err) {
     await closeBrowser();
     throw err;

@@ -6,7 +6,7 @@ import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker } from 'b
 import type { Redis } from 'ioredis';
 import type { PagePool } from '../browser/page-pool.js';
 import { type AttemptContext, type ItemWorkerOptions, openItemWorker } from '../engine/item-worker.js';
-import { classify, describe, ShutdownError } from '../errors.js';
+import { ConfigError, classify, describe, ShutdownError } from '../errors.js';
 import type { SavedFile } from '../files/types.js';
 import {
   afterLoginFailure,
@@ -17,6 +17,7 @@ import {
   timeoutOf,
 } from '../queue/attempt-policy.js';
 import { AttemptTimer } from '../queue/attempt-timer.js';
+import type { BackoffOptions } from '../queue/backoff-delay.js';
 import { QUEUE_DEFAULTS } from '../queue/queue-options.js';
 import type { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
@@ -48,6 +49,8 @@ export interface FleetQueueOptions {
   shutdownGraceMs?: number;
   /** How often `run` checks whether the queue is drained. @default 1000 */
   pollMs?: number;
+  /** Delay between retries of one item. @default QUEUE_DEFAULTS.backoff */
+  backoff?: BackoffOptions;
 }
 
 /** The item worker's options (site, credentials, out, pool, files, browser...) plus the fleet's. */
@@ -131,7 +134,7 @@ export class FleetWorker<Ref> {
   }
 
   get pool(): PagePool {
-    if (!this.#pool) throw new Error('this fleet worker has no page pool');
+    if (!this.#pool) throw new ConfigError('This fleet worker runs plain work: it has no page pool');
     return this.#pool;
   }
 
@@ -351,7 +354,7 @@ export class FleetWorker<Ref> {
   /** The job's own retries (it carries them from `enqueue`) under the shared policy. */
   #policy(job: FleetJob<Ref>): PolicyOptions {
     const retries = Math.max(0, (job.opts.attempts ?? 1) - 1);
-    return { retries, backoff: QUEUE_DEFAULTS.backoff, classify, canRelogin: true };
+    return { retries, backoff: this.#o.backoff ?? QUEUE_DEFAULTS.backoff, classify, canRelogin: true };
   }
 
   /** The job goes back to the queue without an outcome or a charged attempt. */

@@ -4,12 +4,14 @@ import type { BackoffOptions } from './backoff-delay.js';
 import { SingleFlightLogin } from './single-flight-login.js';
 
 export type TaskOutcome<T, R> =
-  | { status: 'done'; key: string; item: T; attempt: number; result: R; ms: number }
+  | { status: 'done'; key: string; item: T; attempt: number; charged: number; result: R; ms: number }
   | {
       status: 'failed';
       key: string;
       item: T;
       attempt: number;
+      /** Retries charged against `retries` (free retries of 429s and session expiries not counted). */
+      charged: number;
       error: unknown;
       reason: string;
       code: string | undefined;

@@ -286,6 +286,7 @@ export class QueueRun<T, R> {
         key,
         item,
         attempt: attempt.number,
+        charged: attempt.entry.charges.charged,
         result: settlement.value,
         ms,
       };
@@ -374,6 +375,7 @@ export class QueueRun<T, R> {
       key,
       item,
       attempt: attempt.number,
+      charged: attempt.entry.charges.charged,
       error,
       reason,
       code: codeOf(error),
