@@ -226,6 +226,9 @@ export class FleetWorker<Ref> {
     try {
       // Items started during a re-login would meet the same expired session.
       if (login.inFlight) await login.inFlight.catch(() => {});
+      // A job BullMQ handed over while this machine was already stopping goes straight back, unstarted.
+      if (this.#stopReason === 'shutdown' || this.#stopReason === 'fatal')
+        throw await this.#requeue(job, token);
       const epoch = login.epoch;
       let cutLoose = false;
       let abandon!: (reason: unknown) => void;
@@ -267,12 +270,7 @@ export class FleetWorker<Ref> {
         return { files: files.map(toRecord), machine, attempt, ms: Date.now() - started };
       } catch (err) {
         // Whatever did not finish once a stop began stays queued: never charged, never recorded as failed.
-        const release: Release | null =
-          this.#stopReason === 'shutdown' || this.#stopReason === 'fatal'
-            ? 'shutdown'
-            : lost?.aborted
-              ? 'lost'
-              : null;
+        const release: Release | null = this.#stoppingNow() ? 'shutdown' : lost?.aborted ? 'lost' : null;
         if (release) throw await this.#giveBack(job, token, attempt, release);
         const error = timer.timedOut ? timeoutOf(err, key, taskTimeoutMs, classify) : err;
         throw await this.#failure(job, token, attempt, error, epoch, Date.now() - started);
@@ -386,6 +384,11 @@ export class FleetWorker<Ref> {
       attempt,
     };
     await job.updateData({ ...job.data, failure }).catch((err: unknown) => this.#warn(describe(err)));
+  }
+
+  /** A shutdown or a fatal error began (a drained stop has nothing in flight). */
+  #stoppingNow(): boolean {
+    return this.#stopReason === 'shutdown' || this.#stopReason === 'fatal';
   }
 
   #sleep(ms: number): Promise<void> {

@@ -1,0 +1,404 @@
+// One table of fault cases, run against both backends of the attempt policy: the in-process AsyncTaskQueue with
+// plain async work, and the BullMQ FleetWorker with the same work against a real redis-server on 127.0.0.1.
+// Both must give the outcome the table states: final state, attempts started and charged, logins started.
+import { EventEmitter } from 'node:events';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiskFullError, PermanentError, RateLimitedError, SessionExpiredError } from '../../src/errors.js';
+import {
+  FLEET_PREFIX,
+  type FleetJobData,
+  type FleetResult,
+  jobOptions,
+} from '../../src/fleet/fleet-options.js';
+import { FleetWorker } from '../../src/fleet/fleet-worker.js';
+import { MAX_FREE_RETRIES } from '../../src/queue/attempt-policy.js';
+import { SingleFlightLogin } from '../../src/queue/single-flight-login.js';
+import { AsyncTaskQueue, type TaskContext } from '../../src/queue/task-queue.js';
+import type { RunEvents } from '../../src/run-events.js';
+import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+
+/** What one attempt at a key does; `n` is the attempt number of that key (1 for the first). */
+type Script = (key: string, n: number, ctx: TaskContext) => Promise<void>;
+
+interface Case {
+  name: string;
+  keys: string[];
+  retries: number;
+  script: Script;
+  /** The login the backends share; `calls` is 1 for the first login. */
+  login?: (calls: number) => Promise<void>;
+  /** Abort the run's signal when this key's first attempt starts. */
+  stopAtStartOf?: string;
+  taskTimeoutMs?: number;
+  graceMs?: number;
+  expected: { run: 'done' | 'interrupted' | 'fatal'; logins: number; tasks: Record<string, TaskExpectation> };
+}
+
+interface TaskExpectation {
+  state: 'done' | 'failed' | 'permanent' | 'pending';
+  /** Attempts started. */
+  attempts: number;
+  /** Retries charged against `retries` (null: a pending task has no outcome to say it). */
+  charged: number | null;
+  code?: string;
+  abandoned?: number;
+}
+
+interface Observed {
+  run: 'done' | 'interrupted' | 'fatal';
+  logins: number;
+  tasks: Record<string, TaskExpectation>;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+
+const FAST_BACKOFF = { minMs: 20, maxMs: 100, factor: 2, jitter: false };
+const LOGIN_MS = 50;
+const relogin = async () => sleep(LOGIN_MS);
+
+const CASES: Case[] = [
+  {
+    name: 'permanent failure: tried once, recorded permanent',
+    keys: ['a'],
+    retries: 2,
+    script: async () => {
+      throw new PermanentError('no document');
+    },
+    expected: {
+      run: 'done',
+      logins: 0,
+      tasks: { a: { state: 'permanent', attempts: 1, charged: 0, code: 'PERMANENT' } },
+    },
+  },
+  {
+    name: 'transient failure with retries left: retried, charged one',
+    keys: ['a'],
+    retries: 2,
+    script: async (_k, n) => {
+      if (n === 1) throw new Error('flaky');
+    },
+    expected: { run: 'done', logins: 0, tasks: { a: { state: 'done', attempts: 2, charged: 1 } } },
+  },
+  {
+    name: 'transient failure with retries exhausted: failed, not permanent',
+    keys: ['a'],
+    retries: 2,
+    script: async () => {
+      throw new Error('always');
+    },
+    expected: { run: 'done', logins: 0, tasks: { a: { state: 'failed', attempts: 3, charged: 2 } } },
+  },
+  {
+    name: '429 with Retry-After: held, then retried free even with no retries',
+    keys: ['a'],
+    retries: 0,
+    script: async (_k, n) => {
+      if (n === 1) throw new RateLimitedError(300);
+    },
+    expected: { run: 'done', logins: 0, tasks: { a: { state: 'done', attempts: 2, charged: 0 } } },
+  },
+  {
+    name: 'session expired once: one login, retried free even with no retries',
+    keys: ['a'],
+    retries: 0,
+    script: async (_k, n) => {
+      if (n === 1) throw new SessionExpiredError();
+    },
+    expected: { run: 'done', logins: 1, tasks: { a: { state: 'done', attempts: 2, charged: 0 } } },
+  },
+  {
+    name: 'session expired on every attempt: free retries, then charged ones, then failed',
+    keys: ['a'],
+    retries: 2,
+    script: async () => {
+      throw new SessionExpiredError();
+    },
+    expected: {
+      run: 'done',
+      // One login per expiry; the last expiry ends the task, so it logs in no more.
+      logins: MAX_FREE_RETRIES + 2,
+      tasks: { a: { state: 'failed', attempts: MAX_FREE_RETRIES + 3, charged: 2, code: 'SESSION_EXPIRED' } },
+    },
+  },
+  {
+    name: 'one expiry seen by two attempts: one login (the later one started before it completed)',
+    keys: ['fast', 'slow'],
+    retries: 0,
+    script: async (k, n) => {
+      await sleep(k === 'fast' ? 10 : 10 + LOGIN_MS + 400);
+      if (n === 1) throw new SessionExpiredError();
+    },
+    expected: {
+      run: 'done',
+      logins: 1,
+      tasks: {
+        fast: { state: 'done', attempts: 2, charged: 0 },
+        slow: { state: 'done', attempts: 2, charged: 0 },
+      },
+    },
+  },
+  {
+    name: 're-login that fails for a passing reason: the task retries later, the run goes on',
+    keys: ['a'],
+    retries: 0,
+    login: async (calls) => {
+      await sleep(LOGIN_MS);
+      if (calls === 1) throw new Error('portal hiccup');
+    },
+    script: async (_k, n) => {
+      if (n === 1) throw new SessionExpiredError();
+    },
+    expected: { run: 'done', logins: 1, tasks: { a: { state: 'done', attempts: 2, charged: 0 } } },
+  },
+  {
+    name: 'attempt timeout: the abort error becomes TASK_TIMEOUT, charged like any transient failure',
+    keys: ['a'],
+    retries: 0,
+    taskTimeoutMs: 300,
+    script: async (_k, _n, ctx) => {
+      await sleep(60_000, ctx.signal).catch(() => {
+        throw new DOMException('This operation was aborted', 'AbortError');
+      });
+    },
+    expected: {
+      run: 'done',
+      logins: 0,
+      tasks: { a: { state: 'failed', attempts: 1, charged: 0, code: 'TASK_TIMEOUT' } },
+    },
+  },
+  {
+    name: 'attempt abandoned by the watchdog: slot freed, retried and charged, late result discarded',
+    keys: ['a'],
+    retries: 1,
+    taskTimeoutMs: 300,
+    graceMs: 300,
+    script: async (_k, n) => {
+      if (n === 1) await sleep(3000); // ignores its signal
+    },
+    expected: {
+      run: 'done',
+      logins: 0,
+      tasks: { a: { state: 'done', attempts: 2, charged: 1, abandoned: 1 } },
+    },
+  },
+  {
+    name: 'shutdown during an attempt: interrupted, pending, nothing charged',
+    keys: ['a'],
+    retries: 2,
+    stopAtStartOf: 'a',
+    script: async (_k, _n, ctx) => sleep(60_000, ctx.signal),
+    expected: {
+      run: 'interrupted',
+      logins: 0,
+      tasks: { a: { state: 'pending', attempts: 1, charged: null } },
+    },
+  },
+  {
+    name: 'an attempt that fails during the shutdown grace: pending, never recorded or charged',
+    keys: ['a'],
+    retries: 2,
+    stopAtStartOf: 'a',
+    script: async () => {
+      await sleep(100);
+      throw new Error('flaky');
+    },
+    expected: {
+      run: 'interrupted',
+      logins: 0,
+      tasks: { a: { state: 'pending', attempts: 1, charged: null } },
+    },
+  },
+  {
+    name: 'fatal error: the run stops, the task stays pending',
+    keys: ['a'],
+    retries: 2,
+    script: async () => {
+      throw new DiskFullError('disk full');
+    },
+    expected: { run: 'fatal', logins: 0, tasks: { a: { state: 'pending', attempts: 1, charged: null } } },
+  },
+];
+
+/** The login both backends are given, counting its calls. */
+function loginFor(c: Case): SingleFlightLogin {
+  let calls = 0;
+  return new SingleFlightLogin(async () => {
+    calls += 1;
+    await (c.login ?? relogin)(calls);
+  });
+}
+
+/** Per key: attempts started and watchdog abandonments, from the backend's events. */
+function tally(on: (name: 'task:start' | 'task:abandoned', listener: (e: { key: string }) => void) => void) {
+  const starts = new Map<string, number>();
+  const abandoned = new Map<string, number>();
+  on('task:start', ({ key }) => starts.set(key, (starts.get(key) ?? 0) + 1));
+  on('task:abandoned', ({ key }) => abandoned.set(key, (abandoned.get(key) ?? 0) + 1));
+  return { starts, abandoned };
+}
+
+function work(c: Case) {
+  const n = new Map<string, number>();
+  return async (key: string, ctx: TaskContext) => {
+    const attempt = (n.get(key) ?? 0) + 1;
+    n.set(key, attempt);
+    await c.script(key, attempt, ctx);
+  };
+}
+
+async function runInProcess(c: Case): Promise<Observed> {
+  const login = loginFor(c);
+  const finals = new Map<string, TaskExpectation>();
+  const queue = new AsyncTaskQueue<string, void>({
+    concurrency: 4,
+    retries: c.retries,
+    backoff: FAST_BACKOFF,
+    taskTimeoutMs: c.taskTimeoutMs ?? 20_000,
+    graceMs: c.graceMs ?? 300,
+    shutdownGraceMs: 300,
+    key: (k) => k,
+    relogin: login,
+    commit: async (o) => {
+      const state = o.status === 'done' ? 'done' : o.permanent ? 'permanent' : 'failed';
+      finals.set(o.key, {
+        state,
+        attempts: 0,
+        charged: o.charged,
+        ...(o.status === 'failed' && o.code ? { code: o.code } : {}),
+      });
+    },
+  });
+  const { starts, abandoned } = tally((name, l) => queue.on(name, l));
+  const stop = new AbortController();
+  if (c.stopAtStartOf) queue.on('task:start', ({ key }) => key === c.stopAtStartOf && stop.abort());
+  const summary = await queue.run(c.keys, work(c), { signal: stop.signal });
+  return observed(c, summary.reason, login, starts, abandoned, (key) => finals.get(key));
+}
+
+let server: RedisServer;
+let redis: Redis;
+let caseNumber = 0;
+
+async function runOnFleet(c: Case): Promise<Observed> {
+  const queueName = `conformance-${++caseNumber}`;
+  const queue = new Queue<FleetJobData<string>, FleetResult>(queueName, {
+    connection: redis,
+    prefix: FLEET_PREFIX,
+  });
+  queue.on('error', () => {});
+  try {
+    for (const key of c.keys) await queue.add(key, { key, ref: key }, jobOptions(key, c.retries));
+    const login = loginFor(c);
+    const events = new EventEmitter<RunEvents>();
+    const { starts, abandoned } = tally((name, l) => events.on(name, l));
+    const stop = new AbortController();
+    if (c.stopAtStartOf) events.on('task:start', ({ key }) => key === c.stopAtStartOf && stop.abort());
+    const run = work(c);
+    const fleet = new FleetWorker<string>(
+      {
+        redis,
+        queueName,
+        concurrency: 4,
+        events,
+        retries: c.retries,
+        backoff: FAST_BACKOFF,
+        taskTimeoutMs: c.taskTimeoutMs ?? 20_000,
+        graceMs: c.graceMs ?? 300,
+        shutdownGraceMs: 300,
+        rate: 0,
+        machine: 'conformance',
+        pollMs: 50,
+      },
+      {
+        work: async (key, ctx) => {
+          await run(key, ctx);
+          return [];
+        },
+        login,
+        close: async () => {},
+      },
+    );
+    let summary: Awaited<ReturnType<typeof fleet.run>>;
+    try {
+      summary = await fleet.run({ signal: stop.signal, listing: async () => false });
+    } finally {
+      await fleet.close();
+    }
+    const finals = new Map<string, TaskExpectation>();
+    for (const key of c.keys) {
+      const job = await queue.getJob(key);
+      if (!job) throw new Error(`job ${key} is gone`);
+      const state = await job.getState();
+      if (state === 'completed')
+        finals.set(key, { state: 'done', attempts: 0, charged: job.attemptsMade - 1 });
+      else if (state === 'failed') {
+        const failure = job.data.failure;
+        finals.set(key, {
+          state: failure?.permanent ? 'permanent' : 'failed',
+          attempts: 0,
+          charged: job.attemptsMade - 1,
+          ...(failure?.code ? { code: failure.code } : {}),
+        });
+      } else {
+        // Given back to the queue: nothing may have been charged.
+        expect(job.attemptsMade, `${key} was charged while it was given back`).toBe(0);
+      }
+    }
+    return observed(c, summary.reason, login, starts, abandoned, (key) => finals.get(key));
+  } finally {
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+  }
+}
+
+function observed(
+  c: Case,
+  run: Observed['run'],
+  login: SingleFlightLogin,
+  starts: Map<string, number>,
+  abandoned: Map<string, number>,
+  final: (key: string) => TaskExpectation | undefined,
+): Observed {
+  const tasks: Record<string, TaskExpectation> = {};
+  for (const key of c.keys) {
+    const found = final(key) ?? { state: 'pending', attempts: 0, charged: null };
+    const times = abandoned.get(key) ?? 0;
+    tasks[key] = { ...found, attempts: starts.get(key) ?? 0, ...(times > 0 ? { abandoned: times } : {}) };
+  }
+  return { run, logins: login.started, tasks };
+}
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis({ host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null });
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+
+describe.each([
+  ['the in-process queue', runInProcess],
+  ['the BullMQ worker', runOnFleet],
+])('the attempt policy on %s', (_backend, runCase) => {
+  it.each(CASES.map((c) => [c.name, c] as const))(
+    '%s',
+    async (_name, c) => {
+      expect(await runCase(c)).toEqual(c.expected);
+    },
+    60_000,
+  );
+});
