@@ -1,11 +1,10 @@
 // The library's entry: one pull of one site on this machine, with the in-process queue and the checkpoint file.
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { launchBrowser } from './browser/launch.js';
 import { PagePool } from './browser/page-pool.js';
 import { Checkpoint } from './checkpoint/checkpoint.js';
 import { limitSource, listWithRelogin, parseRefs } from './engine/item-source.js';
-import { type ItemWorkerOptions, openItemWorker } from './engine/item-worker.js';
+import { browserFor, type ItemWorkerOptions, openItemWorker } from './engine/item-worker.js';
 import type { SavedFile } from './files/types.js';
 import { QUEUE_EVENT_NAMES } from './queue/events.js';
 import { QUEUE_DEFAULTS } from './queue/queue-options.js';
@@ -137,13 +136,7 @@ export type ListOptions<Ref> = Pick<
 export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<Ref> {
   const { site, baseUrl, credentials } = options;
   const signal = options.signal ?? new AbortController().signal;
-  const browser =
-    options.browser ??
-    (await launchBrowser({
-      chromiumPath: options.chromiumPath ?? null,
-      headless: !options.headed,
-      slowMoMs: options.slowMoMs ?? 0,
-    }));
+  const { browser, close: closeBrowser } = await browserFor(options);
   let pool: PagePool | undefined;
   try {
     pool = await new PagePool({
@@ -167,6 +160,6 @@ export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<
     }
   } finally {
     await pool?.close();
-    if (!options.browser) await browser.close().catch(() => {});
+    await closeBrowser();
   }
 }

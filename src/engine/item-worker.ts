@@ -72,20 +72,24 @@ export interface ItemWorker<Ref> {
   close(): Promise<void>;
 }
 
+/** The browser of `options`: borrowed (`browser`, closed by its owner) or launched here (closed by `close`). */
+export async function browserFor(
+  options: Pick<ItemWorkerOptions<unknown>, 'browser' | 'chromiumPath' | 'headed' | 'slowMoMs'>,
+): Promise<{ browser: Browser; close(): Promise<void> }> {
+  if (options.browser) return { browser: options.browser, close: async () => {} };
+  const browser = await launchBrowser({
+    chromiumPath: options.chromiumPath ?? null,
+    headless: !options.headed,
+    slowMoMs: options.slowMoMs ?? 0,
+  });
+  return { browser, close: () => browser.close().catch(() => {}) };
+}
+
 /** Launches (or borrows) the browser, logs in once and opens the file store. */
 export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Promise<ItemWorker<Ref>> {
   const { site, baseUrl, credentials, events } = options;
   const warn = (message: string) => events.emit('warning', { message });
-  const browser =
-    options.browser ??
-    (await launchBrowser({
-      chromiumPath: options.chromiumPath ?? null,
-      headless: !options.headed,
-      slowMoMs: options.slowMoMs ?? 0,
-    }));
-  const closeBrowser = async () => {
-    if (!options.browser) await browser.close().catch(() => {});
-  };
+  const { browser, close: closeBrowser } = await browserFor(options);
   const pool = new PagePool({
     browser,
     size: options.concurrency,

@@ -122,6 +122,13 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
       problems.push(`Expected \`${name}\` to be an integer from ${min} to ${max}, got \`${show(value)}\``);
     }
   };
+  const number = (name: string, value: unknown, min: number, max: number, unit = '') => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+      problems.push(
+        `Expected \`${name}\` to be a number from ${min} to ${max}${unit}, got \`${show(value)}\``,
+      );
+    }
+  };
   const fn = (name: string, value: unknown, required: boolean) => {
     if (value === undefined && !required) return;
     if (typeof value !== 'function')
@@ -142,16 +149,7 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
   if (typeof options.adaptive !== 'boolean') {
     problems.push(`Expected \`adaptive\` to be a boolean, got \`${show(options.adaptive)}\``);
   }
-  if (
-    typeof options.rate !== 'number' ||
-    !Number.isFinite(options.rate) ||
-    options.rate < 0 ||
-    options.rate > 10_000
-  ) {
-    problems.push(
-      `Expected \`rate\` to be a number from 0 to 10000 (starts per second), got \`${show(options.rate)}\``,
-    );
-  }
+  number('rate', options.rate, 0, 10_000, ' (starts per second)');
   integer('backoff.minMs', backoff.minMs, 0, MAX_TIMER_MS);
   integer(
     'backoff.maxMs',
@@ -159,16 +157,7 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
     typeof backoff.minMs === 'number' ? backoff.minMs : 0,
     MAX_TIMER_MS,
   );
-  if (
-    typeof backoff.factor !== 'number' ||
-    !Number.isFinite(backoff.factor) ||
-    backoff.factor < 1 ||
-    backoff.factor > 100
-  ) {
-    problems.push(
-      `Expected \`backoff.factor\` to be a number from 1 to 100, got \`${show(backoff.factor)}\``,
-    );
-  }
+  number('backoff.factor', backoff.factor, 1, 100);
   if (typeof backoff.jitter !== 'boolean') {
     problems.push(`Expected \`backoff.jitter\` to be a boolean, got \`${show(backoff.jitter)}\``);
   }

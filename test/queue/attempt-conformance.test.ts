@@ -18,6 +18,7 @@ import { SingleFlightLogin } from '../../src/queue/single-flight-login.js';
 import { AsyncTaskQueue, type TaskContext } from '../../src/queue/task-queue.js';
 import type { RunEvents } from '../../src/run-events.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { sleep } from '../helpers/sleep.js';
 
 /** What one attempt at a key does; `n` is the attempt number of that key (1 for the first). */
 type Script = (key: string, n: number, ctx: TaskContext) => Promise<void>;
@@ -51,19 +52,6 @@ interface Observed {
   logins: number;
   tasks: Record<string, TaskExpectation>;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 
 const FAST_BACKOFF = { minMs: 20, maxMs: 100, factor: 2, jitter: false };
 const LOGIN_MS = 50;

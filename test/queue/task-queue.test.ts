@@ -11,6 +11,7 @@ import {
 import { backoffDelay } from '../../src/queue/backoff-delay.js';
 import { QUEUE_EVENT_NAMES, type QueueEvents } from '../../src/queue/events.js';
 import { AsyncTaskQueue, type QueueSummary, type TaskOutcome } from '../../src/queue/task-queue.js';
+import { sleep } from '../helpers/sleep.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 1_000_000 });
@@ -19,21 +20,6 @@ afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
-
-/** A timer promise on the fake clock; with a signal it rejects with the signal's reason. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-}
 
 /** Every event the queue emits, in order, with the fake clock's time. */
 function record<R>(queue: AsyncTaskQueue<string, R>) {
