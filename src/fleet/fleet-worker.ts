@@ -84,7 +84,7 @@ export class FleetWorker<Ref> {
   readonly #queue: Queue<FleetJobData<Ref>, FleetResult>;
   readonly #worker: Worker<FleetJobData<Ref>, FleetResult>;
   /** Aborted when in-flight items must be released (shutdown grace over, or a fatal error). */
-  readonly #release = new AbortController();
+  readonly #releaseController = new AbortController();
   #inFlight = 0;
   #done = 0;
   #failed = 0;
@@ -187,14 +187,14 @@ export class FleetWorker<Ref> {
     if (why === 'fatal' && this.#fatal === undefined) this.#fatal = error;
     if (why === 'fatal') {
       this.#stopReason = 'fatal';
-      this.#release.abort(new ShutdownError(`run stopped: ${describe(error)}`, { cause: error }));
+      this.#releaseController.abort(new ShutdownError(`run stopped: ${describe(error)}`, { cause: error }));
     }
     if (this.#stopping) return this.#stopping;
     this.#stopReason ??= why;
     let grace: NodeJS.Timeout | undefined;
     if (why === 'shutdown') {
       grace = setTimeout(
-        () => this.#release.abort(new ShutdownError()),
+        () => this.#releaseController.abort(new ShutdownError()),
         this.#o.shutdownGraceMs ?? QUEUE_DEFAULTS.shutdownGraceMs,
       );
     }
@@ -250,7 +250,7 @@ export class FleetWorker<Ref> {
         cutLoose = true;
         timer.cutLoose(signal.reason);
       };
-      const releases = [this.#release.signal, ...(lost ? [lost] : [])].map((signal) => {
+      const releases = [this.#releaseController.signal, ...(lost ? [lost] : [])].map((signal) => {
         const listener = onRelease(signal);
         if (signal.aborted) listener();
         else signal.addEventListener('abort', listener, { once: true });
