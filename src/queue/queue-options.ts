@@ -76,8 +76,8 @@ export interface ResolvedQueueOptions<T, R>
 }
 
 /**
- * The library's defaults, in library units, for every backend (the in-process queue, `run()`, the BullMQ worker)
- * and for the settings table: each is written here once.
+ * The queue's defaults, written once: the CLI's settings table (src/settings.ts) reads them from here, and every
+ * backend (the in-process queue, `run()`, the BullMQ worker) uses them.
  */
 export const QUEUE_DEFAULTS = Object.freeze({
   concurrency: 8,
@@ -85,10 +85,13 @@ export const QUEUE_DEFAULTS = Object.freeze({
   graceMs: 5_000,
   shutdownGraceMs: 10_000,
   retries: 2,
+  rate: 0,
   backoff: Object.freeze({ minMs: 1000, maxMs: 30_000, factor: 2, jitter: true }) as Readonly<BackoffOptions>,
   adaptive: false,
-  rate: 0,
 });
+
+/** Most retries a task may have (the CLI's `--retries` allows the same). */
+export const MAX_RETRIES = 20;
 
 /** setTimeout fires at once for anything longer (a 32-bit signed delay). */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -144,7 +147,7 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
       `Expected \`taskTimeoutMs\` + \`graceMs\` to be at most ${MAX_TIMER_MS}, got \`${watchdogMs}\``,
     );
   }
-  integer('retries', options.retries, 0, 100);
+  integer('retries', options.retries, 0, MAX_RETRIES);
   integer('prefetch', options.prefetch, 0, 10_000);
   if (typeof options.adaptive !== 'boolean') {
     problems.push(`Expected \`adaptive\` to be a boolean, got \`${show(options.adaptive)}\``);
