@@ -221,7 +221,8 @@ export class FleetWorker<Ref> {
     const { key, ref } = job.data;
     const { events, taskTimeoutMs, machine } = this.#o;
     const login = this.#work.login;
-    const attempt = job.attemptsMade + 1;
+    // Every start counts, as in the in-process queue (free retries included); BullMQ counts this one already.
+    const attempt = Math.max(1, job.attemptsStarted);
     this.#inFlight += 1;
     try {
       // Items started during a re-login would meet the same expired session.

@@ -34,11 +34,16 @@ function loginFor(c: Case): SingleFlightLogin {
   });
 }
 
-/** Per key: attempts started and watchdog abandonments, from the backend's events. */
-function tally(on: (name: 'task:start' | 'task:abandoned', listener: (e: { key: string }) => void) => void) {
-  const starts = new Map<string, number>();
+/** Per key: the attempt numbers started (in order) and watchdog abandonments, from the backend's events. */
+function tally(
+  on: (
+    name: 'task:start' | 'task:abandoned',
+    listener: (e: { key: string; attempt: number }) => void,
+  ) => void,
+) {
+  const starts = new Map<string, number[]>();
   const abandoned = new Map<string, number>();
-  on('task:start', ({ key }) => starts.set(key, (starts.get(key) ?? 0) + 1));
+  on('task:start', ({ key, attempt }) => starts.set(key, [...(starts.get(key) ?? []), attempt]));
   on('task:abandoned', ({ key }) => abandoned.set(key, (abandoned.get(key) ?? 0) + 1));
   return { starts, abandoned };
 }
@@ -161,7 +166,7 @@ function observed(
   c: Case,
   run: Observed['run'],
   login: SingleFlightLogin,
-  starts: Map<string, number>,
+  starts: Map<string, number[]>,
   abandoned: Map<string, number>,
   final: (key: string) => TaskExpectation | undefined,
 ): Observed {
@@ -169,7 +174,10 @@ function observed(
   for (const key of c.keys) {
     const found = final(key) ?? { state: 'pending', attempts: 0, charged: null };
     const times = abandoned.get(key) ?? 0;
-    tasks[key] = { ...found, attempts: starts.get(key) ?? 0, ...(times > 0 ? { abandoned: times } : {}) };
+    const numbers = starts.get(key) ?? [];
+    // Attempts are numbered by start, free retries included: 1, 2, 3...
+    expect(numbers, `${key}'s attempt numbers`).toEqual(numbers.map((_, i) => i + 1));
+    tasks[key] = { ...found, attempts: numbers.length, ...(times > 0 ? { abandoned: times } : {}) };
   }
   return { run, logins: login.started, tasks };
 }
