@@ -160,7 +160,7 @@ async function work(
     if (lists) {
       const source = config.refs
         ? parseRefs(site, readRefs(config.refs))
-        : listWithRelogin(site, fleet.pool, ctx.baseUrl, signal, events);
+        : listWithRelogin(site, fleet.pool, ctx.baseUrl, signal, events, fleet.login);
       listing = enqueueRefs({
         queue,
         redis,
