@@ -1,4 +1,5 @@
 // Free-space checks before each file, and the one DiskFullError message for a full disk.
+import { statfsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { DiskFullError, isErrno } from '../errors.js';
 
@@ -16,17 +17,35 @@ export function isDiskFull(err: unknown): boolean {
   return isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT');
 }
 
+/**
+ * The one line for a stop for disk space: the folder, the free space and `--disk-margin`. `marginBytes` is the
+ * margin the run keeps; `freeBytes` is measured here when the caller does not know it (an ENOSPC).
+ */
 export function diskFullError(
   dir: string,
-  neededBytes: number,
+  marginBytes: number,
   freeBytes?: number,
   cause?: unknown,
 ): DiskFullError {
-  const free = freeBytes === undefined ? '' : ` (${formatBytes(freeBytes)} free)`;
+  const free = freeBytes ?? freeSpace(dir);
+  const freeText = free === undefined ? 'no room left' : `${formatBytes(free)} free`;
+  const why =
+    cause === undefined
+      ? `less than \`--disk-margin\` (${formatBytes(marginBytes)})`
+      : `the disk is full (\`--disk-margin\` is ${formatBytes(marginBytes)})`;
   return new DiskFullError(
-    `The disk holding ${dir} is full${free}: free at least ${formatBytes(neededBytes)} there and run again`,
+    `Stopped for disk space: ${dir} has ${freeText}, ${why}; free some space there (or lower \`--disk-margin\`) and run again`,
     cause === undefined ? undefined : { cause },
   );
+}
+
+function freeSpace(dir: string): number | undefined {
+  try {
+    const stats = statfsSync(dir);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return undefined;
+  }
 }
 
 export function formatBytes(bytes: number): string {

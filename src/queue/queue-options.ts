@@ -68,23 +68,36 @@ export interface ResolvedQueueOptions<T, R>
   relogin: (() => Promise<void>) | undefined;
 }
 
+/** The queue's defaults, written once: the CLI's settings table (src/settings.ts) reads them from here. */
+export const QUEUE_DEFAULTS = Object.freeze({
+  concurrency: 8,
+  taskTimeoutMs: 180_000,
+  graceMs: 5_000,
+  shutdownGraceMs: 10_000,
+  retries: 2,
+  rate: 0,
+});
+
+/** Most retries a task may have (the CLI's `--retries` allows the same). */
+export const MAX_RETRIES = 20;
+
 /** setTimeout fires at once for anything longer (a 32-bit signed delay). */
 export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Spreads the defaults in and checks every field; throws one ConfigError naming each bad field and value. */
 export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): ResolvedQueueOptions<T, R> {
-  const concurrency = input.concurrency ?? 8;
+  const concurrency = input.concurrency ?? QUEUE_DEFAULTS.concurrency;
   const backoff: BackoffOptions = { minMs: 1000, maxMs: 30_000, factor: 2, jitter: true, ...input.backoff };
   const options: ResolvedQueueOptions<T, R> = {
     concurrency,
-    taskTimeoutMs: input.taskTimeoutMs ?? 180_000,
-    graceMs: input.graceMs ?? 5_000,
-    shutdownGraceMs: input.shutdownGraceMs ?? 10_000,
-    retries: input.retries ?? 2,
+    taskTimeoutMs: input.taskTimeoutMs ?? QUEUE_DEFAULTS.taskTimeoutMs,
+    graceMs: input.graceMs ?? QUEUE_DEFAULTS.graceMs,
+    shutdownGraceMs: input.shutdownGraceMs ?? QUEUE_DEFAULTS.shutdownGraceMs,
+    retries: input.retries ?? QUEUE_DEFAULTS.retries,
     backoff,
     prefetch: input.prefetch ?? concurrency,
     adaptive: input.adaptive ?? false,
-    rate: input.rate ?? 0,
+    rate: input.rate ?? QUEUE_DEFAULTS.rate,
     key: input.key,
     // Called through `input` so a method keeps its `this`; no bind before the type is checked.
     commit: input.commit ? (outcome) => input.commit!(outcome) : undefined,
@@ -114,7 +127,7 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
       `Expected \`taskTimeoutMs\` + \`graceMs\` to be at most ${MAX_TIMER_MS}, got \`${watchdogMs}\``,
     );
   }
-  integer('retries', options.retries, 0, 100);
+  integer('retries', options.retries, 0, MAX_RETRIES);
   integer('prefetch', options.prefetch, 0, 10_000);
   if (typeof options.adaptive !== 'boolean') {
     problems.push(`Expected \`adaptive\` to be a boolean, got \`${show(options.adaptive)}\``);
