@@ -72,6 +72,12 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT.ok;
       }
     }
+    if (config.command === 'run' || config.command === 'work') {
+      // Before anything starts (the demo portal, a browser): a folder we cannot create is a setting to fix.
+      await ensureCreatable('--out', config.out, config.out);
+      if (!config.queue)
+        await ensureCreatable('--checkpoint', config.checkpoint, path.dirname(config.checkpoint));
+    }
     const site = await loadSite(config.site);
     let baseUrl = config.baseUrl;
     let defaults: Credentials = { username: '', password: '' };
@@ -140,8 +146,6 @@ export async function main(argv: string[]): Promise<number> {
       return controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
     }
 
-    await ensureCreatable('--out', config.out);
-    await ensureCreatable('--checkpoint', path.dirname(config.checkpoint));
     if (config.fresh) {
       const backup = await startFresh(config.checkpoint, path.join(config.out, 'manifest.jsonl'));
       if (backup && !config.quiet)
@@ -234,14 +238,14 @@ function demoPortalOptions(config: Readonly<Config>) {
  * Checks that `dir` exists as a writable folder or can be created, without creating anything: a run that stops
  * at the login must leave nothing behind.
  */
-async function ensureCreatable(flag: string, dir: string): Promise<void> {
+async function ensureCreatable(flag: string, target: string, dir: string): Promise<void> {
   let existing = dir;
   for (;;) {
     const info = await stat(existing).catch(() => undefined);
     if (info) {
       if (!info.isDirectory()) {
         throw new ConfigError(
-          `Cannot create \`${flag}\` \`${dir}\`: \`${existing}\` is a file, not a folder; choose another \`${flag}\``,
+          `Cannot create \`${flag}\` \`${target}\`: \`${existing}\` is a file, not a folder; choose another \`${flag}\``,
         );
       }
       break;
@@ -254,13 +258,13 @@ async function ensureCreatable(flag: string, dir: string): Promise<void> {
     await access(existing, constants.W_OK | constants.X_OK);
   } catch {
     throw new ConfigError(
-      `Cannot create \`${flag}\` \`${dir}\`: no permission to write in \`${existing}\`; choose another \`${flag}\``,
+      `Cannot create \`${flag}\` \`${target}\`: no permission to write in \`${existing}\`; choose another \`${flag}\``,
     );
   }
 }
 
 const UNREACHABLE =
-  /net::(ERR_CONNECTION_REFUSED|ERR_NAME_NOT_RESOLVED|ERR_ADDRESS_UNREACHABLE|ERR_CONNECTION_TIMED_OUT|ERR_CONNECTION_RESET|ERR_INTERNET_DISCONNECTED|ERR_TIMED_OUT)/;
+  /net::(ERR_CONNECTION_REFUSED|ERR_NAME_NOT_RESOLVED|ERR_ADDRESS_UNREACHABLE|ERR_CONNECTION_TIMED_OUT|ERR_CONNECTION_RESET|ERR_INTERNET_DISCONNECTED|ERR_TIMED_OUT|ERR_UNSAFE_PORT)/;
 
 /** An error that ended the command before any item started, as the one line that says what to fix. */
 function setupFailure(err: unknown, baseUrl: string, loggedIn: boolean): unknown {

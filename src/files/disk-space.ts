@@ -19,7 +19,8 @@ export function isDiskFull(err: unknown): boolean {
 
 /**
  * The one line for a stop for disk space: the folder, the free space and `--disk-margin`. `marginBytes` is the
- * margin the run keeps; `freeBytes` is measured here when the caller does not know it (an ENOSPC).
+ * margin (plus, after an ENOSPC, the size of the file being written); `freeBytes` is measured here when the
+ * caller does not know it.
  */
 export function diskFullError(
   dir: string,
@@ -28,15 +29,14 @@ export function diskFullError(
   cause?: unknown,
 ): DiskFullError {
   const free = freeBytes ?? freeSpace(dir);
-  const freeText = free === undefined ? 'no room left' : `${formatBytes(free)} free`;
-  const why =
+  const freeText = free === undefined ? 'no room' : formatBytes(free);
+  const text =
     cause === undefined
-      ? `less than \`--disk-margin\` (${formatBytes(marginBytes)})`
-      : `the disk is full (\`--disk-margin\` is ${formatBytes(marginBytes)})`;
-  return new DiskFullError(
-    `Stopped for disk space: ${dir} has ${freeText}, ${why}; free some space there (or lower \`--disk-margin\`) and run again`,
-    cause === undefined ? undefined : { cause },
-  );
+      ? `Stopped for disk space: ${dir} has ${freeText} free, less than \`--disk-margin\` (${formatBytes(marginBytes)}); ` +
+        'free some space there (or lower `--disk-margin`) and run again'
+      : `Stopped for disk space: the disk holding ${dir} is full (${freeText} free, ${formatBytes(marginBytes)} ` +
+        'needed with `--disk-margin`); free some space there and run again';
+  return new DiskFullError(text, cause === undefined ? undefined : { cause });
 }
 
 function freeSpace(dir: string): number | undefined {
