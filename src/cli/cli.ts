@@ -109,9 +109,14 @@ export async function main(argv: string[]): Promise<number> {
       max: config.max,
     };
     // Whatever fails before the first item starts is a setup failure: exit 2, and a line that says what to fix.
-    const progress = { loggedIn: false, started: false };
+    // `list` and `enqueue` log in and list without events: there the failing phase is not known.
+    const progress = {
+      loggedIn: false,
+      started: false,
+      phaseKnown: config.command === 'run' || config.command === 'work',
+    };
     const track = (events: EventEmitter<RunEvents>) => {
-      events.once('run:start', () => {
+      events.once('login', () => {
         progress.loggedIn = true;
       });
       events.once('task:start', () => {
@@ -119,7 +124,16 @@ export async function main(argv: string[]): Promise<number> {
       });
     };
     const stopped = (err: unknown): number =>
-      fail(progress.started ? err : setupFailure(err, baseUrl, progress.loggedIn), config);
+      fail(
+        progress.started
+          ? err
+          : setupFailure(
+              err,
+              baseUrl,
+              progress.phaseKnown ? (progress.loggedIn ? 'listing' : 'login') : null,
+            ),
+        config,
+      );
     if (config.queue && config.command !== 'list') {
       const events = new EventEmitter<RunEvents>();
       track(events);
@@ -267,7 +281,7 @@ const UNREACHABLE =
   /net::(ERR_CONNECTION_REFUSED|ERR_NAME_NOT_RESOLVED|ERR_ADDRESS_UNREACHABLE|ERR_CONNECTION_TIMED_OUT|ERR_CONNECTION_RESET|ERR_INTERNET_DISCONNECTED|ERR_TIMED_OUT|ERR_UNSAFE_PORT)/;
 
 /** An error that ended the command before any item started, as the one line that says what to fix. */
-function setupFailure(err: unknown, baseUrl: string, loggedIn: boolean): unknown {
+function setupFailure(err: unknown, baseUrl: string, phase: 'login' | 'listing' | null): unknown {
   if (exitCodeOf(err) !== EXIT.failed) return err;
   const text = describe(err);
   const net = UNREACHABLE.exec(text);
@@ -277,16 +291,12 @@ function setupFailure(err: unknown, baseUrl: string, loggedIn: boolean): unknown
       { cause: err },
     );
   }
-  return loggedIn
-    ? new SetupError(
-        `Listing the items failed before any item started: ${text} (check the adapter's list())`,
-        {
-          cause: err,
-        },
-      )
-    : new SetupError(`The login failed: ${text} (check the adapter's login() and the credentials)`, {
-        cause: err,
-      });
+  const advice = {
+    login: `The login failed: ${text} (check the adapter's login() and the credentials)`,
+    listing: `Listing the items failed before any item started: ${text} (check the adapter's list())`,
+    unknown: `The login or the listing failed: ${text} (check the adapter's login() and list(), and the credentials)`,
+  }[phase ?? 'unknown'];
+  return new SetupError(advice, { cause: err });
 }
 
 /** One line on stderr; the exit code comes from exitCodeOf. */
