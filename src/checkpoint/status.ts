@@ -28,7 +28,7 @@ export function formatStatus(summary: CheckpointSummary, path: string): string {
   // The run summary's words (src/ui/run-summary.ts): a transient failure is tried again by the next run.
   const retried = summary.failuresByReason.filter((f) => !f.permanent).reduce((n, f) => n + f.count, 0);
   const row = (label: string, count: string, note: string) =>
-    `  ${label.padEnd(24)}${count.padStart(9)}  ${note}`;
+    `  ${label.padEnd(24)}${count.padStart(9)} items, ${note}`;
   const lines = [
     `Checkpoint ${path}`,
     row('done', int(summary.done), size(summary.bytes)),

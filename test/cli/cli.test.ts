@@ -286,8 +286,8 @@ export default { ...demo, async login() { throw new Error('my login exploded'); 
         ),
       );
       const text = await runCli(['status'], { cwd });
-      expect(text.stdout).toMatch(new RegExp(`^  failed \\(will be retried\\) +${failures}  `, 'm'));
-      expect(text.stdout).toMatch(/^ {2}failed permanently +0 {2}/m);
+      expect(text.stdout).toMatch(new RegExp(`^  failed \\(will be retried\\) +${failures} items, `, 'm'));
+      expect(text.stdout).toMatch(/^ {2}failed permanently +0 items, /m);
     },
   );
 
