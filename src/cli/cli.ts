@@ -87,7 +87,8 @@ export async function main(argv: string[]): Promise<number> {
       portal = await startPortal(demoPortalOptions(config));
       baseUrl = portal.url;
       defaults = { username: portal.options.username, password: portal.options.password };
-      if (!config.quiet && config.command === 'run') process.stderr.write(`Demo portal on ${portal.url}\n`);
+      // A notice, not an error: stderr carries only errors, so a failed run's stderr is its one line.
+      if (!config.quiet && config.command === 'run') process.stdout.write(`Demo portal on ${portal.url}\n`);
     }
     const credentials = {
       username: config.username || defaults.username,
