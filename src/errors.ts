@@ -1,4 +1,5 @@
-// The error hierarchy and the one function that turns any error into a retry decision.
+// The error hierarchy, the one function that turns any error into a retry decision, and the one that turns it
+// into the command's exit code.
 
 export type ErrorCode =
   | 'PERMANENT'
@@ -12,6 +13,8 @@ export type ErrorCode =
   | 'CHECKPOINT_CORRUPT'
   | 'FILE_INVALID'
   | 'TRANSFER_TOO_SLOW'
+  | 'FILE_NAME'
+  | 'SETUP_FAILED'
   | 'NO_BROWSER'
   | 'UPLOAD_DENIED'
   | 'UPLOAD_FAILED';
@@ -116,6 +119,22 @@ export class UploadFailedError extends PagepoolError {
   }
 }
 
+/** A file name cannot be used (it would land outside the output folder, or every variant is taken): the same
+ * item would get the same name again, so it is permanent. */
+export class FileNameError extends PagepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('FILE_NAME', message, options);
+  }
+}
+
+/** The run could not start (the portal is unreachable, the login threw, a folder cannot be created): nothing was
+ * pulled. Exit code 2. */
+export class SetupError extends PagepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SETUP_FAILED', message, options);
+  }
+}
+
 export type Decision = 'retry' | 'permanent' | 'relogin' | 'backoff' | 'fatal';
 
 /**
@@ -131,6 +150,7 @@ export function classify(err: unknown): Decision {
   if (err instanceof PagepoolError) {
     switch (err.code) {
       case 'PERMANENT':
+      case 'FILE_NAME':
         return 'permanent';
       case 'SESSION_EXPIRED':
         return 'relogin';
@@ -143,6 +163,7 @@ export function classify(err: unknown): Decision {
       case 'SHUTDOWN':
       case 'NO_BROWSER':
       case 'UPLOAD_DENIED':
+      case 'SETUP_FAILED':
         return 'fatal';
       default:
         return 'retry';
@@ -150,6 +171,36 @@ export function classify(err: unknown): Decision {
   }
   if (isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT')) return 'fatal';
   return 'retry';
+}
+
+/** The exit codes of `pagepool`, as the README's table documents them. */
+export const EXIT_CODES = { ok: 0, failed: 1, usage: 2, diskSpace: 3, interrupted: 130 } as const;
+
+/**
+ * The only place that maps an error that ended a command to its exit code: 2 for what the user must fix before
+ * anything can be pulled (usage, configuration, login, setup, a corrupt checkpoint, no browser), 3 for a stop for
+ * disk space, 130 for an interruption, 1 for anything else.
+ */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof PagepoolError) {
+    switch (err.code) {
+      case 'CONFIG':
+      case 'LOGIN_FAILED':
+      case 'SETUP_FAILED':
+      case 'CHECKPOINT_CORRUPT':
+      case 'NO_BROWSER':
+      case 'UPLOAD_DENIED':
+        return EXIT_CODES.usage;
+      case 'DISK_FULL':
+        return EXIT_CODES.diskSpace;
+      case 'SHUTDOWN':
+        return EXIT_CODES.interrupted;
+      default:
+        return EXIT_CODES.failed;
+    }
+  }
+  if (isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT')) return EXIT_CODES.diskSpace;
+  return EXIT_CODES.failed;
 }
 
 export function isErrno(err: unknown, code: string): boolean {
