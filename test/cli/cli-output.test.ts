@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type Portal, type PortalOptions, startPortal } from '../../src/demo/portal.js';
 import { runCli } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
+import { readZipEntries } from '../helpers/zip-entries.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 // Each test starts Chromium in a child process; on two busy shared cores that can take a while.
@@ -206,6 +207,7 @@ export default defineSite({
           expect.stringMatching(/^\.pagepool\/checkpoint/),
           '.pagepool/failures/S00005/page.html',
           '.pagepool/failures/S00005/screenshot.png',
+          '.pagepool/failures/S00005/trace.zip',
         ]),
       );
       for (const secret of [password, cookiePrefix]) {
@@ -213,6 +215,18 @@ export default defineSite({
         expect(stderr).not.toContain(secret);
         for (const [name, bytes] of files) expect(bytes.includes(secret), `${secret} in ${name}`).toBe(false);
       }
+      // A trace's entries are deflated, so its raw bytes hide a secret: look inside each one.
+      const traces = names.filter((n) => n.endsWith('/trace.zip'));
+      let entries = 0;
+      for (const name of traces) {
+        for (const entry of await readZipEntries(path.join(out, name))) {
+          entries += 1;
+          for (const secret of [password, cookiePrefix]) {
+            expect(entry.data.includes(secret), `${secret} in ${name}:${entry.name}`).toBe(false);
+          }
+        }
+      }
+      expect(entries).toBeGreaterThan(traces.length);
       // Both were on the page and were replaced.
       const html = files.get('.pagepool/failures/S00005/page.html')!.toString();
       expect(html).toContain('window.sid = "[redacted]"');
