@@ -110,6 +110,39 @@ describe('Ctrl+C', () => {
     expect(p.stats().logins).toBe(2);
   }, 240_000);
 
+  it('SIGTERM: the same graceful stop as Ctrl+C, exit 130; the next run fetches only the rest', async () => {
+    const p = await portal({ vehicles: 40, pageLatencyMs: 100 });
+    const cwd = await tempDir();
+    let signalled = false;
+    const first = await childPull({
+      portal: p,
+      cwd,
+      args: ['--concurrency', '4'],
+      onSpawn: (child) => {
+        void waitForPdfs(cwd, 6, child).then((ready) => {
+          if (ready) signalled = child.kill('SIGTERM');
+        });
+      },
+    });
+    expect(signalled).toBe(true);
+    expect(first.code).toBe(130);
+    expect(first.stderr).toMatch(/^pagepool: SIGTERM: finishing items in flight/m);
+    expect(first.stdout).toMatch(/Interrupted: \d+ items? left pending; run again to resume\./);
+    const done = await doneKeys(cwd);
+    expect(done.size).toBeGreaterThanOrEqual(6);
+    expect(done.size).toBeLessThan(40);
+    expect(await pdfCount(cwd)).toBe(done.size);
+    const report = JSON.parse(await readFile(path.join(outDir(cwd), '.pagepool', 'report.json'), 'utf8'));
+    expect(report.reason).toBe('interrupted');
+    expect(Object.keys(p.stats().filesServed).sort()).toEqual([...done].sort());
+
+    const second = await childPull({ portal: p, cwd, args: ['--concurrency', '4'] });
+    expect({ code: second.code, stderr: second.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(await badPdfs(cwd, p)).toEqual([]);
+    expect(Object.entries(p.stats().filesServed).filter(([, n]) => n !== 1)).toEqual([]);
+    expect(Object.keys(p.stats().filesServed)).toHaveLength(40);
+  }, 240_000);
+
   it('second SIGINT: exits at once with 130, leaves no Chromium; the checkpoint still loads and a run completes the rest', async () => {
     // Every file takes 60 s, so a graceful drain cannot end before the 10 s shutdown grace and always prints its
     // summary and writes report.json: a hard exit does neither, and comes far sooner.
