@@ -1,7 +1,8 @@
 // Issue 3, Ctrl+C: the real `pagepool run` in a child process gets SIGINT mid-run. It finishes what is in flight,
 // records it, prints its summary and exits 130; the next run does the rest and fetches nothing twice.
 // The demo portal runs in this process so that its /_stats sees both child runs.
-import { readFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Portal, type PortalOptions, startPortal } from '../src/demo/portal.js';
@@ -16,6 +17,7 @@ import {
   waitForPdfs,
 } from './helpers/child-pull.js';
 import { runCli } from './helpers/cli.js';
+import { processesWith } from './helpers/process-tree.js';
 import { removeTempDirs, tempDir } from './helpers/temp-dir.js';
 
 const portals: Portal[] = [];
@@ -28,6 +30,21 @@ async function portal(options: Partial<PortalOptions>): Promise<Portal> {
   const p = await startPortal(options);
   portals.push(p);
   return p;
+}
+
+/** Resolves once the portal has answered `count` detail pages (true), or false when the child exited first. */
+async function waitForPages(
+  p: Portal,
+  count: number,
+  child: ChildProcess,
+  timeoutMs = 60_000,
+): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until && child.exitCode === null && child.signalCode === null) {
+    if (Object.keys(p.stats().pagesServed).length >= count) return true;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return false;
 }
 
 async function status(cwd: string): Promise<{ done: number; pending: number }> {
@@ -93,46 +110,98 @@ describe('Ctrl+C', () => {
     expect(p.stats().logins).toBe(2);
   }, 240_000);
 
-  it('second SIGINT: exits at once with 130; the checkpoint still loads and a run completes the rest', async () => {
+  it('SIGTERM: the same graceful stop as Ctrl+C, exit 130; the next run fetches only the rest', async () => {
     const p = await portal({ vehicles: 40, pageLatencyMs: 100 });
     const cwd = await tempDir();
-    let signalled = 0;
+    let signalled = false;
     const first = await childPull({
       portal: p,
       cwd,
       args: ['--concurrency', '4'],
       onSpawn: (child) => {
         void waitForPdfs(cwd, 6, child).then((ready) => {
-          if (!ready) return;
-          signalled += Number(child.kill('SIGINT'));
-          // Well inside the shutdown grace, while items are still in flight.
-          setTimeout(() => {
-            if (child.exitCode === null) signalled += Number(child.kill('SIGINT'));
-          }, 100);
+          if (ready) signalled = child.kill('SIGTERM');
+        });
+      },
+    });
+    expect(signalled).toBe(true);
+    expect(first.code).toBe(130);
+    expect(first.stderr).toMatch(/^pagepool: SIGTERM: finishing items in flight/m);
+    expect(first.stdout).toMatch(/Interrupted: \d+ items? left pending; run again to resume\./);
+    const done = await doneKeys(cwd);
+    expect(done.size).toBeGreaterThanOrEqual(6);
+    expect(done.size).toBeLessThan(40);
+    expect(await pdfCount(cwd)).toBe(done.size);
+    const report = JSON.parse(await readFile(path.join(outDir(cwd), '.pagepool', 'report.json'), 'utf8'));
+    expect(report.reason).toBe('interrupted');
+    expect(Object.keys(p.stats().filesServed).sort()).toEqual([...done].sort());
+
+    const second = await childPull({ portal: p, cwd, args: ['--concurrency', '4'] });
+    expect({ code: second.code, stderr: second.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(await badPdfs(cwd, p)).toEqual([]);
+    expect(Object.entries(p.stats().filesServed).filter(([, n]) => n !== 1)).toEqual([]);
+    expect(Object.keys(p.stats().filesServed)).toHaveLength(40);
+  }, 240_000);
+
+  it('second SIGINT: exits at once with 130, leaves no Chromium; the checkpoint still loads and a run completes the rest', async () => {
+    // Every file takes 60 s, so a graceful drain cannot end before the 10 s shutdown grace and always prints its
+    // summary and writes report.json: a hard exit does neither, and comes far sooner.
+    const p = await portal({ vehicles: 40, fileLatencyMs: 60_000 });
+    const cwd = await tempDir();
+    // Chromium's profile folder goes under TMPDIR: every process of this run's browser names this folder.
+    const tmp = path.join(cwd, 'tmp');
+    await mkdir(tmp);
+    let signalled = 0;
+    let browsers: number[] = [];
+    let secondAt = 0;
+    let exitedAt = 0;
+    const first = await childPull({
+      portal: p,
+      cwd,
+      args: ['--concurrency', '4'],
+      env: { TMPDIR: tmp },
+      onSpawn: (child) => {
+        child.on('exit', () => {
+          exitedAt = Date.now();
+        });
+        let stderr = '';
+        child.stderr?.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          // The first signal was handled and items are in flight: the second one now.
+          if (signalled === 1 && stderr.includes('finishing items in flight')) {
+            browsers = processesWith(/chrom/i, tmp);
+            secondAt = Date.now();
+            signalled += Number(child.kill('SIGINT'));
+          }
+        });
+        void waitForPages(p, 4, child).then((ready) => {
+          if (ready) signalled += Number(child.kill('SIGINT'));
         });
       },
     });
     expect(signalled).toBe(2);
     expect(first.code).toBe(130);
     expect(first.stderr).toMatch(/^pagepool: SIGINT again, exiting now$/m);
-    // Whether the summary got out first depends on how fast the in-flight items drained: not asserted.
+    // No drain ran to its end: no summary, no report.
+    expect(first.stdout).not.toMatch(/Done in /);
+    await expect(readFile(path.join(outDir(cwd), '.pagepool', 'report.json'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+    // Well under the 10 s the drain would take at the least.
+    expect(exitedAt - secondAt).toBeLessThan(8_000);
+    // The browser went with it: none of its processes is left (the check saw them while the run was on).
+    expect(browsers.length).toBeGreaterThan(0);
+    await expect.poll(() => processesWith(/chrom/i, tmp), { timeout: 30_000, interval: 100 }).toEqual([]);
+    expect(await pdfCount(cwd)).toBe(0);
+    expect((await status(cwd)).done).toBe(0);
 
-    const afterFirst = await status(cwd);
-    // A file is renamed into place before its done line is journaled: a hard exit may leave the newest few on
-    // disk but unrecorded (the next run fetches them again), never recorded but missing.
-    expect(afterFirst.done).toBeGreaterThanOrEqual(1);
-    expect(afterFirst.done).toBeLessThanOrEqual(await pdfCount(cwd));
-    const servedFirst = p.stats().filesServed;
-    const done = await doneKeys(cwd);
-
-    const second = await childPull({ portal: p, cwd, args: ['--concurrency', '4'] });
+    // The second run needs files that arrive: the same inventory on a portal without the delay.
+    const q = await portal({ vehicles: 40 });
+    const second = await childPull({ portal: q, cwd, args: ['--concurrency', '4'] });
     expect(second.code).toBe(0);
     expect((await status(cwd)).done).toBe(40);
-    expect(await badPdfs(cwd, p)).toEqual([]);
+    expect(await badPdfs(cwd, q)).toEqual([]);
     expect(await leftoverFiles(outDir(cwd))).toEqual([]);
-    const served = p.stats().filesServed;
-    // Done items are never fetched again; an item cut off mid-flight by the hard exit may be fetched once more.
-    for (const key of done) expect(served[key]).toBe(servedFirst[key]);
-    expect(Object.entries(served).filter(([, n]) => n > 2)).toEqual([]);
+    expect(Object.keys(q.stats().filesServed)).toHaveLength(40);
   }, 240_000);
 });

@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { unzipSync, type Zippable, zipSync } from 'fflate';
 import type { BrowserContext } from 'playwright';
 import { bytesContainSecret, redactBytes } from './failure-snapshot.js';
-import { readZip, writeZip } from './trace-zip.js';
 
 /**
  * Tracing belongs to the context, so chunks are shared by every page: a chunk starts when an attempt begins
@@ -105,6 +105,8 @@ export class TraceRecorder {
   }
 }
 
+const DOS_EPOCH = new Date(1980, 0, 1);
+
 async function startTracing(context: BrowserContext): Promise<void> {
   await context.tracing.start({ snapshots: true, screenshots: true, sources: false });
   await context.tracing.startChunk();
@@ -116,13 +118,15 @@ async function startTracing(context: BrowserContext): Promise<void> {
  * nothing, if a secret still shows after the rewrite.
  */
 export async function scrubTrace(from: string, to: string, secrets: readonly string[]): Promise<boolean> {
-  const entries = readZip(await readFile(from)).map(({ name, data }) => ({
-    name,
-    data: redactBytes(data, secrets),
-  }));
-  const zip = writeZip(entries);
+  const clean: Zippable = {};
+  for (const [name, data] of Object.entries(unzipSync(await readFile(from)))) {
+    clean[name] = redactBytes(Buffer.from(data.buffer, data.byteOffset, data.byteLength), secrets);
+  }
+  // A fixed time on every entry: the same trace scrubs to the same bytes.
+  const zip = zipSync(clean, { mtime: DOS_EPOCH });
   // Checked again on what is about to be written, re-read through the zip: the rewrite itself is proven.
-  if (readZip(zip).some(({ data }) => bytesContainSecret(data, secrets))) return false;
+  const reread = Object.values(unzipSync(zip));
+  if (reread.some((data) => bytesContainSecret(Buffer.from(data), secrets))) return false;
   await mkdir(path.dirname(to), { recursive: true });
   const temp = `${to}.${randomBytes(4).toString('hex')}.part`;
   await writeFile(temp, zip);

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type Portal, type PortalOptions, startPortal } from '../../src/demo/portal.js';
 import { runCli } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
+import { readZipEntries } from '../helpers/zip-entries.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 // Each test starts Chromium in a child process; on two busy shared cores that can take a while.
@@ -57,6 +58,7 @@ async function readReport(out: string): Promise<Report> {
 const START = /^Starting demo: (item count not known yet|\d+ items), \d+ pages?$/;
 const PROGRESS =
   /^\[\d\d:\d\d\] \d+(\/\d+)? done( \(\d+\.\d%\))?, \d+ failed, \d+ retrying, \d+\.\d items\/s, \d+\.\d MB\/s, ETA (\d\d:\d\d|--:--)$/;
+// The duration as formatDuration writes it: `31.2 s` under a minute, `2 min 05 s` past one (a slow machine).
 const SUMMARY = /^Done in (\d+\.\d s|\d+ min \d\d s): 40 of 40 items saved \(\d+\.\d kB\)\.$/;
 
 describe('pagepool run, not on a terminal', () => {
@@ -221,6 +223,7 @@ export default defineSite({
           expect.stringMatching(/^\.pagepool\/checkpoint/),
           '.pagepool/failures/S00005/page.html',
           '.pagepool/failures/S00005/screenshot.png',
+          '.pagepool/failures/S00005/trace.zip',
         ]),
       );
       for (const secret of [password, cookiePrefix]) {
@@ -228,6 +231,18 @@ export default defineSite({
         expect(stderr).not.toContain(secret);
         for (const [name, bytes] of files) expect(bytes.includes(secret), `${secret} in ${name}`).toBe(false);
       }
+      // A trace's entries are deflated, so its raw bytes hide a secret: look inside each one.
+      const traces = names.filter((n) => n.endsWith('/trace.zip'));
+      let entries = 0;
+      for (const name of traces) {
+        for (const entry of await readZipEntries(path.join(out, name))) {
+          entries += 1;
+          for (const secret of [password, cookiePrefix]) {
+            expect(entry.data.includes(secret), `${secret} in ${name}:${entry.name}`).toBe(false);
+          }
+        }
+      }
+      expect(entries).toBeGreaterThan(traces.length);
       // Both were on the page and were replaced.
       const html = files.get('.pagepool/failures/S00005/page.html')!.toString();
       expect(html).toContain('window.sid = "[redacted]"');

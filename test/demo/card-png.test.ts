@@ -1,6 +1,6 @@
 import { crc32, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { CARD_HEIGHT, CARD_WIDTH, cardPng } from '../../src/demo/card-png.js';
+import { cardPng } from '../../src/demo/card-png.js';
 
 interface Chunk {
   type: string;
@@ -28,15 +28,11 @@ describe('cardPng', () => {
     const chunks = readChunks(cardPng('C0001'));
     expect(chunks.map((c) => c.type)).toEqual(['IHDR', 'IDAT', 'IEND']);
     const ihdr = chunks[0]!.data;
-    expect([ihdr.readUInt32BE(0), ihdr.readUInt32BE(4), ihdr[8], ihdr[9]]).toEqual([
-      CARD_WIDTH,
-      CARD_HEIGHT,
-      8,
-      2,
-    ]);
-    expect([CARD_WIDTH, CARD_HEIGHT]).toEqual([240, 336]);
+    // Width, height, 8 bits a channel, colour type 2 (RGB): the size users get, not the module's constants.
+    expect([ihdr.readUInt32BE(0), ihdr.readUInt32BE(4), ihdr[8], ihdr[9]]).toEqual([240, 336, 8, 2]);
     const raw = inflateSync(chunks[1]!.data);
-    expect(raw.length).toBe((CARD_WIDTH * 3 + 1) * CARD_HEIGHT);
+    // One filter byte and 240 RGB pixels per row, 336 rows.
+    expect(raw.length).toBe((240 * 3 + 1) * 336);
   });
 
   it('is deterministic per id and differs between ids', () => {

@@ -1,6 +1,6 @@
 // Names across runs: what an earlier run saved (read back from the manifest) keeps its owner, whatever
 // order a later run claims names in; nothing another key saved is ever overwritten.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
@@ -19,13 +19,13 @@ const live = () => new AbortController().signal;
 const bodyOf = (key: string) => pdfBytes(3_000, key.length * 7 + key.charCodeAt(key.length - 1));
 
 /** One run as the engine does it: the store in <out>/site, the manifest naming files from <out>. */
-async function run(out: string, order: string[], withClaims: boolean) {
+async function run(out: string, order: string[]) {
   const manifestPath = path.join(out, 'manifest.jsonl');
   const checkpoint = await Checkpoint.open({
     path: path.join(out, '.pagepool', 'checkpoint.json'),
     manifestPath,
   });
-  const claims = withClaims ? await readManifestClaims(manifestPath, out) : [];
+  const claims = await readManifestClaims(manifestPath, out);
   const store = makeStore(path.join(out, 'site'), { claims });
   open.push(store);
   const names: Record<string, string> = {};
@@ -48,12 +48,12 @@ it('keeps an earlier run’s names with their keys when a later run claims them 
   const out = await tempDir();
   const hash = (key: string) => sha256(Buffer.from(key)).slice(0, 8);
   // Run 1 saves B (first, plain name) and C; A was never reached (a crash, --max, a failure).
-  expect(await run(out, ['vin-B', 'vin-C'], true)).toEqual({
+  expect(await run(out, ['vin-B', 'vin-C'])).toEqual({
     'vin-B': 'sticker.pdf',
     'vin-C': `sticker~${hash('vin-C')}.pdf`,
   });
   // Run 2 reaches A first: the plain name belongs to B on disk, so A takes its own suffix.
-  expect(await run(out, ['vin-A', 'vin-C', 'vin-B'], true)).toEqual({
+  expect(await run(out, ['vin-A', 'vin-C', 'vin-B'])).toEqual({
     'vin-A': `sticker~${hash('vin-A')}.pdf`,
   });
   const dir = path.join(out, 'site');
@@ -69,12 +69,24 @@ it('keeps an earlier run’s names with their keys when a later run claims them 
   }
 });
 
-it('without the claims a later run would overwrite another key’s file (what the claims prevent)', async () => {
+it('a later run never overwrites or replaces a file another key saved: it takes a name of its own', async () => {
   const out = await tempDir();
-  await run(out, ['vin-B'], false);
-  await run(out, ['vin-A'], false);
-  // The bug the claims fix: A took B's plain name and replaced B's bytes.
-  expect(sha256(await readFile(path.join(out, 'site', 'sticker.pdf')))).toBe(sha256(bodyOf('vin-A')));
+  const hash = (key: string) => sha256(Buffer.from(key)).slice(0, 8);
+  await run(out, ['vin-B']);
+  const plain = path.join(out, 'site', 'sticker.pdf');
+  const before = await stat(plain);
+  // A reaches the plain name first in this run; on disk it is B's.
+  expect(await run(out, ['vin-A'])).toEqual({ 'vin-A': `sticker~${hash('vin-A')}.pdf` });
+  const after = await stat(plain);
+  // The same file, untouched: not rewritten, not renamed over (even with the same bytes).
+  expect({ ino: after.ino, mtimeMs: after.mtimeMs }).toEqual({ ino: before.ino, mtimeMs: before.mtimeMs });
+  expect(sha256(await readFile(plain))).toBe(sha256(bodyOf('vin-B')));
+  expect(sha256(await readFile(path.join(out, 'site', `sticker~${hash('vin-A')}.pdf`)))).toBe(
+    sha256(bodyOf('vin-A')),
+  );
+  expect(await listDir(path.join(out, 'site'))).toEqual(
+    ['sticker.pdf', `sticker~${hash('vin-A')}.pdf`].sort(),
+  );
 });
 
 it('reads claims from the manifest: last line wins, torn and foreign lines skipped, missing file is empty', async () => {

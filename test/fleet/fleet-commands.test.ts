@@ -9,11 +9,13 @@ import { makeVehicles } from '../../src/demo/inventory.js';
 import { type Portal, type PortalOptions, startPortal } from '../../src/demo/portal.js';
 import { stickerPdf } from '../../src/demo/sticker-pdf.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
+import { type PortalProxy, type ProxiedRequest, startPortalProxy } from '../helpers/portal-proxy.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 
 let redis: RedisServer;
 const portals: Portal[] = [];
+const proxies: PortalProxy[] = [];
 const clients: Redis[] = [];
 const children = new Set<ChildProcess>();
 
@@ -23,6 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   for (const client of clients) client.disconnect();
+  await Promise.all(proxies.map((p) => p.close()));
   await Promise.all(portals.map((p) => p.close()));
   await redis?.stop();
   await removeTempDirs();
@@ -126,7 +129,7 @@ async function completions(client: Redis): Promise<Map<string, number>> {
   return counts;
 }
 
-async function writeRefs(p: Portal, count: number): Promise<string> {
+async function writeRefs(p: { url: string }, count: number): Promise<string> {
   const file = path.join(await tempDir(), 'refs.jsonl');
   const lines = makeVehicles(count, 1).map((v) =>
     JSON.stringify({ stock: v.stock, url: `${p.url}/vehicle/${v.stock}` }),
@@ -301,24 +304,116 @@ describe('a worker killed mid-run', () => {
 });
 
 describe('the fleet rate limit', () => {
-  it('a portal limited to 10 requests/s and `--rate 2` over 4 workers: no 429 sent', async () => {
-    const N = 24;
+  const N = 24;
+
+  /** N vehicles from a portal limited to 10 requests/s, through 4 workers of 2 pages each, given `rate`. */
+  async function pull(db: number, rate: string[]): Promise<{ portal: Portal; ms: number }> {
     const p = await portal({ vehicles: N, rateLimitPerSec: 10 });
-    const db = database(3);
+    const { url } = database(db);
     const base = await tempDir();
-    const common = ['--queue', db.url, '--base-url', p.url];
-    const refs = await writeRefs(p, N);
-    const enqueued = await runCli(['enqueue', ...common, '--refs', refs], { env: ENV });
+    const common = ['--queue', url, '--base-url', p.url];
+    const enqueued = await runCli(['enqueue', ...common, '--refs', await writeRefs(p, N)], { env: ENV });
     expect(enqueued.code, enqueued.stderr).toBe(0);
+    const started = Date.now();
+    const workers = [1, 2, 3, 4].map((i) =>
+      start(['work', ...common, '--out', machineOut(base, i), '--concurrency', '2', ...rate]),
+    );
+    const results = await Promise.all(workers.map((w) => w.done));
+    const ms = Date.now() - started;
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(await stickersOn([1, 2, 3, 4].map((i) => machineOut(base, i)))).toEqual(stockNumbers(N));
+    return { portal: p, ms };
+  }
+
+  it('a portal limited to 10 requests/s and `--rate 2` over 4 workers: no 429 sent, and N/2 s at the least', async () => {
     // Each vehicle is two rate-limited requests (detail page, sticker), and BullMQ limits item starts, not
     // requests: 2 items/s is 4 requests/s on average, with room for the requests of items started seconds
     // apart to land in the same second when pages take uneven time (on 2 loaded cores, 3 items/s saw a 429).
-    const workers = [1, 2, 3, 4].map((i) =>
-      start(['work', ...common, '--out', machineOut(base, i), '--concurrency', '2', '--rate', '2']),
+    const { portal: p, ms } = await pull(3, ['--rate', '2']);
+    expect(p.stats().sent429).toBe(0);
+    // The rate is shared: 24 starts at 2 a second over all four workers take 11 s or more, however many pages.
+    expect(ms).toBeGreaterThanOrEqual(((N - 2) / 2) * 1000);
+  }, 150_000);
+
+  it('positive control: the same fleet without `--rate` gets 429s from that portal, and still finishes', async () => {
+    const { portal: p } = await pull(4, []);
+    expect(p.stats().sent429).toBeGreaterThan(0);
+  }, 150_000);
+});
+
+describe('fleet work: failures and a 429', () => {
+  it('`work` exits 1 when an item fails, after finishing every other item', async () => {
+    const N = 6;
+    const p = await portal({ vehicles: N });
+    const db = database(5);
+    const base = await tempDir();
+    const common = ['--queue', db.url, '--base-url', p.url];
+    // One ref the portal does not have: a 404, a permanent failure.
+    const refs = await writeRefs(p, N);
+    await writeFile(
+      refs,
+      `${await readFile(refs, 'utf8')}${JSON.stringify({ stock: 'S99999', url: `${p.url}/vehicle/S99999` })}\n`,
+    );
+    const enqueued = await runCli(['enqueue', ...common, '--refs', refs], { env: ENV });
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    const worked = await start(['work', ...common, '--out', machineOut(base, 1), '--concurrency', '2']).done;
+    expect(worked.code, worked.stderr).toBe(1);
+    expect(worked.stderr).toMatch(/S99999/);
+    expect(await stickersOn([machineOut(base, 1)])).toEqual(stockNumbers(N));
+    expect(Object.keys(p.stats().filesServed).sort()).toEqual(stockNumbers(N));
+    const status = await runCli(['status', '--queue', db.url, '--json'], { env: ENV });
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ done: N, failed: 1, pending: 0 });
+  }, 150_000);
+
+  // KNOWN BUG (src/fleet/fleet-worker.ts, reported with issue 18): the item that got the 429 waits its
+  // Retry-After, but no machine holds its new starts, not even the one that got it: with two workers of one page
+  // each, 7 detail requests went out in the 3 s after the 429. `it.fails` keeps the suite green and turns red
+  // once the pause works: then make this a plain `it`.
+  it.fails('one 429 pauses every machine for its Retry-After, not only the one that got it', async () => {
+    const N = 16;
+    const RETRY_AFTER_S = 4;
+    const p = await portal({ vehicles: N });
+    const detail = /^\/vehicle\/S\d{5}$/;
+    const sessions = new Set<string>();
+    let injected: ProxiedRequest | undefined;
+    // The first detail request once both machines are logged in and working gets a 429.
+    const proxy = await startPortalProxy(p.url, {
+      intercept: (req) => {
+        if (!detail.test(req.path) || req.session === undefined) return undefined;
+        sessions.add(req.session);
+        if (injected || sessions.size < 2) return undefined;
+        injected = req;
+        return { status: 429, headers: { 'retry-after': String(RETRY_AFTER_S) } };
+      },
+    });
+    proxies.push(proxy);
+    const db = database(6);
+    const base = await tempDir();
+    const common = ['--queue', db.url, '--base-url', proxy.url];
+    const enqueued = await runCli(['enqueue', ...common, '--refs', await writeRefs(proxy, N)], {
+      env: ENV,
+    });
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    const workers = [1, 2].map((i) =>
+      start(['work', ...common, '--out', machineOut(base, i), '--concurrency', '1']),
     );
     const results = await Promise.all(workers.map((w) => w.done));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
-    expect(p.stats().sent429).toBe(0);
-    expect(await stickersOn([1, 2, 3, 4].map((i) => machineOut(base, i)))).toEqual(stockNumbers(N));
+    expect(await stickersOn([1, 2].map((i) => machineOut(base, i)))).toEqual(stockNumbers(N));
+
+    expect(injected).toBeDefined();
+    const t0 = injected!.at;
+    const details = proxy.requests.filter((r) => detail.test(r.path) && r !== injected);
+    const during = details.filter((r) => r.at > t0 && r.at < t0 + (RETRY_AFTER_S - 1) * 1000);
+    // Only an item the other machine had already started may still load its page; nobody starts a new one.
+    expect(during.length).toBeLessThanOrEqual(1);
+    // Both machines worked before the 429 and after the pause.
+    for (const session of sessions) {
+      expect(details.some((r) => r.session === session && r.at < t0)).toBe(true);
+      expect(details.some((r) => r.session === session && r.at >= t0 + (RETRY_AFTER_S - 1) * 1000)).toBe(
+        true,
+      );
+    }
   }, 150_000);
 });

@@ -7,12 +7,15 @@ import { connectRedis, redactUrl, redisOptionsFromUrl } from '../../src/fleet/re
 describe('jobIdFor', () => {
   it('keeps ordinary keys and escapes the ones BullMQ refuses (integers, colons), reversibly', () => {
     expect(jobIdFor('S00001')).toBe('S00001');
+    const ids = new Set<string>();
     for (const key of ['12345', 'a:b', 'k=x', 'k=%41', '0', 'ü:/ 1']) {
       const id = jobIdFor(key);
-      expect(id === key && /^\d+$/.test(key)).toBe(false);
-      expect(id.includes(':')).toBe(false);
+      // BullMQ refuses an id that is an integer or holds a colon.
+      expect(id, key).not.toMatch(/^\d+$|:/);
       expect(keyOfJobId(id)).toBe(key);
+      ids.add(id);
     }
+    expect(ids.size).toBe(6);
   });
 });
 

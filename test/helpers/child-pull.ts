@@ -20,6 +20,8 @@ export interface ChildPullOptions {
   onSpawn?: (child: ChildProcess) => void;
   /** @default 120_000 */
   timeoutMs?: number;
+  /** More environment for the child. */
+  env?: Record<string, string>;
 }
 
 /** `pagepool run --site demo --base-url <portal>` with the portal's credentials in the environment. */
@@ -27,7 +29,11 @@ export function childPull(options: ChildPullOptions): Promise<CliResult> {
   const { portal } = options;
   return runCli(['run', '--site', 'demo', '--base-url', portal.url, ...(options.args ?? [])], {
     cwd: options.cwd,
-    env: { PAGEPOOL_USERNAME: portal.options.username, PAGEPOOL_PASSWORD: portal.options.password },
+    env: {
+      PAGEPOOL_USERNAME: portal.options.username,
+      PAGEPOOL_PASSWORD: portal.options.password,
+      ...options.env,
+    },
     ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
     timeoutMs: options.timeoutMs ?? 120_000,
   });

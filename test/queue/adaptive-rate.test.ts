@@ -1,7 +1,7 @@
 // Adaptive concurrency (AIMD) and the start rate of the AsyncTaskQueue, under fake timers.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, RateLimitedError } from '../../src/errors.js';
-import { AdaptiveLimit, LATENCY_FACTOR } from '../../src/queue/adaptive-limit.js';
+import { AdaptiveLimit } from '../../src/queue/adaptive-limit.js';
 import { StartRate } from '../../src/queue/start-rate.js';
 import { AsyncTaskQueue, type QueueSummary } from '../../src/queue/task-queue.js';
 
@@ -157,7 +157,20 @@ describe('adaptive concurrency', () => {
     expect(limit.limit).toBe(1);
     for (let i = 0; i < 100; i++) limit.record({ kind: 'success', ms: 10, seq: ++seq }, seq);
     expect(limit.limit).toBe(3);
-    expect(LATENCY_FACTOR).toBe(3);
+  });
+
+  it('AdaptiveLimit halves on latency only once the average passes three times the best one seen', () => {
+    const limit = new AdaptiveLimit(8);
+    let seq = 0;
+    const success = (ms: number) => limit.record({ kind: 'success', ms, seq: ++seq }, seq);
+    // Five tasks of 10 ms: the warm-up is over and the best average is 10 ms.
+    for (let i = 0; i < 5; i++) expect(success(10)).toBeNull();
+    // One of 110 ms moves the average (weight 0.2) to exactly 30 ms: three times the best, not above it.
+    expect(success(110)).toBeNull();
+    expect(limit.limit).toBe(8);
+    // One more of 115 ms: 51 ms, above 30.
+    expect(success(115)).toBe('latency');
+    expect(limit.limit).toBe(4);
   });
 });
 

@@ -1,0 +1,70 @@
+// A file cut off mid-body, end to end: `pagepool run` against a demo portal that cuts responses short, seen
+// through a logging proxy. Every PDF must end up byte-exact, and a cut file should be resumed with a Range
+// request rather than fetched again.
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeVehicles } from '../src/demo/inventory.js';
+import { type Portal, startPortal } from '../src/demo/portal.js';
+import { stickerPdf } from '../src/demo/sticker-pdf.js';
+import { runCli } from './helpers/cli.js';
+import { type PortalProxy, startPortalProxy } from './helpers/portal-proxy.js';
+import { removeTempDirs, tempDir } from './helpers/temp-dir.js';
+
+const N = 20;
+const PAD = 200_000;
+let portal: Portal;
+let proxy: PortalProxy;
+let cwd: string;
+let result: { code: number | null; stderr: string };
+
+// One pull for both tests: padded stickers, so a cut leaves a real half behind.
+beforeAll(async () => {
+  portal = await startPortal({ vehicles: N, truncateRate: 0.3, stickerPadBytes: PAD, seed: 3 });
+  proxy = await startPortalProxy(portal.url);
+  cwd = await tempDir();
+  result = await runCli(['run', '--site', 'demo', '--base-url', proxy.url, '--concurrency', '4', '--quiet'], {
+    cwd,
+    env: { PAGEPOOL_USERNAME: 'demo', PAGEPOOL_PASSWORD: 'demo-pass' },
+    timeoutMs: 180_000,
+  });
+}, 240_000);
+afterAll(async () => {
+  await proxy?.close();
+  await portal?.close();
+  await removeTempDirs();
+});
+
+const stickers = () => proxy.requests.filter((r) => r.path.endsWith('/sticker.pdf'));
+
+describe('a cut-off download', () => {
+  it('is fetched again until whole: every PDF byte-exact, exit 0, no more requests than cuts', async () => {
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    for (const vehicle of makeVehicles(N, 3)) {
+      const file = path.join(cwd, 'downloads', 'demo', `${vehicle.stock}-window-sticker.pdf`);
+      expect((await readFile(file)).equals(stickerPdf(vehicle, PAD)), vehicle.stock).toBe(true);
+    }
+    // The cuts happened, and each cost one more request, no more.
+    expect(portal.stats().truncated).toBeGreaterThan(0);
+    expect(stickers()).toHaveLength(N + portal.stats().truncated);
+  });
+
+  // KNOWN BUG (src/files/http-download.ts, reported with issue 18): the `.part` of a cut response is kept with
+  // its validator but holds 0 bytes, so the retry starts from zero. undici destroys the body stream on the
+  // socket error and drops the chunks still buffered in it, which `for await` had not yet written to the
+  // part. `it.fails` keeps the suite green and turns red once resuming works: then make this a plain `it`.
+  it.fails('resumes a cut file from where it stopped (Range, 206): no byte is sent twice', async () => {
+    let onDisk = 0;
+    for (const vehicle of makeVehicles(N, 3)) {
+      onDisk += (await stat(path.join(cwd, 'downloads', 'demo', `${vehicle.stock}-window-sticker.pdf`))).size;
+    }
+    const resumed = stickers().filter((r) => r.range !== undefined);
+    expect(resumed.length).toBe(portal.stats().truncated);
+    for (const r of resumed) {
+      expect(r.range).toMatch(/^bytes=[1-9]\d*-$/);
+      expect(r.status).toBe(206);
+    }
+    expect(stickers().filter((r) => r.range === undefined)).toHaveLength(N);
+    expect(stickers().reduce((n, r) => n + r.bytes, 0)).toBe(onDisk);
+  });
+});
