@@ -383,35 +383,39 @@ export default { ...demo, async login() { throw new Error('my login exploded'); 
 });
 
 describe('a corrupt checkpoint', () => {
-  it('a corrupt middle journal line: one line naming file and line, exit 2, nothing overwritten; repair recovers', async () => {
-    const cwd = await tempDir();
-    const { mkdir, writeFile } = await import('node:fs/promises');
-    const dir = path.join(cwd, 'downloads', '.pagepool');
-    await mkdir(dir, { recursive: true });
-    const journal = path.join(dir, 'checkpoint.jsonl');
-    const at = '2026-01-01T00:00:00.000Z';
-    const lines = [
-      JSON.stringify({ t: 'started', key: 'S00001', attempt: 1, at }),
-      '{"t":"done","key":"S0000',
-      JSON.stringify({ t: 'started', key: 'S00002', attempt: 1, at }),
-    ];
-    await writeFile(journal, `${lines.join('\n')}\n`);
-    const before = await readFile(journal);
-    const env = { DEMO_VEHICLES: '3' };
+  it(
+    'a corrupt middle journal line: one line naming file and line, exit 2, nothing overwritten; repair recovers',
+    SLOW,
+    async () => {
+      const cwd = await tempDir();
+      const { mkdir, writeFile } = await import('node:fs/promises');
+      const dir = path.join(cwd, 'downloads', '.pagepool');
+      await mkdir(dir, { recursive: true });
+      const journal = path.join(dir, 'checkpoint.jsonl');
+      const at = '2026-01-01T00:00:00.000Z';
+      const lines = [
+        JSON.stringify({ t: 'started', key: 'S00001', attempt: 1, at }),
+        '{"t":"done","key":"S0000',
+        JSON.stringify({ t: 'started', key: 'S00002', attempt: 1, at }),
+      ];
+      await writeFile(journal, `${lines.join('\n')}\n`);
+      const before = await readFile(journal);
+      const env = { DEMO_VEHICLES: '3' };
 
-    const broken = await runCli(['run', '--quiet'], { cwd, env });
-    expect(broken.code).toBe(2);
-    expect(broken.stderr.trim().split('\n')).toHaveLength(1);
-    expect(broken.stderr).toContain('checkpoint.jsonl');
-    expect(broken.stderr).toMatch(/line 2/);
-    expect(broken.stderr).toContain('pagepool repair');
-    expect((await readFile(journal)).equals(before)).toBe(true);
+      const broken = await runCli(['run', '--quiet'], { cwd, env });
+      expect(broken.code).toBe(2);
+      expect(broken.stderr.trim().split('\n')).toHaveLength(1);
+      expect(broken.stderr).toContain('checkpoint.jsonl');
+      expect(broken.stderr).toMatch(/line 2/);
+      expect(broken.stderr).toContain('pagepool repair');
+      expect((await readFile(journal)).equals(before)).toBe(true);
 
-    const repaired = await runCli(['repair'], { cwd });
-    expect(repaired.code).toBe(0);
-    const resumed = await runCli(['run', '--quiet'], { cwd, env });
-    expect(resumed.code).toBe(0);
-    const status = JSON.parse((await runCli(['status', '--json'], { cwd })).stdout);
-    expect(status.done).toBe(3);
-  });
+      const repaired = await runCli(['repair'], { cwd });
+      expect(repaired.code).toBe(0);
+      const resumed = await runCli(['run', '--quiet'], { cwd, env });
+      expect(resumed.code).toBe(0);
+      const status = JSON.parse((await runCli(['status', '--json'], { cwd })).stdout);
+      expect(status.done).toBe(3);
+    },
+  );
 });
