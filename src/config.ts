@@ -7,7 +7,7 @@ import dotenv from 'dotenv';
 import { type PortalOptions, portalOptionsFromEnv } from './demo/portal.js';
 import { ConfigError } from './errors.js';
 
-export const COMMANDS = ['run', 'list', 'status', 'repair', 'enqueue', 'work'] as const;
+export const COMMANDS = ['run', 'list', 'status', 'repair', 'enqueue', 'work', 'init'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Config {
@@ -68,7 +68,7 @@ export const FLAGS = {
   'base-url': {
     type: 'string',
     env: 'PAGEPOOL_BASE_URL',
-    help: 'portal URL (demo sites: empty starts the embedded portal)',
+    help: 'portal URL; `demo` (or empty, for the demo sites) starts the embedded portal',
     def: '',
   },
   username: { type: 'string', env: 'PAGEPOOL_USERNAME', help: 'login name (demo: demo)', def: '' },
@@ -293,7 +293,7 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
     demo,
   };
   if (config.site.trim() === '') problems.push('Expected `--site` to name a site, got ``');
-  if (config.baseUrl !== '' && !/^https?:\/\/[^/]+/.test(config.baseUrl)) {
+  if (config.baseUrl !== '' && config.baseUrl !== 'demo' && !/^https?:\/\/[^/]+/.test(config.baseUrl)) {
     problems.push(`Expected \`--base-url\` to be an http(s) URL, got \`${config.baseUrl}\``);
   }
   if (config.queue && !/^rediss?:\/\/[^/]+/.test(config.queue)) {
@@ -348,6 +348,7 @@ export function helpText(): string {
     '  repair    set aside corrupt checkpoint journal lines so a run can resume',
     '  enqueue   fleet: add every item of the site to the shared queue (--queue)',
     '  work      fleet: pull items from the shared queue on this machine (--queue)',
+    '  init      write a commented adapter skeleton to [PATH] (default adapters/my-portal.ts)',
     '',
     'Options (flag, environment variable, default):',
   ];

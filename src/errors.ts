@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'DISK_FULL'
   | 'CHECKPOINT_CORRUPT'
   | 'FILE_INVALID'
-  | 'NO_BROWSER';
+  | 'NO_BROWSER'
+  | 'NO_ITEMS';
 
 /** Base class: every error pagepool raises on purpose carries a stable `code`. */
 export class PagepoolError extends Error {
@@ -92,6 +93,13 @@ export class FileInvalidError extends PagepoolError {
   }
 }
 
+/** The listing (or the `--refs` file) produced no items at all: the run stops, exit code 1. */
+export class NoItemsError extends PagepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('NO_ITEMS', message, options);
+  }
+}
+
 export type Decision = 'retry' | 'permanent' | 'relogin' | 'backoff' | 'fatal';
 
 /**
@@ -117,6 +125,7 @@ export function classify(err: unknown): Decision {
       case 'CHECKPOINT_CORRUPT':
       case 'SHUTDOWN':
       case 'NO_BROWSER':
+      case 'NO_ITEMS':
         return 'fatal';
       default:
         return 'retry';

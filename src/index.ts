@@ -3,6 +3,7 @@ export {
   ConfigError,
   classify,
   LoginError,
+  NoItemsError,
   PagepoolError,
   PermanentError,
   RateLimitedError,
@@ -13,4 +14,5 @@ export {
 export type { FetchOptions, FileKind, FileOptions, Files, SavedFile } from './files/types.js';
 export { type RunOptions, run } from './run.js';
 export type { RunEvents } from './run-events.js';
-export { type Credentials, defineSite, type Job, type Site } from './sites/site.js';
+export { type CheckResponseOptions, checkResponse } from './sites/check-response.js';
+export { type Credentials, defineSite, type Job, type ListContext, type Site } from './sites/site.js';

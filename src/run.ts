@@ -12,6 +12,7 @@ import type { QueueEvents } from './queue/events.js';
 import { AsyncTaskQueue, type BackoffOptions, type QueueSummary } from './queue/task-queue.js';
 import type { RunEvents } from './run-events.js';
 import { readRefs } from './sites/read-refs.js';
+import { siteLogin } from './sites/site.js';
 
 /** The worker's options (site, credentials, out, browser, blocking, recycling, file limits, trace...) plus the run's. */
 export interface RunOptions<Ref> extends Omit<ItemWorkerOptions<Ref>, 'concurrency' | 'events'> {
@@ -171,7 +172,7 @@ export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<
     }));
   let pool: PagePool | undefined;
   try {
-    pool = await PagePool.open({ browser, size: 1, login: (page) => site.login(page, credentials, baseUrl) });
+    pool = await PagePool.open({ browser, size: 1, login: siteLogin(site, credentials, baseUrl) });
     let n = 0;
     for await (const ref of listWithRelogin(site, pool, baseUrl, signal, new EventEmitter<RunEvents>())) {
       yield ref;

@@ -10,8 +10,8 @@ export interface PagePoolOptions {
   browser: Browser;
   /** Pages in the pool. */
   size: number;
-  /** Logs a page in (and accepts the licence); cookies land in the shared context. */
-  login(page: Page): Promise<void>;
+  /** Logs a page in (and accepts the licence); cookies land in the shared context. None: no login, ever. */
+  login?: ((page: Page) => Promise<void>) | undefined;
   /** Block images, fonts, media and stylesheets. @default true */
   block?: boolean;
   /** Replace a page after this many tasks. @default 200 */
@@ -37,7 +37,7 @@ export interface PagePoolOptions {
   onWarning?(message: string): void;
 }
 
-type Callbacks = 'onReplaced' | 'onLogin' | 'onContextRecycled' | 'onWarning';
+type Callbacks = 'login' | 'onReplaced' | 'onLogin' | 'onContextRecycled' | 'onWarning';
 
 /** One browser context and how many of the pool's pages (extra pages included) are still open in it. */
 interface ContextEntry {
@@ -189,6 +189,7 @@ export class PagePool {
 
   /** One new login on a page of its own; the shared context's cookies then serve every page. */
   async relogin(): Promise<void> {
+    if (!this.options.login) return;
     const page = await this.newPage();
     try {
       await this.loginOn(page);
@@ -221,6 +222,7 @@ export class PagePool {
   }
 
   private async loginOn(page: Page): Promise<void> {
+    if (!this.options.login) return;
     await this.options.login(page);
     this.logins += 1;
     this.options.onLogin?.(this.logins);

@@ -11,6 +11,7 @@ import { fleetCommand, fleetStatus } from '../fleet/fleet-commands.js';
 import type { QueueSummary } from '../queue/task-queue.js';
 import { listRefs, run } from '../run.js';
 import type { RunEvents } from '../run-events.js';
+import { initCommand } from '../sites/adapter-skeleton.js';
 import { isBuiltInSite, loadSite } from '../sites/load-site.js';
 import type { Credentials } from '../sites/site.js';
 import { createUi, type UiOptions } from '../ui/create-ui.js';
@@ -19,6 +20,14 @@ import { RunReport } from '../ui/run-report.js';
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'init') {
+    try {
+      process.stdout.write(await initCommand(argv.slice(1)));
+      return EXIT.ok;
+    } catch (err) {
+      return fail(err);
+    }
+  }
   let config: Readonly<Config>;
   try {
     const parsed = loadConfig({ argv, isTTY: Boolean(process.stdout.isTTY) });
@@ -64,8 +73,8 @@ export async function main(argv: string[]): Promise<number> {
     const site = await loadSite(config.site);
     let baseUrl = config.baseUrl;
     let defaults: Credentials = { username: '', password: '' };
-    if (baseUrl === '') {
-      if (!isBuiltInSite(config.site))
+    if (baseUrl === '' || baseUrl === 'demo') {
+      if (baseUrl === '' && !isBuiltInSite(config.site))
         throw new ConfigError(`Missing \`--base-url\` (PAGEPOOL_BASE_URL) for site \`${config.site}\``);
       portal = await startPortal(config.demo);
       baseUrl = portal.url;
@@ -76,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
       username: config.username || defaults.username,
       password: config.password || defaults.password,
     };
-    if (!credentials.username || !credentials.password) {
+    if (site.login && (!credentials.username || !credentials.password)) {
       throw new ConfigError(
         'Missing credentials: set PAGEPOOL_USERNAME (or --username) and PAGEPOOL_PASSWORD',
       );

@@ -12,7 +12,8 @@ import { classify, PagepoolError, SessionExpiredError } from '../errors.js';
 import { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
 import type { RunEvents } from '../run-events.js';
-import type { Credentials, Job, Site } from '../sites/site.js';
+import { checkResponseFor } from '../sites/check-response.js';
+import { type Credentials, type Job, type Site, siteLogin } from '../sites/site.js';
 
 /** What an attempt is given by its queue: the key, the attempt number and the signals. */
 export interface AttemptContext {
@@ -90,7 +91,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     pool = await PagePool.open({
       browser,
       size: options.concurrency,
-      login: (page) => site.login(page, credentials, baseUrl),
+      login: siteLogin(site, credentials, baseUrl),
       block: options.block ?? true,
       recycleAfter: options.recycleAfter ?? 200,
       // A trace records one context: keep the first one for the whole run when tracing.
@@ -253,6 +254,7 @@ async function attemptItem<Ref>(
         unblock: () => pool.unblock(page),
         stage,
         log: (message) => events.emit('warning', { message: `${ctx.key}: ${message}` }),
+        checkResponse: checkResponseFor(site, page),
       };
       processing = site.process(job);
       try {

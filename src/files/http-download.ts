@@ -4,27 +4,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
-import { FileInvalidError, PermanentError, RateLimitedError, SessionExpiredError } from '../errors.js';
+import { FileInvalidError, SessionExpiredError } from '../errors.js';
 import { metaPathOf, PartFile, removePart, sizeOf } from './atomic-write.js';
 import { diskFullError, isDiskFull } from './disk-space.js';
 import { checkKind, isHtmlContentType, wantsHtml } from './file-kind.js';
+import { HttpStatusError, httpStatusError } from './http-status.js';
 import type { FileKind } from './types.js';
 
 /** Redirects followed before giving up: login flows rarely need more than two. */
 export const MAX_REDIRECTS = 5;
-/** Wait used when a 429 has no usable Retry-After. */
-export const DEFAULT_RETRY_AFTER_MS = 30_000;
-
-/** An HTTP status that may heal on its own (5xx, 408): transient, retried. */
-export class HttpStatusError extends Error {
-  readonly status: number;
-  constructor(status: number, url: string) {
-    super(`HTTP ${status} from ${url}`);
-    this.name = 'HttpStatusError';
-    this.status = status;
-  }
-}
-
 /** What `.part.json` holds: enough to ask the server for the rest of the same version. */
 interface PartMeta {
   url: string;
@@ -221,30 +209,17 @@ async function requestFollowingRedirects(
   throw new SessionExpiredError(`More than ${MAX_REDIRECTS} redirects from ${attempt.url}`);
 }
 
-/** The error a final status means, or undefined for 200/206. */
+/** The error a final status means, or undefined for 200/206: `httpStatusError`, and any other 1xx-3xx retried. */
 export function statusError(
   status: number,
   headers: Dispatcher.ResponseData['headers'],
   url: string,
 ): Error | undefined {
   if (status === 200 || status === 206) return undefined;
-  if (status === 404 || status === 410) return new PermanentError(`HTTP ${status}: no file at ${url}`);
-  if (status === 429) return new RateLimitedError(parseRetryAfter(header(headers, 'retry-after')));
-  // Portals answer an expired session with 401/403 as often as with a login redirect.
-  if (status === 401 || status === 403) return new SessionExpiredError(`HTTP ${status} from ${url}`);
-  if (status >= 500 || status === 408 || status === 425) return new HttpStatusError(status, url);
-  if (status >= 400) return new PermanentError(`HTTP ${status} from ${url}`);
-  return new HttpStatusError(status, url);
-}
-
-/** Retry-After in seconds or as an HTTP date, in milliseconds from now. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number {
-  if (value === undefined) return DEFAULT_RETRY_AFTER_MS;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return DEFAULT_RETRY_AFTER_MS;
-  return Math.max(0, date - now);
+  return (
+    httpStatusError(status, { what: url, retryAfter: header(headers, 'retry-after') }) ??
+    new HttpStatusError(status, url)
+  );
 }
 
 /** `bytes 100-199/1000` -> `{ start: 100, total: 1000 }`; `*` total -> undefined. */

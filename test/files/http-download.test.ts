@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FileInvalidError, PermanentError, RateLimitedError, SessionExpiredError } from '../../src/errors.js';
 import type { FileStore } from '../../src/files/file-store.js';
-import { parseContentRange, parseRetryAfter } from '../../src/files/http-download.js';
+import { parseContentRange } from '../../src/files/http-download.js';
+import { parseRetryAfter } from '../../src/files/http-status.js';
 import {
   hasBytes,
   listDir,
