@@ -41,7 +41,7 @@ export async function loadSite(name: string, cwd = process.cwd()): Promise<Site<
     }
   }
   const site = mod.default as Partial<Site<unknown>> | undefined;
-  const missing = ['name', 'key', 'login', 'list', 'process'].filter(
+  const missing = ['name', 'key', 'list', 'process'].filter(
     (field) => site?.[field as keyof Site<unknown>] === undefined,
   );
   if (!site || missing.length > 0) {
