@@ -34,7 +34,7 @@ describe("the README's adapter", () => {
   it('is exactly what pagepool init writes', async () => {
     const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Writing an adapter'));
-    const block = /```ts\n([^]*?)```/.exec(section)?.[1];
+    const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
     expect(block).toBe(adapterSkeleton());
   });
 });
