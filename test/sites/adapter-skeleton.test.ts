@@ -2,6 +2,7 @@
 // it is against the embedded demo portal through the real CLI.
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adapterSkeleton } from '../../src/sites/adapter-skeleton.js';
 import { runCli } from '../helpers/cli.js';
@@ -36,6 +37,28 @@ describe("the README's adapter", () => {
     const section = readme.slice(readme.indexOf('## Writing an adapter'));
     const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
     expect(block).toBe(adapterSkeleton());
+  });
+
+  it("type-checks against pagepool's public types with the project's strict settings", {
+    timeout: 180_000,
+  }, async () => {
+    const file = path.join(await workDir(), 'my-portal.ts');
+    await writeFile(file, adapterSkeleton());
+    const config = ts.getParsedCommandLineOfConfigFile(
+      path.join(ROOT, 'tsconfig.json'),
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+        },
+      },
+    );
+    const program = ts.createProgram([file], { ...config!.options, noEmit: true });
+    const problems = ts
+      .getPreEmitDiagnostics(program)
+      .map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+    expect(problems).toEqual([]);
   });
 });
 
