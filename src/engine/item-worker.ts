@@ -112,6 +112,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     ...(userAgent ? { userAgent } : {}),
     bodyIdleTimeoutMs: options.fileIdleTimeoutMs ?? 10_000,
     diskMarginBytes: options.diskMarginBytes ?? 100 * 1024 * 1024,
+    session: site.login !== undefined,
     // Names other keys already own (from earlier runs) stay theirs, whatever order this run goes in.
     claims: await readManifestClaims(path.join(options.out, 'manifest.jsonl'), options.out),
   });

@@ -34,6 +34,8 @@ export interface DownloadAttempt {
   signal: AbortSignal;
   /** Free space to ask for in a disk-full message. */
   diskMarginBytes: number;
+  /** A 401/403 means the session ended (true) or is permanent (false: the site has no login). */
+  session: boolean;
 }
 
 export interface DownloadResult {
@@ -80,7 +82,7 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
       meta = undefined;
       continue;
     }
-    const failure = statusError(status, response.headers, where);
+    const failure = statusError(status, response.headers, where, attempt.session);
     if (failure !== undefined) {
       await response.body.dump();
       if (!(failure instanceof HttpStatusError)) await removePart(partPath);
@@ -214,10 +216,11 @@ export function statusError(
   status: number,
   headers: Dispatcher.ResponseData['headers'],
   url: string,
+  session = true,
 ): Error | undefined {
   if (status === 200 || status === 206) return undefined;
   return (
-    httpStatusError(status, { what: url, retryAfter: header(headers, 'retry-after') }) ??
+    httpStatusError(status, { what: url, retryAfter: header(headers, 'retry-after'), session }) ??
     new HttpStatusError(status, url)
   );
 }

@@ -14,6 +14,7 @@ import {
 import { demoLoggedOut, demoLogin } from '../../src/sites/demo-portal-login.js';
 import { makeStore, rejection, removeTempDirs, tempDir } from '../files/helpers.js';
 import { launchTestBrowser } from '../helpers/chromium.js';
+import { startStaticServer } from '../helpers/static-server.js';
 
 let browser: Browser;
 const portals: Portal[] = [];
@@ -115,6 +116,23 @@ describe('files.fetch maps the same statuses the same way', () => {
       await store.close();
     }
   };
+  it('403 on a file: a session expiry for a store of a site with login, permanent for one without', async () => {
+    const server = await startStaticServer(await tempDir());
+    try {
+      for (const [session, expected] of [
+        [true, SessionExpiredError],
+        [false, PermanentError],
+      ] as const) {
+        const store = makeStore(await tempDir(), { retries: 0, session });
+        const files = store.forJob({ key: 'k', signal: new AbortController().signal });
+        expect(await rejection(files.fetch(`${server.origin}/private/a.pdf`))).toBeInstanceOf(expected);
+        await store.close();
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   const sticker = (demo: Portal, stock: string) => `${demo.url}/vehicle/${stock}/sticker.pdf`;
 
   it('404 permanent, 429 with Retry-After, 500 retried, the login redirect a session expiry', async () => {
