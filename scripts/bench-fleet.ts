@@ -15,12 +15,14 @@ import {
   jobOptions,
   workerOptions,
 } from '../src/fleet/fleet-options.js';
+import { buildIfStale } from '../test/helpers/build-dist.js';
+import { BIN } from '../test/helpers/cli.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
 
 const ITEMS = Number(process.argv[2] ?? 200);
 const JOBS = Number(process.argv[3] ?? 100_000);
 const CONCURRENCY = 2;
-const BIN = path.resolve(import.meta.dirname, '../bin/pagepool.js');
+buildIfStale();
 const ENV = {
   PATH: process.env.PATH ?? '',
   HOME: process.env.HOME ?? '/tmp',

@@ -10,9 +10,13 @@ import type { Browser, BrowserContext, Page } from 'playwright';
 import { launchBrowser } from '../src/browser/launch.js';
 import { PageSession } from '../src/browser/page-session.js';
 import { type Portal, startPortal } from '../src/demo/portal.js';
+import { descendants, treeMemory } from '../src/metrics/process-tree-memory.js';
+import { buildIfStale } from '../test/helpers/build-dist.js';
+import { BIN } from '../test/helpers/cli.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'pagepool.js');
+// The children run the built bin, as a user's install does.
+buildIfStale();
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 /** No benchmark child may run longer than this (a stuck run must not hang the script). */
 const CHILD_LIMIT_MS = 30 * 60_000;
@@ -58,64 +62,6 @@ export class TreeCpu {
     for (const s of this.last.values()) sum += s;
     return sum;
   }
-}
-
-/** Every live descendant of `root` (not `root` itself), found through the parent ids in /proc. */
-export function descendants(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue; // exited between readdir and read
-    }
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    const list = children.get(ppid) ?? [];
-    list.push(Number(name));
-    children.set(ppid, list);
-  }
-  const out: number[] = [];
-  const stack = [...(children.get(root) ?? [])];
-  while (stack.length > 0) {
-    const pid = stack.pop()!;
-    out.push(pid);
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return out;
-}
-
-/** PSS of one process in bytes (RSS when smaps_rollup is unreadable), 0 when it is gone. */
-export function processMemory(pid: number): { bytes: number; pss: boolean } {
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    if (m) return { bytes: Number(m[1]) * 1024, pss: true };
-  } catch {
-    // fall through to RSS
-  }
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return { bytes: m ? Number(m[1]) * 1024 : 0, pss: false };
-  } catch {
-    return { bytes: 0, pss: false };
-  }
-}
-
-/** Memory of `pid` and all its descendants: PSS summed (shared pages split fairly), RSS where PSS is missing. */
-export function treeMemory(
-  pid: number,
-  includeRoot = true,
-): { bytes: number; pss: boolean; processes: number } {
-  const pids = includeRoot ? [pid, ...descendants(pid)] : descendants(pid);
-  let bytes = 0;
-  let pss = true;
-  for (const p of pids) {
-    const m = processMemory(p);
-    bytes += m.bytes;
-    if (m.bytes > 0 && !m.pss) pss = false;
-  }
-  return { bytes, pss, processes: pids.length };
 }
 
 /** Files under their final name in `dir` (a `.part` is not a file yet). */

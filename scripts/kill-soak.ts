@@ -4,6 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startPortal } from '../src/demo/portal.js';
+import { buildIfStale } from '../test/helpers/build-dist.js';
 import { badPdfs, doneKeys, leftoverFiles, outDir } from '../test/helpers/child-pull.js';
 import { killSoak } from '../test/helpers/kill-soak.js';
 
@@ -12,6 +13,7 @@ if (![kills, vehicles, seed].every((n) => Number.isInteger(n) && n >= 0) || vehi
   process.stderr.write('usage: npx tsx scripts/kill-soak.ts [kills] [vehicles] [seed]\n');
   process.exit(2);
 }
+buildIfStale();
 const portal = await startPortal({ vehicles, pageLatencyMs: 100 });
 const cwd = await mkdtemp(path.join(os.tmpdir(), 'pagepool-kill-soak-'));
 try {

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# npm run setup: install the dependencies and, when no Chromium is found, Debian's chromium through apt-get.
+# npm run setup: install the dependencies, build dist/ (the `pagepool` command and the library) and, when no
+# Chromium is found, install Debian's chromium through apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+# A symlinked node_modules is a shared install (a git worktree): npm ci would empty the folder it points to.
+if [ ! -L node_modules ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
+  npm ci --no-audit --no-fund   # its `prepare` script builds dist/
+elif [ ! -f dist/.tsbuildinfo ] || [ -n "$(find src tsconfig.json tsconfig.build.json -newer dist/.tsbuildinfo -print -quit)" ]; then
+  npm run build
 fi
 
 if node --input-type=module -e "

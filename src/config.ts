@@ -4,185 +4,32 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
-import { type PortalOptions, portalOptionsFromEnv } from './demo/portal.js';
 import { ConfigError } from './errors.js';
+import { SETTINGS, type Setting, type SettingName, type SettingValues, shownDefault } from './settings.js';
 
 export const COMMANDS = ['run', 'list', 'status', 'repair', 'enqueue', 'work', 'init'] as const;
 export type Command = (typeof COMMANDS)[number];
 
-export interface Config {
+/** One validated, frozen configuration: every setting of src/settings.ts in library units (ms, bytes). */
+export interface Config extends Omit<SettingValues, 'checkpoint' | 'noColor'> {
   command: Command;
-  /** Built-in site name (`demo`, `demo-cards`) or the path of an adapter module. @default 'demo' */
-  site: string;
-  /** Portal base URL; for the demo sites, empty means "start the embedded demo portal". */
-  baseUrl: string;
-  username: string;
-  password: string;
-  /** Pages in the pool = tasks in flight. @default 8 */
-  concurrency: number;
-  /** Per-item deadline. @default 180_000 */
-  taskTimeoutMs: number;
-  /** Retries of a transient failure. @default 2 */
-  retries: number;
-  /** Only the first N items of the source (0 = all). @default 0 */
-  max: number;
-  /** Output folder (absolute). @default downloads */
-  out: string;
-  /** Checkpoint file (absolute). @default <out>/.pagepool/checkpoint.json */
+  /** Absolute; `<out>/.pagepool/checkpoint.json` unless set. */
   checkpoint: string;
-  /** JSONL/CSV refs instead of the site's listing; '-' is stdin. */
-  refs: string | null;
-  retryFailed: boolean;
-  fresh: boolean;
-  headed: boolean;
-  slowMoMs: number;
-  /** Block images, fonts, media and stylesheets on listing/detail pages. @default true */
-  block: boolean;
-  /** Close and reopen a page after this many items. @default 200 */
-  recycleAfter: number;
-  /** Body-idle timeout of a file download. @default 10_000 */
-  fileIdleTimeoutMs: number;
-  /** Free space required before each file. @default 100 MiB */
-  diskMarginBytes: number;
-  quiet: boolean;
-  json: boolean;
-  trace: boolean;
+  /** ANSI colours: stdout is a TTY and NO_COLOR is not set. */
   color: boolean;
-  chromiumPath: string | null;
-  /** Item starts per second toward the portal (0 = no limit); in fleet mode shared by every machine. @default 0 */
-  rate: number;
-  /** Redis URL of a shared BullMQ queue (fleet mode); null runs the in-process queue and checkpoint file. */
-  queue: string | null;
-  /** Fault and size knobs of the embedded demo portal (DEMO_* variables). */
-  demo: Partial<PortalOptions>;
+  /** The DEMO_* variables as written; the embedded demo portal parses them when it is started. */
+  demoEnv: Readonly<Record<string, string>>;
 }
 
-/** Every flag, for parseArgs and for `--help` (kept in one place so help cannot drift). */
-export const FLAGS = {
-  site: {
-    type: 'string',
-    env: 'PAGEPOOL_SITE',
-    help: 'site adapter: demo, demo-cards, or a path to a module',
-    def: 'demo',
-  },
-  'base-url': {
-    type: 'string',
-    env: 'PAGEPOOL_BASE_URL',
-    help: 'portal URL; `demo` (or empty, for the demo sites) starts the embedded portal',
-    def: '',
-  },
-  username: { type: 'string', env: 'PAGEPOOL_USERNAME', help: 'login name (demo: demo)', def: '' },
-  concurrency: {
-    type: 'string',
-    env: 'PAGEPOOL_CONCURRENCY',
-    help: 'pages working at once, 1 to 64',
-    def: '8',
-  },
-  timeout: {
-    type: 'string',
-    env: 'PAGEPOOL_TIMEOUT',
-    help: 'seconds one item may take before it is retried',
-    def: '180',
-  },
-  retries: {
-    type: 'string',
-    env: 'PAGEPOOL_RETRIES',
-    help: 'retries of a transient failure, 0 to 20',
-    def: '2',
-  },
-  max: {
-    type: 'string',
-    env: 'PAGEPOOL_MAX',
-    help: 'only the first N items of the listing (0 = all)',
-    def: '0',
-  },
-  out: { type: 'string', env: 'PAGEPOOL_OUT', help: 'output folder', def: 'downloads' },
-  checkpoint: {
-    type: 'string',
-    env: 'PAGEPOOL_CHECKPOINT',
-    help: 'checkpoint file',
-    def: '<out>/.pagepool/checkpoint.json',
-  },
-  refs: {
-    type: 'string',
-    env: 'PAGEPOOL_REFS',
-    help: 'read refs from a JSONL or CSV file (- for stdin) instead of listing',
-    def: '',
-  },
-  'retry-failed': {
-    type: 'boolean',
-    env: 'PAGEPOOL_RETRY_FAILED',
-    help: 'also retry items that failed permanently last time',
-    def: 'false',
-  },
-  fresh: {
-    type: 'boolean',
-    env: '',
-    help: 'start over; the old checkpoint is kept as a backup',
-    def: 'false',
-  },
-  headed: { type: 'boolean', env: 'PAGEPOOL_HEADED', help: 'show the browser window', def: 'false' },
-  'slow-mo': {
-    type: 'string',
-    env: 'PAGEPOOL_SLOW_MO',
-    help: 'milliseconds between browser actions (debugging)',
-    def: '0',
-  },
-  'no-block': {
-    type: 'boolean',
-    env: 'PAGEPOOL_NO_BLOCK',
-    help: 'load images, fonts, media and stylesheets on every page',
-    def: 'false',
-  },
-  'recycle-after': {
-    type: 'string',
-    env: 'PAGEPOOL_RECYCLE_AFTER',
-    help: 'replace a page after this many items',
-    def: '200',
-  },
-  'file-timeout': {
-    type: 'string',
-    env: 'PAGEPOOL_FILE_TIMEOUT',
-    help: 'seconds a file download may stall',
-    def: '10',
-  },
-  'disk-margin': {
-    type: 'string',
-    env: 'PAGEPOOL_DISK_MARGIN',
-    help: 'MB of free disk to keep; below it the run stops',
-    def: '100',
-  },
-  quiet: { type: 'boolean', env: 'PAGEPOOL_QUIET', help: 'print errors only', def: 'false' },
-  json: { type: 'boolean', env: '', help: 'status: print JSON', def: 'false' },
-  trace: {
-    type: 'boolean',
-    env: 'PAGEPOOL_TRACE',
-    help: 'keep a Playwright trace for each failed item',
-    def: 'false',
-  },
-  rate: {
-    type: 'string',
-    env: 'PAGEPOOL_RATE',
-    help: 'at most N item starts per second, e.g. 8 or 8/s (0 = no limit)',
-    def: '0',
-  },
-  queue: {
-    type: 'string',
-    env: 'PAGEPOOL_QUEUE',
-    help: 'redis://host:port/db of a shared queue (fleet mode)',
-    def: '',
-  },
-  help: { type: 'boolean', env: '', help: 'show this help', def: 'false' },
-} as const;
+/** Flags that are not settings. */
+const COMMAND_FLAGS = { help: { type: 'boolean' } } as const;
 
-type FlagName = keyof typeof FLAGS;
-
-/** Environment variables that are not flags (secrets never go on a command line). */
-export const ENV_ONLY = {
-  PAGEPOOL_PASSWORD: 'login password (demo: demo-pass)',
-  CHROMIUM_PATH: 'Chromium to launch (default: Playwright browsers, then /usr/bin/chromium)',
-  NO_COLOR: 'any value turns colors off',
-} as const;
+/** Every flag, by its name on the command line, with the setting it sets. */
+const FLAG_SETTINGS = new Map<string, SettingName>(
+  (Object.entries(SETTINGS) as Array<[SettingName, Setting]>)
+    .filter(([, s]) => s.flag !== null)
+    .map(([name, s]) => [s.flag!, name]),
+);
 
 export interface LoadOptions {
   argv: string[];
@@ -194,119 +41,187 @@ export interface LoadOptions {
 /** Parsed command line: the command, or a request for help. */
 export type Parsed = { help: true } | { help: false; config: Readonly<Config> };
 
+const SEE_HELP = 'See `pagepool --help`.';
+
 export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: LoadOptions): Parsed {
-  const environment = env ?? readEnv(cwd);
+  const { environment, fromFile } = env ? { environment: env, fromFile: new Set<string>() } : readEnv(cwd);
   let parsed: ReturnType<typeof parseFlags>;
   try {
     parsed = parseFlags(argv);
   } catch (err) {
-    throw new ConfigError(`${(err as Error).message}. See pagepool --help`);
+    throw new ConfigError(`${parseErrorSentence(err)} ${SEE_HELP}`);
   }
   const { values, positionals } = parsed;
   if (values.help) return { help: true };
 
+  const usage: string[] = [];
   const problems: string[] = [];
-  const pick = (name: FlagName): string => {
-    const flag = FLAGS[name];
-    const v = values[name];
-    if (v !== undefined) return String(v);
-    if (flag.env && environment[flag.env] !== undefined && environment[flag.env] !== '')
-      return environment[flag.env]!;
-    return flag.def;
-  };
-  const int = (name: FlagName, min: number, max: number, scale = 1): number => {
-    const raw = pick(name);
-    const n = Number(raw);
-    if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-      problems.push(`Expected \`--${name}\` to be an integer from ${min} to ${max}, got \`${raw}\``);
-      return min;
+  const read = (name: SettingName): { raw: string; from: string; isFlag: boolean } | null => {
+    const setting: Setting = SETTINGS[name];
+    const v = setting.flag === null ? undefined : (values as Record<string, unknown>)[setting.flag];
+    if (v !== undefined) {
+      // A negated flag given on the command line means "true" for the flag, i.e. the setting is off.
+      return { raw: String(v), from: `\`--${setting.flag}\``, isFlag: true };
     }
-    return n * scale;
+    const e = setting.env === null ? undefined : environment[setting.env];
+    if (setting.env !== null && e !== undefined && e !== '') {
+      const where = fromFile.has(setting.env) ? ' (in .env)' : '';
+      return { raw: e, from: `\`${setting.env}\`${where}`, isFlag: false };
+    }
+    return null;
   };
-  const bool = (name: FlagName): boolean => {
-    const raw = pick(name).toLowerCase();
-    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-    if (['0', 'false', 'no', 'off', ''].includes(raw)) return false;
-    problems.push(`Expected \`--${name}\` to be true or false, got \`${raw}\``);
-    return false;
-  };
-
-  const rate = (): number => {
-    const raw = pick('rate');
-    const n = Number(raw.replace(/\/s$/, ''));
-    if (!Number.isFinite(n) || n < 0 || n > 10_000 || raw.trim() === '') {
-      problems.push(
-        `Expected \`--rate\` to be a number of items per second from 0 to 10000 (like 8 or 8/s), got \`${raw}\``,
+  const values_ = {} as Record<SettingName, unknown>;
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const setting: Setting = SETTINGS[name];
+    const given = read(name);
+    if (given === null) {
+      values_[name] =
+        setting.parser === 'path' ? path.resolve(cwd, String(setting.default)) : setting.default;
+      continue;
+    }
+    const result = parseValue(setting, given.raw, cwd);
+    if ('problem' in result) {
+      (given.isFlag ? usage : problems).push(
+        `Expected ${given.from} to be ${result.problem}, got \`${given.raw}\``,
       );
-      return 0;
-    }
-    return n;
-  };
+      values_[name] = setting.default;
+    } else values_[name] = result.value;
+  }
+  const v = values_ as SettingValues;
 
   const command = (positionals[0] ?? 'run') as Command;
   if (!COMMANDS.includes(command))
-    problems.push(`Unknown command \`${positionals[0]}\`; expected one of ${COMMANDS.join(', ')}`);
-  if (positionals.length > 1) problems.push(`Unexpected argument \`${positionals[1]}\``);
+    usage.push(`Unknown command \`${positionals[0]}\`; expected one of ${COMMANDS.join(', ')}`);
+  if (positionals.length > 1) usage.push(`Unexpected argument \`${positionals[1]}\``);
 
-  const out = path.resolve(cwd, pick('out'));
-  const checkpointRaw = pick('checkpoint');
-  const checkpoint =
-    checkpointRaw === FLAGS.checkpoint.def
-      ? path.join(out, '.pagepool', 'checkpoint.json')
-      : path.resolve(cwd, checkpointRaw);
-  const refs = pick('refs');
-  let demo: Partial<PortalOptions> = {};
-  try {
-    demo = portalOptionsFromEnv(environment);
-  } catch (err) {
-    problems.push((err as Error).message);
+  const demoEnv: Record<string, string> = {};
+  for (const [name, value] of Object.entries(environment)) {
+    if (name.startsWith('DEMO_') && value !== undefined) demoEnv[name] = value;
   }
-
+  const { checkpoint, noColor, ...rest } = v;
   const config: Config = {
+    ...rest,
     command,
-    site: pick('site'),
-    baseUrl: pick('base-url').replace(/\/+$/, ''),
-    username: pick('username'),
-    password: environment.PAGEPOOL_PASSWORD ?? '',
-    concurrency: int('concurrency', 1, 64),
-    taskTimeoutMs: int('timeout', 1, 86_400, 1000),
-    retries: int('retries', 0, 20),
-    max: int('max', 0, Number.MAX_SAFE_INTEGER),
-    out,
-    checkpoint,
-    refs: refs === '' ? null : refs === '-' ? '-' : path.resolve(cwd, refs),
-    retryFailed: bool('retry-failed'),
-    fresh: bool('fresh'),
-    headed: bool('headed'),
-    slowMoMs: int('slow-mo', 0, 60_000),
-    block: !bool('no-block'),
-    recycleAfter: int('recycle-after', 1, 1_000_000),
-    fileIdleTimeoutMs: int('file-timeout', 1, 3600, 1000),
-    diskMarginBytes: int('disk-margin', 0, 1_000_000, 1024 * 1024),
-    quiet: bool('quiet'),
-    json: bool('json'),
-    trace: bool('trace'),
-    color: isTTY && environment.NO_COLOR === undefined,
-    chromiumPath: environment.CHROMIUM_PATH || null,
-    rate: rate(),
-    queue: pick('queue') || null,
-    demo,
+    checkpoint: checkpoint ?? path.join(v.out, '.pagepool', 'checkpoint.json'),
+    color: isTTY && noColor === null && environment.NO_COLOR === undefined,
+    demoEnv,
   };
   if (config.site.trim() === '') problems.push('Expected `--site` to name a site, got ``');
-  if (config.baseUrl !== '' && config.baseUrl !== 'demo' && !/^https?:\/\/[^/]+/.test(config.baseUrl)) {
-    problems.push(`Expected \`--base-url\` to be an http(s) URL, got \`${config.baseUrl}\``);
-  }
-  if (config.queue && !/^rediss?:\/\/[^/]+/.test(config.queue)) {
-    problems.push(`Expected \`--queue\` to be a redis:// URL, got \`${config.queue}\``);
-  }
   if ((command === 'enqueue' || command === 'work') && !config.queue) {
-    problems.push(`\`${command}\` needs \`--queue redis://HOST:PORT\` (or PAGEPOOL_QUEUE)`);
+    usage.push(`\`${command}\` needs \`--queue redis://HOST:PORT\` (or PAGEPOOL_QUEUE)`);
   }
   if (config.refs && config.refs !== '-' && !existsSync(config.refs)) {
-    problems.push(`Cannot read \`--refs\` file \`${refs}\`: it does not exist`);
+    problems.push(`Cannot read \`--refs\` file \`${read('refs')?.raw}\`: it does not exist`);
   }
+  if (usage.length > 0) throw new ConfigError(`${[...usage, ...problems].join('; ')}. ${SEE_HELP}`);
   if (problems.length > 0) throw new ConfigError(problems.join('; '));
   return { help: false, config: Object.freeze(config) };
+}
+
+/** The settings `run` and the fleet commands hand to the item worker and its queue. */
+export interface WorkerSettings {
+  out: string;
+  concurrency: number;
+  taskTimeoutMs: number;
+  retries: number;
+  rate: number;
+  block: boolean;
+  recycleAfter: number;
+  fileIdleTimeoutMs: number;
+  diskMarginBytes: number;
+  chromiumPath: string | null;
+  headed: boolean;
+  slowMoMs: number;
+  trace: boolean;
+}
+
+/** The one mapping from Config onto worker options, shared by `run` and the fleet's `work`/`run`. */
+export function workerOptionsFrom(config: Readonly<Config>): WorkerSettings {
+  return {
+    out: config.out,
+    concurrency: config.concurrency,
+    taskTimeoutMs: config.taskTimeoutMs,
+    retries: config.retries,
+    rate: config.rate,
+    block: config.block,
+    recycleAfter: config.recycleAfter,
+    fileIdleTimeoutMs: config.fileIdleTimeoutMs,
+    diskMarginBytes: config.diskMarginBytes,
+    chromiumPath: config.chromiumPath,
+    headed: config.headed,
+    slowMoMs: config.slowMoMs,
+    trace: config.trace,
+  };
+}
+
+type Parse = { value: unknown } | { problem: string };
+
+/** One raw string through its setting's parser; a problem reads "Expected X to be <problem>, got `raw`". */
+function parseValue(setting: Setting, raw: string, cwd: string): Parse {
+  const text = raw.trim();
+  switch (setting.parser) {
+    case 'text':
+      return { value: raw };
+    case 'optional-text':
+      return { value: raw === '' ? null : raw };
+    case 'path':
+      return { value: path.resolve(cwd, raw) };
+    case 'optional-path':
+      return { value: raw === '' ? null : raw === '-' ? '-' : path.resolve(cwd, raw) };
+    case 'http-url': {
+      const url = raw.replace(/\/+$/, '');
+      // `demo` starts the embedded portal for any site (src/cli/cli.ts).
+      return url === '' || url === 'demo' || /^https?:\/\/[^/]+/.test(url)
+        ? { value: url }
+        : { problem: 'an http(s) URL or `demo`' };
+    }
+    case 'redis-url':
+      return /^rediss?:\/\/[^/]+/.test(raw) ? { value: raw } : { problem: 'a redis:// URL' };
+    case 'boolean': {
+      const lower = text.toLowerCase();
+      const on = ['1', 'true', 'yes', 'on'].includes(lower);
+      if (!on && !['0', 'false', 'no', 'off'].includes(lower)) return { problem: 'true or false' };
+      return { value: on !== Boolean(setting.negated) };
+    }
+    case 'integer':
+    case 'rate': {
+      const min = setting.min ?? 0;
+      const max = setting.max ?? Number.MAX_SAFE_INTEGER;
+      const n = Number(setting.parser === 'rate' ? text.replace(/\/s$/, '') : text);
+      const ok =
+        text !== '' &&
+        Number.isFinite(n) &&
+        n >= min &&
+        n <= max &&
+        (setting.parser === 'rate' || Number.isInteger(n));
+      if (!ok) {
+        return {
+          problem:
+            setting.parser === 'rate'
+              ? `a number of items per second from ${min} to ${max} (like 8 or 8/s)`
+              : `an integer from ${min} to ${max}`,
+        };
+      }
+      return { value: n * (setting.scale ?? 1) };
+    }
+  }
+}
+
+/** node:util's parse errors as one plain sentence. */
+function parseErrorSentence(err: unknown): string {
+  const { code, message } = err as { code?: string; message?: string };
+  const option = /'(-[^' ]+)/.exec(message ?? '')?.[1];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `Unknown option \`${option}\`.`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return FLAG_SETTINGS.has(option?.replace(/^--/, '') ?? '') &&
+        SETTINGS[FLAG_SETTINGS.get(option!.replace(/^--/, ''))!].parser !== 'boolean'
+        ? `Option \`${option}\` needs a value.`
+        : `Option \`${option}\` takes no value.`;
+    default:
+      return `${(message ?? String(err)).split('.')[0]}.`;
+  }
 }
 
 function parseFlags(argv: string[]) {
@@ -315,26 +230,29 @@ function parseFlags(argv: string[]) {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const next = argv[i + 1];
-    const isStringFlag = arg.startsWith('--') && FLAGS[arg.slice(2) as FlagName]?.type === 'string';
+    const name = FLAG_SETTINGS.get(arg.slice(2));
+    const isStringFlag = arg.startsWith('--') && name !== undefined && SETTINGS[name].parser !== 'boolean';
     if (isStringFlag && next !== undefined && /^-\d/.test(next)) {
       args.push(`${arg}=${next}`);
       i++;
     } else args.push(arg);
   }
-  const options = Object.fromEntries(
-    Object.entries(FLAGS).map(([name, flag]) => [name, { type: flag.type }]),
-  ) as { [K in FlagName]: { type: (typeof FLAGS)[K]['type'] } };
+  const options: Record<string, { type: 'string' | 'boolean' }> = { ...COMMAND_FLAGS };
+  for (const [flag, name] of FLAG_SETTINGS) {
+    options[flag] = { type: SETTINGS[name].parser === 'boolean' ? 'boolean' : 'string' };
+  }
   return parseArgs({ args, options, allowPositionals: true, strict: true });
 }
 
 /** process.env with .env (in the working folder) underneath; .env never overrides the real environment. */
-function readEnv(cwd: string): Record<string, string | undefined> {
-  const fromFile: Record<string, string> = {};
-  dotenv.config({ path: path.join(cwd, '.env'), processEnv: fromFile, quiet: true });
-  return { ...fromFile, ...process.env };
+function readEnv(cwd: string): { environment: Record<string, string | undefined>; fromFile: Set<string> } {
+  const file: Record<string, string> = {};
+  dotenv.config({ path: path.join(cwd, '.env'), processEnv: file, quiet: true });
+  const fromFile = new Set(Object.keys(file).filter((name) => process.env[name] === undefined));
+  return { environment: { ...file, ...process.env }, fromFile };
 }
 
-/** The text of `pagepool --help`, generated from FLAGS so it is always true. */
+/** The text of `pagepool --help`, generated from the settings table so it is always true. */
 export function helpText(): string {
   const lines = [
     'pagepool - pull every document out of a web portal that has no API',
@@ -352,21 +270,25 @@ export function helpText(): string {
     '',
     'Options (flag, environment variable, default):',
   ];
-  for (const [name, flag] of Object.entries(FLAGS)) {
-    const arg = flag.type === 'string' ? ` <${name === 'refs' ? 'file' : 'value'}>` : '';
-    lines.push(`  --${name}${arg}`.padEnd(30) + flag.help);
-    const extra = [flag.env, flag.type === 'string' && flag.def !== '' ? `default ${flag.def}` : ''].filter(
-      Boolean,
-    );
+  const plain = (text: string) => text.replaceAll('`', '');
+  const settings = Object.values(SETTINGS) as Setting[];
+  for (const s of settings.filter((s) => s.flag !== null)) {
+    const arg = s.parser === 'boolean' ? '' : ` <${s.flag === 'refs' ? 'file' : 'value'}>`;
+    lines.push(`  --${s.flag}${arg}`.padEnd(30) + plain(s.help));
+    const shown = plain(shownDefault(s));
+    const extra = [s.env ?? '', shown !== '' && shown !== 'off' ? `default ${shown}` : ''].filter(Boolean);
     if (extra.length > 0) lines.push(`${''.padEnd(30)}(${extra.join(', ')})`);
   }
-  lines.push('', 'Environment only:');
-  for (const [name, text] of Object.entries(ENV_ONLY)) lines.push(`  ${name}`.padEnd(30) + text);
+  lines.push(`  --help`.padEnd(30) + 'show this help', '', 'Environment only:');
+  for (const s of settings.filter((s) => s.flag === null)) {
+    lines.push(`  ${s.env}`.padEnd(30) + plain(s.help));
+  }
   lines.push(
     '',
     'Settings come from flags, then the environment (a .env file in the working folder is read), then defaults.',
     '',
-    'Exit codes: 0 all items done, 1 some items failed, 2 usage, config or login error, 130 interrupted.',
+    'Exit codes: 0 all items done, 1 some items failed, 2 usage, config, login or setup error (nothing pulled),',
+    '3 stopped for disk space, 130 interrupted.',
   );
   return lines.join('\n');
 }

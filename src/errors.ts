@@ -1,4 +1,5 @@
-// The error hierarchy and the one function that turns any error into a retry decision.
+// The error hierarchy, the one function that turns any error into a retry decision, and the one that turns it
+// into the command's exit code.
 
 export type ErrorCode =
   | 'PERMANENT'
@@ -11,7 +12,12 @@ export type ErrorCode =
   | 'DISK_FULL'
   | 'CHECKPOINT_CORRUPT'
   | 'FILE_INVALID'
+  | 'TRANSFER_TOO_SLOW'
+  | 'FILE_NAME'
+  | 'SETUP_FAILED'
   | 'NO_BROWSER'
+  | 'UPLOAD_DENIED'
+  | 'UPLOAD_FAILED'
   | 'NO_ITEMS';
 
 /** Base class: every error pagepool raises on purpose carries a stable `code`. */
@@ -100,6 +106,43 @@ export class NoItemsError extends PagepoolError {
   }
 }
 
+/** A file arrived slower than the minimum transfer speed: transient, retried, resuming its kept `.part`. */
+export class TransferTooSlowError extends PagepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TRANSFER_TOO_SLOW', message, options);
+  }
+}
+
+/** The object store refused us mid-run (403, bucket gone): nothing else can upload, so the run stops; items stay pending. */
+export class UploadDeniedError extends PagepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('UPLOAD_DENIED', message, options);
+  }
+}
+
+/** An upload failed after the SDK's own retries (5xx, throttling, reset, store down): retried by the item's policy. */
+export class UploadFailedError extends PagepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('UPLOAD_FAILED', message, options);
+  }
+}
+
+/** A file name cannot be used (it would land outside the output folder, or every variant is taken): the same
+ * item would get the same name again, so it is permanent. */
+export class FileNameError extends PagepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('FILE_NAME', message, options);
+  }
+}
+
+/** The run could not start (the portal is unreachable, the login threw, a folder cannot be created): nothing was
+ * pulled. Exit code 2. */
+export class SetupError extends PagepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SETUP_FAILED', message, options);
+  }
+}
+
 export type Decision = 'retry' | 'permanent' | 'relogin' | 'backoff' | 'fatal';
 
 /**
@@ -107,13 +150,15 @@ export type Decision = 'retry' | 'permanent' | 'relogin' | 'backoff' | 'fatal';
  * - `permanent`: record the reason, never retry.
  * - `relogin`: one shared re-login, then retry.
  * - `backoff`: hold every new start for the server's Retry-After, then retry.
- * - `fatal`: stop the whole run (bad config, login refused, disk full, shutdown); the item stays pending.
+ * - `fatal`: stop the whole run (bad config, login refused, disk full, upload denied, shutdown); the item stays
+ *   pending.
  * - `retry`: anything else (timeouts, network, 5xx, navigation, bad file) is transient.
  */
 export function classify(err: unknown): Decision {
   if (err instanceof PagepoolError) {
     switch (err.code) {
       case 'PERMANENT':
+      case 'FILE_NAME':
         return 'permanent';
       case 'SESSION_EXPIRED':
         return 'relogin';
@@ -126,6 +171,8 @@ export function classify(err: unknown): Decision {
       case 'SHUTDOWN':
       case 'NO_BROWSER':
       case 'NO_ITEMS':
+      case 'UPLOAD_DENIED':
+      case 'SETUP_FAILED':
         return 'fatal';
       default:
         return 'retry';
@@ -133,6 +180,38 @@ export function classify(err: unknown): Decision {
   }
   if (isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT')) return 'fatal';
   return 'retry';
+}
+
+/** The exit codes of `pagepool`, as the README's table documents them. */
+export const EXIT_CODES = { ok: 0, failed: 1, usage: 2, diskSpace: 3, interrupted: 130 } as const;
+
+/**
+ * The only place that maps an error that ended a command to its exit code: 2 for what the user must fix before
+ * anything can be pulled (usage, configuration, login, setup, a corrupt checkpoint, no browser), 3 for a stop for
+ * disk space, 130 for an interruption, 1 for anything else.
+ */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof PagepoolError) {
+    switch (err.code) {
+      case 'CONFIG':
+      case 'LOGIN_FAILED':
+      case 'SETUP_FAILED':
+      case 'CHECKPOINT_CORRUPT':
+      case 'NO_BROWSER':
+      case 'UPLOAD_DENIED':
+        return EXIT_CODES.usage;
+      case 'NO_ITEMS':
+        return EXIT_CODES.failed;
+      case 'DISK_FULL':
+        return EXIT_CODES.diskSpace;
+      case 'SHUTDOWN':
+        return EXIT_CODES.interrupted;
+      default:
+        return EXIT_CODES.failed;
+    }
+  }
+  if (isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT')) return EXIT_CODES.diskSpace;
+  return EXIT_CODES.failed;
 }
 
 export function isErrno(err: unknown, code: string): boolean {

@@ -12,7 +12,18 @@ export {
   TaskTimeoutError,
 } from './errors.js';
 export type { FetchOptions, FileKind, FileOptions, Files, SavedFile } from './files/types.js';
+export {
+  MetricsCollector,
+  type MetricsCollectorOptions,
+  type MetricsSnapshot,
+} from './metrics/metrics-collector.js';
+export {
+  type MetricsServer,
+  type MetricsServerOptions,
+  openMetricsServer,
+} from './metrics/metrics-server.js';
 export { type RunOptions, run } from './run.js';
 export type { RunEvents } from './run-events.js';
 export { type CheckResponseOptions, checkResponse } from './sites/check-response.js';
+export { BUILT_IN_SITES, loadSite } from './sites/load-site.js';
 export { type Credentials, defineSite, type Job, type ListContext, type Site } from './sites/site.js';

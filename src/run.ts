@@ -1,14 +1,14 @@
 // The library's entry: one pull of one site on this machine, with the in-process queue and the checkpoint file.
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { launchBrowser } from './browser/launch.js';
 import { PagePool } from './browser/page-pool.js';
 import { Checkpoint } from './checkpoint/checkpoint.js';
-import { limitSource, listWithRelogin, parseRefs, SharedLogin } from './engine/item-source.js';
-import { type AttemptContext, type ItemWorkerOptions, openItemWorker } from './engine/item-worker.js';
-import { classify } from './errors.js';
+import { limitSource, listWithRelogin, parseRefs } from './engine/item-source.js';
+import { browserFor, type ItemWorkerOptions, openItemWorker } from './engine/item-worker.js';
 import type { SavedFile } from './files/types.js';
-import type { QueueEvents } from './queue/events.js';
+import { QUEUE_EVENT_NAMES } from './queue/events.js';
+import { QUEUE_DEFAULTS } from './queue/queue-options.js';
+import { SingleFlightLogin } from './queue/single-flight-login.js';
 import { AsyncTaskQueue, type BackoffOptions, type QueueSummary } from './queue/task-queue.js';
 import type { RunEvents } from './run-events.js';
 import { readRefs } from './sites/read-refs.js';
@@ -49,61 +49,35 @@ export interface RunOptions<Ref> extends Omit<ItemWorkerOptions<Ref>, 'concurren
   events?: EventEmitter<RunEvents>;
 }
 
-const DEFAULT_BACKOFF: BackoffOptions = { minMs: 1000, maxMs: 30_000, factor: 2, jitter: true };
-
-const QUEUE_EVENTS: Array<keyof QueueEvents> = [
-  'task:start',
-  'task:done',
-  'task:retry',
-  'task:failed',
-  'task:abandoned',
-  'task:interrupted',
-  'task:duplicate',
-  'backoff',
-  'relogin',
-  'idle',
-  'concurrency',
-];
-
 /** Pulls every item of `site` not yet done in the checkpoint. Resolves with the queue's summary. */
 export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> {
   const { site, baseUrl } = options;
   const events = options.events ?? new EventEmitter<RunEvents>();
   const signal = options.signal ?? new AbortController().signal;
-  const concurrency = options.concurrency ?? 8;
+  const concurrency = options.concurrency ?? QUEUE_DEFAULTS.concurrency;
   const warn = (message: string) => events.emit('warning', { message });
 
-  const checkpoint = await Checkpoint.open({
-    path: options.checkpoint,
-    manifestPath: path.join(options.out, 'manifest.jsonl'),
-    onWarning: warn,
-  });
+  // Logged in before anything is made in `out`: a refused login leaves no checkpoint, journal or manifest behind.
+  const worker = await openItemWorker({ ...options, concurrency, events });
   try {
-    const worker = await openItemWorker({ ...options, concurrency, events });
+    const checkpoint = await Checkpoint.open({
+      path: options.checkpoint,
+      manifestPath: path.join(options.out, 'manifest.jsonl'),
+      onWarning: warn,
+    });
     try {
-      // The workers and the listing share one browser context, so they share its re-login too.
-      const login = new SharedLogin(() => worker.relogin());
-      // Logins done when the attempt that was just logged out started. The queue calls `relogin` synchronously
-      // in the same settlement as that attempt's rejection, so this is the attempt the re-login is for; a login
-      // the listing did since then already replaced the session it saw.
-      let expiredSince = 0;
-      const work = (ref: Ref, ctx: AttemptContext): Promise<SavedFile[]> => {
-        const since = login.epoch;
-        return worker.work(ref, ctx).catch((err: unknown) => {
-          if (classify(err) === 'relogin') expiredSince = since;
-          throw err;
-        });
-      };
+      const d = QUEUE_DEFAULTS;
       const queue = new AsyncTaskQueue<Ref, SavedFile[]>({
         concurrency,
-        taskTimeoutMs: options.taskTimeoutMs ?? 180_000,
-        retries: options.retries ?? 2,
-        rate: options.rate ?? 0,
-        graceMs: options.graceMs ?? 5_000,
-        shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
-        ...(options.backoff ? { backoff: { ...DEFAULT_BACKOFF, ...options.backoff } } : {}),
+        taskTimeoutMs: options.taskTimeoutMs ?? d.taskTimeoutMs,
+        retries: options.retries ?? d.retries,
+        rate: options.rate ?? d.rate,
+        graceMs: options.graceMs ?? d.graceMs,
+        shutdownGraceMs: options.shutdownGraceMs ?? d.shutdownGraceMs,
+        backoff: { ...d.backoff, ...options.backoff },
         key: (ref) => site.key(ref),
-        relogin: () => login.relogin(expiredSince),
+        // The workers and the listing share one browser context, so they share its re-login too.
+        relogin: worker.login,
         commit: async (outcome) => {
           if (outcome.status === 'done') await checkpoint.done(outcome.key, outcome.attempt, outcome.result);
           else {
@@ -115,7 +89,7 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
           }
         },
       });
-      for (const name of QUEUE_EVENTS) {
+      for (const name of QUEUE_EVENT_NAMES) {
         queue.on(name, (...args: unknown[]) =>
           (events.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args),
         );
@@ -129,7 +103,7 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
       const source = limitSource(
         options.refs
           ? parseRefs(site, readRefs(options.refs))
-          : listWithRelogin(site, worker.pool, baseUrl, signal, events, login),
+          : listWithRelogin(site, worker.pool, baseUrl, signal, events, worker.login),
         {
           site,
           skip: (key) => checkpoint.shouldSkip(key, { retryFailed }),
@@ -138,7 +112,7 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
         },
       );
       events.emit('run:start', { site: site.name, concurrency, total: null, skipped: 0 });
-      const summary = await queue.run(source, work, { signal });
+      const summary = await queue.run(source, (ref, ctx) => worker.work(ref, ctx), { signal });
       events.emit(
         'run:end',
         summary.error === undefined
@@ -147,10 +121,10 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
       );
       return summary;
     } finally {
-      await worker.close();
+      await checkpoint.close();
     }
   } finally {
-    await checkpoint.close();
+    await worker.close();
   }
 }
 
@@ -163,24 +137,26 @@ export type ListOptions<Ref> = Pick<
 export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<Ref> {
   const { site, baseUrl, credentials } = options;
   const signal = options.signal ?? new AbortController().signal;
-  const browser =
-    options.browser ??
-    (await launchBrowser({
-      chromiumPath: options.chromiumPath ?? null,
-      headless: !options.headed,
-      slowMoMs: options.slowMoMs ?? 0,
-    }));
+  const { browser, close: closeBrowser } = await browserFor(options);
   let pool: PagePool | undefined;
   try {
-    pool = await PagePool.open({ browser, size: 1, login: siteLogin(site, credentials, baseUrl) });
+    pool = await new PagePool({ browser, size: 1, login: siteLogin(site, credentials, baseUrl) }).open();
     let n = 0;
-    for await (const ref of listWithRelogin(site, pool, baseUrl, signal, new EventEmitter<RunEvents>())) {
+    const login = new SingleFlightLogin(() => pool!.relogin());
+    for await (const ref of listWithRelogin(
+      site,
+      pool,
+      baseUrl,
+      signal,
+      new EventEmitter<RunEvents>(),
+      login,
+    )) {
       yield ref;
       n += 1;
       if (options.max && n >= options.max) return;
     }
   } finally {
     await pool?.close();
-    if (!options.browser) await browser.close().catch(() => {});
+    await closeBrowser();
   }
 }

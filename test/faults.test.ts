@@ -75,4 +75,34 @@ describe('a pull through injected faults', () => {
     // start, costing one re-login that was not needed.
     expect(stats.logins).toBeLessThanOrEqual(1 + stats.expiredSessions + 1);
   }, 180_000);
+
+  it('stalled bodies and HTML "session expired" files, default settings: resumed, re-logged in, every PDF byte-exact', async () => {
+    const out = await tempDir();
+    const vehicles = 24;
+    // Seed 2: 3 stickers stall and 5 answer the HTML page on their first request (10 % each).
+    const result = await faultPull({
+      browser,
+      out,
+      portal: { vehicles, stallRate: 0.1, htmlExpiredRate: 0.1, seed: 2 },
+    });
+    const { summary, stats } = result;
+    console.log(
+      `stall + html-expired: ${summary.done}/${vehicles} done, ${stats.stalled} stalled, ${stats.filesResumed} resumed, ` +
+        `${stats.htmlExpired} HTML-expired, ${stats.logins} logins, ${summary.retries} retries, ${(result.wallMs / 1000).toFixed(1)} s`,
+    );
+    expect(summary).toMatchObject({ done: vehicles, failed: 0, reason: 'done', pending: [] });
+    expect(result.failures).toEqual([]);
+    expect(result.badFiles).toEqual([]);
+    expect(result.leftovers).toEqual([]);
+    expect(stats.stalled).toBeGreaterThanOrEqual(3);
+    expect(stats.htmlExpired).toBeGreaterThanOrEqual(5);
+    // A stall never runs to the 180 s item deadline (this test would time out): the minimum speed aborts it
+    // and the retry resumes the `.part`. No file is ever served twice from byte 0.
+    expect(result.restartedFiles).toEqual([]);
+    expect(stats.filesResumed).toBeGreaterThanOrEqual(stats.stalled);
+    // The HTML page is a session expiry, not a corrupt file: at most one re-login for each, never more.
+    expect(stats.loginFailures).toBe(0);
+    expect(stats.logins).toBeLessThanOrEqual(1 + stats.htmlExpired);
+    expect(result.logins).toBe(stats.logins);
+  }, 150_000);
 });

@@ -1,5 +1,6 @@
 // The engine end to end: real Chromium against the real demo portal over HTTP on 127.0.0.1.
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright';
@@ -8,6 +9,7 @@ import { cardPng } from '../src/demo/card-png.js';
 import { makeVehicles } from '../src/demo/inventory.js';
 import { type Portal, type PortalOptions, startPortal } from '../src/demo/portal.js';
 import { stickerPdf } from '../src/demo/sticker-pdf.js';
+import { LoginError } from '../src/errors.js';
 import { type RunOptions, run } from '../src/run.js';
 import type { RunEvents } from '../src/run-events.js';
 import demoCards from '../src/sites/demo-cards.js';
@@ -118,6 +120,21 @@ describe('vehicles', () => {
       const bytes = await readFile(path.join(out, 'demo', `${v.stock}-window-sticker.pdf`));
       expect(bytes.equals(stickerPdf(v))).toBe(true);
     }
+  });
+});
+
+describe('a refused login', () => {
+  it('rejects with LoginError before anything is made in `out`: no checkpoint, journal or manifest', async () => {
+    const p = await portal({ vehicles: 3 });
+    const out = path.join(await tempDir(), 'out');
+    const error = await pull(p, demoVehicles, out, {
+      credentials: { username: p.options.username, password: 'not-the-password' },
+    }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(LoginError);
+    expect((error as LoginError).code).toBe('LOGIN_FAILED');
+    // Not even the folder: the checkpoint, its journal and the manifest would all live in it.
+    expect(existsSync(out)).toBe(false);
+    expect(Object.keys(p.stats().filesServed)).toHaveLength(0);
   });
 });
 

@@ -1,6 +1,8 @@
 // The page pool: one logged-in BrowserContext, N pages handed out one task at a time, replaced when they go bad,
 // grow, or get old; every M tasks the pool moves to a fresh context carrying the old one's storage state.
+import { EventEmitter } from 'node:events';
 import type { Browser, BrowserContext, Page } from 'playwright';
+import { ShutdownError } from '../errors.js';
 import { PageSession } from './page-session.js';
 
 const CONTEXT_OPTIONS = { acceptDownloads: true } as const;
@@ -29,15 +31,18 @@ export interface PagePoolOptions {
   contextRecycleAfter?: number;
   /** Bound on `page.close()`, which can hang after an aborted navigation. @default 5000 */
   closeTimeoutMs?: number;
-  /** `reason`: 'recycled', 'memory', 'context', 'aborted', 'abandoned', 'crashed'. */
-  onReplaced?(slot: number, reason: string): void;
-  onLogin?(count: number): void;
-  /** A fresh context took over; `count` is the number of contexts moved to so far. */
-  onContextRecycled?(count: number): void;
-  onWarning?(message: string): void;
 }
 
-type Callbacks = 'login' | 'onReplaced' | 'onLogin' | 'onContextRecycled' | 'onWarning';
+/** What the pool reports; the engine forwards these to the run's events. */
+export interface PagePoolEvents {
+  /** A slot's page was taken away; `reason`: 'recycled', 'memory', 'context', 'aborted', 'abandoned', 'crashed'. */
+  'page:replaced': [{ slot: number; reason: string }];
+  /** A login completed (the first one and every re-login); `count` so far. */
+  login: [{ count: number }];
+  /** A fresh context took over; `count` is the number of contexts moved to so far. */
+  'context:recycled': [{ count: number }];
+  warning: [{ message: string }];
+}
 
 /** One browser context and how many of the pool's pages (extra pages included) are still open in it. */
 interface ContextEntry {
@@ -56,8 +61,11 @@ interface Slot {
   generation: number;
 }
 
-export class PagePool {
-  private readonly options: Required<Omit<PagePoolOptions, Callbacks>> & Pick<PagePoolOptions, Callbacks>;
+/**
+ * `new PagePool(options)`, attach listeners, then `await pool.open()`: the first login is reported too.
+ */
+export class PagePool extends EventEmitter<PagePoolEvents> {
+  private readonly options: Required<Omit<PagePoolOptions, 'login'>> & Pick<PagePoolOptions, 'login'>;
   private readonly slots: Slot[];
   private readonly waiters: Array<(slot: Slot) => void> = [];
   private readonly unblocked = new WeakSet<Page>();
@@ -65,16 +73,17 @@ export class PagePool {
   private readonly sessions = new WeakMap<Page, PageSession>();
   private readonly contextOf = new WeakMap<Page, ContextEntry>();
   private readonly contexts = new Set<ContextEntry>();
-  private current: ContextEntry;
+  private current!: ContextEntry;
   private logins = 0;
   private recycledContexts = 0;
   private tasksInContext = 0;
   private rotating: Promise<void> | null = null;
   private closed = false;
 
-  private constructor(context: BrowserContext, options: PagePoolOptions) {
-    this.current = { context, pages: 0, retiring: false };
-    this.contexts.add(this.current);
+  /** Checks the options (a RangeError names every bad one); no browser work until `open()`. */
+  constructor(options: PagePoolOptions) {
+    super();
+    checkOptions(options);
     this.options = {
       block: true,
       recycleAfter: 200,
@@ -94,19 +103,20 @@ export class PagePool {
   }
 
   /** Opens the context and logs in once; the login page becomes the first page of the pool. */
-  static async open(options: PagePoolOptions): Promise<PagePool> {
-    checkOptions(options);
-    const context = await options.browser.newContext(CONTEXT_OPTIONS);
-    const pool = new PagePool(context, options);
+  async open(): Promise<this> {
+    const context = await this.options.browser.newContext(CONTEXT_OPTIONS);
+    this.current = { context, pages: 0, retiring: false };
+    this.contexts.add(this.current);
     try {
-      const page = await pool.newPage();
-      await pool.loginOn(page);
-      pool.slots[0]!.page = page;
+      const page = await this.newPage();
+      await this.loginOn(page);
+      this.slots[0]!.page = page;
     } catch (err) {
+      this.contexts.clear();
       await context.close().catch(() => {});
       throw err;
     }
-    return pool;
+    return this;
   }
 
   /** The context new pages open in (it changes when the pool recycles its context). */
@@ -121,10 +131,6 @@ export class PagePool {
   /** Contexts the pool has moved to after its first one. */
   get contextRecycleCount(): number {
     return this.recycledContexts;
-  }
-
-  get pagesInUse(): number {
-    return this.slots.filter((s) => s.busy).length;
   }
 
   /**
@@ -225,11 +231,12 @@ export class PagePool {
     if (!this.options.login) return;
     await this.options.login(page);
     this.logins += 1;
-    this.options.onLogin?.(this.logins);
+    this.emit('login', { count: this.logins });
   }
 
   private async newPage(): Promise<Page> {
-    if (this.closed) throw new Error('page pool is closed');
+    // Only while the run ends: the item that asked stays pending.
+    if (this.closed) throw new ShutdownError('page pool is closed');
     const entry = this.current;
     // Counted before it exists: a retiring context must not close under a page being made in it.
     entry.pages += 1;
@@ -279,8 +286,7 @@ export class PagePool {
       if (this.logins !== loginsBefore) await next.addCookies(await old.context.cookies());
     } catch (err) {
       this.tasksInContext = 0;
-      if (!this.closed)
-        this.options.onWarning?.(`a fresh browser context could not be made: ${(err as Error).message}`);
+      if (!this.closed) this.#warn(`a fresh browser context could not be made: ${(err as Error).message}`);
       return;
     }
     if (this.closed) {
@@ -292,7 +298,7 @@ export class PagePool {
     this.contexts.add(this.current);
     old.retiring = true;
     this.recycledContexts += 1;
-    this.options.onContextRecycled?.(this.recycledContexts);
+    this.emit('context:recycled', { count: this.recycledContexts });
     // Idle pages move now; busy ones when their task gives them back.
     for (const slot of this.slots) {
       if (!slot.busy && slot.page && this.contextOf.get(slot.page) === old) this.replace(slot, 'context');
@@ -308,10 +314,7 @@ export class PagePool {
   private closeContext(entry: ContextEntry): void {
     if (!this.contexts.delete(entry)) return;
     const closing = bounded(entry.context.close(), this.options.closeTimeoutMs).then((ok) => {
-      if (!ok)
-        this.options.onWarning?.(
-          `an old browser context did not close within ${this.options.closeTimeoutMs} ms`,
-        );
+      if (!ok) this.#warn(`an old browser context did not close within ${this.options.closeTimeoutMs} ms`);
     });
     const tracked = closing.finally(() => this.closing.delete(tracked));
     this.closing.add(tracked);
@@ -343,7 +346,7 @@ export class PagePool {
       const closing = this.closePage(page).finally(() => this.closing.delete(closing));
       this.closing.add(closing);
     }
-    if (reason !== 'closing') this.options.onReplaced?.(slot.index, reason);
+    if (reason !== 'closing') this.emit('page:replaced', { slot: slot.index, reason });
   }
 
   private async closePage(page: Page): Promise<void> {
@@ -351,8 +354,11 @@ export class PagePool {
       page.close().catch(() => {}),
       this.options.closeTimeoutMs,
     );
-    if (!ok)
-      this.options.onWarning?.(`a page did not close within ${this.options.closeTimeoutMs} ms; left behind`);
+    if (!ok) this.#warn(`a page did not close within ${this.options.closeTimeoutMs} ms; left behind`);
+  }
+
+  #warn(message: string): void {
+    this.emit('warning', { message });
   }
 
   private acquire(signal: AbortSignal): Promise<Slot> {

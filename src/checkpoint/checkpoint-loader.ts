@@ -1,8 +1,22 @@
 // Loads a checkpoint in one streaming pass over the snapshot, then the journal; finds torn and corrupt lines.
 import { CheckpointCorruptError } from './checkpoint-corrupt-error.js';
 import type { CheckpointFs } from './checkpoint-fs.js';
-import { CheckpointState, journalLoc, snapshotLoc } from './checkpoint-state.js';
-import { KIND_DONE, KIND_STARTED, ParsedLine, parseJournalLine, parseSnapshotLine } from './line-parser.js';
+import {
+  ALL_UPLOADED,
+  CheckpointState,
+  journalLoc,
+  NO_FILES,
+  NOT_UPLOADED,
+  snapshotLoc,
+} from './checkpoint-state.js';
+import {
+  KIND_DONE,
+  KIND_SAVED,
+  KIND_STARTED,
+  ParsedLine,
+  parseJournalLine,
+  parseSnapshotLine,
+} from './line-parser.js';
 import { scanLines } from './line-reader.js';
 import { applyItemState, applyJournalEvent, SNAPSHOT_VERSION } from './records.js';
 
@@ -45,12 +59,20 @@ function corruptSnapshot(snapshot: string, line: number, why: string): Checkpoin
   );
 }
 
-/** Applies a line the fast parser recognised; it is valid by construction. */
-function applyParsed(state: CheckpointState, line: ParsedLine, loc: number, keepFiles: boolean): void {
+/**
+ * Applies a line the fast parser recognised; it is valid by construction. Returns false when the line must be
+ * parsed again with its files kept (a done item not all uploaded, when the run uploads).
+ */
+function applyParsed(state: CheckpointState, line: ParsedLine, loc: number, keepFiles: boolean): boolean {
   if (line.kind === KIND_STARTED) state.started(line.key, line.attempt, line.at);
-  else if (line.kind === KIND_DONE)
-    state.done(line.key, line.attempt, line.at, line.bytes, loc, keepFiles ? line.files : null);
-  else {
+  else if (line.kind === KIND_SAVED) state.saved(line.key, line.attempt, line.at, line.files ?? []);
+  else if (line.kind === KIND_DONE) {
+    const upload =
+      line.fileCount === 0 ? NO_FILES : line.uploadedCount === line.fileCount ? ALL_UPLOADED : NOT_UPLOADED;
+    const keep = keepFiles || (state.keepNotUploaded && upload === NOT_UPLOADED);
+    if (keep && line.files === null) return false;
+    state.done(line.key, line.attempt, line.at, line.bytes, loc, keep ? line.files : null, upload);
+  } else {
     const failure: { reason: string; code?: string; permanent: boolean } = {
       reason: line.reason,
       permanent: line.permanent,
@@ -58,6 +80,7 @@ function applyParsed(state: CheckpointState, line: ParsedLine, loc: number, keep
     if (line.code !== undefined) failure.code = line.code;
     state.failed(line.key, line.attempt, line.at, failure);
   }
+  return true;
 }
 
 function parse(text: string): unknown {
@@ -77,8 +100,9 @@ async function loadSnapshot(
   fs: CheckpointFs,
   path: string,
   keepFiles: boolean,
+  keepNotUploaded: boolean,
 ): Promise<{ state: CheckpointState; createdAt: string | null }> {
-  let state = new CheckpointState();
+  let state = newState(keepNotUploaded);
   let createdAt: string | null = null;
   let ended = false;
   let foreign = false;
@@ -87,6 +111,8 @@ async function loadSnapshot(
   const scan = await scanLines(fs, path, (buf, start, end, lineNo) => {
     if (error || foreign) return;
     if (lineNo > 0 && !ended && parseSnapshotLine(buf, start, end, line, keepFiles)) {
+      if (applyParsed(state, line, snapshotLoc(lineNo), keepFiles)) return;
+      parseSnapshotLine(buf, start, end, line, true);
       applyParsed(state, line, snapshotLoc(lineNo), keepFiles);
       return;
     }
@@ -141,7 +167,7 @@ async function loadSnapshot(
     // Not our line layout (hand-edited, pretty-printed): parse the whole text; the files stay in memory.
     const chunks: Buffer[] = [];
     for await (const chunk of fs.read(path)) chunks.push(Buffer.from(chunk));
-    state = new CheckpointState();
+    state = newState(keepNotUploaded);
     const doc = parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> | undefined;
     if (!doc || typeof doc.items !== 'object' || doc.items === null) {
       throw corruptSnapshot(path, 1, 'not a checkpoint snapshot');
@@ -166,9 +192,17 @@ function touchHeader(state: CheckpointState, header: { createdAt?: unknown; upda
   if (typeof header.updatedAt === 'string') state.touch(header.updatedAt);
 }
 
+function newState(keepNotUploaded: boolean): CheckpointState {
+  const state = new CheckpointState();
+  state.keepNotUploaded = keepNotUploaded;
+  return state;
+}
+
 export interface LoadOptions {
   /** Keep every done item's files in memory (status and repair tools); the checkpoint keeps line numbers. */
   keepFiles?: boolean;
+  /** Keep in memory the files of done items not all uploaded, so a run that uploads can finish them. */
+  keepNotUploaded?: boolean;
   onWarning?: (message: string) => void;
 }
 
@@ -180,13 +214,20 @@ export async function loadCheckpoint(
   options: LoadOptions = {},
 ): Promise<LoadedCheckpoint> {
   const keepFiles = options.keepFiles ?? false;
-  const { state, createdAt } = await loadSnapshot(fs, snapshotPath, keepFiles);
+  const { state, createdAt } = await loadSnapshot(
+    fs,
+    snapshotPath,
+    keepFiles,
+    options.keepNotUploaded ?? false,
+  );
   // A bad line is only corrupt if another line follows it; a bad last line is a torn append.
   let bad: { line: number; why: string; offset: number } | null = null;
   const line = new ParsedLine();
   const scan = await scanLines(fs, journalPath, (buf, start, end, lineNo, offset) => {
     if (bad) throw corruptJournal(journalPath, snapshotPath, bad.line, bad.why);
     if (parseJournalLine(buf, start, end, line, keepFiles)) {
+      if (applyParsed(state, line, journalLoc(lineNo), keepFiles)) return;
+      parseJournalLine(buf, start, end, line, true);
       applyParsed(state, line, journalLoc(lineNo), keepFiles);
       return;
     }

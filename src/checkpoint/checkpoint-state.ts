@@ -1,10 +1,24 @@
 // The in-memory checkpoint: one small entry per key and the counters; every event applies idempotently.
-import type { SavedFile } from '../files/types.js';
+import type { RecordedFile } from './recorded-file.js';
 
 export const STARTED = 0;
 export const FAILED = 1;
 export const DONE = 2;
-export type Status = typeof STARTED | typeof FAILED | typeof DONE;
+/** Files whole on disk (recorded), their uploads not all done: pending, but a resume need not download again. */
+export const SAVED = 3;
+export type Status = typeof STARTED | typeof FAILED | typeof DONE | typeof SAVED;
+
+/** A done item's files and the bucket: none, every file uploaded, or some not uploaded. */
+export const NO_FILES = 0;
+export const ALL_UPLOADED = 1;
+export const NOT_UPLOADED = 2;
+export type UploadState = typeof NO_FILES | typeof ALL_UPLOADED | typeof NOT_UPLOADED;
+
+export function uploadStateOf(files: readonly RecordedFile[]): UploadState {
+  if (files.length === 0) return NO_FILES;
+  for (const f of files) if (f.object === undefined) return NOT_UPLOADED;
+  return ALL_UPLOADED;
+}
 
 export interface Failure {
   reason: string;
@@ -21,7 +35,7 @@ export class ItemRecord {
   attempts: number;
   at: string;
   bytes = 0;
-  files: SavedFile[] | null = null;
+  files: RecordedFile[] | null = null;
   failure: Failure | null = null;
   constructor(status: Status, attempts: number, at: string) {
     this.status = status;
@@ -35,26 +49,28 @@ export const journalLoc = (line: number): number => -line - 1;
 
 /**
  * Done items whose files are on disk are nearly all of a large checkpoint, so they are not objects: the map
- * holds a slot number into three typed arrays (attempts, bytes, and `loc`, the line holding the files:
- * >= 0 snapshot line, < 0 journal line -loc-1). 20 bytes an item instead of ~100 for an object.
+ * holds a slot number into typed arrays (attempts, bytes, `loc`, the line holding the files: >= 0 snapshot
+ * line, < 0 journal line -loc-1, and the upload state). 21 bytes an item instead of ~100 for an object.
  */
 class DoneTable {
   size = 0;
   attempts = new Float64Array(1024);
   bytes = new Float64Array(1024);
   loc = new Int32Array(1024);
+  upload = new Uint8Array(1024);
 
-  add(attempts: number, bytes: number, loc: number): number {
+  add(attempts: number, bytes: number, loc: number, upload: UploadState): number {
     if (this.size === this.loc.length) this.grow();
     const slot = this.size++;
-    this.set(slot, attempts, bytes, loc);
+    this.set(slot, attempts, bytes, loc, upload);
     return slot;
   }
 
-  set(slot: number, attempts: number, bytes: number, loc: number): void {
+  set(slot: number, attempts: number, bytes: number, loc: number, upload: UploadState): void {
     this.attempts[slot] = attempts;
     this.bytes[slot] = bytes;
     this.loc[slot] = loc;
+    this.upload[slot] = upload;
   }
 
   private grow(): void {
@@ -65,9 +81,12 @@ class DoneTable {
     bytes.set(this.bytes);
     const loc = new Int32Array(n);
     loc.set(this.loc);
+    const upload = new Uint8Array(n);
+    upload.set(this.upload);
     this.attempts = attempts;
     this.bytes = bytes;
     this.loc = loc;
+    this.upload = upload;
   }
 }
 
@@ -83,8 +102,10 @@ export class CheckpointState {
   doneCount = 0;
   /** Permanent failures. */
   failedCount = 0;
-  /** Started and not finished, plus transient failures. */
+  /** Started and not finished, plus transient failures, plus saved items whose uploads are not done. */
   pendingCount = 0;
+  /** Done items with files, every one of them uploaded. */
+  uploadedCount = 0;
   bytes = 0;
   firstUpdate: string | null = null;
   lastUpdate: string | null = null;
@@ -92,6 +113,19 @@ export class CheckpointState {
   statusOf(key: string): Status | undefined {
     const item = this.items.get(key);
     return typeof item === 'number' ? DONE : item?.status;
+  }
+
+  /** The upload state of a done item; undefined for any other. */
+  uploadOf(key: string): UploadState | undefined {
+    const item = this.items.get(key);
+    if (typeof item === 'number') return this.table.upload[item] as UploadState;
+    return item?.status === DONE ? uploadStateOf(item.files ?? []) : undefined;
+  }
+
+  /** The recorded files of a saved item, or of a done item kept in memory; null otherwise. */
+  filesOf(key: string): RecordedFile[] | null {
+    const item = this.items.get(key);
+    return typeof item === 'number' || item === undefined ? null : item.files;
   }
 
   failureOf(key: string): Failure | null {
@@ -132,6 +166,7 @@ export class CheckpointState {
     if (item.status === DONE) {
       this.doneCount--;
       this.bytes -= item.bytes;
+      if (uploadStateOf(item.files ?? []) === ALL_UPLOADED) this.uploadedCount--;
     } else if (item.status === FAILED && item.failure?.permanent) this.failedCount--;
     else this.pendingCount--;
   }
@@ -140,6 +175,7 @@ export class CheckpointState {
     if (item.status === DONE) {
       this.doneCount++;
       this.bytes += item.bytes;
+      if (uploadStateOf(item.files ?? []) === ALL_UPLOADED) this.uploadedCount++;
     } else if (item.status === FAILED && item.failure?.permanent) this.failedCount++;
     else this.pendingCount++;
   }
@@ -157,6 +193,12 @@ export class CheckpointState {
       return;
     }
     if (typeof item === 'number' || item.status === DONE) return;
+    // A saved item keeps its files (and stays saved) while its uploads are tried again.
+    if (item.status === SAVED) {
+      item.attempts = Math.max(item.attempts, attempt);
+      item.at = at;
+      return;
+    }
     this.leave(item);
     item.status = STARTED;
     item.attempts = Math.max(item.attempts, attempt);
@@ -165,14 +207,18 @@ export class CheckpointState {
     this.enter(item);
   }
 
-  /** `files` null: they stay on the line `loc` points at; otherwise they are kept in memory. */
+  /**
+   * `files` null: they stay on the line `loc` points at (`upload` says whether they were all uploaded);
+   * otherwise they are kept in memory.
+   */
   done(
     key: string,
     attempt: number,
     at: string,
     bytes: number,
     loc: number,
-    files: SavedFile[] | null,
+    files: RecordedFile[] | null,
+    upload: UploadState,
   ): void {
     this.touch(at);
     const item = this.items.get(key);
@@ -181,40 +227,78 @@ export class CheckpointState {
       attempts = Math.max(this.table.attempts[item]!, attempt);
       this.bytes -= this.table.bytes[item]!;
       this.doneCount--;
+      if (this.table.upload[item] === ALL_UPLOADED) this.uploadedCount--;
       if (files === null) {
-        this.table.set(item, attempts, bytes, loc);
+        this.table.set(item, attempts, bytes, loc, upload);
         this.doneCount++;
         this.bytes += bytes;
+        if (upload === ALL_UPLOADED) this.uploadedCount++;
         return;
       }
     } else if (item !== undefined) {
       attempts = Math.max(item.attempts, attempt);
       this.leave(item);
     }
-    this.doneCount++;
-    this.bytes += bytes;
     if (files === null) {
+      this.doneCount++;
+      this.bytes += bytes;
+      if (upload === ALL_UPLOADED) this.uploadedCount++;
       // A done item's time is on its line on disk; 1,000,000 ISO strings would cost ~40 MB.
-      this.items.set(key, this.table.add(attempts, bytes, loc));
+      this.items.set(key, this.table.add(attempts, bytes, loc, upload));
       return;
     }
     const record = new ItemRecord(DONE, attempts, at);
     record.bytes = bytes;
     record.files = files;
     this.items.set(key, record);
+    this.enter(record);
+  }
+
+  /** The item's files are whole on disk and recorded; their uploads are still to do. Ignored once done. */
+  saved(key: string, attempt: number, at: string, files: RecordedFile[]): void {
+    this.touch(at);
+    let item = this.items.get(key);
+    if (typeof item === 'number' || item?.status === DONE) return;
+    if (item) this.leave(item);
+    else {
+      item = new ItemRecord(SAVED, attempt, at);
+      this.items.set(key, item);
+    }
+    item.status = SAVED;
+    item.attempts = Math.max(item.attempts, attempt);
+    item.failure = null;
+    item.files = files;
+    item.bytes = sumBytes(files);
+    item.at = at;
+    this.enter(item);
   }
 
   /** A done item whose files were kept in memory now has them on snapshot line `loc`: drop the copy. */
   movedToDisk(key: string, loc: number): void {
     const item = this.items.get(key);
     if (typeof item === 'number') this.table.loc[item] = loc;
-    else if (item?.status === DONE) this.items.set(key, this.table.add(item.attempts, item.bytes, loc));
+    else if (item?.status === DONE && !this.keepInMemory(item)) {
+      this.items.set(key, this.table.add(item.attempts, item.bytes, loc, uploadStateOf(item.files ?? [])));
+    }
   }
 
+  /** Done items whose uploads are not all done keep their files in memory when the run uploads. */
+  keepNotUploaded = false;
+
+  private keepInMemory(item: ItemRecord): boolean {
+    return this.keepNotUploaded && uploadStateOf(item.files ?? []) === NOT_UPLOADED;
+  }
+
+  /** A saved item whose upload failed stays saved (its files are still whole on disk): only the reason is kept. */
   failed(key: string, attempt: number, at: string, failure: Failure): void {
     this.touch(at);
     let item = this.items.get(key);
     if (typeof item === 'number' || item?.status === DONE) return;
+    if (item?.status === SAVED && !failure.permanent) {
+      item.attempts = Math.max(item.attempts, attempt);
+      item.at = at;
+      return;
+    }
     if (item) this.leave(item);
     else {
       item = new ItemRecord(FAILED, attempt, at);
@@ -228,7 +312,7 @@ export class CheckpointState {
   }
 }
 
-export function sumBytes(files: readonly SavedFile[]): number {
+export function sumBytes(files: readonly RecordedFile[]): number {
   let total = 0;
   for (const file of files) total += file.bytes;
   return total;

@@ -7,6 +7,8 @@ export interface CheckpointSummary {
   failed: number;
   /** Started and not finished, plus transient failures (both processed again on resume). */
   pending: number;
+  /** Done items whose every file is recorded as uploaded. */
+  uploaded: number;
   /** Bytes of all files of done items. */
   bytes: number;
   /** Every failed item (permanent and transient), grouped; most frequent first. */
@@ -30,6 +32,7 @@ export function summarize(state: CheckpointState): CheckpointSummary {
     done: state.doneCount,
     failed: state.failedCount,
     pending: state.pendingCount,
+    uploaded: state.uploadedCount,
     bytes: state.bytes,
     failuresByReason: [...groups.values()].sort(
       (a, b) => b.count - a.count || a.reason.localeCompare(b.reason),

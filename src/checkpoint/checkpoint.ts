@@ -2,16 +2,25 @@
 import { dirname } from 'node:path';
 import { Mutex } from 'async-mutex';
 import { ConfigError } from '../errors.js';
-import type { SavedFile } from '../files/types.js';
 import type { CheckpointFile, CheckpointFs } from './checkpoint-fs.js';
 import { nodeCheckpointFs } from './checkpoint-fs.js';
 import { type LoadedCheckpoint, loadCheckpoint } from './checkpoint-loader.js';
 import { journalPathFor } from './checkpoint-paths.js';
 import type { CheckpointState } from './checkpoint-state.js';
-import { DONE, FAILED, journalLoc, sumBytes } from './checkpoint-state.js';
+import {
+  ALL_UPLOADED,
+  DONE,
+  FAILED,
+  journalLoc,
+  NOT_UPLOADED,
+  SAVED,
+  sumBytes,
+  uploadStateOf,
+} from './checkpoint-state.js';
 import { type CheckpointSummary, summarize } from './checkpoint-summary.js';
 import { JournalWriter } from './journal-writer.js';
-import { journalLine } from './records.js';
+import type { RecordedFile } from './recorded-file.js';
+import { journalLine, recordedFile } from './records.js';
 import { writeSnapshot } from './snapshot-writer.js';
 
 export { CheckpointCorruptError } from './checkpoint-corrupt-error.js';
@@ -24,8 +33,16 @@ export { formatStatus, readStatus } from './status.js';
 export interface CheckpointOptions {
   /** The snapshot file, e.g. `downloads/.pagepool/checkpoint.json`; the journal is `<path>l` beside it. */
   path: string;
-  /** Where to append one `{key, path, bytes, sha256}` line per saved file, e.g. `downloads/manifest.jsonl`. */
+  /**
+   * Where to append one `{key, path, bytes, sha256[, object, etag]}` line per file of a done item, e.g.
+   * `downloads/manifest.jsonl`.
+   */
   manifestPath?: string;
+  /**
+   * The run uploads (`--upload`): a done item counts as done only once all its files are uploaded, and the
+   * files of done items not all uploaded are kept in memory so `pendingUploads()` can hand them out. @default false
+   */
+  uploads?: boolean;
   /** Compact (new snapshot, empty journal) after this many journal records. @default 100_000 */
   compactEvery?: number;
   /** Non-fatal notices, such as a dropped torn journal line. */
@@ -68,6 +85,7 @@ export class Checkpoint {
   private readonly mutex = new Mutex();
   private readonly writer: JournalWriter;
   private readonly compactEvery: number;
+  private readonly uploads: boolean;
   private createdAt: string | null;
   private closing: Promise<void> | null = null;
 
@@ -85,6 +103,7 @@ export class Checkpoint {
     this.state = loaded.state;
     this.createdAt = loaded.createdAt;
     this.compactEvery = options.compactEvery ?? 100_000;
+    this.uploads = options.uploads ?? false;
     this.writer = new JournalWriter({
       mutex: this.mutex,
       journal,
@@ -100,12 +119,10 @@ export class Checkpoint {
     const fs = options.fs ?? nodeCheckpointFs;
     const journalPath = journalPathFor(options.path);
     await fs.mkdir(dirname(options.path));
-    const loaded = await loadCheckpoint(
-      fs,
-      options.path,
-      journalPath,
-      options.onWarning ? { onWarning: options.onWarning } : {},
-    );
+    const loaded = await loadCheckpoint(fs, options.path, journalPath, {
+      keepNotUploaded: options.uploads ?? false,
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    });
     const journal = await fs.openAppend(journalPath);
     let manifest: CheckpointFile | null = null;
     try {
@@ -129,15 +146,34 @@ export class Checkpoint {
     return new Checkpoint(options, fs, loaded, journal, manifest);
   }
 
+  /** Done: whole on disk and, when the checkpoint was opened with `uploads`, every file uploaded. */
   isDone(key: string): boolean {
-    return this.state.statusOf(key) === DONE;
+    if (this.state.statusOf(key) !== DONE) return false;
+    return !this.uploads || this.state.uploadOf(key) !== NOT_UPLOADED;
   }
 
   /** true when the key should be skipped: done, or failed permanently (unless retryFailed). */
   shouldSkip(key: string, opts: { retryFailed?: boolean } = {}): boolean {
+    if (this.isDone(key)) return true;
     const status = this.state.statusOf(key);
-    if (status === DONE) return true;
     return status === FAILED && this.state.failureOf(key)?.permanent === true && opts.retryFailed !== true;
+  }
+
+  /** Every file of a done item is recorded as uploaded (an item without files is not). */
+  isUploaded(key: string): boolean {
+    return this.state.uploadOf(key) === ALL_UPLOADED;
+  }
+
+  /**
+   * The recorded files of an item whose files are whole on disk but not all uploaded (saved before a crash, or
+   * done by a run without `uploads`): upload these (those with an `object` already are) instead of pulling the
+   * item again, after checking each is still on disk with its size and sha256. null when there are none: the
+   * item is pulled as usual. Done items' files are only known here when the checkpoint was opened with `uploads`.
+   */
+  pendingUploads(key: string): RecordedFile[] | null {
+    const status = this.state.statusOf(key);
+    if (status !== SAVED && !(status === DONE && this.state.uploadOf(key) === NOT_UPLOADED)) return null;
+    return this.state.filesOf(key)?.map((f) => ({ ...f })) ?? null;
   }
 
   /** Records that an attempt began; appended without fsync (losing it only loses a "pending" mark). */
@@ -149,19 +185,38 @@ export class Checkpoint {
     );
   }
 
-  /** Records the item done with its files; resolves once the record (and its manifest lines) are fsynced. */
-  done(key: string, attempt: number, files: SavedFile[]): Promise<void> {
+  /**
+   * Records the item done with its files (each with its `object` and `etag` once uploaded); resolves once the
+   * record (and its manifest lines) are fsynced.
+   */
+  done(key: string, attempt: number, files: readonly RecordedFile[]): Promise<void> {
     checkKey(key, attempt);
     const at = new Date().toISOString();
-    const saved = files.map((f) => ({ path: f.path, bytes: f.bytes, sha256: f.sha256 }));
+    const recorded = files.map(recordedFile);
     const manifest = this.manifest
-      ? saved
-          .map((f) => `${JSON.stringify({ key, path: f.path, bytes: f.bytes, sha256: f.sha256 })}\n`)
-          .join('')
+      ? recorded.map((f) => `${JSON.stringify({ key, ...f })}\n`).join('')
       : null;
-    const bytes = sumBytes(saved);
-    return this.append(journalLine({ t: 'done', key, attempt, at, files: saved }), manifest, true, (lineNo) =>
-      this.state.done(key, attempt, at, bytes, journalLoc(lineNo), null),
+    const bytes = sumBytes(recorded);
+    const upload = uploadStateOf(recorded);
+    const keep = this.uploads && upload === NOT_UPLOADED ? recorded : null;
+    return this.append(
+      journalLine({ t: 'done', key, attempt, at, files: recorded }),
+      manifest,
+      true,
+      (lineNo) => this.state.done(key, attempt, at, bytes, journalLoc(lineNo), keep, upload),
+    );
+  }
+
+  /**
+   * Records that the item's files are whole on disk while their uploads are still to do: a resume uploads them
+   * (`pendingUploads`) instead of pulling the item again. Resolves once fsynced. Ignored for an item already done.
+   */
+  saved(key: string, attempt: number, files: readonly RecordedFile[]): Promise<void> {
+    checkKey(key, attempt);
+    const at = new Date().toISOString();
+    const recorded = files.map(recordedFile);
+    return this.append(journalLine({ t: 'saved', key, attempt, at, files: recorded }), null, true, () =>
+      this.state.saved(key, attempt, at, recorded),
     );
   }
 

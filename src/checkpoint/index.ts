@@ -9,6 +9,7 @@ export { type CheckpointFile, type CheckpointFs, nodeCheckpointFs } from './chec
 export { journalPathFor } from './checkpoint-paths.js';
 export type { CheckpointSummary } from './checkpoint-summary.js';
 export { readManifestClaims } from './manifest-claims.js';
+export type { RecordedFile } from './recorded-file.js';
 export { repairCheckpoint } from './repair.js';
 export { startFresh } from './start-fresh.js';
 export { formatStatus, readStatus } from './status.js';

@@ -1,10 +1,11 @@
 // Reads the exact journal and snapshot line shapes our writers produce straight from the bytes; any other
 // line is left to JSON.parse, so what counts as valid or corrupt is decided exactly as before.
-import type { SavedFile } from '../files/types.js';
+import type { RecordedFile } from './recorded-file.js';
 
 export const KIND_STARTED = 0;
 export const KIND_DONE = 1;
 export const KIND_FAILED = 2;
+export const KIND_SAVED = 3;
 
 /** One recognised line; reused from line to line so a million lines allocate only what they keep. */
 export class ParsedLine {
@@ -13,10 +14,13 @@ export class ParsedLine {
   /** `attempt` of a journal event, `attempts` of a snapshot item. */
   attempt = 0;
   at = '';
-  /** Sum of the files' bytes (done). */
+  /** Sum of the files' bytes (done, saved). */
   bytes = 0;
-  /** The files (done), only when asked for. */
-  files: SavedFile[] | null = null;
+  /** How many files, and how many of them carry an uploaded `object` (done, saved). */
+  fileCount = 0;
+  uploadedCount = 0;
+  /** The files (done, saved), only when asked for. */
+  files: RecordedFile[] | null = null;
   reason = '';
   code: string | undefined = undefined;
   permanent = false;
@@ -34,16 +38,20 @@ const J_PREFIX = lit('{"t":"');
 const J_STARTED = lit('started","key":');
 const J_DONE = lit('done","key":');
 const J_FAILED = lit('failed","key":');
+const J_SAVED = lit('saved","key":');
 const J_ATTEMPT = lit(',"attempt":');
 const S_STATUS = lit(':{"status":"');
 const S_STARTED = lit('started","attempts":');
 const S_DONE = lit('done","attempts":');
 const S_FAILED = lit('failed","attempts":');
+const S_SAVED = lit('saved","attempts":');
 const AT = lit(',"at":');
 const FILES = lit(',"files":[');
 const PATH = lit('{"path":');
 const BYTES = lit(',"bytes":');
 const SHA = lit(',"sha256":');
+const OBJECT = lit(',"object":');
+const ETAG = lit(',"etag":');
 const REASON = lit(',"reason":');
 const PERMANENT = lit(',"permanent":');
 const CODE = lit(',"code":');
@@ -120,6 +128,8 @@ function readCount(): number {
 function readFiles(out: ParsedLine, keepFiles: boolean): boolean {
   out.filesStart = p - 1;
   out.bytes = 0;
+  out.fileCount = 0;
+  out.uploadedCount = 0;
   out.files = keepFiles ? [] : null;
   if (p < e && b[p] === 0x5d) {
     p++;
@@ -134,13 +144,30 @@ function readFiles(out: ParsedLine, keepFiles: boolean): boolean {
     const bytes = readCount();
     if (bytes < 0 || !match(SHA)) return false;
     const shaFrom = p;
-    if (!skipString() || p >= e || b[p] !== 0x7d) return false;
+    if (!skipString()) return false;
     const shaTo = p;
+    // Optional, in this order: where the file was uploaded and the store's ETag.
+    let object: string | null = null;
+    let etag: string | null = null;
+    if (match(OBJECT)) {
+      object = readString();
+      if (object === null) return false;
+    }
+    if (match(ETAG)) {
+      etag = readString();
+      if (etag === null) return false;
+    }
+    if (p >= e || b[p] !== 0x7d) return false;
     p++;
     out.bytes += bytes;
+    out.fileCount++;
+    if (object !== null) out.uploadedCount++;
     if (out.files) {
       const path = b.toString('utf8', pathFrom + 1, pathTo - 1);
-      out.files.push({ path, bytes, sha256: b.toString('utf8', shaFrom + 1, shaTo - 1) });
+      const file: RecordedFile = { path, bytes, sha256: b.toString('utf8', shaFrom + 1, shaTo - 1) };
+      if (object !== null) file.object = object;
+      if (etag !== null) file.etag = etag;
+      out.files.push(file);
     }
     if (p < e && b[p] === 0x2c) {
       p++;
@@ -181,7 +208,8 @@ function readTail(out: ParsedLine, keepFiles: boolean): boolean {
   if (at === null) return false;
   out.atEnd = p;
   out.at = at;
-  if (out.kind === KIND_DONE && (!match(FILES) || !readFiles(out, keepFiles))) return false;
+  const withFiles = out.kind === KIND_DONE || out.kind === KIND_SAVED;
+  if (withFiles && (!match(FILES) || !readFiles(out, keepFiles || out.kind === KIND_SAVED))) return false;
   if (out.kind === KIND_FAILED && !readFailure(out)) return false;
   if (p >= e || b[p] !== 0x7d) return false;
   p++;
@@ -215,6 +243,7 @@ export function parseJournalLine(
   if (match(J_DONE)) out.kind = KIND_DONE;
   else if (match(J_STARTED)) out.kind = KIND_STARTED;
   else if (match(J_FAILED)) out.kind = KIND_FAILED;
+  else if (match(J_SAVED)) out.kind = KIND_SAVED;
   else return false;
   if (!readKey(out) || !match(J_ATTEMPT)) return false;
   out.attempt = readCount();
@@ -240,6 +269,7 @@ export function parseSnapshotLine(
   if (match(S_DONE)) out.kind = KIND_DONE;
   else if (match(S_STARTED)) out.kind = KIND_STARTED;
   else if (match(S_FAILED)) out.kind = KIND_FAILED;
+  else if (match(S_SAVED)) out.kind = KIND_SAVED;
   else return false;
   out.attempt = readCount();
   if (out.attempt < 0 || !readTail(out, keepFiles)) return false;

@@ -1,12 +1,23 @@
 // The on-disk shapes: journal events and snapshot item states, their validation and their JSON text.
-import type { SavedFile } from '../files/types.js';
-import { type CheckpointState, DONE, FAILED, type ItemRecord, sumBytes } from './checkpoint-state.js';
+import {
+  type CheckpointState,
+  DONE,
+  FAILED,
+  type ItemRecord,
+  NOT_UPLOADED,
+  SAVED,
+  sumBytes,
+  uploadStateOf,
+} from './checkpoint-state.js';
+import type { RecordedFile } from './recorded-file.js';
 
 export const SNAPSHOT_VERSION = 1;
 
 export type JournalEvent =
   | { t: 'started'; key: string; attempt: number; at: string }
-  | { t: 'done'; key: string; attempt: number; at: string; files: SavedFile[] }
+  | { t: 'done'; key: string; attempt: number; at: string; files: RecordedFile[] }
+  /** The files are whole on disk; their uploads are still to do (only written when the run uploads). */
+  | { t: 'saved'; key: string; attempt: number; at: string; files: RecordedFile[] }
   | {
       t: 'failed';
       key: string;
@@ -19,22 +30,41 @@ export type JournalEvent =
 
 export type ItemState =
   | { status: 'started'; attempts: number; at: string }
-  | { status: 'done'; attempts: number; at: string; files: SavedFile[] }
+  | { status: 'done'; attempts: number; at: string; files: RecordedFile[] }
+  | { status: 'saved'; attempts: number; at: string; files: RecordedFile[] }
   | { status: 'failed'; attempts: number; at: string; reason: string; code?: string; permanent: boolean };
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
-/** Why `files` is not a SavedFile[], or null when it is. */
+/** Why `files` is not a RecordedFile[], or null when it is. */
 function checkFiles(files: unknown): string | null {
   if (!Array.isArray(files)) return '`files` is not an array';
   for (const f of files) {
     if (!isObj(f) || typeof f.path !== 'string' || !isCount(f.bytes) || typeof f.sha256 !== 'string') {
       return '`files` holds an entry that is not {path, bytes, sha256}';
     }
+    if (
+      (f.object !== undefined && typeof f.object !== 'string') ||
+      (f.etag !== undefined && typeof f.etag !== 'string')
+    )
+      return '`files` holds an entry whose `object` or `etag` is not a string';
   }
   return null;
+}
+
+/** The files as kept: only the known fields, so nothing foreign is carried into a new snapshot. */
+function filesOf(files: unknown): RecordedFile[] {
+  return (files as RecordedFile[]).map((f) => recordedFile(f));
+}
+
+/** A RecordedFile with its fields in the order the fast line parser reads them. */
+export function recordedFile(f: RecordedFile): RecordedFile {
+  const out: RecordedFile = { path: f.path, bytes: f.bytes, sha256: f.sha256 };
+  if (f.object !== undefined) out.object = f.object;
+  if (f.etag !== undefined) out.etag = f.etag;
+  return out;
 }
 
 function checkFailure(v: Obj): string | null {
@@ -62,11 +92,13 @@ export function applyJournalEvent(
     case 'started':
       state.started(ev.key, ev.attempt, ev.at);
       return null;
-    case 'done': {
+    case 'done':
+    case 'saved': {
       const bad = checkFiles(ev.files);
       if (bad) return bad;
-      const files = ev.files as SavedFile[];
-      state.done(ev.key, ev.attempt, ev.at, sumBytes(files), loc, keepFiles ? files : null);
+      const files = filesOf(ev.files);
+      if (ev.t === 'saved') state.saved(ev.key, ev.attempt, ev.at, files);
+      else doneOf(state, ev.key, ev.attempt, ev.at, files, loc, keepFiles);
       return null;
     }
     case 'failed': {
@@ -76,8 +108,23 @@ export function applyJournalEvent(
       return null;
     }
     default:
-      return '`t` is not started, done or failed';
+      return '`t` is not started, saved, done or failed';
   }
+}
+
+/** A done record; its files stay in memory when asked, or when they are not all uploaded and the run uploads. */
+function doneOf(
+  state: CheckpointState,
+  key: string,
+  attempt: number,
+  at: string,
+  files: RecordedFile[],
+  loc: number,
+  keepFiles: boolean,
+): void {
+  const upload = uploadStateOf(files);
+  const keep = keepFiles || (state.keepNotUploaded && upload === NOT_UPLOADED);
+  state.done(key, attempt, at, sumBytes(files), loc, keep ? files : null, upload);
 }
 
 function failureOf(v: Obj): { reason: string; code?: string; permanent: boolean } {
@@ -104,11 +151,13 @@ export function applyItemState(
     case 'started':
       state.started(key, v.attempts, v.at);
       return null;
-    case 'done': {
+    case 'done':
+    case 'saved': {
       const bad = checkFiles(v.files);
       if (bad) return bad;
-      const files = v.files as SavedFile[];
-      state.done(key, v.attempts, v.at, sumBytes(files), loc, keepFiles ? files : null);
+      const files = filesOf(v.files);
+      if (v.status === 'saved') state.saved(key, v.attempts, v.at, files);
+      else doneOf(state, key, v.attempts, v.at, files, loc, keepFiles);
       return null;
     }
     case 'failed': {
@@ -118,12 +167,15 @@ export function applyItemState(
       return null;
     }
     default:
-      return '`status` is not started, done or failed';
+      return '`status` is not started, saved, done or failed';
   }
 }
 
 /** The snapshot state of an item whose files are known (in memory, or from its done record). */
-export function itemStateOf(item: ItemRecord, done?: { at: string; files: SavedFile[] }): ItemState {
+export function itemStateOf(item: ItemRecord, done?: { at: string; files: RecordedFile[] }): ItemState {
+  if (item.status === SAVED) {
+    return { status: 'saved', attempts: item.attempts, at: item.at, files: item.files ?? [] };
+  }
   if (item.status === DONE) {
     return {
       status: 'done',

@@ -25,11 +25,17 @@ function size(bytes: number): string {
 
 /** Human text, ASCII only (safe for any terminal and log). */
 export function formatStatus(summary: CheckpointSummary, path: string): string {
+  // The run summary's words (src/ui/run-summary.ts): a transient failure is tried again by the next run.
+  const retried = summary.failuresByReason.filter((f) => !f.permanent).reduce((n, f) => n + f.count, 0);
+  const row = (label: string, count: string, note: string) =>
+    `  ${label.padEnd(24)}${count.padStart(9)} items, ${note}`;
   const lines = [
     `Checkpoint ${path}`,
-    `  done     ${int(summary.done)} items, ${size(summary.bytes)}`,
-    `  failed   ${int(summary.failed)} permanently (skipped unless --retry-failed)`,
-    `  pending  ${int(summary.pending)} (started or failed transiently; tried again on the next run)`,
+    row('done', int(summary.done), size(summary.bytes)),
+    ...(summary.uploaded > 0 ? [row('uploaded', int(summary.uploaded), 'every file in the bucket')] : []),
+    row('failed (will be retried)', int(retried), 'tried again on the next run'),
+    row('failed permanently', int(summary.failed), 'skipped unless --retry-failed'),
+    row('started, not finished', int(Math.max(0, summary.pending - retried)), 'tried again on the next run'),
     `  updated  ${summary.firstUpdate ?? '-'} .. ${summary.lastUpdate ?? '-'}`,
   ];
   if (summary.failuresByReason.length > 0) {

@@ -1,12 +1,23 @@
 // The `pagepool` command as a function: argv in, exit code out. Wires the parts; knows none of their insides.
 import { EventEmitter } from 'node:events';
-import { mkdir, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatStatus, readStatus, repairCheckpoint, startFresh } from '../checkpoint/checkpoint.js';
 import { journalPathFor } from '../checkpoint/checkpoint-paths.js';
-import { type Config, helpText, loadConfig } from '../config.js';
-import { type Portal, startPortal } from '../demo/portal.js';
-import { ConfigError, describe, PagepoolError, ShutdownError } from '../errors.js';
+import { type Config, helpText, loadConfig, workerOptionsFrom } from '../config.js';
+import { type Portal, portalOptionsFromEnv, startPortal } from '../demo/portal.js';
+import {
+  ConfigError,
+  DiskFullError,
+  describe,
+  EXIT_CODES,
+  exitCodeOf,
+  PagepoolError,
+  SetupError,
+  ShutdownError,
+} from '../errors.js';
+import { diskFullError } from '../files/disk-space.js';
 import { fleetCommand, fleetStatus } from '../fleet/fleet-commands.js';
 import type { QueueSummary } from '../queue/task-queue.js';
 import { listRefs, run } from '../run.js';
@@ -16,11 +27,18 @@ import { isBuiltInSite, loadSite } from '../sites/load-site.js';
 import type { Credentials } from '../sites/site.js';
 import { createUi, type UiOptions } from '../ui/create-ui.js';
 import { RunReport } from '../ui/run-report.js';
+import { formatNothingToDo } from '../ui/run-summary.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+const EXIT = EXIT_CODES;
 
 export async function main(argv: string[]): Promise<number> {
-  if (argv[0] === 'init') {
+  // `--version`, `-v` and `-h` stand alone: nothing else on the line matters once one is there (before `--`).
+  const options = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (options.includes('--version') || options.includes('-v')) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return EXIT.ok;
+  }
+  if (argv[0] === 'init' && !options.includes('-h') && !options.includes('--help')) {
     try {
       process.stdout.write(await initCommand(argv.slice(1)));
       return EXIT.ok;
@@ -30,7 +48,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   let config: Readonly<Config>;
   try {
-    const parsed = loadConfig({ argv, isTTY: Boolean(process.stdout.isTTY) });
+    const parsed = loadConfig({
+      argv: options.includes('-h') ? ['--help'] : argv,
+      isTTY: Boolean(process.stdout.isTTY),
+    });
     if (parsed.help) {
       process.stdout.write(`${helpText()}\n`);
       return EXIT.ok;
@@ -70,16 +91,23 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT.ok;
       }
     }
+    if (config.command === 'run' || config.command === 'work') {
+      // Before anything starts (the demo portal, a browser): a folder we cannot create is a setting to fix.
+      await ensureCreatable('--out', config.out, config.out);
+      if (!config.queue)
+        await ensureCreatable('--checkpoint', config.checkpoint, path.dirname(config.checkpoint));
+    }
     const site = await loadSite(config.site);
     let baseUrl = config.baseUrl;
     let defaults: Credentials = { username: '', password: '' };
     if (baseUrl === '' || baseUrl === 'demo') {
       if (baseUrl === '' && !isBuiltInSite(config.site))
         throw new ConfigError(`Missing \`--base-url\` (PAGEPOOL_BASE_URL) for site \`${config.site}\``);
-      portal = await startPortal(config.demo);
+      portal = await startPortal(demoPortalOptions(config));
       baseUrl = portal.url;
       defaults = { username: portal.options.username, password: portal.options.password };
-      if (!config.quiet && config.command === 'run') process.stderr.write(`Demo portal on ${portal.url}\n`);
+      // A notice, not an error: stderr carries only errors, so a failed run's stderr is its one line.
+      if (!config.quiet && config.command === 'run') process.stdout.write(`Demo portal on ${portal.url}\n`);
     }
     const credentials = {
       username: config.username || defaults.username,
@@ -100,60 +128,99 @@ export async function main(argv: string[]): Promise<number> {
       signal: controller.signal,
       max: config.max,
     };
+    // Whatever fails before the first item starts is a setup failure: exit 2, and a line that says what to fix.
+    // `list` and `enqueue` log in and list without events: there the failing phase is not known.
+    const progress = {
+      // A site without login() is past the login phase from the start (the pool emits no 'login' for it).
+      loggedIn: !site.login,
+      started: false,
+      phaseKnown: config.command === 'run' || config.command === 'work',
+    };
+    const track = (events: EventEmitter<RunEvents>) => {
+      events.once('login', () => {
+        progress.loggedIn = true;
+      });
+      events.once('task:start', () => {
+        progress.started = true;
+      });
+    };
+    const stopped = (err: unknown): number =>
+      fail(
+        progress.started
+          ? err
+          : setupFailure(
+              err,
+              baseUrl,
+              progress.phaseKnown ? (progress.loggedIn ? 'listing' : 'login') : null,
+            ),
+        config,
+      );
     if (config.queue && config.command !== 'list') {
       const events = new EventEmitter<RunEvents>();
+      track(events);
       const ui = createUi(events, uiOptions(config));
       try {
         return await fleetCommand({ config, site, baseUrl, credentials, signal: controller.signal, events });
+      } catch (err) {
+        if (isInterrupt(err, controller.signal)) return EXIT.interrupted;
+        return stopped(err);
       } finally {
         ui.stop();
       }
     }
     if (config.command === 'list') {
-      for await (const ref of listRefs(common)) process.stdout.write(`${JSON.stringify(ref)}\n`);
+      try {
+        for await (const ref of listRefs(common)) {
+          progress.started = true;
+          process.stdout.write(`${JSON.stringify(ref)}\n`);
+        }
+      } catch (err) {
+        if (isInterrupt(err, controller.signal)) return EXIT.interrupted;
+        return stopped(err);
+      }
       return controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
     }
 
-    await ensureWritable(config.out);
     if (config.fresh) {
       const backup = await startFresh(config.checkpoint, path.join(config.out, 'manifest.jsonl'));
       if (backup && !config.quiet)
         process.stderr.write(`Starting fresh; the old checkpoint is in ${backup}\n`);
     }
     const events = new EventEmitter<RunEvents>();
+    track(events);
     const report = new RunReport(events);
     const ui = createUi(events, uiOptions(config));
     let summary: QueueSummary;
     try {
       summary = await run({
         ...common,
-        out: config.out,
+        ...workerOptionsFrom(config),
         checkpoint: config.checkpoint,
-        concurrency: config.concurrency,
-        taskTimeoutMs: config.taskTimeoutMs,
-        retries: config.retries,
-        rate: config.rate,
         refs: config.refs,
         retryFailed: config.retryFailed,
-        trace: config.trace,
-        block: config.block,
-        recycleAfter: config.recycleAfter,
-        fileIdleTimeoutMs: config.fileIdleTimeoutMs,
-        diskMarginBytes: config.diskMarginBytes,
         events,
       });
+    } catch (err) {
+      if (isInterrupt(err, controller.signal)) return EXIT.interrupted;
+      return stopped(err);
     } finally {
       ui.stop();
-      await report.write(path.join(path.dirname(config.checkpoint), 'report.json')).catch(() => {});
+      // A run that never logged in has nothing to report; writing one would leave a file in --out.
+      if (progress.loggedIn) {
+        await report.write(path.join(path.dirname(config.checkpoint), 'report.json')).catch(() => {});
+      }
     }
-    if (summary.reason === 'fatal') return fail(summary.error);
+    if (summary.reason === 'fatal') return stopped(summary.error);
     if (summary.reason === 'interrupted') return EXIT.interrupted;
+    if (!progress.started && summary.pending.length === 0 && !config.quiet) {
+      // Nothing was left to try: say so with what the checkpoint holds, not "0 items saved".
+      const held = await readStatus(config.checkpoint);
+      process.stdout.write(`${formatNothingToDo({ done: held.done, failedPermanently: held.failed })}\n`);
+    }
     return summary.failed > 0 ? EXIT.failed : EXIT.ok;
   } catch (err) {
-    if (err instanceof ShutdownError || (controller.signal.aborted && !(err instanceof PagepoolError))) {
-      return EXIT.interrupted;
-    }
-    return fail(err);
+    if (isInterrupt(err, controller.signal)) return EXIT.interrupted;
+    return fail(err, config);
   } finally {
     await portal?.close();
     process.off('SIGINT', onSignal);
@@ -189,23 +256,87 @@ async function status(config: Config): Promise<number> {
   return EXIT.ok;
 }
 
-async function ensureWritable(dir: string): Promise<void> {
+function isInterrupt(err: unknown, signal: AbortSignal): boolean {
+  return err instanceof ShutdownError || (signal.aborted && !(err instanceof PagepoolError));
+}
+
+/** The demo portal's DEMO_* variables, checked by the demo's own parser; a bad one is a config error. */
+function demoPortalOptions(config: Readonly<Config>) {
   try {
-    await mkdir(dir, { recursive: true });
-    const { access, constants } = await import('node:fs/promises');
-    await access(dir, constants.W_OK);
+    return portalOptionsFromEnv(config.demoEnv);
   } catch (err) {
-    throw new ConfigError(`Cannot write to \`--out\` folder \`${dir}\`: ${describe(err)}`, { cause: err });
+    throw new ConfigError(describe(err), { cause: err });
   }
 }
 
-/** One line on stderr; user errors exit 2, anything else 1. */
-function fail(err: unknown): number {
-  process.stderr.write(`pagepool: ${describe(err)}\n`);
-  if (err instanceof PagepoolError) {
-    return ['CONFIG', 'LOGIN_FAILED', 'CHECKPOINT_CORRUPT', 'NO_BROWSER'].includes(err.code)
-      ? EXIT.usage
-      : EXIT.failed;
+/** The version in package.json, read at run time: dist/ and an installed package both sit two levels below it. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/**
+ * Checks that `dir` exists as a writable folder or can be created, without creating anything: a run that stops
+ * at the login must leave nothing behind.
+ */
+async function ensureCreatable(flag: string, target: string, dir: string): Promise<void> {
+  let existing = dir;
+  for (;;) {
+    const info = await stat(existing).catch(() => undefined);
+    if (info) {
+      if (!info.isDirectory()) {
+        throw new ConfigError(
+          `Cannot create \`${flag}\` \`${target}\`: \`${existing}\` is a file, not a folder; choose another \`${flag}\``,
+        );
+      }
+      break;
+    }
+    const parent = path.dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
   }
-  return EXIT.failed;
+  try {
+    await access(existing, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new ConfigError(
+      `Cannot create \`${flag}\` \`${target}\`: no permission to write in \`${existing}\`; choose another \`${flag}\``,
+    );
+  }
+}
+
+const UNREACHABLE =
+  /net::(ERR_CONNECTION_REFUSED|ERR_NAME_NOT_RESOLVED|ERR_ADDRESS_UNREACHABLE|ERR_CONNECTION_TIMED_OUT|ERR_CONNECTION_RESET|ERR_INTERNET_DISCONNECTED|ERR_TIMED_OUT|ERR_UNSAFE_PORT)/;
+
+/** An error that ended the command before any item started, as the one line that says what to fix. */
+function setupFailure(err: unknown, baseUrl: string, phase: 'login' | 'listing' | null): unknown {
+  // An empty listing is its own answer (NO_ITEMS, exit 1), not a setup failure.
+  if (exitCodeOf(err) !== EXIT.failed || (err instanceof PagepoolError && err.code === 'NO_ITEMS'))
+    return err;
+  const text = describe(err);
+  const net = UNREACHABLE.exec(text);
+  if (net) {
+    return new SetupError(
+      `Cannot reach the portal at ${baseUrl} (${net[1]}): check \`--base-url\` and that the portal is up`,
+      { cause: err },
+    );
+  }
+  const advice = {
+    login: `The login failed: ${text} (check the adapter's login() and the credentials)`,
+    listing: `Listing the items failed before any item started: ${text} (check the adapter's list())`,
+    unknown: `The login or the listing failed: ${text} (check the adapter's login() and list(), and the credentials)`,
+  }[phase ?? 'unknown'];
+  return new SetupError(advice, { cause: err });
+}
+
+/** One line on stderr; the exit code comes from exitCodeOf. */
+function fail(err: unknown, config?: Readonly<Config>): number {
+  // A raw ENOSPC (a checkpoint write, say) gets the same one line as a margin stop, never the errno text.
+  const shown =
+    exitCodeOf(err) === EXIT.diskSpace && !(err instanceof DiskFullError) && config
+      ? diskFullError(config.out, config.diskMarginBytes, undefined, err)
+      : err;
+  process.stderr.write(`pagepool: ${describe(shown)}\n`);
+  return exitCodeOf(shown);
 }

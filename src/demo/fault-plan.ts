@@ -4,14 +4,28 @@ import { createHash } from 'node:crypto';
 /** The item routes faults apply to. */
 export type ItemRouteKind = 'detail' | 'sticker' | 'card' | 'card-png';
 
-export type Fault = 'stuck' | 'error' | 'rate-limit' | 'truncate';
+export type Fault = 'stuck' | 'error' | 'rate-limit' | 'truncate' | 'stall' | 'html-expired';
 
 export interface FaultRates {
   stuckRate: number;
   failureRate: number;
   rateLimitRate: number;
   truncateRate: number;
+  stallRate: number;
+  htmlExpiredRate: number;
 }
+
+/** The bands in the order they are checked; new bands go last so older seeds keep their draws. */
+const BANDS: [keyof FaultRates, Fault][] = [
+  ['stuckRate', 'stuck'],
+  ['failureRate', 'error'],
+  ['rateLimitRate', 'rate-limit'],
+  ['truncateRate', 'truncate'],
+  ['stallRate', 'stall'],
+  ['htmlExpiredRate', 'html-expired'],
+];
+/** Faults only a file can have; a page drawing one keeps its draw but answers normally. */
+const FILE_ONLY = new Set<Fault>(['truncate', 'stall', 'html-expired']);
 
 /** A number in [0, 1) from the first 48 bits of sha1("seed:kind:item:attempt"). */
 export function faultDraw(seed: number, kind: ItemRouteKind, item: string, attempt: number): number {
@@ -24,10 +38,12 @@ export class FaultPlan {
   readonly #seed: number;
   readonly #rates: FaultRates;
   readonly #attempts = new Map<string, number>();
+  readonly #faulty: boolean;
 
   constructor(seed: number, rates: FaultRates) {
     this.#seed = seed;
     this.#rates = rates;
+    this.#faulty = BANDS.some(([rate]) => rates[rate] > 0);
   }
 
   /** Records one more request of `kind` for `item` and says which fault it gets (undefined: answer normally). */
@@ -35,18 +51,16 @@ export class FaultPlan {
     const key = `${kind}:${item}`;
     const attempt = this.#attempts.get(key) ?? 0;
     this.#attempts.set(key, attempt + 1);
-    const { stuckRate, failureRate, rateLimitRate, truncateRate } = this.#rates;
-    if (stuckRate + failureRate + rateLimitRate + truncateRate === 0) return undefined;
+    // A fault-free portal (the benchmarks) skips the hash.
+    if (!this.#faulty) return undefined;
     const u = faultDraw(this.#seed, kind, item, attempt);
-    let band = stuckRate;
-    if (u < band) return 'stuck';
-    band += failureRate;
-    if (u < band) return 'error';
-    band += rateLimitRate;
-    if (u < band) return 'rate-limit';
-    band += truncateRate;
-    // Only a file can be cut short; a page keeps its draw but answers normally.
-    if (u < band && (kind === 'sticker' || kind === 'card-png')) return 'truncate';
+    let band = 0;
+    for (const [rate, fault] of BANDS) {
+      band += this.#rates[rate];
+      if (u >= band) continue;
+      if (FILE_ONLY.has(fault) && kind !== 'sticker' && kind !== 'card-png') return undefined;
+      return fault;
+    }
     return undefined;
   }
 }

@@ -11,8 +11,14 @@ export interface FileBody {
   contentDisposition: string;
 }
 
-/** What the client got: a whole or partial body, a body cut in half, or no body at all. */
-export type FileOutcome = 'body' | 'truncated' | 'not-modified' | 'unsatisfiable' | 'head';
+/** What the client got: a body (whole file or one range; `send` decides how it goes out), or no body at all. */
+export type FileOutcome = 'body' | 'not-modified' | 'unsatisfiable' | 'head';
+
+export interface FileReply {
+  outcome: FileOutcome;
+  /** First byte of the body sent (0 for a whole file); 0 when there is no body. */
+  start: number;
+}
 
 type ByteRange = { start: number; end: number };
 
@@ -52,22 +58,22 @@ function noneMatch(value: string, etag: string): boolean {
 }
 
 /**
- * Answers `req` with `file`. With `truncate`, the full Content-Length is announced but only half the body is
- * sent before the socket is destroyed, like a connection dropped mid-download.
+ * Answers `req` with `file`: status and headers here, the body (the whole file or the requested range) through
+ * `send`, which may pace it or cut it short after the headers promised all of it.
  */
 export function sendFile(
   req: IncomingMessage,
   res: ServerResponse,
   file: FileBody,
-  truncate: boolean,
-): FileOutcome {
+  send: (slice: Buffer) => void = (slice) => res.end(slice),
+): FileReply {
   const length = file.body.length;
   const common = { ETag: file.etag, 'Last-Modified': file.lastModified, 'Accept-Ranges': 'bytes' };
   const ifNoneMatch = req.headers['if-none-match'];
   if (ifNoneMatch !== undefined && noneMatch(ifNoneMatch, file.etag)) {
     res.writeHead(304, common);
     res.end();
-    return 'not-modified';
+    return { outcome: 'not-modified', start: 0 };
   }
 
   let range: ByteRange | 'unsatisfiable' | null = null;
@@ -80,7 +86,7 @@ export function sendFile(
   if (range === 'unsatisfiable') {
     res.writeHead(416, { ...common, 'Content-Range': `bytes */${length}`, 'Content-Length': '0' });
     res.end();
-    return 'unsatisfiable';
+    return { outcome: 'unsatisfiable', start: 0 };
   }
 
   const slice = range ? file.body.subarray(range.start, range.end + 1) : file.body;
@@ -93,13 +99,8 @@ export function sendFile(
   });
   if (req.method === 'HEAD') {
     res.end();
-    return 'head';
+    return { outcome: 'head', start: 0 };
   }
-  if (truncate) {
-    // Flush half, then drop the connection: the client sees fewer bytes than Content-Length promised.
-    res.write(slice.subarray(0, Math.floor(slice.length / 2)), () => res.socket?.destroy());
-    return 'truncated';
-  }
-  res.end(slice);
-  return 'body';
+  send(slice);
+  return { outcome: 'body', start: range?.start ?? 0 };
 }

@@ -263,3 +263,12 @@ export function messagePage(title: string, message: string, loggedIn: boolean): 
     body: html`<div class="panel"><h1>${title}</h1><p>${message}</p><p><a href="/inventory">Go to the inventory</a></p></div>`,
   });
 }
+
+/** What some portals send instead of a file once the session is gone: a 200 page, no redirect. */
+export function sessionExpiredPage(): string {
+  return layout({
+    title: 'Session expired',
+    loggedIn: false,
+    body: html`<div class="panel narrow"><h1>Your session has expired</h1><p>For your security you were signed out. Please <a href="/login">sign in again</a>.</p></div>`,
+  });
+}

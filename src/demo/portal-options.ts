@@ -28,6 +28,26 @@ export interface PortalOptions {
   truncateRate: number;
   /** Share of item requests answered 429 with Retry-After. @default 0 */
   rateLimitRate: number;
+  /**
+   * Share of file requests whose body stalls: the first KiB at once, then 1 byte per second (the headers and
+   * the full Content-Length are honest). @default 0
+   */
+  stallRate: number;
+  /**
+   * Share of file requests answered `200 text/html` with a "your session has expired" page and no redirect,
+   * while the session stays valid (a portal node that lost it): the client cannot tell it from a real expiry.
+   * @default 0
+   */
+  htmlExpiredRate: number;
+  /** Every file body is sent at this many bytes per second (an honest slow link; 0 = as fast as possible). @default 0 */
+  fileBytesPerSec: number;
+  /**
+   * Every this many ms from the portal's start, a burst begins in which every item request is answered 429
+   * with Retry-After, like a WAF that trips under load (0 = no bursts). @default 0
+   */
+  rateLimitBurstEveryMs: number;
+  /** How long each 429 burst lasts. @default 1000 */
+  rateLimitBurstMs: number;
   /** Retry-After of every 429, in seconds. @default 1 */
   retryAfterSec: number;
   /** A real sliding-window limit on item requests per second; above it they get 429 (0 = off). @default 0 */
@@ -56,6 +76,11 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   stuckRate: 0,
   truncateRate: 0,
   rateLimitRate: 0,
+  stallRate: 0,
+  htmlExpiredRate: 0,
+  fileBytesPerSec: 0,
+  rateLimitBurstEveryMs: 0,
+  rateLimitBurstMs: 1000,
   retryAfterSec: 1,
   rateLimitPerSec: 0,
   sessionLifetimeMs: 0,
@@ -85,6 +110,11 @@ const FIELDS: Record<keyof PortalOptions, Field> = {
   stuckRate: { kind: 'rate' },
   truncateRate: { kind: 'rate' },
   rateLimitRate: { kind: 'rate' },
+  stallRate: { kind: 'rate' },
+  htmlExpiredRate: { kind: 'rate' },
+  fileBytesPerSec: { kind: 'integer', min: 0, max: 1024 * 1024 * 1024 },
+  rateLimitBurstEveryMs: { kind: 'integer', min: 0, max: HOUR_MS },
+  rateLimitBurstMs: { kind: 'integer', min: 1, max: HOUR_MS },
   retryAfterSec: { kind: 'integer', min: 0, max: 3600 },
   rateLimitPerSec: { kind: 'integer', min: 0, max: 1_000_000 },
   sessionLifetimeMs: { kind: 'integer', min: 0, max: 24 * 365 * HOUR_MS },
@@ -92,6 +122,16 @@ const FIELDS: Record<keyof PortalOptions, Field> = {
   seed: { kind: 'integer', min: 0, max: 0xffff_ffff },
   sessionIdPrefix: { kind: 'token' },
 };
+
+/** The fault bands, drawn from one number: together at most 1. */
+const RATE_NAMES = [
+  'stuckRate',
+  'failureRate',
+  'rateLimitRate',
+  'truncateRate',
+  'stallRate',
+  'htmlExpiredRate',
+] as const;
 
 function show(value: unknown): string {
   return typeof value === 'string' ? value : typeof value === 'bigint' ? `${value}n` : String(value);
@@ -141,11 +181,16 @@ export function resolvePortalOptions(options: Partial<PortalOptions> = {}): Read
   for (const name of Object.keys(FIELDS) as (keyof PortalOptions)[])
     checkField(name, FIELDS[name], merged[name]);
   const resolved = merged as unknown as PortalOptions;
-  const rates = resolved.stuckRate + resolved.failureRate + resolved.rateLimitRate + resolved.truncateRate;
+  const rates = RATE_NAMES.reduce((sum, name) => sum + resolved[name], 0);
   // The fault bands are drawn from one number in [0, 1); past 1 the later bands would silently shrink.
   if (rates > 1 + 1e-9) {
     throw new RangeError(
-      `Expected \`stuckRate\` + \`failureRate\` + \`rateLimitRate\` + \`truncateRate\` to be at most 1, got \`${show(rates)}\``,
+      `Expected ${RATE_NAMES.map((n) => `\`${n}\``).join(' + ')} to be at most 1, got \`${show(rates)}\``,
+    );
+  }
+  if (resolved.rateLimitBurstEveryMs > 0 && resolved.rateLimitBurstMs >= resolved.rateLimitBurstEveryMs) {
+    throw new RangeError(
+      `Expected \`rateLimitBurstMs\` to be less than \`rateLimitBurstEveryMs\` (${resolved.rateLimitBurstEveryMs}), got \`${resolved.rateLimitBurstMs}\``,
     );
   }
   return Object.freeze(resolved);
@@ -160,6 +205,11 @@ const ENV_NAMES: [string, keyof PortalOptions][] = [
   ['DEMO_STUCK_RATE', 'stuckRate'],
   ['DEMO_TRUNCATE_RATE', 'truncateRate'],
   ['DEMO_RATE_LIMIT_RATE', 'rateLimitRate'],
+  ['DEMO_STALL_RATE', 'stallRate'],
+  ['DEMO_HTML_EXPIRED_RATE', 'htmlExpiredRate'],
+  ['DEMO_FILE_BYTES_PER_SEC', 'fileBytesPerSec'],
+  ['DEMO_RATE_LIMIT_BURST_EVERY_MS', 'rateLimitBurstEveryMs'],
+  ['DEMO_RATE_LIMIT_BURST_MS', 'rateLimitBurstMs'],
   ['DEMO_RETRY_AFTER_SEC', 'retryAfterSec'],
   ['DEMO_RATE_LIMIT_PER_SEC', 'rateLimitPerSec'],
   ['DEMO_SESSION_LIFETIME_MS', 'sessionLifetimeMs'],

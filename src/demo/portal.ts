@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cardPng } from './card-png.js';
-import { FaultPlan, type ItemRouteKind } from './fault-plan.js';
+import { type Fault, FaultPlan, type ItemRouteKind } from './fault-plan.js';
 import { type FileBody, sendFile } from './file-response.js';
 import { cardIds, makeVehicles, type Vehicle } from './inventory.js';
+import { type Pace, writePaced } from './paced-body.js';
 import {
   cardPage,
   cardsPage,
@@ -13,6 +14,7 @@ import {
   licencePage,
   loginPage,
   messagePage,
+  sessionExpiredPage,
   vehiclePage,
 } from './pages.js';
 import { type PortalOptions, resolvePortalOptions } from './portal-options.js';
@@ -28,12 +30,23 @@ export interface PortalStats {
   loginFailures: number;
   /** Per item key (stock number or card id): file responses that started a 200/206 body (truncated ones count). */
   filesServed: Record<string, number>;
+  /**
+   * Per item key: file bodies sent from byte 0 (a 200, or a 206 from 0). Above 1, a download started over
+   * instead of resuming its `.part`.
+   */
+  filesFromZero: Record<string, number>;
+  /** File bodies sent from a later byte: 206 answers that resumed a `.part`. */
+  filesResumed: number;
   /** Per item key: detail and card HTML pages answered 200. */
   pagesServed: Record<string, number>;
   sent5xx: number;
   sent429: number;
   stuck: number;
   truncated: number;
+  /** File bodies that stalled (the first KiB, then 1 byte per second). */
+  stalled: number;
+  /** File requests answered with the 200 "session expired" page (the session itself stayed valid). */
+  htmlExpired: number;
   /** Sessions the portal dropped for outliving `sessionLifetimeMs`. */
   expiredSessions: number;
   requests: number;
@@ -56,6 +69,11 @@ const LAST_MODIFIED = 'Mon, 01 Jan 2024 00:00:00 GMT';
 const MAX_FORM_BYTES = 16 * 1024;
 // Recently built files are kept so benchmarks with padded stickers do not rebuild megabytes per request.
 const FILE_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** The faults that change how a file's body is sent (the others answer before any body). */
+function bodyFault(fault: Fault | undefined): 'truncate' | 'stall' | undefined {
+  return fault === 'truncate' || fault === 'stall' ? fault : undefined;
+}
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 
@@ -105,25 +123,34 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     logins: 0,
     loginFailures: 0,
     filesServed: {},
+    filesFromZero: {},
+    filesResumed: 0,
     pagesServed: {},
     sent5xx: 0,
     sent429: 0,
     stuck: 0,
     truncated: 0,
+    stalled: 0,
+    htmlExpired: 0,
     expiredSessions: 0,
     requests: 0,
   };
 
-  const delay = (ms: number): Promise<void> => {
-    if (ms === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
+  const later = (fn: () => void, ms: number): void => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
   };
+  const delay = (ms: number): Promise<void> =>
+    ms === 0 ? Promise.resolve() : new Promise((resolve) => later(resolve, ms));
+  const startedAt = Date.now();
+  // The bursts run on the portal's clock: the same schedule from every start, whatever the client does.
+  const inBurst = (): boolean =>
+    opts.rateLimitBurstEveryMs > 0 &&
+    (Date.now() - startedAt) % opts.rateLimitBurstEveryMs >=
+      opts.rateLimitBurstEveryMs - opts.rateLimitBurstMs;
 
   const bump = (counts: Record<string, number>, key: string): void => {
     counts[key] = (counts[key] ?? 0) + 1;
@@ -209,13 +236,13 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     res: ServerResponse,
     kind: ItemRouteKind,
     item: string,
-    answer: (truncate: boolean) => Promise<void> | void,
+    answer: (fault: 'truncate' | 'stall' | undefined) => Promise<void> | void,
   ): Promise<void> => {
     const fault = faults.next(kind, item);
     const retryAfter = { 'Retry-After': String(opts.retryAfterSec) };
     const tooMany = messagePage('Too many requests', 'Slow down and try again shortly.', true);
     // A limiter refuses at once, before any work: that is what makes it cheap for the server.
-    if (!limiter.tryTake()) return sendHtml(res, 429, tooMany, retryAfter, 0);
+    if (inBurst() || !limiter.tryTake()) return sendHtml(res, 429, tooMany, retryAfter, 0);
     if (fault === 'stuck') {
       // Never answered: the socket is held until the client gives up or close() destroys it.
       stats.stuck++;
@@ -233,7 +260,11 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       return sendHtml(res, 500, page, {}, latency);
     }
     if (fault === 'rate-limit') return sendHtml(res, 429, tooMany, retryAfter, latency);
-    await answer(fault === 'truncate');
+    if (fault === 'html-expired') {
+      stats.htmlExpired++;
+      return sendHtml(res, 200, sessionExpiredPage(), {}, 0);
+    }
+    await answer(bodyFault(fault));
   };
 
   const serveFile = (
@@ -241,11 +272,23 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     res: ServerResponse,
     key: string,
     file: FileBody,
-    truncate: boolean,
+    fault: 'truncate' | 'stall' | undefined,
   ) => {
-    const outcome = sendFile(req, res, file, truncate);
-    if (outcome === 'body' || outcome === 'truncated') bump(stats.filesServed, key);
-    if (outcome === 'truncated') stats.truncated++;
+    const { outcome, start } = sendFile(req, res, file, (slice) => {
+      const pace: Pace =
+        fault === 'stall'
+          ? { burstBytes: 1024, bytesPerSec: 1 }
+          : fault === 'truncate'
+            ? { bytesPerSec: opts.fileBytesPerSec, cutAt: Math.floor(slice.length / 2) }
+            : { bytesPerSec: opts.fileBytesPerSec };
+      writePaced(res, slice, pace, later);
+    });
+    if (outcome !== 'body') return;
+    bump(stats.filesServed, key);
+    if (start === 0) bump(stats.filesFromZero, key);
+    else stats.filesResumed++;
+    if (fault === 'truncate') stats.truncated++;
+    if (fault === 'stall') stats.stalled++;
   };
 
   const vehicleRoutes: Handler = async (req, res, url) => {
@@ -255,13 +298,13 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     const vehicle: Vehicle | undefined = stock === undefined ? undefined : vehicleByStock.get(stock);
     if (!vehicle) return notFound(res, `Vehicle ${stock ?? ''}`, true);
     if (sticker) {
-      return itemRoute(res, 'sticker', vehicle.stock, (truncate) => {
+      return itemRoute(res, 'sticker', vehicle.stock, (fault) => {
         const file = cachedFile(`sticker:${vehicle.stock}`, () => ({
           body: stickerPdf(vehicle, opts.stickerPadBytes),
           contentType: 'application/pdf',
           contentDisposition: `attachment; filename="${vehicle.stock}-window-sticker.pdf"`,
         }));
-        serveFile(req, res, vehicle.stock, file, truncate);
+        serveFile(req, res, vehicle.stock, file, fault);
       });
     }
     return itemRoute(res, 'detail', vehicle.stock, async () => {
@@ -276,13 +319,13 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     const id = decodeSegment((png ?? page)?.[1] ?? '');
     if (id === undefined || !cardSet.has(id)) return notFound(res, `Card ${id ?? ''}`, true);
     if (png) {
-      return itemRoute(res, 'card-png', id, (truncate) => {
+      return itemRoute(res, 'card-png', id, (fault) => {
         const file = cachedFile(`card:${id}`, () => ({
           body: cardPng(id),
           contentType: 'image/png',
           contentDisposition: `inline; filename="${id}.png"`,
         }));
-        serveFile(req, res, id, file, truncate);
+        serveFile(req, res, id, file, fault);
       });
     }
     return itemRoute(res, 'card', id, async () => {
@@ -429,6 +472,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       ...stats,
       expiredSessions: sessions.expired,
       filesServed: { ...stats.filesServed },
+      filesFromZero: { ...stats.filesFromZero },
       pagesServed: { ...stats.pagesServed },
     };
   }

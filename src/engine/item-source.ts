@@ -2,52 +2,17 @@
 import type { EventEmitter } from 'node:events';
 import type { PagePool } from '../browser/page-pool.js';
 import { ConfigError, SessionExpiredError } from '../errors.js';
+import type { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
 import { listSite } from '../sites/list-site.js';
 import type { Site } from '../sites/site.js';
-
-/**
- * One re-login at a time for everyone sharing a browser context (the queue's workers and the listing), and none
- * for a caller whose expired session was already replaced: while the portal swaps the session (login, then
- * licence), the other pages' requests bounce to the login page too, and logging in again for each of them would
- * throw away the session just made, over and over.
- */
-export class SharedLogin {
-  readonly #login: () => Promise<void>;
-  #epoch = 0;
-  #flight: Promise<void> | null = null;
-
-  constructor(login: () => Promise<void>) {
-    this.#login = login;
-  }
-
-  /** Logins completed so far; read it before a request, pass it to `relogin` when that request was logged out. */
-  get epoch(): number {
-    return this.#epoch;
-  }
-
-  /** Joins the login in flight; else logs in unless one finished after `since` (then the session is new already). */
-  relogin(since: number = this.#epoch): Promise<void> {
-    if (this.#flight) return this.#flight;
-    if (this.#epoch > since) return Promise.resolve();
-    const flight = (async () => this.#login())().then(() => {
-      this.#epoch += 1;
-    });
-    this.#flight = flight;
-    const clear = () => {
-      if (this.#flight === flight) this.#flight = null;
-    };
-    flight.then(clear, clear);
-    return flight;
-  }
-}
 
 /** Listing restarts in a row that yield nothing new before the listing is given up. */
 const MAX_FRUITLESS_RESTARTS = 3;
 
 /**
- * The site's listing on a page of its own. If the portal logs us out mid-listing, log in again (shared with the
- * workers through `login`) and list anew, skipping what was already yielded. A long listing may outlive many
+ * The site's listing on a page of its own. If the portal logs us out mid-listing, log in again (the workers'
+ * login: one login per expiry, whoever met it first) and list anew, skipping what was already yielded. A long listing may outlive many
  * sessions, so only restarts that find nothing new count toward the limit.
  */
 export async function* listWithRelogin<Ref>(
@@ -56,7 +21,7 @@ export async function* listWithRelogin<Ref>(
   baseUrl: string,
   signal: AbortSignal,
   events: EventEmitter<RunEvents>,
-  login: SharedLogin = new SharedLogin(() => pool.relogin()),
+  login: SingleFlightLogin,
 ): AsyncGenerator<Ref> {
   const seen = new Set<string>();
   const page = await pool.extraPage();

@@ -11,6 +11,7 @@ import { readManifestClaims } from '../checkpoint/manifest-claims.js';
 import { classify, PagepoolError, SessionExpiredError } from '../errors.js';
 import { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
+import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
 import { checkResponseFor } from '../sites/check-response.js';
 import { type Credentials, type Job, type Site, siteLogin } from '../sites/site.js';
@@ -67,39 +68,43 @@ export interface ItemWorker<Ref> {
   pool: PagePool;
   /** One attempt at one item; resolves with the files it saved (paths relative to `out`). */
   work(ref: Ref, ctx: AttemptContext): Promise<SavedFile[]>;
-  /** A shared re-login (the queue makes it single-flight). */
-  relogin(): Promise<void>;
+  /** The one re-login of this machine: the queue, the listing and the fleet worker share it. */
+  login: SingleFlightLogin;
   close(): Promise<void>;
+}
+
+/** The browser of `options`: borrowed (`browser`, closed by its owner) or launched here (closed by `close`). */
+export async function browserFor(
+  options: Pick<ItemWorkerOptions<unknown>, 'browser' | 'chromiumPath' | 'headed' | 'slowMoMs'>,
+): Promise<{ browser: Browser; close(): Promise<void> }> {
+  if (options.browser) return { browser: options.browser, close: async () => {} };
+  const browser = await launchBrowser({
+    chromiumPath: options.chromiumPath ?? null,
+    headless: !options.headed,
+    slowMoMs: options.slowMoMs ?? 0,
+  });
+  return { browser, close: () => browser.close().catch(() => {}) };
 }
 
 /** Launches (or borrows) the browser, logs in once and opens the file store. */
 export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Promise<ItemWorker<Ref>> {
   const { site, baseUrl, credentials, events } = options;
   const warn = (message: string) => events.emit('warning', { message });
-  const browser =
-    options.browser ??
-    (await launchBrowser({
-      chromiumPath: options.chromiumPath ?? null,
-      headless: !options.headed,
-      slowMoMs: options.slowMoMs ?? 0,
-    }));
-  const closeBrowser = async () => {
-    if (!options.browser) await browser.close().catch(() => {});
-  };
-  let pool: PagePool;
+  const { browser, close: closeBrowser } = await browserFor(options);
+  const pool = new PagePool({
+    browser,
+    size: options.concurrency,
+    login: siteLogin(site, credentials, baseUrl),
+    block: options.block ?? true,
+    recycleAfter: options.recycleAfter ?? 200,
+    // A trace records one context: keep the first one for the whole run when tracing.
+    ...(options.trace ? { contextRecycleAfter: 0 } : {}),
+  });
+  pool.on('page:replaced', (replaced) => events.emit('page:replaced', replaced));
+  pool.on('login', (login) => events.emit('login', login));
+  pool.on('warning', (warning) => events.emit('warning', warning));
   try {
-    pool = await PagePool.open({
-      browser,
-      size: options.concurrency,
-      login: siteLogin(site, credentials, baseUrl),
-      block: options.block ?? true,
-      recycleAfter: options.recycleAfter ?? 200,
-      // A trace records one context: keep the first one for the whole run when tracing.
-      ...(options.trace ? { contextRecycleAfter: 0 } : {}),
-      onReplaced: (slot, reason) => events.emit('page:replaced', { slot, reason }),
-      onLogin: (count) => events.emit('login', { count }),
-      onWarning: warn,
-    });
+    await pool.open();
   } catch (err) {
     await closeBrowser();
     throw err;
@@ -141,10 +146,10 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
   return {
     pool,
     work: (ref, ctx) => processItem(site, ref, ctx, deps),
-    async relogin() {
+    login: new SingleFlightLogin(async () => {
       if (trace) await secrets();
       await pool.relogin();
-    },
+    }),
     async close() {
       await trace?.stop();
       await store.close();

@@ -1,4 +1,5 @@
 // Free-space checks before each file, and the one DiskFullError message for a full disk.
+import { statfsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { DiskFullError, isErrno } from '../errors.js';
 
@@ -16,17 +17,35 @@ export function isDiskFull(err: unknown): boolean {
   return isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT');
 }
 
+/**
+ * The one line for a stop for disk space: the folder, the free space and `--disk-margin`. `marginBytes` is the
+ * margin (plus, after an ENOSPC, the size of the file being written); `freeBytes` is measured here when the
+ * caller does not know it.
+ */
 export function diskFullError(
   dir: string,
-  neededBytes: number,
+  marginBytes: number,
   freeBytes?: number,
   cause?: unknown,
 ): DiskFullError {
-  const free = freeBytes === undefined ? '' : ` (${formatBytes(freeBytes)} free)`;
-  return new DiskFullError(
-    `The disk holding ${dir} is full${free}: free at least ${formatBytes(neededBytes)} there and run again`,
-    cause === undefined ? undefined : { cause },
-  );
+  const free = freeBytes ?? freeSpace(dir);
+  const freeText = free === undefined ? 'no room' : formatBytes(free);
+  const text =
+    cause === undefined
+      ? `Stopped for disk space: ${dir} has ${freeText} free, less than \`--disk-margin\` (${formatBytes(marginBytes)}); ` +
+        'free some space there (or lower `--disk-margin`) and run again'
+      : `Stopped for disk space: the disk holding ${dir} is full (${freeText} free, ${formatBytes(marginBytes)} ` +
+        'needed with `--disk-margin`); free some space there and run again';
+  return new DiskFullError(text, cause === undefined ? undefined : { cause });
+}
+
+function freeSpace(dir: string): number | undefined {
+  try {
+    const stats = statfsSync(dir);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return undefined;
+  }
 }
 
 export function formatBytes(bytes: number): string {

@@ -24,6 +24,15 @@ export interface FileStoreOptions {
   headersTimeoutMs?: number;
   /** Longest silence while the body streams. @default 10_000 */
   bodyIdleTimeoutMs?: number;
+  /**
+   * The minimum transfer speed, like curl's `--speed-limit`: a body averaging fewer bytes per second over
+   * `minSpeedWindowMs` is aborted (TransferTooSlowError, retried) and its `.part` kept, so the retry resumes it.
+   * The default fails a 1 byte/s trickle in about 10 s and leaves a 1 KiB/s link alone; 0 turns it off.
+   * @default 512
+   */
+  minSpeedBytesPerSec?: number;
+  /** The window `minSpeedBytesPerSec` is averaged over (curl's `--speed-time`). @default 10_000 */
+  minSpeedWindowMs?: number;
   /** Retries of one download (exponential backoff with jitter) before the item fails. @default 3 */
   retries?: number;
   /** First backoff delay; each retry doubles it (times a random 1-2). @default 1_000 */
@@ -50,10 +59,15 @@ export type ResolvedFileStoreOptions = Required<Omit<FileStoreOptions, 'userAgen
   userAgent?: string;
 };
 
+/** The minimum transfer speed a store uses unless told: fails a 1 byte/s trickle in ~10 s, spares 1 KiB/s. */
+export const DEFAULT_MIN_SPEED = Object.freeze({ bytesPerSec: 512, windowMs: 10_000 });
+
 const DEFAULTS = {
   connectTimeoutMs: 10_000,
   headersTimeoutMs: 30_000,
   bodyIdleTimeoutMs: 10_000,
+  minSpeedBytesPerSec: DEFAULT_MIN_SPEED.bytesPerSec,
+  minSpeedWindowMs: DEFAULT_MIN_SPEED.windowMs,
   retries: 3,
   retryMinTimeoutMs: 1_000,
   diskMarginBytes: 100 * 1024 * 1024,
@@ -145,6 +159,8 @@ function validate(options: FileStoreOptions): ResolvedFileStoreOptions {
   integer('connectTimeoutMs', 1, 600_000);
   integer('headersTimeoutMs', 1, 3_600_000);
   integer('bodyIdleTimeoutMs', 1, 3_600_000);
+  integer('minSpeedBytesPerSec', 0, 1024 * 1024 * 1024);
+  integer('minSpeedWindowMs', 100, 3_600_000);
   integer('retries', 0, 100);
   integer('retryMinTimeoutMs', 0, 600_000);
   integer('diskMarginBytes', 0, Number.MAX_SAFE_INTEGER);

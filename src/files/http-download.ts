@@ -1,14 +1,15 @@
-// One HTTP download attempt with undici into a `.part`: manual redirects, status and type checks,
-// and Range resume from a surviving `.part` + `.part.json` when the server's validator allows it.
+// One HTTP download attempt with undici into a `.part`: manual redirects, status and type checks, a minimum
+// speed, and Range resume from a surviving `.part` + `.part.json` when the server's validator allows it.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
-import { FileInvalidError, SessionExpiredError } from '../errors.js';
+import { FileInvalidError, PermanentError, SessionExpiredError, TransferTooSlowError } from '../errors.js';
 import { metaPathOf, PartFile, removePart, sizeOf } from './atomic-write.js';
 import { diskFullError, isDiskFull } from './disk-space.js';
 import { checkKind, isHtmlContentType, wantsHtml } from './file-kind.js';
 import { HttpStatusError, httpStatusError } from './http-status.js';
+import { type MinSpeed, SpeedFloor } from './speed-floor.js';
 import type { FileKind } from './types.js';
 
 /** Redirects followed before giving up: login flows rarely need more than two. */
@@ -36,6 +37,8 @@ export interface DownloadAttempt {
   diskMarginBytes: number;
   /** A 401/403 means the session ended (true) or is permanent (false: the site has no login). */
   session: boolean;
+  /** Below this the body is aborted with a TransferTooSlowError, its `.part` kept for the retry to resume. */
+  minSpeed: MinSpeed;
 }
 
 export interface DownloadResult {
@@ -85,14 +88,16 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
     const failure = statusError(status, response.headers, where, attempt.session);
     if (failure !== undefined) {
       await response.body.dump();
-      if (!(failure instanceof HttpStatusError)) await removePart(partPath);
+      // Only a file that is gone makes the `.part` worthless: after a 5xx, a 429 or a lost session the same
+      // version is still there, and If-Range makes the server prove it before a resume.
+      if (failure instanceof PermanentError) await removePart(partPath);
       throw failure;
     }
 
     const contentType = header(response.headers, 'content-type');
     if (!wantsHtml(attempt.kind, attempt.nameHint) && isHtmlContentType(contentType)) {
+      // A login or "session expired" page instead of the file: re-login and retry, keeping any `.part`.
       abandon(response.body);
-      await removePart(partPath);
       throw new SessionExpiredError(
         `Expected a ${attempt.kind} from ${where}, got an HTML page (${contentType})`,
       );
@@ -141,16 +146,35 @@ async function streamBody(
     throw err;
   }
   let checked = false;
+  const { bytesPerSec, windowMs } = attempt.minSpeed;
+  const floor = bytesPerSec > 0 ? new SpeedFloor(attempt.minSpeed) : undefined;
+  // A trickle never trips the idle timeout (each byte resets it); the floor catches it within a window.
+  const watch =
+    floor &&
+    setInterval(
+      () => {
+        const speed = floor.check();
+        if (speed === undefined) return;
+        const error = new TransferTooSlowError(
+          `${url} sent ${Math.round(speed)} bytes/s over ${windowMs / 1000} s, below the minimum of ${bytesPerSec} bytes/s`,
+        );
+        response.body.destroy(error);
+      },
+      Math.max(50, windowMs / 10),
+    );
   try {
     for await (const chunk of response.body) {
+      floor?.add((chunk as Buffer).byteLength);
       await part.write(chunk as Buffer);
       if (!checked && part.headComplete) {
         checkKind(kind, part.head(), nameHint, url);
         checked = true;
       }
     }
+    clearInterval(watch);
     if (!checked) checkKind(kind, part.head(), nameHint, url);
   } catch (err) {
+    clearInterval(watch);
     abandon(response.body);
     // A cut or a timeout leaves bytes worth resuming; a wrong file (or no validator) leaves nothing.
     if (options.resumable && !(err instanceof FileInvalidError || err instanceof SessionExpiredError)) {

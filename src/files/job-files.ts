@@ -61,6 +61,7 @@ export class JobFiles implements Files {
             signal: this.#signal,
             diskMarginBytes: store.diskMarginBytes,
             session: store.session,
+            minSpeed: { bytesPerSec: store.minSpeedBytesPerSec, windowMs: store.minSpeedWindowMs },
           });
           const remote =
             options.name === undefined ? nameFromContentDisposition(result.contentDisposition) : undefined;

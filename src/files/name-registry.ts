@@ -2,6 +2,7 @@
 // deterministic `base~<hash of its key>.ext`, so two items never overwrite each other. Names saved by earlier
 // runs are reserved up front (from the manifest), so the answer does not depend on this run's order.
 import { createHash } from 'node:crypto';
+import { FileNameError } from '../errors.js';
 import { capBytes, splitExtension } from './safe-name.js';
 
 export class NameRegistry {
@@ -31,7 +32,7 @@ export class NameRegistry {
       }
       if (owner === key) return name;
     }
-    throw new Error(`No free file name for key \`${key}\` (wanted \`${wanted}\`)`);
+    throw new FileNameError(`No free file name for key \`${key}\` (wanted \`${wanted}\`)`);
   }
 }
 

@@ -2,6 +2,7 @@
 // and proves the final path stays inside the output folder.
 import path from 'node:path';
 import contentDisposition from 'content-disposition';
+import { FileNameError } from '../errors.js';
 
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])$/i;
 // C0/C1 controls plus bidi overrides, which make a name read differently from what it is.
@@ -108,7 +109,9 @@ export function resolveInside(outDir: string, name: string): string {
   const root = path.resolve(outDir);
   const full = path.resolve(root, name);
   if (path.dirname(full) !== root || path.basename(full) !== name) {
-    throw new Error(`Refusing file name \`${name}\`: it resolves to \`${full}\`, outside \`${root}\``);
+    throw new FileNameError(
+      `Refusing file name \`${name}\`: it resolves to \`${full}\`, outside \`${root}\``,
+    );
   }
   return full;
 }

@@ -3,9 +3,9 @@ import { EventEmitter } from 'node:events';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { formatStatus } from '../checkpoint/checkpoint.js';
-import type { Config } from '../config.js';
+import { type Config, workerOptionsFrom } from '../config.js';
 import { limitSource, listWithRelogin, parseRefs } from '../engine/item-source.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, EXIT_CODES as EXIT } from '../errors.js';
 import { listRefs } from '../run.js';
 import type { RunEvents } from '../run-events.js';
 import { loadSite } from '../sites/load-site.js';
@@ -33,8 +33,6 @@ export interface FleetContext {
   signal: AbortSignal;
   events: EventEmitter<RunEvents>;
 }
-
-const EXIT = { ok: 0, failed: 1, interrupted: 130 } as const;
 
 /** `pagepool enqueue|work|run --queue URL`: resolves with the exit code. */
 export async function fleetCommand(ctx: FleetContext): Promise<number> {
@@ -135,32 +133,21 @@ async function work(
     return (await queue.getFailedCount()) > 0 ? EXIT.failed : EXIT.ok;
   }
   const fleet = await FleetWorker.open({
+    ...workerOptionsFrom(config),
     redis,
     queueName: queue.name,
     site,
     baseUrl: ctx.baseUrl,
     credentials: ctx.credentials,
-    out: config.out,
-    concurrency: config.concurrency,
-    taskTimeoutMs: config.taskTimeoutMs,
-    retries: config.retries,
-    rate: config.rate,
     events,
     machine: machineId(),
-    block: config.block,
-    recycleAfter: config.recycleAfter,
-    fileIdleTimeoutMs: config.fileIdleTimeoutMs,
-    diskMarginBytes: config.diskMarginBytes,
-    chromiumPath: config.chromiumPath,
-    headed: config.headed,
-    slowMoMs: config.slowMoMs,
   });
   try {
     let listing: Promise<EnqueueCounts | undefined> = Promise.resolve(undefined);
     if (lists) {
       const source = config.refs
         ? parseRefs(site, readRefs(config.refs))
-        : listWithRelogin(site, fleet.pool, ctx.baseUrl, signal, events);
+        : listWithRelogin(site, fleet.pool, ctx.baseUrl, signal, events, fleet.login);
       listing = enqueueRefs({
         queue,
         redis,

@@ -2,30 +2,15 @@
 import os from 'node:os';
 import type { Job, WorkerOptions } from 'bullmq';
 import { ConfigError } from '../errors.js';
-import { type BackoffOptions, backoffDelay } from '../queue/backoff-delay.js';
+import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
+import { backoffDelay } from '../queue/backoff-delay.js';
+import { QUEUE_DEFAULTS } from '../queue/queue-options.js';
 
 /** Every key of a fleet lives under `pagepool:<site>:`; one Redis can hold several sites' queues. */
 export const FLEET_PREFIX = 'pagepool';
 
-/** The in-process queue's retry delays (src/queue/queue-options.ts), so a retry means the same in both modes. */
-export const FLEET_BACKOFF: Readonly<BackoffOptions> = Object.freeze({
-  minMs: 1000,
-  maxMs: 30_000,
-  factor: 2,
-  jitter: true,
-});
-
-/** The custom BullMQ backoff type every pagepool job carries; workers map it to FLEET_BACKOFF. */
+/** The custom BullMQ backoff type every pagepool job carries; workers map it to the queue's backoff. */
 export const BACKOFF_TYPE = 'pagepool';
-
-/** An attempt still running this long after its deadline is abandoned (its page poisoned), as in the in-process queue. */
-export const ABANDON_GRACE_MS = 5_000;
-
-/** After the first Ctrl+C, items in flight get this long to finish before they are released to the queue. */
-export const SHUTDOWN_GRACE_MS = 10_000;
-
-/** Re-queues that cost no attempt (429 pause, re-login, shutdown release, stall) before they start to count. */
-export const MAX_FREE_REQUEUES = 10;
 
 /** What one job carries: the checkpoint key and the adapter's ref; `failure` is written on a final failure. */
 export interface FleetJobData<Ref = unknown> {
@@ -106,7 +91,7 @@ export function limiterFor(rate: number): { max: number; duration: number } {
 
 /** The delay before retry `attemptsMade` (1 = first retry): p-retry's formula, shared with the in-process queue. */
 export function retryDelay(attemptsMade: number): number {
-  return backoffDelay(Math.max(1, attemptsMade), FLEET_BACKOFF);
+  return backoffDelay(Math.max(1, attemptsMade), QUEUE_DEFAULTS.backoff);
 }
 
 /** BullMQ job options of a pagepool job: attempts = retries + 1, pagepool's backoff, outcomes kept. */
@@ -140,7 +125,7 @@ export function workerOptions(t: WorkerTiming, machine: string): Omit<WorkerOpti
     limiter: limiterFor(t.rate),
     ...lockTiming(t.taskTimeoutMs),
     // A machine that dies mid-item costs the item nothing; one that keeps dying on it is a poison item.
-    maxStalledCount: t.retries + 1 + MAX_FREE_REQUEUES,
+    maxStalledCount: t.retries + 1 + MAX_FREE_RETRIES,
     // A 429's Retry-After can be long; BullMQ caps a rate-limit wait at this.
     maximumRateLimitDelay: 60_000,
     // How long an idle worker blocks on Redis for a job; short, so `work` notices a drained queue quickly.

@@ -75,6 +75,8 @@ export async function readFleetStatus<Ref>(
     done: counts.completed ?? 0,
     failed: permanent,
     pending: inQueue + (failedTotal - permanent),
+    // Round two: count the object keys job outcomes carry once fleet workers upload.
+    uploaded: 0,
     bytes,
     failuresByReason: [...groups.values()].sort(
       (a, b) => b.count - a.count || a.reason.localeCompare(b.reason),

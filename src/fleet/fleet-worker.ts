@@ -1,35 +1,66 @@
-import { Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+// One fleet machine on the BullMQ queue: takes jobs, runs each attempt under the shared attempt policy and timer,
+// and maps each verdict onto BullMQ (retry with backoff, rate-limit the queue, give the job back, fail it).
+
+import type { EventEmitter } from 'node:events';
+import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type ItemWorker, type ItemWorkerOptions, openItemWorker } from '../engine/item-worker.js';
-import { classify, describe, RateLimitedError, ShutdownError, TaskTimeoutError } from '../errors.js';
+import type { PagePool } from '../browser/page-pool.js';
+import { type AttemptContext, type ItemWorkerOptions, openItemWorker } from '../engine/item-worker.js';
+import { ConfigError, classify, describe, ShutdownError } from '../errors.js';
 import type { SavedFile } from '../files/types.js';
 import {
-  ABANDON_GRACE_MS,
+  afterLoginFailure,
+  type Charges,
+  codeOf,
+  decide,
+  type PolicyOptions,
+  timeoutOf,
+} from '../queue/attempt-policy.js';
+import { AttemptTimer } from '../queue/attempt-timer.js';
+import type { BackoffOptions } from '../queue/backoff-delay.js';
+import { QUEUE_DEFAULTS } from '../queue/queue-options.js';
+import type { SingleFlightLogin } from '../queue/single-flight-login.js';
+import type { RunEvents } from '../run-events.js';
+import {
   FLEET_PREFIX,
   type FleetJob,
   type FleetJobData,
   type FleetResult,
-  MAX_FREE_REQUEUES,
-  retryDelay,
-  SHUTDOWN_GRACE_MS,
   workerOptions,
 } from './fleet-options.js';
 
-/** The item worker's options (site, credentials, out, pool, files, browser...) plus the fleet's. */
-export interface FleetWorkerOptions<Ref> extends ItemWorkerOptions<Ref> {
+/** The fleet's own settings of one machine. */
+export interface FleetQueueOptions {
   /** A connected client (maxRetriesPerRequest null); BullMQ duplicates it for its blocking reads. */
   redis: Redis;
   queueName: string;
+  /** Items in flight on this machine. */
+  concurrency: number;
+  events: EventEmitter<RunEvents>;
   taskTimeoutMs: number;
   retries: number;
   /** Item starts per second for the whole fleet (0 = no limit). */
   rate: number;
   /** `hostname:pid`. */
   machine: string;
+  /** An attempt still running this long after its deadline (or its release) is abandoned. @default 5_000 */
+  graceMs?: number;
   /** After the first stop signal, in-flight items get this long before they are released. @default 10_000 */
   shutdownGraceMs?: number;
   /** How often `run` checks whether the queue is drained. @default 1000 */
   pollMs?: number;
+  /** Delay between retries of one item. @default QUEUE_DEFAULTS.backoff */
+  backoff?: BackoffOptions;
+}
+
+/** The item worker's options (site, credentials, out, pool, files, browser...) plus the fleet's. */
+export interface FleetWorkerOptions<Ref> extends ItemWorkerOptions<Ref>, FleetQueueOptions {}
+
+/** What the fleet runs: one attempt at one item, the machine's one login, and how to close it. */
+export interface FleetWork<Ref> {
+  work(ref: Ref, ctx: AttemptContext): Promise<SavedFile[]>;
+  login: SingleFlightLogin;
+  close(): Promise<void>;
 }
 
 export interface FleetWorkSummary {
@@ -47,24 +78,29 @@ export interface FleetWorkSummary {
 type Release = 'shutdown' | 'lost';
 
 export class FleetWorker<Ref> {
-  readonly #o: FleetWorkerOptions<Ref>;
-  readonly #item: ItemWorker<Ref>;
+  readonly #o: FleetQueueOptions;
+  readonly #work: FleetWork<Ref>;
+  readonly #pool: PagePool | undefined;
   readonly #queue: Queue<FleetJobData<Ref>, FleetResult>;
   readonly #worker: Worker<FleetJobData<Ref>, FleetResult>;
   /** Aborted when in-flight items must be released (shutdown grace over, or a fatal error). */
-  readonly #release = new AbortController();
-  #relogin: Promise<void> | null = null;
-  #loginEpoch = 0;
+  readonly #releaseController = new AbortController();
   #inFlight = 0;
   #done = 0;
   #failed = 0;
   #fatal: unknown;
+  /** Set once a shutdown or a fatal error began: an attempt that fails from then on is given back, not charged. */
+  #stopReason: 'shutdown' | 'fatal' | 'drained' | undefined;
   #stopping: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  readonly #onLoginStart = () => this.#o.events.emit('relogin', { done: false });
+  readonly #onLoginEnd = () => this.#o.events.emit('relogin', { done: true });
 
-  private constructor(options: FleetWorkerOptions<Ref>, item: ItemWorker<Ref>) {
+  /** A machine that runs `work` on the queue's jobs (tests give it plain async work; `open` gives it a browser). */
+  constructor(options: FleetQueueOptions, work: FleetWork<Ref>, pool?: PagePool) {
     this.#o = options;
-    this.#item = item;
+    this.#work = work;
+    this.#pool = pool;
     const connection = options.redis;
     this.#queue = new Queue(options.queueName, { connection, prefix: FLEET_PREFIX });
     this.#worker = new Worker<FleetJobData<Ref>, FleetResult>(
@@ -87,16 +123,24 @@ export class FleetWorker<Ref> {
     });
     this.#worker.on('error', (err) => this.#warn(`queue: ${describe(err)}`));
     this.#queue.on('error', (err) => this.#warn(`queue: ${describe(err)}`));
+    work.login.on('start', this.#onLoginStart);
+    work.login.on('end', this.#onLoginEnd);
   }
 
   /** Launches (or borrows) the browser and logs in once; the BullMQ worker starts with `run()`. */
   static async open<Ref>(options: FleetWorkerOptions<Ref>): Promise<FleetWorker<Ref>> {
     const item = await openItemWorker(options);
-    return new FleetWorker(options, item);
+    return new FleetWorker(options, item, item.pool);
   }
 
-  get pool() {
-    return this.#item.pool;
+  get pool(): PagePool {
+    if (!this.#pool) throw new ConfigError('This fleet worker runs plain work: it has no page pool');
+    return this.#pool;
+  }
+
+  /** The machine's one login: the listing of `run` shares it with the workers. */
+  get login(): SingleFlightLogin {
+    return this.#work.login;
   }
 
   /**
@@ -106,8 +150,8 @@ export class FleetWorker<Ref> {
    */
   async run(opts: { signal: AbortSignal; listing: () => Promise<boolean> }): Promise<FleetWorkSummary> {
     const { signal } = opts;
-    const { events, site, concurrency } = this.#o;
-    events.emit('run:start', { site: site.name, concurrency, total: null, skipped: 0 });
+    const { events, queueName, concurrency } = this.#o;
+    events.emit('run:start', { site: queueName, concurrency, total: null, skipped: 0 });
     const running = this.#worker.run();
     const onAbort = () => void this.stop('shutdown');
     if (signal.aborted) onAbort();
@@ -141,13 +185,17 @@ export class FleetWorker<Ref> {
    */
   stop(why: 'shutdown' | 'fatal' | 'drained', error?: unknown): Promise<void> {
     if (why === 'fatal' && this.#fatal === undefined) this.#fatal = error;
-    if (why === 'fatal') this.#release.abort(error);
+    if (why === 'fatal') {
+      this.#stopReason = 'fatal';
+      this.#releaseController.abort(new ShutdownError(`run stopped: ${describe(error)}`, { cause: error }));
+    }
     if (this.#stopping) return this.#stopping;
+    this.#stopReason ??= why;
     let grace: NodeJS.Timeout | undefined;
     if (why === 'shutdown') {
       grace = setTimeout(
-        () => this.#release.abort(new ShutdownError('shutdown grace over')),
-        this.#o.shutdownGraceMs ?? SHUTDOWN_GRACE_MS,
+        () => this.#releaseController.abort(new ShutdownError()),
+        this.#o.shutdownGraceMs ?? QUEUE_DEFAULTS.shutdownGraceMs,
       );
     }
     this.#stopping = this.#worker.close().finally(() => clearTimeout(grace));
@@ -157,8 +205,10 @@ export class FleetWorker<Ref> {
 
   async close(): Promise<void> {
     await this.stop('drained');
+    this.#work.login.off('start', this.#onLoginStart);
+    this.#work.login.off('end', this.#onLoginEnd);
     await this.#queue.close().catch(() => {});
-    await this.#item.close();
+    await this.#work.close();
   }
 
   // ---- one job ----
@@ -170,47 +220,64 @@ export class FleetWorker<Ref> {
   ): Promise<FleetResult> {
     const { key, ref } = job.data;
     const { events, taskTimeoutMs, machine } = this.#o;
-    const attempt = job.attemptsMade + 1;
+    const login = this.#work.login;
+    // Every start counts, as in the in-process queue (free retries included); BullMQ counts this one already.
+    const attempt = Math.max(1, job.attemptsStarted);
     this.#inFlight += 1;
     try {
       // Items started during a re-login would meet the same expired session.
-      if (this.#relogin) await this.#relogin.catch(() => {});
-      const epoch = this.#loginEpoch;
-      const deadline = new AbortController();
-      const timer = setTimeout(
-        () => deadline.abort(new TaskTimeoutError(`task ${key} timed out after ${taskTimeoutMs} ms`)),
+      if (login.inFlight) await login.inFlight.catch(() => {});
+      // A job BullMQ handed over while this machine was already stopping goes straight back, unstarted.
+      if (this.#stopReason === 'shutdown' || this.#stopReason === 'fatal')
+        throw await this.#requeue(job, token);
+      const epoch = login.epoch;
+      let cutLoose = false;
+      let abandon!: (reason: unknown) => void;
+      const abandoned = new Promise<never>((_, reject) => {
+        abandon = reject;
+      });
+      const timer = new AttemptTimer({
+        key,
         taskTimeoutMs,
-      );
-      const abandoned = new AbortController();
-      const signals = [deadline.signal, this.#release.signal, ...(lost ? [lost] : [])];
-      const signal = AbortSignal.any(signals);
+        graceMs: this.#o.graceMs ?? QUEUE_DEFAULTS.graceMs,
+        onWatchdog: (reason) => {
+          timer.abandon(reason);
+          // Cut loose at a stop, the item is only given back (as the in-process queue interrupts it).
+          if (!cutLoose) events.emit('task:abandoned', { key, attempt });
+          abandon(reason);
+        },
+      });
+      const onRelease = (signal: AbortSignal) => () => {
+        cutLoose = true;
+        timer.cutLoose(signal.reason);
+      };
+      const releases = [this.#releaseController.signal, ...(lost ? [lost] : [])].map((signal) => {
+        const listener = onRelease(signal);
+        if (signal.aborted) listener();
+        else signal.addEventListener('abort', listener, { once: true });
+        return () => signal.removeEventListener('abort', listener);
+      });
       const started = Date.now();
       events.emit('task:start', { key, attempt });
       try {
-        const files = await settleWithin(
-          this.#item.work(ref, { key, attempt, signal, abandoned: abandoned.signal }),
-          signal,
-          ABANDON_GRACE_MS,
-          (reason) => {
-            abandoned.abort(reason);
-            events.emit('task:abandoned', { key, attempt });
-          },
-        );
+        const ctx = {
+          key,
+          attempt,
+          signal: timer.controller.signal,
+          abandoned: timer.abandonController.signal,
+        };
+        abandoned.catch(() => {});
+        const files = await Promise.race([this.#work.work(ref, ctx), abandoned]);
         return { files: files.map(toRecord), machine, attempt, ms: Date.now() - started };
       } catch (err) {
-        const release: Release | null = this.#release.signal.aborted
-          ? 'shutdown'
-          : lost?.aborted
-            ? 'lost'
-            : null;
+        // Whatever did not finish once a stop began stays queued: never charged, never recorded as failed.
+        const release: Release | null = this.#stoppingNow() ? 'shutdown' : lost?.aborted ? 'lost' : null;
         if (release) throw await this.#giveBack(job, token, attempt, release);
-        let error = err;
-        if (deadline.signal.aborted && classify(error) === 'retry' && !(error instanceof TaskTimeoutError)) {
-          error = new TaskTimeoutError(`task ${key} timed out after ${taskTimeoutMs} ms`, { cause: error });
-        }
+        const error = timer.timedOut ? timeoutOf(err, key, taskTimeoutMs, classify) : err;
         throw await this.#failure(job, token, attempt, error, epoch, Date.now() - started);
       } finally {
-        clearTimeout(timer);
+        timer.clear();
+        for (const remove of releases) remove();
       }
     } finally {
       this.#inFlight -= 1;
@@ -218,7 +285,7 @@ export class FleetWorker<Ref> {
     }
   }
 
-  /** Turns an attempt's error into what BullMQ must do with the job; resolves with the error to throw. */
+  /** Maps the policy's verdict onto BullMQ; resolves with the error to throw. */
   async #failure(
     job: FleetJob<Ref>,
     token: string | undefined,
@@ -230,47 +297,63 @@ export class FleetWorker<Ref> {
     const { events } = this.#o;
     const key = job.data.key;
     const reason = describe(error);
-    // 429s, re-logins and releases are not the item's fault; past a bound they count like any failure.
-    const freeLeft = job.attemptsStarted - job.attemptsMade - 1 < MAX_FREE_REQUEUES;
-    let decision = classify(error);
-    if ((decision === 'backoff' || decision === 'relogin') && !freeLeft) decision = 'retry';
-    switch (decision) {
+    const policy = this.#policy(job);
+    // BullMQ counts what was charged (attemptsMade); every other start of the job was a free retry (or a release).
+    const charges: Charges = {
+      charged: job.attemptsMade,
+      free: Math.max(0, job.attemptsStarted - job.attemptsMade - 1),
+    };
+    const now = Date.now();
+    const verdict = decide(error, charges, policy, now);
+    switch (verdict.kind) {
       case 'fatal':
         // A full disk or a refused login says nothing about the item: it goes back, this machine stops.
         void this.stop('fatal', error);
         return this.#giveBack(job, token, attempt, 'shutdown');
-      case 'backoff': {
-        const waitMs = error instanceof RateLimitedError ? error.retryAfterMs : retryDelay(1);
+      case 'fail':
+        await this.#record(job, attempt, error, verdict.permanent);
+        this.#failed += 1;
+        events.emit('task:failed', { key, attempt, error, reason, permanent: verdict.permanent, ms });
+        return new UnrecoverableError(reason);
+      case 'retry':
+        events.emit('task:retry', { key, attempt, error, reason, delayMs: verdict.delayMs });
+        return charged(reason, verdict.delayMs);
+      case 'hold': {
+        const waitMs = Math.max(0, verdict.untilMs - now);
         // The limiter key is shared: every machine holds its new starts until Retry-After.
         await this.#queue.rateLimit(Math.max(1, waitMs));
-        events.emit('backoff', { untilMs: Date.now() + waitMs, reason });
+        events.emit('backoff', { untilMs: verdict.untilMs, reason });
         events.emit('task:retry', { key, attempt, error, reason, delayMs: waitMs });
-        return Worker.RateLimitError();
+        return verdict.charge === 'free' ? Worker.RateLimitError() : charged(reason, waitMs);
       }
       case 'relogin': {
-        await this.#reloginOnce(epoch).catch((err: unknown) => void this.stop('fatal', err));
-        events.emit('task:retry', { key, attempt, error, reason, delayMs: 0 });
-        return this.#requeue(job, token);
-      }
-      case 'permanent':
-        await this.#record(job, attempt, error, true);
-        this.#failed += 1;
-        events.emit('task:failed', { key, attempt, error, reason, permanent: true, ms });
-        return new UnrecoverableError(reason);
-      default: {
-        const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        if (final) {
-          await this.#record(job, attempt, error, false);
-          this.#failed += 1;
-          events.emit('task:failed', { key, attempt, error, reason, permanent: false, ms });
-          return new Error(reason);
+        let delayMs = 0;
+        try {
+          // Joins the login in flight; none when one completed since this attempt started.
+          await this.#work.login.relogin(epoch);
+        } catch (err) {
+          const next = afterLoginFailure(err, policy);
+          if (next.kind === 'fatal') {
+            void this.stop('fatal', err);
+            return this.#giveBack(job, token, attempt, 'shutdown');
+          }
+          delayMs = next.delayMs;
         }
-        const delayMs = retryDelay(job.attemptsMade + 1);
         events.emit('task:retry', { key, attempt, error, reason, delayMs });
-        // The worker's backoff strategy reads the delay announced here, so the event and BullMQ agree.
-        return Object.assign(new Error(reason), { retryDelayMs: delayMs });
+        if (verdict.charge === 'charged') return charged(reason, delayMs);
+        if (delayMs === 0) return this.#requeue(job, token);
+        await job
+          .moveToDelayed(Date.now() + delayMs, token)
+          .catch((err: unknown) => this.#warn(`${key}: ${describe(err)}`));
+        return new DelayedError();
       }
     }
+  }
+
+  /** The job's own retries (it carries them from `enqueue`) under the shared policy. */
+  #policy(job: FleetJob<Ref>): PolicyOptions {
+    const retries = Math.max(0, (job.opts.attempts ?? 1) - 1);
+    return { retries, backoff: this.#o.backoff ?? QUEUE_DEFAULTS.backoff, classify, canRelogin: true };
   }
 
   /** The job goes back to the queue without an outcome or a charged attempt. */
@@ -293,10 +376,10 @@ export class FleetWorker<Ref> {
 
   /** A final failure's record on the job (the checkpoint's "failed" line), read by `status` and `enqueue`. */
   async #record(job: FleetJob<Ref>, attempt: number, error: unknown, permanent: boolean): Promise<void> {
-    const code = (error as { code?: unknown })?.code;
+    const code = codeOf(error);
     const failure = {
       reason: describe(error),
-      ...(typeof code === 'string' ? { code } : {}),
+      ...(code ? { code } : {}),
       permanent,
       machine: this.#o.machine,
       attempt,
@@ -304,20 +387,9 @@ export class FleetWorker<Ref> {
     await job.updateData({ ...job.data, failure }).catch((err: unknown) => this.#warn(describe(err)));
   }
 
-  /** One shared re-login on this machine; a re-login finished since the attempt started already fixed it. */
-  async #reloginOnce(epoch: number): Promise<void> {
-    if (this.#loginEpoch > epoch) return;
-    this.#relogin ??= (async () => {
-      this.#o.events.emit('relogin', { done: false });
-      try {
-        await this.#item.relogin();
-        this.#loginEpoch += 1;
-      } finally {
-        this.#relogin = null;
-        this.#o.events.emit('relogin', { done: true });
-      }
-    })();
-    await this.#relogin;
+  /** A shutdown or a fatal error began (a drained stop has nothing in flight). */
+  #stoppingNow(): boolean {
+    return this.#stopReason === 'shutdown' || this.#stopReason === 'fatal';
   }
 
   #sleep(ms: number): Promise<void> {
@@ -336,6 +408,11 @@ export class FleetWorker<Ref> {
   }
 }
 
+/** A charged retry: BullMQ counts the attempt and its backoff strategy waits the delay announced here. */
+function charged(reason: string, delayMs: number): Error {
+  return Object.assign(new Error(reason), { retryDelayMs: delayMs });
+}
+
 /** Jobs not finished anywhere in the fleet: waiting, delayed, or in flight on some machine. */
 export async function openJobs<Ref>(queue: Queue<FleetJobData<Ref>, FleetResult>): Promise<number> {
   const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'waiting-children');
@@ -344,31 +421,4 @@ export async function openJobs<Ref>(queue: Queue<FleetJobData<Ref>, FleetResult>
 
 function toRecord(file: SavedFile): { path: string; bytes: number; sha256: string } {
   return { path: file.path, bytes: file.bytes, sha256: file.sha256 };
-}
-
-/**
- * The work's result; or, when it ignores `signal` for `graceMs` after the abort, the abort reason (and
- * `onAbandon` poisons whatever the work holds). A timeout must cancel the work, not just stop waiting for it.
- */
-function settleWithin<T>(
-  work: Promise<T>,
-  signal: AbortSignal,
-  graceMs: number,
-  onAbandon: (reason: unknown) => void,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      timer = setTimeout(() => {
-        onAbandon(signal.reason);
-        reject(signal.reason);
-      }, graceMs);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-    });
-  });
 }

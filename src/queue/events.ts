@@ -28,3 +28,24 @@ export interface QueueEvents<R = unknown> {
   /** The source is exhausted and nothing is in flight or waiting. */
   idle: [];
 }
+
+/** Every event name of QueueEvents, once: forwarders (run.ts) and tests iterate this. */
+export const QUEUE_EVENT_NAMES = [
+  'task:start',
+  'task:done',
+  'task:retry',
+  'task:failed',
+  'task:abandoned',
+  'task:interrupted',
+  'task:duplicate',
+  'backoff',
+  'concurrency',
+  'relogin',
+  'idle',
+] as const satisfies ReadonlyArray<keyof QueueEvents>;
+
+// Fails to compile when an event is added to QueueEvents and not to QUEUE_EVENT_NAMES.
+const everyEventNamed: Exclude<keyof QueueEvents, (typeof QUEUE_EVENT_NAMES)[number]> extends never
+  ? true
+  : never = true;
+void everyEventNamed;

@@ -1,14 +1,17 @@
 // The task queue's options, their defaults, and the one check that reports every bad field at once.
 import { ConfigError, classify, type Decision } from '../errors.js';
 import type { BackoffOptions } from './backoff-delay.js';
+import { SingleFlightLogin } from './single-flight-login.js';
 
 export type TaskOutcome<T, R> =
-  | { status: 'done'; key: string; item: T; attempt: number; result: R; ms: number }
+  | { status: 'done'; key: string; item: T; attempt: number; charged: number; result: R; ms: number }
   | {
       status: 'failed';
       key: string;
       item: T;
       attempt: number;
+      /** Retries charged against `retries` (free retries of 429s and session expiries not counted). */
+      charged: number;
       error: unknown;
       reason: string;
       code: string | undefined;
@@ -50,8 +53,12 @@ export interface TaskQueueOptions<T, R> {
   key(item: T): string;
   /** Awaited before a task is counted: the checkpoint writes here. Only the current attempt of a task ever reaches it. A rejection is fatal. */
   commit?(outcome: TaskOutcome<T, R>): Promise<void>;
-  /** Single-flight: called once for any number of concurrent SessionExpiredError; rejecting with a fatal error ends the run. */
-  relogin?(): Promise<void>;
+  /**
+   * Single-flight: called once for any number of concurrent SessionExpiredError; rejecting with a fatal error ends
+   * the run. Pass a SingleFlightLogin to share the login with others (the listing); its logins by anyone hold the
+   * queue's starts and count as the queue's re-logins.
+   */
+  relogin?: (() => Promise<void>) | SingleFlightLogin;
   /** Turns a task's error into a decision. @default classify from src/errors.ts */
   classify?: (err: unknown) => Decision;
   /** The clock, in epoch ms (tests). @default Date.now */
@@ -65,30 +72,49 @@ export interface ResolvedQueueOptions<T, R>
   classify: (err: unknown) => Decision;
   now: () => number;
   commit: ((outcome: TaskOutcome<T, R>) => Promise<void>) | undefined;
-  relogin: (() => Promise<void>) | undefined;
+  login: SingleFlightLogin | undefined;
 }
+
+/**
+ * The queue's defaults, written once: the CLI's settings table (src/settings.ts) reads them from here, and every
+ * backend (the in-process queue, `run()`, the BullMQ worker) uses them.
+ */
+export const QUEUE_DEFAULTS = Object.freeze({
+  concurrency: 8,
+  taskTimeoutMs: 180_000,
+  graceMs: 5_000,
+  shutdownGraceMs: 10_000,
+  retries: 2,
+  rate: 0,
+  backoff: Object.freeze({ minMs: 1000, maxMs: 30_000, factor: 2, jitter: true }) as Readonly<BackoffOptions>,
+  adaptive: false,
+});
+
+/** Most retries a task may have (the CLI's `--retries` allows the same). */
+export const MAX_RETRIES = 20;
 
 /** setTimeout fires at once for anything longer (a 32-bit signed delay). */
 export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Spreads the defaults in and checks every field; throws one ConfigError naming each bad field and value. */
 export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): ResolvedQueueOptions<T, R> {
-  const concurrency = input.concurrency ?? 8;
-  const backoff: BackoffOptions = { minMs: 1000, maxMs: 30_000, factor: 2, jitter: true, ...input.backoff };
+  const d = QUEUE_DEFAULTS;
+  const concurrency = input.concurrency ?? d.concurrency;
+  const backoff: BackoffOptions = { ...d.backoff, ...input.backoff };
   const options: ResolvedQueueOptions<T, R> = {
     concurrency,
-    taskTimeoutMs: input.taskTimeoutMs ?? 180_000,
-    graceMs: input.graceMs ?? 5_000,
-    shutdownGraceMs: input.shutdownGraceMs ?? 10_000,
-    retries: input.retries ?? 2,
+    taskTimeoutMs: input.taskTimeoutMs ?? d.taskTimeoutMs,
+    graceMs: input.graceMs ?? d.graceMs,
+    shutdownGraceMs: input.shutdownGraceMs ?? d.shutdownGraceMs,
+    retries: input.retries ?? d.retries,
     backoff,
     prefetch: input.prefetch ?? concurrency,
-    adaptive: input.adaptive ?? false,
-    rate: input.rate ?? 0,
+    adaptive: input.adaptive ?? d.adaptive,
+    rate: input.rate ?? d.rate,
     key: input.key,
     // Called through `input` so a method keeps its `this`; no bind before the type is checked.
     commit: input.commit ? (outcome) => input.commit!(outcome) : undefined,
-    relogin: input.relogin ? () => input.relogin!() : undefined,
+    login: loginOf(input),
     classify: input.classify ?? classify,
     now: input.now ?? Date.now,
   };
@@ -97,6 +123,13 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
   const integer = (name: string, value: unknown, min: number, max: number) => {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       problems.push(`Expected \`${name}\` to be an integer from ${min} to ${max}, got \`${show(value)}\``);
+    }
+  };
+  const number = (name: string, value: unknown, min: number, max: number, unit = '') => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+      problems.push(
+        `Expected \`${name}\` to be a number from ${min} to ${max}${unit}, got \`${show(value)}\``,
+      );
     }
   };
   const fn = (name: string, value: unknown, required: boolean) => {
@@ -114,21 +147,12 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
       `Expected \`taskTimeoutMs\` + \`graceMs\` to be at most ${MAX_TIMER_MS}, got \`${watchdogMs}\``,
     );
   }
-  integer('retries', options.retries, 0, 100);
+  integer('retries', options.retries, 0, MAX_RETRIES);
   integer('prefetch', options.prefetch, 0, 10_000);
   if (typeof options.adaptive !== 'boolean') {
     problems.push(`Expected \`adaptive\` to be a boolean, got \`${show(options.adaptive)}\``);
   }
-  if (
-    typeof options.rate !== 'number' ||
-    !Number.isFinite(options.rate) ||
-    options.rate < 0 ||
-    options.rate > 10_000
-  ) {
-    problems.push(
-      `Expected \`rate\` to be a number from 0 to 10000 (starts per second), got \`${show(options.rate)}\``,
-    );
-  }
+  number('rate', options.rate, 0, 10_000, ' (starts per second)');
   integer('backoff.minMs', backoff.minMs, 0, MAX_TIMER_MS);
   integer(
     'backoff.maxMs',
@@ -136,26 +160,26 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
     typeof backoff.minMs === 'number' ? backoff.minMs : 0,
     MAX_TIMER_MS,
   );
-  if (
-    typeof backoff.factor !== 'number' ||
-    !Number.isFinite(backoff.factor) ||
-    backoff.factor < 1 ||
-    backoff.factor > 100
-  ) {
-    problems.push(
-      `Expected \`backoff.factor\` to be a number from 1 to 100, got \`${show(backoff.factor)}\``,
-    );
-  }
+  number('backoff.factor', backoff.factor, 1, 100);
   if (typeof backoff.jitter !== 'boolean') {
     problems.push(`Expected \`backoff.jitter\` to be a boolean, got \`${show(backoff.jitter)}\``);
   }
   fn('key', input.key, true);
   fn('commit', input.commit, false);
-  fn('relogin', input.relogin, false);
+  if (!(input.relogin instanceof SingleFlightLogin)) fn('relogin', input.relogin, false);
   fn('classify', input.classify, false);
   fn('now', input.now, false);
   if (problems.length > 0) throw new ConfigError(problems.join('; '));
   return options;
+}
+
+function loginOf(input: { relogin?: unknown }): SingleFlightLogin | undefined {
+  const { relogin } = input;
+  if (relogin instanceof SingleFlightLogin) return relogin;
+  // Called through `input` so a method keeps its `this`.
+  return typeof relogin === 'function'
+    ? new SingleFlightLogin(() => (input.relogin as () => Promise<void>)())
+    : undefined;
 }
 
 function show(value: unknown): string {

@@ -1,10 +1,13 @@
-// One run of the task queue: the slots, the prefetch buffer, the retry queue, the watchdog and the stop paths.
-import { type Decision, describe, ShutdownError, TaskTimeoutError } from '../errors.js';
-import { AdaptiveLimit } from './adaptive-limit.js';
-import { backoffDelay } from './backoff-delay.js';
+// One run of the task queue: composes the scheduler, one timer per attempt, the attempt policy, the shared login
+// and the stop controller, and maps the policy's verdicts onto the scheduler.
+import { describe, ShutdownError } from '../errors.js';
+import { afterLoginFailure, charge, codeOf, decide, timeoutOf } from './attempt-policy.js';
+import { AttemptTimer } from './attempt-timer.js';
 import type { QueueEvents } from './events.js';
 import type { ResolvedQueueOptions, TaskOutcome } from './queue-options.js';
-import { StartRate } from './start-rate.js';
+import { type Entry, Scheduler } from './scheduler.js';
+import type { LoginEvents } from './single-flight-login.js';
+import { StopController } from './stop-controller.js';
 
 export interface TaskContext {
   key: string;
@@ -57,36 +60,15 @@ export interface QueueMetrics {
 export type Work<T, R> = (item: T, ctx: TaskContext) => Promise<R>;
 export type Emit<R> = <K extends keyof QueueEvents<R>>(name: K, ...args: QueueEvents<R>[K]) => void;
 
-/** 429s and session expiries cost a task one retry the first time; past this many more, each one costs again. */
-const MAX_FREE_RETRIES = 10;
-
-interface Entry<T> {
-  key: string;
-  item: T;
-  /** Attempts started so far. */
-  attempts: number;
-  /** Retries charged against `retries`. */
-  charged: number;
-  freeRetries: number;
-  chargedBackoff: boolean;
-  chargedRelogin: boolean;
-  /** When a waiting retry may start; Infinity while it waits for the shared re-login. */
-  readyAt: number;
-}
-
 interface Attempt<T> {
   entry: Entry<T>;
   number: number;
   /** Start sequence number within the run (the adaptive limit's notion of "after the last cut"). */
   seq: number;
   startedAt: number;
-  /** Re-logins completed before this attempt started. */
+  /** Logins completed before this attempt started. */
   loginEpoch: number;
-  signal: AbortController;
-  abandoned: AbortController;
-  deadline: NodeJS.Timeout;
-  watchdog: NodeJS.Timeout;
-  timedOut: boolean;
+  timer: AttemptTimer;
   /** running -> settling (commit, events) -> gone; 'abandoned' and 'gone' discard a late result. */
   state: 'running' | 'settling' | 'abandoned' | 'gone';
 }
@@ -100,25 +82,14 @@ export class QueueRun<T, R> {
   readonly #source: AsyncIterator<T>;
   readonly #work: Work<T, R>;
   readonly #signal: AbortSignal | undefined;
-  readonly #buffer: Entry<T>[] = [];
-  readonly #waiting: Entry<T>[] = [];
+  readonly #scheduler: Scheduler<T>;
+  readonly #stop: StopController;
   readonly #active = new Map<string, Attempt<T>>();
   readonly #seen = new Set<string>();
   readonly #interrupted: string[] = [];
-  readonly #stopTimers: NodeJS.Timeout[] = [];
   #sourceDone = false;
   #pulling = false;
-  #stop: 'interrupted' | 'fatal' | null = null;
-  #error: unknown;
   #finished = false;
-  #heldUntil = 0;
-  #relogin: Promise<void> | null = null;
-  #loginEpoch = 0;
-  #wake: NodeJS.Timeout | undefined;
-  #wakeAt = Number.POSITIVE_INFINITY;
-  #starts = 0;
-  readonly #adaptive: AdaptiveLimit | null;
-  readonly #rate: StartRate | null;
   #counts = {
     done: 0,
     failed: 0,
@@ -131,6 +102,11 @@ export class QueueRun<T, R> {
   };
   #resolve!: (summary: QueueSummary) => void;
   readonly #onAbort = () => this.#shutdown();
+  readonly #onLoginStart = () => {
+    this.#counts.relogins += 1;
+    this.#emit('relogin', { done: false });
+  };
+  readonly #onLoginEnd = ({ error }: LoginEvents['end'][0]) => this.#loginEnded(error);
 
   constructor(
     options: ResolvedQueueOptions<T, R>,
@@ -144,8 +120,16 @@ export class QueueRun<T, R> {
     this.#source = iteratorOf(source);
     this.#work = work;
     this.#signal = signal;
-    this.#adaptive = options.adaptive ? new AdaptiveLimit(options.concurrency) : null;
-    this.#rate = options.rate > 0 ? new StartRate(options.rate) : null;
+    this.#scheduler = new Scheduler<T>({ ...options, onWake: () => this.#tick() });
+    this.#stop = new StopController({
+      shutdownGraceMs: options.shutdownGraceMs,
+      graceMs: options.graceMs,
+      abortAll: (reason) => {
+        for (const attempt of this.#active.values())
+          if (attempt.state === 'running') attempt.timer.controller.abort(reason);
+      },
+      forceEnd: () => this.#forceEnd(),
+    });
     this.summary = new Promise((resolve) => {
       this.#resolve = resolve;
     });
@@ -157,6 +141,8 @@ export class QueueRun<T, R> {
       return;
     }
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#o.login?.on('start', this.#onLoginStart);
+    this.#o.login?.on('end', this.#onLoginEnd);
     this.#tick();
   }
 
@@ -166,13 +152,13 @@ export class QueueRun<T, R> {
     for (const attempt of this.#active.values()) oldest = Math.min(oldest, attempt.startedAt);
     const inFlight = this.#active.size;
     return {
-      queued: this.#buffer.length,
-      retryQueued: this.#waiting.length,
+      queued: this.#scheduler.prefetched,
+      retryQueued: this.#scheduler.retrying,
       inFlight,
       oldestInFlightMs: now - oldest,
       utilisation: inFlight / this.#o.concurrency,
-      limit: this.#limit(),
-      heldUntil: this.#heldUntil > now ? this.#heldUntil : null,
+      limit: this.#scheduler.limit,
+      heldUntil: this.#scheduler.heldUntil(now),
     };
   }
 
@@ -181,81 +167,21 @@ export class QueueRun<T, R> {
   /** Called after every change: start what may start, pull what may be pulled, end the run if nothing is left. */
   #tick(): void {
     if (this.#finished) return;
-    if (this.#stop === null) {
-      this.#startReady();
+    if (this.#stop.reason === null) {
+      // Tasks started during a re-login would meet the same expired session.
+      this.#scheduler.startReady(
+        () => this.#stop.reason === null && !this.#o.login?.inFlight,
+        (entry, seq) => this.#run(entry, seq),
+      );
       void this.#pump();
     }
     this.#checkEnd();
   }
 
-  #limit(): number {
-    return this.#adaptive?.limit ?? this.#o.concurrency;
-  }
-
-  #startReady(): void {
-    const now = this.#o.now();
-    while (this.#stop === null && this.#active.size < this.#limit()) {
-      // Tasks started during a re-login would meet the same expired session.
-      if (this.#relogin) return;
-      if (now < this.#heldUntil) {
-        this.#wakeUpAt(this.#heldUntil);
-        return;
-      }
-      if (this.#rate && this.#hasReady(now)) {
-        const wait = this.#rate.waitMs(now);
-        if (wait > 0) {
-          this.#wakeUpAt(now + wait);
-          return;
-        }
-        this.#rate.take(now);
-      }
-      const retry = this.#dueRetry(now);
-      const entry = retry ?? this.#buffer.shift();
-      if (!entry) break;
-      this.#run(entry);
-    }
-    let next = Number.POSITIVE_INFINITY;
-    for (const entry of this.#waiting) next = Math.min(next, entry.readyAt);
-    if (next !== Number.POSITIVE_INFINITY) this.#wakeUpAt(Math.max(next, this.#heldUntil));
-  }
-
-  /** Something could start now: a prefetched item or a retry whose time has come. */
-  #hasReady(now: number): boolean {
-    return this.#buffer.length > 0 || this.#waiting.some((e) => e.readyAt <= now);
-  }
-
   /** Feeds the adaptive limit and says so when it moves. */
   #adapt(attempt: Attempt<T>, ms: number | null): void {
-    if (!this.#adaptive) return;
-    const change = this.#adaptive.record(
-      ms === null ? { kind: 'trouble', seq: attempt.seq } : { kind: 'success', ms, seq: attempt.seq },
-      this.#starts,
-    );
-    if (change) this.#emit('concurrency', { limit: this.#adaptive.limit, reason: change });
-  }
-
-  /** The waiting retry whose time came first, taken off the retry queue. */
-  #dueRetry(now: number): Entry<T> | undefined {
-    let best = -1;
-    for (let i = 0; i < this.#waiting.length; i++) {
-      const readyAt = this.#waiting[i]!.readyAt;
-      if (readyAt <= now && (best < 0 || readyAt < this.#waiting[best]!.readyAt)) best = i;
-    }
-    return best < 0 ? undefined : this.#waiting.splice(best, 1)[0];
-  }
-
-  #wakeUpAt(at: number): void {
-    if (this.#wake !== undefined && this.#wakeAt <= at) return;
-    clearTimeout(this.#wake);
-    this.#wakeAt = at;
-    this.#wake = setTimeout(
-      () => {
-        this.#wake = undefined;
-        this.#wakeAt = Number.POSITIVE_INFINITY;
-        this.#tick();
-      },
-      Math.max(0, at - this.#o.now()),
-    );
+    const change = this.#scheduler.adapt(attempt.seq, ms);
+    if (change) this.#emit('concurrency', { limit: this.#scheduler.limit, reason: change });
   }
 
   /** The only loop that calls the source's next(): one pull at a time, never more than prefetch + free slots ahead. */
@@ -263,11 +189,7 @@ export class QueueRun<T, R> {
     if (this.#pulling) return;
     this.#pulling = true;
     try {
-      while (
-        !this.#sourceDone &&
-        this.#stop === null &&
-        this.#buffer.length < this.#o.prefetch + (this.#o.concurrency - this.#active.size)
-      ) {
+      while (!this.#sourceDone && this.#stop.reason === null && this.#scheduler.wantsMore()) {
         let result: IteratorResult<T>;
         try {
           result = await this.#source.next();
@@ -294,17 +216,14 @@ export class QueueRun<T, R> {
           continue;
         }
         this.#seen.add(key);
-        this.#buffer.push({
+        this.#scheduler.add({
           key,
           item: result.value,
           attempts: 0,
-          charged: 0,
-          freeRetries: 0,
-          chargedBackoff: false,
-          chargedRelogin: false,
+          charges: { charged: 0, free: 0 },
           readyAt: 0,
         });
-        this.#startReady();
+        this.#tick();
       }
     } finally {
       this.#pulling = false;
@@ -316,25 +235,21 @@ export class QueueRun<T, R> {
 
   // ---- one attempt ----
 
-  #run(entry: Entry<T>): void {
+  #run(entry: Entry<T>, seq: number): void {
     entry.attempts += 1;
-    const signal = new AbortController();
-    const abandoned = new AbortController();
     const { taskTimeoutMs, graceMs } = this.#o;
     const attempt: Attempt<T> = {
       entry,
       number: entry.attempts,
-      seq: ++this.#starts,
+      seq,
       startedAt: this.#o.now(),
-      loginEpoch: this.#loginEpoch,
-      signal,
-      abandoned,
-      deadline: setTimeout(() => {
-        attempt.timedOut = true;
-        signal.abort(new TaskTimeoutError(`task ${entry.key} timed out after ${taskTimeoutMs} ms`));
-      }, taskTimeoutMs),
-      watchdog: setTimeout(() => void this.#abandon(attempt), taskTimeoutMs + graceMs),
-      timedOut: false,
+      loginEpoch: this.#o.login?.epoch ?? 0,
+      timer: new AttemptTimer({
+        key: entry.key,
+        taskTimeoutMs,
+        graceMs,
+        onWatchdog: (reason) => void this.#abandon(attempt, reason),
+      }),
       state: 'running',
     };
     this.#active.set(entry.key, attempt);
@@ -342,8 +257,8 @@ export class QueueRun<T, R> {
     const ctx: TaskContext = {
       key: entry.key,
       attempt: attempt.number,
-      signal: signal.signal,
-      abandoned: abandoned.signal,
+      signal: attempt.timer.controller.signal,
+      abandoned: attempt.timer.abandonController.signal,
     };
     let promise: Promise<R>;
     try {
@@ -361,17 +276,17 @@ export class QueueRun<T, R> {
     // Abandoned or force-interrupted: this attempt no longer owns the task; its result is discarded.
     if (attempt.state !== 'running') return;
     attempt.state = 'settling';
-    clearTimeout(attempt.deadline);
-    clearTimeout(attempt.watchdog);
+    attempt.timer.clear();
     const { key, item } = attempt.entry;
     const ms = this.#o.now() - attempt.startedAt;
-    if (this.#stop === 'fatal') return this.#interrupt(attempt);
+    if (this.#stop.reason === 'fatal') return this.#interrupt(attempt);
     if (settlement.ok) {
       const outcome: TaskOutcome<T, R> = {
         status: 'done',
         key,
         item,
         attempt: attempt.number,
+        charged: attempt.entry.charges.charged,
         result: settlement.value,
         ms,
       };
@@ -382,92 +297,65 @@ export class QueueRun<T, R> {
       return this.#release(attempt);
     }
     // Whatever did not finish during a shutdown stays pending for the next run: never recorded as failed.
-    if (this.#stop === 'interrupted') return this.#interrupt(attempt);
-    let error = settlement.error;
-    // An abort error thrown because the deadline fired says nothing useful; a PermanentError or a 429 still does.
-    if (attempt.timedOut && this.#decide(error) === 'retry' && !(error instanceof TaskTimeoutError)) {
-      error = new TaskTimeoutError(`task ${key} timed out after ${this.#o.taskTimeoutMs} ms`, {
-        cause: error,
-      });
-    }
+    if (this.#stop.reason === 'interrupted') return this.#interrupt(attempt);
+    const error = attempt.timer.timedOut
+      ? timeoutOf(settlement.error, key, this.#o.taskTimeoutMs, this.#o.classify)
+      : settlement.error;
     await this.#fail(attempt, error, ms);
   }
 
   /** Past deadline + grace and still running: free the slot, poison its resources, and retry or fail the task. */
-  async #abandon(attempt: Attempt<T>): Promise<void> {
+  async #abandon(attempt: Attempt<T>, error: unknown): Promise<void> {
     if (attempt.state !== 'running' || this.#finished) return;
     attempt.state = 'abandoned';
-    clearTimeout(attempt.deadline);
-    const { key } = attempt.entry;
-    const limit = this.#o.taskTimeoutMs + this.#o.graceMs;
-    const error = new TaskTimeoutError(`task ${key} abandoned: still running ${limit} ms after it started`);
-    attempt.signal.abort(error);
-    attempt.abandoned.abort(error);
+    attempt.timer.abandon(error);
     this.#counts.abandoned += 1;
-    this.#emit('task:abandoned', { key, attempt: attempt.number });
-    if (this.#stop !== null) return this.#interrupt(attempt);
+    this.#emit('task:abandoned', { key: attempt.entry.key, attempt: attempt.number });
+    if (this.#stop.reason !== null) return this.#interrupt(attempt);
     await this.#fail(attempt, error, this.#o.now() - attempt.startedAt);
   }
 
+  /** Maps the policy's verdict onto the scheduler. */
   async #fail(attempt: Attempt<T>, error: unknown, ms: number): Promise<void> {
     const entry = attempt.entry;
-    let decision = this.#decide(error);
-    if (decision === 'relogin' && !this.#o.relogin) decision = 'retry';
-    switch (decision) {
+    const now = this.#o.now();
+    const verdict = decide(error, entry.charges, this.#policy(), now);
+    entry.charges = charge(entry.charges, verdict);
+    switch (verdict.kind) {
       case 'fatal':
-        // The item stays pending: a full disk or refused login says nothing about it.
         this.#fatal(error);
         return this.#interrupt(attempt);
-      case 'permanent':
-        return this.#failed(attempt, error, ms, true);
-      case 'retry': {
+      case 'fail':
+        if (!verdict.permanent) this.#adapt(attempt, null);
+        return this.#failed(attempt, error, ms, verdict.permanent);
+      case 'retry':
         this.#adapt(attempt, null);
-        if (!this.#charge(entry)) return this.#failed(attempt, error, ms, false);
-        return this.#retry(attempt, error, backoffDelay(entry.charged, this.#o.backoff));
-      }
-      case 'backoff': {
+        return this.#retry(attempt, error, verdict.delayMs);
+      case 'hold':
         this.#adapt(attempt, null);
-        const now = this.#o.now();
-        const wait = retryAfterOf(error) ?? backoffDelay(Math.max(1, entry.charged), this.#o.backoff);
-        if (now + wait > this.#heldUntil) {
-          this.#heldUntil = now + wait;
-          this.#emit('backoff', { untilMs: this.#heldUntil, reason: describe(error) });
-        }
-        if (!this.#chargeOnce(entry, 'chargedBackoff')) return this.#failed(attempt, error, ms, false);
-        return this.#retry(attempt, error, this.#heldUntil - now);
-      }
+        if (this.#scheduler.hold(verdict.untilMs))
+          this.#emit('backoff', { untilMs: verdict.untilMs, reason: describe(error) });
+        return this.#retry(attempt, error, (this.#scheduler.heldUntil(now) ?? now) - now);
       case 'relogin': {
-        if (!this.#chargeOnce(entry, 'chargedRelogin')) return this.#failed(attempt, error, ms, false);
+        const login = this.#o.login!;
         // A re-login that finished after this attempt started already fixed its session.
-        const fixed = this.#relogin === null && this.#loginEpoch > attempt.loginEpoch;
+        const fixed = login.inFlight === null && login.epoch > attempt.loginEpoch;
         // Started before the retry frees the slot, so nothing new starts against the expired session.
-        if (!fixed && this.#relogin === null) this.#startRelogin();
+        if (!fixed) login.relogin(attempt.loginEpoch).catch(() => {});
         return this.#retry(attempt, error, fixed ? 0 : Number.POSITIVE_INFINITY);
       }
     }
   }
 
-  /** Charges one retry; false when the task is out of retries. */
-  #charge(entry: Entry<T>): boolean {
-    entry.charged += 1;
-    return entry.charged <= this.#o.retries;
-  }
-
-  /** A 429 or an expired session is not the item's fault: it costs one retry the first time only. */
-  #chargeOnce(entry: Entry<T>, flag: 'chargedBackoff' | 'chargedRelogin'): boolean {
-    if (!entry[flag]) {
-      entry[flag] = true;
-      return this.#charge(entry);
-    }
-    entry.freeRetries += 1;
-    return entry.freeRetries <= MAX_FREE_RETRIES || this.#charge(entry);
+  #policy() {
+    const { retries, backoff, classify, login } = this.#o;
+    return { retries, backoff, classify, canRelogin: login !== undefined };
   }
 
   /** Puts the task in the retry queue (no slot held); `delayMs` Infinity waits for the shared re-login. */
   #retry(attempt: Attempt<T>, error: unknown, delayMs: number): void {
     const entry = attempt.entry;
-    entry.readyAt = this.#o.now() + delayMs;
-    this.#waiting.push(entry);
+    this.#scheduler.retry(entry, delayMs);
     this.#counts.retries += 1;
     this.#emit('task:retry', {
       key: entry.key,
@@ -487,6 +375,7 @@ export class QueueRun<T, R> {
       key,
       item,
       attempt: attempt.number,
+      charged: attempt.entry.charges.charged,
       error,
       reason,
       code: codeOf(error),
@@ -515,9 +404,13 @@ export class QueueRun<T, R> {
     return !this.#finished;
   }
 
+  /** The attempt gives its slot back (once). */
   #release(attempt: Attempt<T>): void {
     attempt.state = 'gone';
-    if (this.#active.get(attempt.entry.key) === attempt) this.#active.delete(attempt.entry.key);
+    if (this.#active.get(attempt.entry.key) === attempt) {
+      this.#active.delete(attempt.entry.key);
+      this.#scheduler.release();
+    }
     this.#tick();
   }
 
@@ -529,44 +422,19 @@ export class QueueRun<T, R> {
     this.#release(attempt);
   }
 
-  #decide(error: unknown): Decision {
-    try {
-      return this.#o.classify(error);
-    } catch {
-      return 'retry';
-    }
-  }
-
   // ---- shared re-login ----
 
-  #startRelogin(): void {
-    const relogin = this.#o.relogin!;
-    this.#counts.relogins += 1;
-    this.#emit('relogin', { done: false });
-    const flight = (async () => relogin())().then(
-      () => {
-        this.#loginEpoch += 1;
-        this.#reloginEnded(0);
-      },
-      (err: unknown) => {
-        if (this.#decide(err) === 'fatal') {
-          this.#reloginEnded(0);
-          this.#fatal(err);
-          return;
-        }
-        // A re-login that failed for a passing reason: the waiters retry later and trigger another one.
-        this.#reloginEnded(backoffDelay(1, this.#o.backoff));
-      },
-    );
-    this.#relogin = flight;
-  }
-
-  #reloginEnded(delayMs: number): void {
-    this.#relogin = null;
+  /** A login ended (this run's or the listing's): the tasks waiting for it may go, or the run stops. */
+  #loginEnded(error: unknown): void {
     if (this.#finished) return;
-    const readyAt = this.#o.now() + delayMs;
-    for (const entry of this.#waiting)
-      if (entry.readyAt === Number.POSITIVE_INFINITY) entry.readyAt = readyAt;
+    let delayMs = 0;
+    if (error !== undefined) {
+      const next = afterLoginFailure(error, this.#o);
+      if (next.kind === 'fatal') this.#fatal(error);
+      // A re-login that failed for a passing reason: the waiters retry later and trigger another one.
+      else delayMs = next.delayMs;
+    }
+    this.#scheduler.loginEnded(delayMs);
     this.#emit('relogin', { done: true });
     this.#tick();
   }
@@ -575,83 +443,62 @@ export class QueueRun<T, R> {
 
   /** The run's signal aborted: stop pulling and starting; in-flight tasks get shutdownGraceMs, then their signals abort. */
   #shutdown(): void {
-    if (this.#stop !== null || this.#finished) return;
-    this.#stop = 'interrupted';
-    this.#stopping(this.#o.shutdownGraceMs, new ShutdownError());
+    if (this.#finished || !this.#stop.shutdown()) return;
+    this.#stopping();
   }
 
   #fatal(error: unknown): void {
-    if (this.#stop === 'fatal' || this.#finished) return;
-    const wasStopping = this.#stop !== null;
-    this.#stop = 'fatal';
-    this.#error = error;
-    if (wasStopping) this.#clearStopTimers();
-    this.#stopping(0, new ShutdownError(`run stopped: ${describe(error)}`, { cause: error }));
+    if (this.#finished || !this.#stop.fatal(error)) return;
+    this.#stopping();
   }
 
-  #stopping(graceMs: number, reason: Error): void {
-    clearTimeout(this.#wake);
-    this.#wake = undefined;
-    const abortAll = () => {
-      for (const attempt of this.#active.values())
-        if (attempt.state === 'running') attempt.signal.abort(reason);
-      // Tasks that ignore their signal get the watchdog's grace, then are cut loose.
-      this.#stopTimers.push(setTimeout(() => this.#forceEnd(), this.#o.graceMs));
-    };
-    if (graceMs === 0) abortAll();
-    else this.#stopTimers.push(setTimeout(abortAll, graceMs));
+  #stopping(): void {
+    this.#scheduler.stop();
     // checkEnd runs after the caller's own bookkeeping (an interrupt of the failing task).
     queueMicrotask(() => this.#checkEnd());
   }
 
+  /** Attempts that ignored their aborted signal for the grace are cut loose: interrupted, their slots freed. */
   #forceEnd(): void {
     if (this.#finished) return;
     for (const attempt of [...this.#active.values()]) {
       if (attempt.state === 'running') {
         attempt.state = 'abandoned';
-        attempt.abandoned.abort(new ShutdownError('abandoned at shutdown'));
+        attempt.timer.abandon(new ShutdownError('abandoned at shutdown'));
       }
       this.#counts.interrupted += 1;
       this.#interrupted.push(attempt.entry.key);
       this.#emit('task:interrupted', { key: attempt.entry.key, attempt: attempt.number });
       this.#active.delete(attempt.entry.key);
+      this.#scheduler.release();
     }
     this.#checkEnd();
   }
 
-  #clearStopTimers(): void {
-    for (const timer of this.#stopTimers) clearTimeout(timer);
-    this.#stopTimers.length = 0;
-  }
-
   #checkEnd(): void {
     if (this.#finished) return;
-    if (this.#stop !== null) {
-      if (this.#active.size === 0) this.#finish(this.#stop);
+    const reason = this.#stop.reason;
+    if (reason !== null) {
+      if (this.#active.size === 0) this.#finish(reason);
       return;
     }
-    const empty = this.#buffer.length === 0 && this.#waiting.length === 0 && this.#active.size === 0;
-    if (this.#sourceDone && !this.#pulling && empty && this.#relogin === null) this.#finish('done');
+    const idle = this.#scheduler.empty && this.#active.size === 0 && !this.#o.login?.inFlight;
+    if (this.#sourceDone && !this.#pulling && idle) this.#finish('done');
   }
 
   #finish(reason: QueueSummary['reason']): void {
     this.#finished = true;
-    clearTimeout(this.#wake);
-    this.#clearStopTimers();
+    this.#scheduler.stop();
+    this.#stop.clear();
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    for (const attempt of this.#active.values()) {
-      clearTimeout(attempt.deadline);
-      clearTimeout(attempt.watchdog);
-    }
+    this.#o.login?.off('start', this.#onLoginStart);
+    this.#o.login?.off('end', this.#onLoginEnd);
+    for (const attempt of this.#active.values()) attempt.timer.clear();
     if (!this.#pulling) this.#closeSource();
-    const pending = new Set([
-      ...this.#interrupted,
-      ...this.#waiting.map((e) => e.key),
-      ...this.#buffer.map((e) => e.key),
-    ]);
+    const pending = new Set([...this.#interrupted, ...this.#scheduler.pendingKeys()]);
     if (reason === 'done') this.#emitRaw('idle');
     const summary: QueueSummary = { ...this.#counts, pending: [...pending], reason };
-    if (reason === 'fatal') summary.error = this.#error;
+    if (reason === 'fatal') summary.error = this.#stop.error;
     this.#resolve(summary);
   }
 
@@ -683,14 +530,4 @@ function iteratorOf<T>(source: AsyncIterable<T> | Iterable<T>): AsyncIterator<T>
     next: async () => iterator.next(),
     return: async () => iterator.return?.() ?? { done: true, value: undefined },
   };
-}
-
-function retryAfterOf(error: unknown): number | undefined {
-  const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
-}
-
-function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }

@@ -1,8 +1,12 @@
-// Resolves `--site`: a built-in adapter name or the path of a user's adapter module.
+// Resolves `--site`: a built-in adapter name or the path of a user's adapter module (.ts, .mts, .js, .mjs), from any
+// folder, with `import ... from 'pagepool'` bound to the pagepool that is running it.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError } from '../errors.js';
+import type { AdapterHooksData } from './adapter-hooks.js';
 import type { Site } from './site.js';
 
 // Loaded lazily: the built-in adapters import the public API, which imports this module.
@@ -13,10 +17,14 @@ const BUILT_IN: Record<string, () => Promise<{ default: Site<unknown> }>> = {
 
 export const BUILT_IN_SITES = Object.keys(BUILT_IN);
 
+/** What a module's default export must have to be a site. */
+export const REQUIRED_SITE_FIELDS = ['name', 'key', 'list', 'process'] as const;
+
 export function isBuiltInSite(name: string): boolean {
   return name in BUILT_IN;
 }
 
+/** A built-in site by name, or the default export of the adapter module at `name` (relative to `cwd`). */
 export async function loadSite(name: string, cwd = process.cwd()): Promise<Site<unknown>> {
   const builtIn = BUILT_IN[name];
   let mod: { default?: unknown };
@@ -29,11 +37,12 @@ export async function loadSite(name: string, cwd = process.cwd()): Promise<Site<
         `Unknown \`--site\` \`${name}\`: not a built-in site (${BUILT_IN_SITES.join(', ')}) and no such file`,
       );
     }
+    await registerAdapterHooks();
     try {
       mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
     } catch (err) {
       throw new ConfigError(
-        `Cannot load \`--site\` module \`${name}\`: ${(err as Error).message.split('\n')[0]}`,
+        `Cannot load \`--site\` module \`${name}\`: ${describeLoadError(err, file, cwd)}`,
         {
           cause: err,
         },
@@ -41,13 +50,48 @@ export async function loadSite(name: string, cwd = process.cwd()): Promise<Site<
     }
   }
   const site = mod.default as Partial<Site<unknown>> | undefined;
-  const missing = ['name', 'key', 'list', 'process'].filter(
-    (field) => site?.[field as keyof Site<unknown>] === undefined,
-  );
-  if (!site || missing.length > 0) {
+  if (typeof site !== 'object' || site === null) {
     throw new ConfigError(
-      `\`--site\` module \`${name}\` must export default defineSite({...}); missing: ${missing.join(', ') || 'default export'}`,
+      `\`--site\` module \`${name}\` has no default export: end it with \`export default defineSite({...})\``,
+    );
+  }
+  const missing = REQUIRED_SITE_FIELDS.filter((field) => site[field] === undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `\`--site\` module \`${name}\`: the object given to defineSite({...}) has no ${missing.map((f) => `\`${f}\``).join(', ')}`,
     );
   }
   return site as Site<unknown>;
+}
+
+let hooksRegistered = false;
+
+/** tsx (TypeScript) and then our hooks, once: hooks registered later run first, so ours sees tsx's resolution. */
+async function registerAdapterHooks(): Promise<void> {
+  if (hooksRegistered) return;
+  hooksRegistered = true;
+  // `.js` in dist/, `.ts` when this runs from the sources in a checkout.
+  const ext = path.extname(fileURLToPath(import.meta.url));
+  // Imported here, not at the top: it loads esbuild, which only a user's adapter needs.
+  const tsx = await import('tsx/esm/api');
+  tsx.register();
+  register<AdapterHooksData>(`./adapter-hooks${ext}`, import.meta.url, {
+    data: { entry: new URL(`../index${ext}`, import.meta.url).href },
+  });
+}
+
+/** One line: where the module is broken (file:line:column) and the compiler's message, else the error's first line. */
+function describeLoadError(err: unknown, file: string, cwd: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const shown = (p: string) => (p.startsWith(cwd + path.sep) ? path.relative(cwd, p) : p);
+  // tsx (esbuild): "Transform failed with 1 error:\n/abs/file.ts:2:18: ERROR: Unexpected "="" (column from 0).
+  const esbuild = /^(.+):(\d+):(\d+): ERROR: (.+)$/m.exec(message);
+  if (esbuild) return `${shown(esbuild[1]!)}:${esbuild[2]}:${Number(esbuild[3]) + 1}: ${esbuild[4]}`;
+  if (err instanceof SyntaxError) {
+    // V8 keeps the location of a module's syntax error out of the error object; `node --check` prints it.
+    const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });
+    const at = /^(.+):(\d+)\n.*\n( *)\^/m.exec(check.stderr ?? '');
+    if (at) return `${shown(at[1]!)}:${at[2]}:${at[3]!.length + 1}: ${message}`;
+  }
+  return message.split('\n')[0] ?? message;
 }

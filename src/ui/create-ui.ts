@@ -38,8 +38,8 @@ export interface Ui {
 const MODES: readonly UiMode[] = ['tty', 'plain', 'quiet'];
 
 /**
- * Listens to a run's events and shows them. On 'run:end' it takes its bars down and prints the summary
- * (not in quiet mode); failures and warnings always reach `err`.
+ * Listens to a run's events and shows them. On 'run:end' it takes its bars down and prints the summary (in quiet
+ * mode only when the run did not end with every item done); failures and warnings always reach `err`.
  */
 export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): Ui {
   const { mode, out, err, color, plainIntervalMs = 5000, now = Date.now } = validate(options);
@@ -58,6 +58,7 @@ export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): U
     else if (plain) out.write(`${line}\n`);
   };
 
+  let started = false;
   const listeners: { [E in keyof RunEvents]?: (...args: RunEvents[E]) => void } = {
     'run:start': ({ site, concurrency, total, skipped }) => {
       if (plain) {
@@ -78,9 +79,18 @@ export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): U
     relogin: ({ done }) => {
       if (!done) toOut('Session expired: logging in again');
     },
-    'run:end': () => {
+    'task:start': () => {
+      started = true;
+    },
+    'run:end': ({ reason }) => {
       stopRenderers();
-      if (mode !== 'quiet') out.write(`${formatSummary(stats, now())}\n`);
+      const tried = started || stats.finished > 0;
+      // Stopped before any item started: the caller's one error line says all there is to say.
+      if (reason === 'fatal' && !tried) return;
+      // Nothing was left to try: the caller says so with the checkpoint's counts (formatNothingToDo).
+      if (reason === 'done' && !tried && stats.pending() === 0) return;
+      const exitsNonZero = reason !== 'done' || stats.failed > 0;
+      if (mode !== 'quiet' || exitsNonZero) out.write(`${formatSummary(stats, now())}\n`);
     },
   };
   for (const [name, fn] of Object.entries(listeners)) {

@@ -1,4 +1,6 @@
 // Plain mode (logs, CI, pipes): a progress line every interval or every 5% of the total, whichever first.
+// The listing is lazy, so the total grows as items start; a 5% step is printed once, never again when a grown
+// total pulls the percentage back (that printed a line per item at the start of every run).
 import type { EventEmitter } from 'node:events';
 import type { RunEvents } from '../run-events.js';
 import { formatProgressLine } from './progress-line.js';
@@ -13,17 +15,13 @@ export interface PlainRendererOptions {
 /** Writes progress lines to `out`; reads counters from `stats`, which must be subscribed first. */
 export class PlainRenderer {
   private timer: NodeJS.Timeout | null = null;
-  /** The last 5% step a line was printed for, so each step prints once. */
+  /** The highest 5% step a line was printed for, so each step prints once per run. */
   private lastStep = 0;
   private stopped = false;
   private readonly onFinished = (): void => this.checkStep();
   // Lines start with the run: before it (the login) there is nothing to count, and a `0 done` line would
   // come before the `Starting` line.
   private readonly onStart = (): void => this.schedule();
-  private readonly onTotal = (): void => {
-    // A grown total lowers the current step; steps reached again later must print again.
-    this.lastStep = Math.min(this.lastStep, this.step());
-  };
 
   constructor(
     private readonly events: EventEmitter<RunEvents>,
@@ -32,7 +30,6 @@ export class PlainRenderer {
   ) {
     events.on('task:done', this.onFinished);
     events.on('task:failed', this.onFinished);
-    events.on('run:total', this.onTotal);
     events.on('run:start', this.onStart);
   }
 
@@ -50,7 +47,6 @@ export class PlainRenderer {
     this.timer = null;
     this.events.off('task:done', this.onFinished);
     this.events.off('task:failed', this.onFinished);
-    this.events.off('run:total', this.onTotal);
     this.events.off('run:start', this.onStart);
   }
 

@@ -1,5 +1,5 @@
 // The one-paragraph summary in words printed when a run ends, in every mode but quiet.
-import { describe } from '../errors.js';
+import { describe, EXIT_CODES, exitCodeOf } from '../errors.js';
 import type { RunStats } from './run-stats.js';
 import { formatBytes, formatDuration, plural, toAscii } from './text-format.js';
 
@@ -14,11 +14,10 @@ export function formatSummary(stats: RunStats, now: number): string {
       ? `${plural(stats.done, 'item')} saved`
       : `${stats.done} of ${plural(total, 'item')} saved`;
   const parts = [`${saved} (${formatBytes(stats.bytes)})`];
-  if (stats.failed > 0) {
-    const permanent =
-      stats.permanent > 0 && stats.permanent < stats.failed ? ` (${stats.permanent} permanent)` : '';
-    parts.push(`${stats.failed} failed${permanent}`);
-  }
+  // The same words as `pagepool status`: a transient failure is tried again by the next run.
+  const retriedLater = stats.failed - stats.permanent;
+  if (retriedLater > 0) parts.push(`${retriedLater} ${FAILED_RETRIED}`);
+  if (stats.permanent > 0) parts.push(`${stats.permanent} ${FAILED_PERMANENTLY}`);
   if (stats.retries > 0) parts.push(plural(stats.retries, 'retry', 'retries'));
   if (stats.relogins > 0) parts.push(plural(stats.relogins, 're-login'));
   if (stats.abandoned > 0) parts.push(`${plural(stats.abandoned, 'stuck task')} restarted`);
@@ -36,7 +35,25 @@ export function formatSummary(stats: RunStats, now: number): string {
   } else if (stats.reason === 'fatal') {
     const cause =
       stats.error === undefined ? 'unknown error' : toAscii(describe(stats.error)).replace(/\.+$/, '');
-    text += ` Error: ${cause}.${left}`;
+    // A setting to fix (a bad --refs line, say) would stop the next run the same way: no "run again".
+    const fixFirst = exitCodeOf(stats.error) === EXIT_CODES.usage;
+    const rest = fixFirst && pending > 0 ? ` ${plural(pending, 'item')} left pending.` : fixFirst ? '' : left;
+    text += ` Error: ${cause}.${rest}`;
   }
   return text;
+}
+
+/** How the run summary names the two kinds of failure; `pagepool status` uses the same words (tested). */
+export const FAILED_RETRIED = 'failed (will be retried)';
+export const FAILED_PERMANENTLY = 'failed permanently';
+
+/** A run that found nothing left to try, with what the checkpoint holds. */
+export function formatNothingToDo(counts: { done: number; failedPermanently: number }): string {
+  if (counts.failedPermanently === 0) {
+    return `Nothing to do: all ${plural(counts.done, 'item')} in the checkpoint are done already.`;
+  }
+  return (
+    `Nothing to do: ${plural(counts.done, 'item')} in the checkpoint are done already and ` +
+    `${counts.failedPermanently} ${FAILED_PERMANENTLY} (--retry-failed tries them again).`
+  );
 }

@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PagePool, type PagePoolOptions } from '../../src/browser/page-pool.js';
 import { type Portal, startPortal } from '../../src/demo/portal.js';
+import { ShutdownError } from '../../src/errors.js';
 import { demoLogin } from '../../src/sites/demo-portal-login.js';
 import { launchTestBrowser } from '../helpers/chromium.js';
 
@@ -24,15 +25,19 @@ const signal = new AbortController().signal;
 function openPool(options: Partial<PagePoolOptions> = {}) {
   const replaced: string[] = [];
   const warnings: string[] = [];
-  const pool = PagePool.open({
+  const contexts: number[] = [];
+  const logins: number[] = [];
+  const created = new PagePool({
     browser,
     size: 2,
     login: (page) => demoLogin(page, { username: 'demo', password: 'demo-pass' }, portal.url),
-    onReplaced: (_slot, reason) => replaced.push(reason),
-    onWarning: (message) => warnings.push(message),
     ...options,
   });
-  return { pool, replaced, warnings };
+  created.on('page:replaced', ({ reason }) => replaced.push(reason));
+  created.on('warning', ({ message }) => warnings.push(message));
+  created.on('context:recycled', ({ count }) => contexts.push(count));
+  created.on('login', ({ count }) => logins.push(count));
+  return { pool: created.open(), replaced, warnings, contexts, logins };
 }
 
 /** Opens a vehicle's detail page; returns the path it ended on (the login page when the session is gone). */
@@ -198,12 +203,7 @@ describe('page recycling', () => {
 
 describe('context recycling', () => {
   it('moves to a fresh context every contextRecycleAfter tasks, keeps the session, closes the old contexts', async () => {
-    const contexts: number[] = [];
-    const { pool, warnings } = openPool({
-      size: 2,
-      contextRecycleAfter: 3,
-      onContextRecycled: (n) => contexts.push(n),
-    });
+    const { pool, warnings, contexts, logins } = openPool({ size: 2, contextRecycleAfter: 3 });
     const p = await pool;
     const before = browser.contexts().length;
     try {
@@ -224,6 +224,8 @@ describe('context recycling', () => {
         await expect.poll(() => p.contextRecycleCount).toBe(round);
       }
       expect(p.loginCount).toBe(1);
+      // The first login, made inside open(), is reported too.
+      expect(logins).toEqual([1]);
       expect(p.contextRecycleCount).toBe(4);
       expect(contexts.at(-1)).toBe(p.contextRecycleCount);
       expect(seen.size).toBeGreaterThanOrEqual(4);
@@ -309,10 +311,16 @@ describe('context recycling', () => {
     }
   });
 
-  it('rejects bad options with one message naming each', async () => {
-    await expect(
-      PagePool.open({ browser, size: 0, login: async () => {}, contextRecycleAfter: -1 }),
-    ).rejects.toThrow(
+  it('says a closed pool is shutting down (a coded error: the item stays pending)', async () => {
+    const p = await openPool().pool;
+    await p.close();
+    const error = await p.extraPage().catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ShutdownError);
+    expect((error as ShutdownError).code).toBe('SHUTDOWN');
+  });
+
+  it('rejects bad options with one message naming each', () => {
+    expect(() => new PagePool({ browser, size: 0, login: async () => {}, contextRecycleAfter: -1 })).toThrow(
       'Expected `size` to be an integer from 1, got `0`; Expected `contextRecycleAfter` to be an integer from 0, got `-1`',
     );
   });

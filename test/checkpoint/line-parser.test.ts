@@ -7,11 +7,13 @@ import { CheckpointState } from '../../src/checkpoint/checkpoint-state.js';
 import {
   KIND_DONE,
   KIND_FAILED,
+  KIND_SAVED,
   KIND_STARTED,
   ParsedLine,
   parseJournalLine,
   parseSnapshotLine,
 } from '../../src/checkpoint/line-parser.js';
+import type { RecordedFile } from '../../src/checkpoint/recorded-file.js';
 import {
   applyItemState,
   applyJournalEvent,
@@ -23,6 +25,13 @@ import type { SavedFile } from '../../src/files/types.js';
 const at = '2025-01-02T03:04:05.678Z';
 const sha = 'ab'.repeat(32);
 const file = (path: string, bytes: number): SavedFile => ({ path, bytes, sha256: sha });
+const uploaded = (path: string, bytes: number): RecordedFile => ({
+  path,
+  bytes,
+  sha256: sha,
+  object: `s3://bucket/prefix/${path}`,
+  etag: 'd41d8cd98f00b204e9800998ecf8427e-3',
+});
 
 /** Every journal line shape the writer produces. */
 const journalLines = [
@@ -36,6 +45,29 @@ const journalLines = [
     attempt: 12,
     at,
     files: [file('site/ü b.pdf', 0), file('site/b~1234abcd.png', 123_456_789_012_345)],
+  }),
+  // Uploads: saved (on disk, uploads to do), then done with each file's object and ETag.
+  journalLine({
+    t: 'saved',
+    key: 'u',
+    attempt: 1,
+    at,
+    files: [file('site/u.pdf', 9), file('site/ü.png', 3)],
+  }),
+  journalLine({ t: 'saved', key: 'u0', attempt: 1, at, files: [] }),
+  journalLine({
+    t: 'done',
+    key: 'u',
+    attempt: 1,
+    at,
+    files: [uploaded('site/u.pdf', 9), uploaded('site/ü.png', 3)],
+  }),
+  journalLine({
+    t: 'done',
+    key: 'v',
+    attempt: 2,
+    at,
+    files: [uploaded('site/v.pdf', 9), file('site/v.png', 3)],
   }),
   // Checkpoint.failed writes reason, permanent, then code.
   journalLine({
@@ -57,6 +89,8 @@ const items: Array<[string, ItemState]> = [
   ['b', { status: 'done', attempts: 2, at, files: [] }],
   ['c-é', { status: 'done', attempts: 1, at, files: [file('site/c.pdf', 5), file('x.png', 7)] }],
   ['d', { status: 'failed', attempts: 4, at, reason: 'gone', permanent: true }],
+  ['s', { status: 'saved', attempts: 1, at, files: [file('site/s.pdf', 5)] }],
+  ['u', { status: 'done', attempts: 1, at, files: [uploaded('site/u.pdf', 5), uploaded('y.png', 7)] }],
   ['e', { status: 'failed', attempts: 1, at, reason: 'HTTP 503', permanent: false, code: 'RETRY' }],
 ];
 const snapshotLines = items.flatMap(([key, state]) => {
@@ -101,7 +135,7 @@ function slowSnapshot(line: string): { key: string; value: Record<string, unknow
   return applyItemState(new CheckpointState(), key, value, 1, true) === null ? { key, value } : null;
 }
 
-const KINDS = { started: KIND_STARTED, done: KIND_DONE, failed: KIND_FAILED } as const;
+const KINDS = { started: KIND_STARTED, done: KIND_DONE, failed: KIND_FAILED, saved: KIND_SAVED } as const;
 
 /** The fields the fast path read, in the shape of the parsed JSON. */
 function asEvent(p: ParsedLine, journal: boolean): Record<string, unknown> {
@@ -109,7 +143,7 @@ function asEvent(p: ParsedLine, journal: boolean): Record<string, unknown> {
   const ev: Record<string, unknown> = journal
     ? { t: kind, key: p.key, attempt: p.attempt, at: p.at }
     : { status: kind, attempts: p.attempt, at: p.at };
-  if (p.kind === KIND_DONE) ev.files = p.files;
+  if (p.kind === KIND_DONE || p.kind === KIND_SAVED) ev.files = p.files;
   if (p.kind === KIND_FAILED) {
     ev.reason = p.reason;
     ev.permanent = p.permanent;
@@ -173,6 +207,10 @@ describe('the fast line parser', () => {
     [
       'an extra file field',
       '{"t":"done","key":"a","attempt":1,"at":"x","files":[{"path":"p","bytes":1,"sha256":"s","x":1}]}',
+    ],
+    [
+      'etag before object',
+      '{"t":"done","key":"a","attempt":1,"at":"x","files":[{"path":"p","bytes":1,"sha256":"s","etag":"e","object":"o"}]}',
     ],
     ['a 16-digit count', '{"t":"started","key":"a","attempt":1234567890123456,"at":"x"}'],
     ['an exponent', '{"t":"started","key":"a","attempt":1e2,"at":"x"}'],

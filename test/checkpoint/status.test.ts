@@ -38,7 +38,11 @@ it('reads a live checkpoint, torn tail included, without changing any file', asy
   const text = formatStatus(summary, path);
   expect(text).toMatch(/^[\x20-\x7e\n]*$/);
   expect(text).toContain(path);
-  expect(text).toContain('done     1 items, 1.5 KB');
+  // The words of the run summary: one failed and will be retried, one failed permanently, one in flight.
+  expect(text).toMatch(/ done +1 items, 1\.5 KB$/m);
+  expect(text).toMatch(/ failed \(will be retried\) +1 items, tried again on the next run$/m);
+  expect(text).toMatch(/ failed permanently +1 items, skipped unless --retry-failed$/m);
+  expect(text).toMatch(/ started, not finished +1 items, /m);
   expect(text).toContain('HTTP 404 ? not found');
   await checkpoint.close().catch(() => {});
 });

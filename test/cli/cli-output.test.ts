@@ -57,7 +57,7 @@ async function readReport(out: string): Promise<Report> {
 const START = /^Starting demo: (item count not known yet|\d+ items), \d+ pages?$/;
 const PROGRESS =
   /^\[\d\d:\d\d\] \d+(\/\d+)? done( \(\d+\.\d%\))?, \d+ failed, \d+ retrying, \d+\.\d items\/s, \d+\.\d MB\/s, ETA (\d\d:\d\d|--:--)$/;
-const SUMMARY = /^Done in \d+\.\d s: 40 of 40 items saved \(\d+\.\d kB\)\.$/;
+const SUMMARY = /^Done in (\d+\.\d s|\d+ min \d\d s): 40 of 40 items saved \(\d+\.\d kB\)\.$/;
 
 describe('pagepool run, not on a terminal', () => {
   it(
@@ -78,6 +78,10 @@ describe('pagepool run, not on a terminal', () => {
       const middle = lines.slice(1, -1);
       // 40 items: a line at each 5% step at least, i.e. every 2 items.
       expect(middle.length).toBeGreaterThanOrEqual(10);
+      // ...and no more than the rule allows from the very start: one per 5% step (20) plus one per 5 s.
+      const [, sec, min, minSec] = /^Done in (?:(\d+\.\d) s|(\d+) min (\d\d) s)/.exec(lines.at(-1)!) ?? [];
+      const seconds = sec !== undefined ? Number(sec) : Number(min) * 60 + Number(minSec);
+      expect(middle.length).toBeLessThanOrEqual(20 + Math.ceil(seconds / 5) + 1);
       for (const line of middle) expect(line).toMatch(PROGRESS);
       expect(middle.at(-1)).toMatch(/ 40\/40 done \(100\.0%\), 0 failed, 0 retrying, /);
 
@@ -101,15 +105,26 @@ describe('pagepool run, not on a terminal', () => {
     },
   );
 
-  it('--quiet prints nothing at all on a successful run (embedded demo portal)', SLOW, async () => {
-    const cwd = await tempDir();
-    const { code, stdout, stderr } = await runCli(['run', '--site', 'demo', '--quiet'], {
-      cwd,
-      env: { DEMO_VEHICLES: '8' },
-    });
-    expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: '', stderr: '' });
-    expect(await readdir(path.join(cwd, 'downloads', 'demo'))).toHaveLength(8);
-  });
+  it(
+    '--quiet prints nothing at all on a successful run; a second run says there is nothing to do',
+    SLOW,
+    async () => {
+      const cwd = await tempDir();
+      const { code, stdout, stderr } = await runCli(['run', '--site', 'demo', '--quiet'], {
+        cwd,
+        env: { DEMO_VEHICLES: '8' },
+      });
+      expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: '', stderr: '' });
+      expect(await readdir(path.join(cwd, 'downloads', 'demo'))).toHaveLength(8);
+
+      const again = await runCli(['run', '--site', 'demo'], { cwd, env: { DEMO_VEHICLES: '8' } });
+      expect(again.code).toBe(0);
+      expect(again.stdout).not.toMatch(/saved/);
+      expect(again.stdout.trimEnd().split('\n').at(-1)).toBe(
+        'Nothing to do: all 8 items in the checkpoint are done already.',
+      );
+    },
+  );
 });
 
 describe('pagepool list | pagepool run --refs -', () => {

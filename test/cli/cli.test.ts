@@ -1,36 +1,135 @@
 // The `pagepool` command as a user runs it: a child process, its output and its exit code.
-import { readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FLAGS } from '../../src/config.js';
+import { type Portal, type PortalOptions, startPortal } from '../../src/demo/portal.js';
+import { SETTINGS } from '../../src/settings.js';
 import { runCli } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 
-afterAll(removeTempDirs);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+// Each of these starts Chromium in a child process; on two busy shared cores that can take a while.
+const SLOW = { timeout: 240_000 };
+const portals: Portal[] = [];
+
+afterAll(async () => {
+  await Promise.all(portals.map((p) => p.close()));
+  await removeTempDirs();
+});
+
+async function portal(options: Partial<PortalOptions>): Promise<Portal> {
+  const p = await startPortal(options);
+  portals.push(p);
+  return p;
+}
+
+function login(p: Portal): Record<string, string> {
+  return { PAGEPOOL_USERNAME: p.options.username, PAGEPOOL_PASSWORD: p.options.password };
+}
+
+/** What a folder holds (recursively), or [] when it does not exist. */
+async function contents(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  return (await readdir(dir, { recursive: true })).sort();
+}
+
+/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Whether this process may mount a tmpfs (root in CI); the full-disk case needs a real full disk. */
+const canMount = (() => {
+  const probe = path.join(os.tmpdir(), `pagepool-mount-probe-${process.pid}`);
+  mkdirSync(probe, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' });
+    execFileSync('umount', [probe]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmdirSync(probe);
+  }
+})();
 
 describe('pagepool --help', () => {
   it('lists every flag and the exit codes', async () => {
     const cwd = await tempDir();
     const { code, stdout } = await runCli(['--help'], { cwd });
     expect(code).toBe(0);
-    for (const flag of Object.keys(FLAGS)) expect(stdout).toContain(`--${flag}`);
-    expect(stdout).toMatch(/Exit codes: 0 .*1 .*2 .*130/);
+    for (const s of Object.values(SETTINGS)) if (s.flag) expect(stdout).toContain(`--${s.flag}`);
+    expect(stdout).toMatch(/Exit codes: 0 .*1 .*2 [\s\S]*3 .*130/);
   });
 });
 
 describe('bad settings', () => {
   const cases: Array<[string, string[], Record<string, string>, RegExp]> = [
-    ['negative concurrency', ['--concurrency', '-3'], {}, /`--concurrency` .* got `-3`/],
     [
-      'zero concurrency from the environment',
+      'negative concurrency',
+      ['--concurrency', '-3'],
+      {},
+      /^pagepool: Expected `--concurrency` to be an integer from 1 to 64, got `-3`\. See `pagepool --help`\.$/,
+    ],
+    [
+      'zero concurrency from the environment: named as the variable the user set',
       [],
       { PAGEPOOL_CONCURRENCY: '0' },
-      /`--concurrency` .* got `0`/,
+      /^pagepool: Expected `PAGEPOOL_CONCURRENCY` to be an integer from 1 to 64, got `0`$/,
+    ],
+    [
+      'a word for a number in the environment',
+      [],
+      { PAGEPOOL_CONCURRENCY: 'abc' },
+      /^pagepool: Expected `PAGEPOOL_CONCURRENCY` to be an integer from 1 to 64, got `abc`$/,
+    ],
+    [
+      'a bad demo portal variable, read by the demo portal',
+      [],
+      { DEMO_VEHICLES: 'many' },
+      /^pagepool: Expected `DEMO_VEHICLES` to be a number, got `many`$/,
+    ],
+    [
+      'a checkpoint under a file',
+      ['--checkpoint', '/etc/hostname/cp.json'],
+      {},
+      /^pagepool: Cannot create `--checkpoint` `\/etc\/hostname\/cp\.json`: `\/etc\/hostname` is a file, not a folder; choose another `--checkpoint`$/,
+    ],
+    [
+      'an output folder under a file',
+      ['--out', '/etc/hostname/out'],
+      {},
+      /^pagepool: Cannot create `--out` `\/etc\/hostname\/out`: `\/etc\/hostname` is a file, not a folder/,
+    ],
+    [
+      'a flag without its value',
+      ['--site'],
+      {},
+      /^pagepool: Option `--site` needs a value\. See `pagepool --help`\.$/,
+    ],
+    [
+      'a value for a switch',
+      ['--quiet=3'],
+      {},
+      /^pagepool: Option `--quiet` takes no value\. See `pagepool --help`\.$/,
     ],
     ['unknown site', ['--site', 'nope'], {}, /Unknown `--site` `nope`/],
     ['unreadable refs file', ['--refs', 'missing.jsonl'], {}, /Cannot read `--refs` file `missing.jsonl`/],
-    ['unknown flag', ['--concurrence', '3'], {}, /Unknown option '--concurrence'/],
-    ['unknown command', ['pull'], {}, /Unknown command `pull`/],
+    [
+      'unknown flag',
+      ['--concurrence', '3'],
+      {},
+      /^pagepool: Unknown option `--concurrence`\. See `pagepool --help`\.$/,
+    ],
+    ['unknown command', ['pull'], {}, /^pagepool: Unknown command `pull`.*\. See `pagepool --help`\.$/],
     [
       'missing credentials',
       ['--site', 'demo', '--base-url', 'http://127.0.0.1:9'],
@@ -44,9 +143,8 @@ describe('bad settings', () => {
       const { code, stderr, stdout } = await runCli(args, { cwd, env });
       expect(code).toBe(2);
       expect(stderr.trim().split('\n')).toHaveLength(1);
-      expect(stderr).toMatch(message);
+      expect(stderr.trimEnd()).toMatch(message);
       expect(stdout).toBe('');
-      const { readdir } = await import('node:fs/promises');
       expect(await readdir(cwd)).toEqual([]);
     });
   }
@@ -57,48 +155,231 @@ describe('bad settings', () => {
     await writeFile(path.join(cwd, 'taken'), 'x');
     const { code, stderr } = await runCli(['--out', 'taken'], { cwd, env: { DEMO_VEHICLES: '3' } });
     expect(code).toBe(2);
-    expect(stderr).toMatch(/Cannot write to `--out` folder `.*taken`/);
+    expect(stderr).toMatch(/^pagepool: Cannot create `--out` `.*taken`: `.*taken` is a file, not a folder/);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a bad value in .env names the variable and the file, not a flag', async () => {
+    const cwd = await tempDir();
+    await writeFile(path.join(cwd, '.env'), 'PAGEPOOL_CONCURRENCY=abc\n');
+    const { code, stderr, stdout } = await runCli([], { cwd });
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toBe(
+      'pagepool: Expected `PAGEPOOL_CONCURRENCY` (in .env) to be an integer from 1 to 64, got `abc`\n',
+    );
+    expect(await readdir(cwd)).toEqual(['.env']);
+  });
+
+  it('an adapter that does not load: one line, exit 2, nothing written', async () => {
+    const cwd = await tempDir();
+    await writeFile(path.join(cwd, 'broken.mts'), 'export default {{ name: ;\n');
+    const { code, stderr, stdout } = await runCli(
+      ['--site', './broken.mts', '--base-url', 'http://127.0.0.1:1'],
+      {
+        cwd,
+        env: { PAGEPOOL_USERNAME: 'u', PAGEPOOL_PASSWORD: 'p' },
+      },
+    );
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^pagepool: .*`--site`.*broken\.mts/);
+    expect(await readdir(cwd)).toEqual(['broken.mts']);
   });
 });
 
 describe('pagepool run against the embedded demo portal', () => {
-  it('wrong password: one-line error, exit 2, nothing recorded as done', async () => {
+  it('wrong password: one-line error, exit 2, nothing recorded as done, no report', SLOW, async () => {
     const cwd = await tempDir();
-    const { code, stderr } = await runCli(['run', '--site', 'demo', '--quiet'], {
+    const { code, stderr, stdout } = await runCli(['run', '--site', 'demo', '--quiet'], {
       cwd,
       env: { PAGEPOOL_PASSWORD: 'wrong-password', DEMO_VEHICLES: '5' },
     });
-    expect(code).toBe(2);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toContain('refused the login for user `demo`');
     expect(stderr).not.toContain('wrong-password');
+    expect(existsSync(path.join(cwd, 'downloads', '.pagepool', 'report.json'))).toBe(false);
     const status = await runCli(['status', '--json'], { cwd });
     if (status.code === 0) expect(JSON.parse(status.stdout).done).toBe(0);
     else expect(status.stderr).toMatch(/No checkpoint/);
+    // NEEDS src/run.ts to log in before it opens the checkpoint (queue helper's reorder): until that is merged,
+    // run.ts leaves an empty checkpoint, journal and manifest.jsonl in --out and this line fails.
+    expect(
+      await contents(path.join(cwd, 'downloads')),
+      'a refused login must write nothing into --out',
+    ).toEqual([]);
   });
 
-  it('failure rate 0.2 with no retries: the batch finishes, failures recorded with reasons, exit 1', async () => {
+  it(
+    'a login that throws a plain Error: exit 2, one line that names the login, no report',
+    SLOW,
+    async () => {
+      const p = await portal({ vehicles: 3 });
+      const cwd = await tempDir();
+      await writeFile(
+        path.join(cwd, 'boom.mts'),
+        `import demo from ${JSON.stringify(path.join(ROOT, 'src/sites/demo-vehicles.ts'))};
+export default { ...demo, async login() { throw new Error('my login exploded'); } };
+`,
+      );
+      const { code, stderr, stdout } = await runCli(['run', '--site', './boom.mts', '--base-url', p.url], {
+        cwd,
+        env: login(p),
+      });
+      expect({ code, stdout, stderr }).toEqual({
+        code: 2,
+        stdout: '',
+        stderr:
+          "pagepool: The login failed: my login exploded (check the adapter's login() and the credentials)\n",
+      });
+      expect(existsSync(path.join(cwd, 'downloads', '.pagepool', 'report.json'))).toBe(false);
+      expect(p.stats().filesServed).toEqual({});
+    },
+  );
+
+  it('a --base-url nobody listens on: exit 2, one line that says to check --base-url', SLOW, async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
     const cwd = await tempDir();
-    const { code, stderr } = await runCli(['run', '--site', 'demo', '--retries', '0', '--concurrency', '4'], {
+    const { code, stderr, stdout } = await runCli(['run', '--site', 'demo', '--base-url', url], {
       cwd,
-      env: { DEMO_VEHICLES: '30', DEMO_FAILURE_RATE: '0.2', DEMO_SEED: '7' },
+      env: { PAGEPOOL_USERNAME: 'demo', PAGEPOOL_PASSWORD: 'demo-pass' },
     });
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/FAILED S\d{5}: /);
-    const status = await runCli(['status', '--json'], { cwd });
-    expect(status.code).toBe(0);
-    const summary = JSON.parse(status.stdout);
-    // A 500 is transient: the item is tried again next run, so status counts it as pending, with its reason.
-    const failures = summary.failuresByReason.reduce((n: number, f: { count: number }) => n + f.count, 0);
-    expect(summary.done + failures).toBe(30);
-    expect(summary.pending).toBe(failures);
-    expect(failures).toBeGreaterThan(0);
-    expect(summary.failuresByReason.every((f: { reason: string }) => /500/.test(f.reason))).toBe(true);
-    const report = JSON.parse(
-      await readFile(path.join(cwd, 'downloads', '.pagepool', 'report.json'), 'utf8'),
+    expect({ code, stdout, stderr }).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `pagepool: Cannot reach the portal at ${url} (ERR_CONNECTION_REFUSED): check \`--base-url\` and that the portal is up\n`,
+    });
+    expect(existsSync(path.join(cwd, 'downloads', '.pagepool', 'report.json'))).toBe(false);
+  });
+
+  it(
+    'failure rate 0.2 with no retries, --quiet: exit 1 with the summary; summary and status use the same words and numbers',
+    SLOW,
+    async () => {
+      const cwd = await tempDir();
+      const { code, stderr, stdout } = await runCli(
+        ['run', '--site', 'demo', '--retries', '0', '--concurrency', '4', '--quiet'],
+        { cwd, env: { DEMO_VEHICLES: '30', DEMO_FAILURE_RATE: '0.2', DEMO_SEED: '7' } },
+      );
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/FAILED S\d{5}: /);
+      const status = await runCli(['status', '--json'], { cwd });
+      expect(status.code).toBe(0);
+      const summary = JSON.parse(status.stdout);
+      // A 500 is transient: the item is tried again next run, so status counts it as pending, with its reason.
+      const failures = summary.failuresByReason.reduce((n: number, f: { count: number }) => n + f.count, 0);
+      expect(summary.done + failures).toBe(30);
+      expect(summary.pending).toBe(failures);
+      expect(failures).toBeGreaterThan(0);
+      expect(summary.failuresByReason.every((f: { reason: string }) => /500/.test(f.reason))).toBe(true);
+      const report = JSON.parse(
+        await readFile(path.join(cwd, 'downloads', '.pagepool', 'report.json'), 'utf8'),
+      );
+      expect(report.totals.failed).toBe(failures);
+      expect(report.totals.done).toBe(summary.done);
+      // --quiet and exit 1: the one-line summary still comes, in the words `status` uses.
+      const lines = stdout.trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^Done in .*: ${summary.done} of 30 items saved \\(.*\\), ${failures} failed \\(will be retried\\)\\.$`,
+        ),
+      );
+      const text = await runCli(['status'], { cwd });
+      expect(text.stdout).toMatch(new RegExp(`^  failed \\(will be retried\\) +${failures} items, `, 'm'));
+      expect(text.stdout).toMatch(/^ {2}failed permanently +0 items, /m);
+    },
+  );
+
+  it(
+    'a stop for disk space: exit 3, one line naming the folder, the free space and --disk-margin',
+    SLOW,
+    async () => {
+      const cwd = await tempDir();
+      const { code, stderr, stdout } = await runCli(
+        ['run', '--site', 'demo', '--quiet', '--disk-margin', '1000000'],
+        {
+          cwd,
+          env: { DEMO_VEHICLES: '4' },
+        },
+      );
+      expect(code).toBe(3);
+      const folder = path.join(cwd, 'downloads', 'demo').replaceAll('/', '\\/');
+      expect(stderr).toMatch(
+        new RegExp(
+          `^pagepool: Stopped for disk space: ${folder} has [\\d.]+ [KMGT]?i?B free, less than \`--disk-margin\` \\(976\\.6 GiB\\); free some space there \\(or lower \`--disk-margin\`\\) and run again\\n$`,
+        ),
+      );
+      expect(stdout.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(/^Stopped after .*0 of 4 items saved/),
+      ]);
+      // Nothing lost: every item is still to do.
+      const status = JSON.parse((await runCli(['status', '--json'], { cwd })).stdout);
+      expect(status).toMatchObject({ done: 0, failed: 0 });
+      expect(await contents(path.join(cwd, 'downloads', 'demo'))).toEqual([]);
+    },
+  );
+
+  it.skipIf(!canMount)(
+    'a full disk (ENOSPC): exit 3, one line, no raw error text; the files that are there are whole',
+    SLOW,
+    async () => {
+      const cwd = await tempDir();
+      const disk = path.join(cwd, 'tiny');
+      await mkdir(disk);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]);
+      try {
+        const { code, stderr, stdout } = await runCli(
+          ['run', '--site', 'demo', '--out', disk, '--disk-margin', '0', '--concurrency', '2'],
+          { cwd, env: { DEMO_VEHICLES: '10', DEMO_STICKER_PAD_BYTES: '300000' } },
+        );
+        expect(code).toBe(3);
+        const errors = stderr.split('\n').filter((l) => l.startsWith('pagepool:'));
+        expect(errors).toEqual([
+          expect.stringMatching(
+            /^pagepool: Stopped for disk space: the disk holding .*tiny.* is full \([\d.]+ [KM]iB free, .* needed with `--disk-margin`\); free some space there and run again$/,
+          ),
+        ]);
+        expect(`${stdout}${stderr}`).not.toMatch(/ENOSPC|no space left on device/);
+        const status = JSON.parse((await runCli(['status', '--json', '--out', disk], { cwd })).stdout);
+        // Every item recorded as done has its file; a file renamed just before the journal hit ENOSPC is whole
+        // too (its item is simply pulled again next run).
+        const pdfs = (await contents(path.join(disk, 'demo'))).filter((f) => f.endsWith('.pdf'));
+        expect(pdfs.length).toBeGreaterThanOrEqual(status.done);
+        for (const pdf of pdfs) {
+          const bytes = await readFile(path.join(disk, 'demo', pdf));
+          expect(bytes.subarray(0, 5).toString(), pdf).toBe('%PDF-');
+          expect(bytes.subarray(-1024).toString('latin1'), pdf).toContain('%%EOF');
+        }
+      } finally {
+        execFileSync('umount', [disk]);
+      }
+    },
+  );
+
+  it('a malformed --refs line: exit 2, one line naming the line, no advice to resume', SLOW, async () => {
+    const cwd = await tempDir();
+    await writeFile(
+      path.join(cwd, 'refs.jsonl'),
+      '{"stock":"S00001","url":"http://127.0.0.1:1/x"}\n{"stock":\n',
     );
-    expect(report.totals.failed).toBe(failures);
-    expect(report.totals.done).toBe(summary.done);
+    const { code, stderr, stdout } = await runCli(
+      ['run', '--site', 'demo', '--refs', 'refs.jsonl', '--quiet'],
+      {
+        cwd,
+        env: { DEMO_VEHICLES: '3' },
+      },
+    );
+    expect(code).toBe(2);
+    expect(
+      stderr
+        .trimEnd()
+        .split('\n')
+        .filter((l) => l.startsWith('pagepool:')),
+    ).toEqual([
+      expect.stringMatching(/^pagepool: `--refs` .*refs\.jsonl line 2 is not valid JSON: \{"stock":$/),
+    ]);
+    expect(`${stdout}${stderr}`).not.toMatch(/run again|resume/);
   });
 });
 

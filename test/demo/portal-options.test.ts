@@ -54,7 +54,27 @@ describe('resolvePortalOptions', () => {
     [
       { failureRate: 0.6, stuckRate: 0.6 },
       RangeError,
-      'Expected `stuckRate` + `failureRate` + `rateLimitRate` + `truncateRate` to be at most 1, got `1.2`',
+      'Expected `stuckRate` + `failureRate` + `rateLimitRate` + `truncateRate` + `stallRate` + `htmlExpiredRate` to be at most 1, got `1.2`',
+    ],
+    [
+      { stallRate: 0.5, htmlExpiredRate: 0.75 },
+      RangeError,
+      'Expected `stuckRate` + `failureRate` + `rateLimitRate` + `truncateRate` + `stallRate` + `htmlExpiredRate` to be at most 1, got `1.25`',
+    ],
+    [
+      { htmlExpiredRate: -0.1 },
+      RangeError,
+      'Expected `htmlExpiredRate` to be a number from 0 to 1, got `-0.1`',
+    ],
+    [
+      { fileBytesPerSec: 1.5 },
+      RangeError,
+      'Expected `fileBytesPerSec` to be an integer from 0 to 1073741824, got `1.5`',
+    ],
+    [
+      { rateLimitBurstEveryMs: 1000, rateLimitBurstMs: 1000 },
+      RangeError,
+      'Expected `rateLimitBurstMs` to be less than `rateLimitBurstEveryMs` (1000), got `1000`',
     ],
   ])('rejects %o', (input, type, message) => {
     expect(() => resolvePortalOptions(input as never)).toThrow(type);
@@ -73,6 +93,11 @@ describe('portalOptionsFromEnv', () => {
       DEMO_STUCK_RATE: '0.02',
       DEMO_TRUNCATE_RATE: '0.03',
       DEMO_RATE_LIMIT_RATE: '0.04',
+      DEMO_STALL_RATE: '0.05',
+      DEMO_HTML_EXPIRED_RATE: '0.02',
+      DEMO_FILE_BYTES_PER_SEC: '1024',
+      DEMO_RATE_LIMIT_BURST_EVERY_MS: '10000',
+      DEMO_RATE_LIMIT_BURST_MS: '1500',
       DEMO_RETRY_AFTER_SEC: '2',
       DEMO_RATE_LIMIT_PER_SEC: '50',
       DEMO_SESSION_LIFETIME_MS: '60000',
@@ -93,6 +118,11 @@ describe('portalOptionsFromEnv', () => {
       stuckRate: 0.02,
       truncateRate: 0.03,
       rateLimitRate: 0.04,
+      stallRate: 0.05,
+      htmlExpiredRate: 0.02,
+      fileBytesPerSec: 1024,
+      rateLimitBurstEveryMs: 10000,
+      rateLimitBurstMs: 1500,
       retryAfterSec: 2,
       rateLimitPerSec: 50,
       sessionLifetimeMs: 60000,

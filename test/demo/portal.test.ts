@@ -278,6 +278,8 @@ describe('vehicles and stickers', () => {
   it('honours Range, If-Range and answers 416 past the end', async () => {
     const path = `/vehicle/${vehicle.stock}/sticker.pdf`;
     const before = p.stats().filesServed[vehicle.stock] ?? 0;
+    const beforeZero = p.stats().filesFromZero[vehicle.stock] ?? 0;
+    const beforeResumed = p.stats().filesResumed;
     const etag = (await request(p, path, cookie, { method: 'HEAD' })).headers.get('etag')!;
 
     const part = await request(p, path, cookie, { headers: { range: 'bytes=10-99' } });
@@ -309,6 +311,9 @@ describe('vehicles and stickers', () => {
     expect(cached.status).toBe(304);
     // Bodies started: the 206s and the 200s, not the HEAD, the 416 or the 304.
     expect(p.stats().filesServed[vehicle.stock]).toBe(before + 6);
+    // From byte 0: the three 200s. From a later byte: the three 206s.
+    expect(p.stats().filesFromZero[vehicle.stock]).toBe(beforeZero + 3);
+    expect(p.stats().filesResumed).toBe(beforeResumed + 3);
   });
 
   it('pads stickers to stickerPadBytes', async () => {
@@ -401,6 +406,99 @@ describe('faults', () => {
     expect(file.headers.get('content-length')).toBe(String(full.length));
     await expect(file.arrayBuffer()).rejects.toThrow();
     expect(cut.stats()).toMatchObject({ truncated: 1, filesServed: { S00001: 1 } });
+  });
+
+  it('answers an HTML-expired file with a 200 "session expired" page, no redirect, the session still valid', async () => {
+    const p = await portal({ htmlExpiredRate: 1 });
+    const cookie = await signIn(p);
+    const res = await request(p, '/vehicle/S00001/sticker.pdf', cookie);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.headers.get('location')).toBeNull();
+    expect(await res.text()).toContain('Your session has expired');
+    // Only files get it; the session was never dropped, so the detail page still answers.
+    expect((await request(p, '/vehicle/S00001', cookie)).status).toBe(200);
+    expect((await request(p, '/card/C0001.png', cookie)).headers.get('content-type')).toMatch(/^text\/html/);
+    expect(p.stats()).toMatchObject({ htmlExpired: 2, filesServed: {}, expiredSessions: 0, logins: 1 });
+  });
+
+  it('stalls a body after its first KiB, and stalls a resumed range the same way', async () => {
+    const p = await portal({ stallRate: 1 });
+    const cookie = await signIn(p);
+    const pdf = stickerPdf(makeVehicles(1, 1)[0]!);
+    const path = '/vehicle/S00001/sticker.pdf';
+
+    /** Reads until at least `bytes` arrived (or the body ended), then drops the connection. */
+    async function readSome(res: Response, bytes: number): Promise<Buffer> {
+      const reader = res.body!.getReader();
+      const chunks: Buffer[] = [];
+      let got = 0;
+      while (got < bytes) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        chunks.push(Buffer.from(value));
+        got += value.byteLength;
+      }
+      await reader.cancel();
+      return Buffer.concat(chunks);
+    }
+
+    const first = await request(p, path, cookie);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-length')).toBe(String(pdf.length));
+    // The burst, then at least one byte of the trickle: all of it the file's own bytes, and far from the end.
+    const head = await readSome(first, 1025);
+    expect(head.length).toBeLessThan(pdf.length);
+    expect(head.equals(pdf.subarray(0, head.length))).toBe(true);
+
+    const etag = first.headers.get('etag')!;
+    const rest = await request(p, path, cookie, { headers: { range: 'bytes=1024-', 'if-range': etag } });
+    expect(rest.status).toBe(206);
+    const more = await readSome(rest, 1024);
+    expect(more.equals(pdf.subarray(1024, 1024 + more.length))).toBe(true);
+    expect(p.stats()).toMatchObject({
+      stalled: 2,
+      filesServed: { S00001: 2 },
+      filesFromZero: { S00001: 1 },
+      filesResumed: 1,
+    });
+  });
+
+  it('sends every file body at fileBytesPerSec, whole', async () => {
+    const p = await portal({ fileBytesPerSec: 8192, stickerPadBytes: 6000 });
+    const pdf = stickerPdf(makeVehicles(1, 1)[0]!, 6000);
+    const res = await request(p, '/vehicle/S00001/sticker.pdf', await signIn(p));
+    const reader = res.body!.getReader();
+    const chunks: Buffer[] = [];
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      chunks.push(Buffer.from(value));
+    }
+    expect(Buffer.concat(chunks).equals(pdf)).toBe(true);
+    // Paced in ticks, not sent in one write.
+    expect(chunks.length).toBeGreaterThan(1);
+  });
+
+  it('answers every item request 429 during a burst, on the portal clock', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
+    const p = await portal({ rateLimitBurstEveryMs: 10_000, rateLimitBurstMs: 2_000, retryAfterSec: 2 });
+    const cookie = await signIn(p);
+    const at = async (ms: number, path: string) => {
+      vi.setSystemTime(new Date(Date.parse('2030-01-01T00:00:00Z') + ms));
+      const res = await request(p, path, cookie);
+      await res.arrayBuffer();
+      return [res.status, res.headers.get('retry-after')];
+    };
+    expect(await at(7_999, '/vehicle/S00001')).toEqual([200, null]);
+    expect(await at(8_000, '/vehicle/S00001')).toEqual([429, '2']);
+    expect(await at(9_000, '/vehicle/S00001/sticker.pdf')).toEqual([429, '2']);
+    // Not an item route: the listing goes on.
+    expect(await at(9_500, '/inventory')).toEqual([200, null]);
+    expect(await at(10_000, '/vehicle/S00001/sticker.pdf')).toEqual([200, null]);
+    expect(await at(18_500, '/card/C0001')).toEqual([429, '2']);
+    expect(p.stats().sent429).toBe(3);
   });
 
   it('holds a stuck request until close(), which ends it', async () => {

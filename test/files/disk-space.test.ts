@@ -87,7 +87,11 @@ describe('disk full', () => {
       store.forJob({ key: 'k', signal: new AbortController().signal }).fetch(`${server.origin}/a.pdf`),
     );
     expect(err).toBeInstanceOf(DiskFullError);
-    expect((err as Error).message).toMatch(/free at least 100\.0 MiB/);
+    // One line naming the folder, the free space and the flag that sets the margin.
+    expect((err as Error).message).toMatch(
+      /has \d+(\.\d)? [KM]iB free, less than `--disk-margin` \(100\.0 MiB\)/,
+    );
+    expect((err as Error).message).toContain(dir);
     expect(server.requests).toHaveLength(0);
   });
 

@@ -37,6 +37,8 @@ describe('options', () => {
           cookies: async () => [],
           retries: -1,
           maxNameLength: 5,
+          minSpeedBytesPerSec: -1,
+          minSpeedWindowMs: 50,
         }))(),
     );
     expect(err).toBeInstanceOf(ConfigError);
@@ -45,6 +47,10 @@ describe('options', () => {
     expect(message).toContain('Expected `connections` to be an integer from 1 to 1024, got `0`');
     expect(message).toContain('Expected `retries` to be an integer from 0 to 100, got `-1`');
     expect(message).toContain('Expected `maxNameLength` to be an integer from 16 to 240, got `5`');
+    expect(message).toContain(
+      'Expected `minSpeedBytesPerSec` to be an integer from 0 to 1073741824, got `-1`',
+    );
+    expect(message).toContain('Expected `minSpeedWindowMs` to be an integer from 100 to 3600000, got `50`');
   });
 });
 

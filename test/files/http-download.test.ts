@@ -3,10 +3,20 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FileInvalidError, PermanentError, RateLimitedError, SessionExpiredError } from '../../src/errors.js';
-import type { FileStore } from '../../src/files/file-store.js';
+import { makeVehicles } from '../../src/demo/inventory.js';
+import { startPortal } from '../../src/demo/portal.js';
+import { stickerPdf } from '../../src/demo/sticker-pdf.js';
+import {
+  classify,
+  FileInvalidError,
+  PermanentError,
+  RateLimitedError,
+  SessionExpiredError,
+  TransferTooSlowError,
+} from '../../src/errors.js';
 import { parseContentRange } from '../../src/files/http-download.js';
 import { parseRetryAfter } from '../../src/files/http-status.js';
+import { signIn } from '../demo/portal-client.js';
 import {
   hasBytes,
   listDir,
@@ -17,11 +27,10 @@ import {
   serveRange,
   sha256,
   startServer,
-  type TestServer,
   tempDir,
 } from './helpers.js';
 
-const open: Array<TestServer | FileStore> = [];
+const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((x) => x.close()));
 });
@@ -299,6 +308,96 @@ describe('fetch: status codes and session expiry', () => {
     expect(saved.path).toBe('Fenêtre été.pdf');
     expect(await listDir(dir)).toEqual(['Fenêtre été.pdf']);
   });
+});
+
+describe('fetch against the demo portal', () => {
+  const vehicle = makeVehicles(1, 1)[0]!;
+  const NAME = `${vehicle.stock}-window-sticker.pdf`;
+
+  async function demo(options: Parameters<typeof startPortal>[0]) {
+    const portal = await startPortal({ vehicles: 1, ...options });
+    open.push(portal);
+    const [name, value] = (await signIn(portal)).split('=') as [string, string];
+    const dir = await tempDir();
+    // Each call is a later attempt: a new store, no retries of its own, a 1 s speed window.
+    const fetchOnce = () => {
+      const store = makeStore(dir, {
+        cookies: async () => [{ name, value }],
+        retries: 0,
+        minSpeedWindowMs: 1000,
+      });
+      open.push(store);
+      const files = store.forJob({ key: vehicle.stock, signal: new AbortController().signal });
+      return files.fetch(`${portal.url}/vehicle/${vehicle.stock}/sticker.pdf`, { kind: 'pdf', name: NAME });
+    };
+    return { portal, dir, fetchOnce };
+  }
+
+  it('a 200 text/html "session expired" page instead of the PDF -> SessionExpiredError (re-login), one request, nothing on disk', async () => {
+    const { portal, dir, fetchOnce } = await demo({ htmlExpiredRate: 1 });
+    const err = await rejection(fetchOnce());
+    expect(err).toBeInstanceOf(SessionExpiredError);
+    expect(classify(err)).toBe('relogin');
+    expect((err as Error).message).toMatch(/^Expected a pdf from http:\/\/.+, got an HTML page \(text\/html/);
+    // Not retried as a corrupt file: the file store leaves the re-login to the queue.
+    expect(portal.stats()).toMatchObject({ htmlExpired: 1, filesServed: {} });
+    expect(await listDir(dir)).toEqual([]);
+  });
+
+  it('a body cut short keeps its bytes in the .part and every retry resumes it: served from byte 0 once', async () => {
+    // Every answer, resumed ranges too, is cut after half of what it promised.
+    const { portal, dir, fetchOnce } = await demo({ truncateRate: 1 });
+    const pdf = stickerPdf(vehicle);
+    const sizes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await rejection(fetchOnce());
+      const kept = await readFile(path.join(dir, `${NAME}.part`));
+      expect(kept.equals(pdf.subarray(0, kept.length))).toBe(true);
+      sizes.push(kept.length);
+    }
+    const half = (n: number) => Math.floor(n / 2);
+    const first = half(pdf.length);
+    const second = first + half(pdf.length - first);
+    expect(sizes).toEqual([first, second, second + half(pdf.length - second)]);
+    expect(portal.stats()).toMatchObject({
+      truncated: 3,
+      filesFromZero: { [vehicle.stock]: 1 },
+      filesResumed: 2,
+    });
+  });
+
+  it('keeps the .part of a stalled body through an HTML-expired page and a 429, then resumes it: served from byte 0 once', async () => {
+    // Seed 452 gives this sticker: stall, html-expired, rate-limit, then a normal answer.
+    const { portal, dir, fetchOnce } = await demo({
+      seed: 452,
+      stallRate: 0.25,
+      htmlExpiredRate: 0.25,
+      rateLimitRate: 0.25,
+    });
+    // The inventory follows the seed too, but vehicle 1 keeps its stock number.
+    const pdf = stickerPdf(makeVehicles(1, 452)[0]!);
+    const kept = [`${NAME}.part`, `${NAME}.part.json`];
+    expect(await rejection(fetchOnce())).toBeInstanceOf(TransferTooSlowError);
+    expect(await listDir(dir)).toEqual(kept);
+    const partSize = (await readFile(path.join(dir, `${NAME}.part`))).length;
+    expect(await rejection(fetchOnce())).toBeInstanceOf(SessionExpiredError);
+    expect(await listDir(dir)).toEqual(kept);
+    expect(await rejection(fetchOnce())).toBeInstanceOf(RateLimitedError);
+    expect(await listDir(dir)).toEqual(kept);
+    expect((await readFile(path.join(dir, `${NAME}.part`))).length).toBe(partSize);
+
+    const saved = await fetchOnce();
+    expect(saved.bytes).toBe(pdf.length);
+    expect((await readFile(path.join(dir, NAME))).equals(pdf)).toBe(true);
+    expect(await listDir(dir)).toEqual([NAME]);
+    expect(portal.stats()).toMatchObject({
+      stalled: 1,
+      htmlExpired: 1,
+      sent429: 1,
+      filesFromZero: { [vehicle.stock]: 1 },
+      filesResumed: 1,
+    });
+  }, 60_000);
 });
 
 describe('fetch: timeouts and cancellation', () => {

@@ -1,8 +1,9 @@
-// Runs the real `pagepool` command in a child process and collects what a user would see.
+// Runs the real `pagepool` command in a child process and collects what a user would see: the built bin under
+// plain node, as an installed package runs it (vitest's global setup builds dist/ first).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
-export const BIN = path.resolve(import.meta.dirname, '../../bin/pagepool.js');
+export const BIN = path.resolve(import.meta.dirname, '../../dist/main.js');
 
 export interface CliResult {
   code: number | null;

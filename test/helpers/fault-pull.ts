@@ -31,7 +31,13 @@ export interface FaultPullResult {
   logins: number;
   /** 'warning' events (a re-login while listing, a slow page close). */
   warnings: string[];
-  /** Vehicles whose PDF on disk is missing or differs from `stickerPdf(vehicle)`. */
+  /** Final failures ('task:failed' events): key, attempt and reason. */
+  failures: Array<{ key: string; attempt: number; reason: string }>;
+  /** Why attempts were retried or failed: reason (item keys and ports blanked) -> count. */
+  reasons: Map<string, number>;
+  /** Items whose file the portal served from byte 0 more than once: a download restarted instead of resuming. */
+  restartedFiles: string[];
+  /** Vehicles whose PDF on disk is missing or differs from what the portal serves (`stickerPdf`, padded). */
   badFiles: string[];
   /** `.part`, `.part.json` and `.tmp` files left under the output folder. */
   leftovers: string[];
@@ -47,6 +53,17 @@ export async function faultPull(options: FaultPullOptions): Promise<FaultPullRes
     let logins = 0;
     const warnings: string[] = [];
     events.on('warning', ({ message }) => warnings.push(message));
+    const failures: FaultPullResult['failures'] = [];
+    const reasons = new Map<string, number>();
+    const tally = (reason: string) => {
+      const general = reason.replace(/S\d{5}/g, 'S…').replace(/:\d+\//g, ':…/');
+      reasons.set(general, (reasons.get(general) ?? 0) + 1);
+    };
+    events.on('task:retry', ({ reason }) => tally(reason));
+    events.on('task:failed', ({ key, attempt, reason }) => {
+      failures.push({ key, attempt, reason });
+      tally(reason);
+    });
     events.on('task:start', ({ key }) => attempts.set(key, (attempts.get(key) ?? 0) + 1));
     events.on('login', () => {
       logins += 1;
@@ -68,7 +85,7 @@ export async function faultPull(options: FaultPullOptions): Promise<FaultPullRes
     for (const vehicle of makeVehicles(portal.options.vehicles, portal.options.seed)) {
       const file = path.join(options.out, 'demo', `${vehicle.stock}-window-sticker.pdf`);
       const bytes = await readFile(file).catch(() => null);
-      if (!bytes?.equals(stickerPdf(vehicle))) badFiles.push(vehicle.stock);
+      if (!bytes?.equals(stickerPdf(vehicle, portal.options.stickerPadBytes))) badFiles.push(vehicle.stock);
     }
     return {
       summary,
@@ -76,6 +93,9 @@ export async function faultPull(options: FaultPullOptions): Promise<FaultPullRes
       attempts,
       logins,
       warnings,
+      failures,
+      reasons,
+      restartedFiles: Object.keys(stats.filesFromZero).filter((key) => (stats.filesFromZero[key] ?? 0) > 1),
       badFiles,
       leftovers: await leftoverFiles(options.out),
       wallMs,

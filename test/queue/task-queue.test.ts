@@ -9,8 +9,9 @@ import {
   TaskTimeoutError,
 } from '../../src/errors.js';
 import { backoffDelay } from '../../src/queue/backoff-delay.js';
-import type { QueueEvents } from '../../src/queue/events.js';
+import { QUEUE_EVENT_NAMES, type QueueEvents } from '../../src/queue/events.js';
 import { AsyncTaskQueue, type QueueSummary, type TaskOutcome } from '../../src/queue/task-queue.js';
+import { sleep } from '../helpers/sleep.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 1_000_000 });
@@ -20,37 +21,10 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** A timer promise on the fake clock; with a signal it rejects with the signal's reason. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-}
-
 /** Every event the queue emits, in order, with the fake clock's time. */
 function record<R>(queue: AsyncTaskQueue<string, R>) {
   const log: { at: number; name: keyof QueueEvents<R>; data: unknown }[] = [];
-  const names: (keyof QueueEvents<R>)[] = [
-    'task:start',
-    'task:done',
-    'task:retry',
-    'task:failed',
-    'task:abandoned',
-    'task:interrupted',
-    'task:duplicate',
-    'backoff',
-    'relogin',
-    'idle',
-  ];
-  for (const name of names) {
+  for (const name of QUEUE_EVENT_NAMES) {
     (queue.on as (n: string, l: (d: unknown) => void) => unknown)(name, (data) =>
       log.push({ at: Date.now(), name, data }),
     );

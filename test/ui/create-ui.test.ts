@@ -199,8 +199,56 @@ describe('createUi quiet mode', () => {
     });
     events.emit('warning', { message: 'slow page close' });
     events.emit('run:end', { reason: 'done' });
-    expect(out.text).toBe('');
     expect(err.lines).toEqual(['FAILED K1: timeout', 'WARNING: slow page close']);
+    // The run exits 1: quiet still prints the one-line summary.
+    expect(out.lines).toEqual([
+      expect.stringMatching(/^Done in .*: 0 items saved .*, 1 failed \(will be retried\)\.$/),
+    ]);
+    ui.stop();
+  });
+
+  it('prints the summary of a run stopped by an error, and nothing else', () => {
+    const { events, out, ui, advance } = setup('quiet');
+    events.emit('run:start', { site: 'demo', concurrency: 1, total: 3, skipped: 0 });
+    runDone(events, advance, { key: 'A', ms: 10 });
+    events.emit('task:start', { key: 'B', attempt: 1 });
+    events.emit('run:end', { reason: 'fatal', error: new Error('disk gone') });
+    expect(out.lines).toEqual([expect.stringMatching(/^Stopped after .*Error: disk gone\./)]);
+    ui.stop();
+  });
+});
+
+describe('createUi at the edges of a run', () => {
+  for (const mode of ['plain', 'quiet'] as const) {
+    it(`${mode}: a run stopped before any item started prints no summary (the caller's error line says it)`, () => {
+      const { events, out, ui } = setup(mode);
+      events.emit('run:start', { site: 'demo', concurrency: 1, total: null, skipped: 0 });
+      events.emit('run:end', { reason: 'fatal', error: new Error('listing exploded') });
+      expect(out.lines.filter((l) => !l.startsWith('Starting '))).toEqual([]);
+      ui.stop();
+    });
+  }
+
+  it('a run with nothing to try prints no "0 items saved" summary (the caller prints the counts)', () => {
+    const { events, out, ui } = setup('plain');
+    events.emit('run:start', { site: 'demo', concurrency: 1, total: null, skipped: 0 });
+    events.emit('run:end', { reason: 'done' });
+    expect(out.text).not.toMatch(/saved/);
+    ui.stop();
+  });
+
+  it('plain: a total that grows with the items (a lazy listing) gives at most one line per 5% step', () => {
+    const { events, out, ui, advance } = setup('plain', { plainIntervalMs: 60_000 });
+    events.emit('run:start', { site: 'demo', concurrency: 8, total: null, skipped: 0 });
+    for (let i = 0; i < 300; i++) {
+      // The listing stays 16 items ahead of the finished ones, as the queue's prefetch keeps it.
+      events.emit('run:total', { total: Math.min(300, i + 16) });
+      runDone(events, advance, { key: `K${i}`, ms: 50 });
+    }
+    const progress = out.lines.filter((line) => PROGRESS_LINE.test(line));
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.length).toBeLessThanOrEqual(20);
+    expect(progress.at(-1)).toMatch(/ 300\/300 done \(100\.0%\)/);
     ui.stop();
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
 import { RunStats } from '../../src/ui/run-stats.js';
-import { formatSummary } from '../../src/ui/run-summary.js';
+import { formatNothingToDo, formatSummary } from '../../src/ui/run-summary.js';
 import { firstNonAscii } from './fake-terminal.js';
 import { ManualClock, newEvents, runDone } from './run-driver.js';
 
@@ -53,7 +54,7 @@ describe('formatSummary', () => {
     events.emit('login', { count: 2 });
     events.emit('run:end', { reason: 'done' });
     expect(formatSummary(stats, clock.t)).toBe(
-      'Done in 29.8 s: 298 of 300 items saved (298.0 kB), 2 failed (1 permanent), 5 retries, 1 re-login.',
+      'Done in 29.8 s: 298 of 300 items saved (298.0 kB), 1 failed (will be retried), 1 failed permanently, 5 retries, 1 re-login.',
     );
   });
 
@@ -66,7 +67,7 @@ describe('formatSummary', () => {
     events.emit('task:interrupted', { key: 'R1', attempt: 1 });
     events.emit('run:end', { reason: 'interrupted' });
     expect(formatSummary(stats, clock.t)).toBe(
-      'Done in 28.6 s: 286 of 300 items saved (286.0 MB), 2 failed. ' +
+      'Done in 28.6 s: 286 of 300 items saved (286.0 MB), 2 failed permanently. ' +
         'Interrupted: 12 items left pending; run again to resume.',
     );
   });
@@ -94,5 +95,32 @@ describe('formatSummary', () => {
         '1 item left pending; run again to resume.',
     );
     expect(firstNonAscii(text)).toBe(-1);
+  });
+
+  it('a setting to fix (a malformed --refs line) does not say that running again resumes', () => {
+    const { events, clock, stats, advance } = start(null);
+    runDone(events, advance, { key: 'A', ms: 100, bytes: 0 });
+    events.emit('task:start', { key: 'B', attempt: 1 });
+    events.emit('run:end', {
+      reason: 'fatal',
+      error: new ConfigError('`--refs` refs.jsonl line 3 is not valid JSON: {"stock'),
+    });
+    const text = formatSummary(stats, clock.t);
+    expect(text).toMatch(
+      /Error: `--refs` refs\.jsonl line 3 is not valid JSON: \{"stock\. 1 item left pending\.$/,
+    );
+    expect(text).not.toMatch(/run again|resume/);
+  });
+});
+
+describe('formatNothingToDo', () => {
+  it('says every item is done already, with the counts', () => {
+    expect(formatNothingToDo({ done: 300, failedPermanently: 0 })).toBe(
+      'Nothing to do: all 300 items in the checkpoint are done already.',
+    );
+    expect(formatNothingToDo({ done: 298, failedPermanently: 2 })).toBe(
+      'Nothing to do: 298 items in the checkpoint are done already and 2 failed permanently ' +
+        '(--retry-failed tries them again).',
+    );
   });
 });

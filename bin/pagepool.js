@@ -1,6 +1,0 @@
-#!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so user adapters written in TypeScript load as they are.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/main.ts');

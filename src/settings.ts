@@ -1,0 +1,295 @@
+// Every setting of the `pagepool` command, declared once: flag, environment variable, parser, range, default
+// (in library units: ms, bytes) and help. Pure data: src/config.ts parses with it; `--help`, the README's
+// configuration table and .env.example are generated from it (scripts/settings-docs.ts).
+import { MAX_RETRIES, QUEUE_DEFAULTS } from './queue/queue-options.js';
+
+/**
+ * How a raw string becomes a value. `integer` and `rate` are read in the user's unit and multiplied by
+ * `scale`; `text`/`path` keep '' as ''; `optional-*` turn '' into null; `boolean` reads true/false/1/0/yes/no/on/off.
+ */
+export type SettingParser =
+  | 'text'
+  | 'optional-text'
+  | 'path'
+  | 'optional-path'
+  | 'http-url'
+  | 'redis-url'
+  | 'integer'
+  | 'rate'
+  | 'boolean';
+
+export interface Setting {
+  /** `--name` on the command line; null for environment-only settings (secrets never go on a command line). */
+  readonly flag: string | null;
+  /** The environment variable (also read from .env); null for command-line-only settings. */
+  readonly env: string | null;
+  readonly parser: SettingParser;
+  /** Inclusive range in the user's unit (`integer`, `rate`). */
+  readonly min?: number;
+  readonly max?: number;
+  /** Library units per user unit: 1000 for seconds -> ms, 1 MiB for MB -> bytes. @default 1 */
+  readonly scale?: number;
+  /** A `boolean` whose flag turns the setting off (`--no-block` sets `block` to false). @default false */
+  readonly negated?: boolean;
+  /** In library units (ms, bytes), or the raw text for text parsers. */
+  readonly default: number | boolean | string | null;
+  /** How the default reads in --help, the README and .env.example when it is not just the value. */
+  readonly shownDefault?: string;
+  /** What goes in .env.example (the default as a user would write it). @default the shown value, else '' */
+  readonly envExample?: string;
+  /** One line: what the setting does. */
+  readonly help: string;
+}
+
+const MiB = 1024 * 1024;
+
+export const SETTINGS = {
+  site: {
+    flag: 'site',
+    env: 'PAGEPOOL_SITE',
+    parser: 'text',
+    default: 'demo',
+    help: '`demo`, `demo-cards`, or the path of your adapter module',
+  },
+  baseUrl: {
+    flag: 'base-url',
+    env: 'PAGEPOOL_BASE_URL',
+    parser: 'http-url',
+    default: '',
+    shownDefault: '(empty)',
+    help: 'portal URL; `demo` (or empty, with a demo site) starts the embedded portal',
+  },
+  username: {
+    flag: 'username',
+    env: 'PAGEPOOL_USERNAME',
+    parser: 'text',
+    default: '',
+    shownDefault: '(demo: `demo`)',
+    help: 'login name',
+  },
+  password: {
+    flag: null,
+    env: 'PAGEPOOL_PASSWORD',
+    parser: 'text',
+    default: '',
+    shownDefault: '(demo: `demo-pass`)',
+    help: 'login password: environment only, never a flag, never logged',
+  },
+  concurrency: {
+    flag: 'concurrency',
+    env: 'PAGEPOOL_CONCURRENCY',
+    parser: 'integer',
+    min: 1,
+    max: 64,
+    default: QUEUE_DEFAULTS.concurrency,
+    help: 'pages working at once, 1 to 64',
+  },
+  taskTimeoutMs: {
+    flag: 'timeout',
+    env: 'PAGEPOOL_TIMEOUT',
+    parser: 'integer',
+    min: 1,
+    max: 86_400,
+    scale: 1000,
+    default: QUEUE_DEFAULTS.taskTimeoutMs,
+    help: 'seconds one item may take; then it is abandoned and retried',
+  },
+  retries: {
+    flag: 'retries',
+    env: 'PAGEPOOL_RETRIES',
+    parser: 'integer',
+    min: 0,
+    max: MAX_RETRIES,
+    default: QUEUE_DEFAULTS.retries,
+    help: `retries of a transient failure (timeout, 5xx, network), 0 to ${MAX_RETRIES}`,
+  },
+  max: {
+    flag: 'max',
+    env: 'PAGEPOOL_MAX',
+    parser: 'integer',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    default: 0,
+    help: 'only the first N items of the listing; 0 is all',
+  },
+  out: {
+    flag: 'out',
+    env: 'PAGEPOOL_OUT',
+    parser: 'path',
+    default: 'downloads',
+    help: 'output folder; files go to `<out>/<site>/`',
+  },
+  checkpoint: {
+    flag: 'checkpoint',
+    env: 'PAGEPOOL_CHECKPOINT',
+    parser: 'optional-path',
+    default: null,
+    shownDefault: '`<out>/.pagepool/checkpoint.json`',
+    envExample: '',
+    help: 'checkpoint file',
+  },
+  refs: {
+    flag: 'refs',
+    env: 'PAGEPOOL_REFS',
+    parser: 'optional-path',
+    default: null,
+    shownDefault: '(listing)',
+    envExample: '',
+    help: 'JSONL or CSV file of refs, `-` for stdin',
+  },
+  retryFailed: {
+    flag: 'retry-failed',
+    env: 'PAGEPOOL_RETRY_FAILED',
+    parser: 'boolean',
+    default: false,
+    help: 'also retry items that failed permanently before',
+  },
+  fresh: {
+    flag: 'fresh',
+    env: null,
+    parser: 'boolean',
+    default: false,
+    help: 'start over; the old checkpoint is kept as a backup',
+  },
+  headed: {
+    flag: 'headed',
+    env: 'PAGEPOOL_HEADED',
+    parser: 'boolean',
+    default: false,
+    help: 'show the browser',
+  },
+  slowMoMs: {
+    flag: 'slow-mo',
+    env: 'PAGEPOOL_SLOW_MO',
+    parser: 'integer',
+    min: 0,
+    max: 60_000,
+    default: 0,
+    help: 'milliseconds between browser actions',
+  },
+  block: {
+    flag: 'no-block',
+    env: 'PAGEPOOL_NO_BLOCK',
+    parser: 'boolean',
+    negated: true,
+    default: true,
+    help: 'load images, fonts, media and stylesheets on every page',
+  },
+  recycleAfter: {
+    flag: 'recycle-after',
+    env: 'PAGEPOOL_RECYCLE_AFTER',
+    parser: 'integer',
+    min: 1,
+    max: 1_000_000,
+    default: 200,
+    help: 'replace a page after this many items',
+  },
+  fileIdleTimeoutMs: {
+    flag: 'file-timeout',
+    env: 'PAGEPOOL_FILE_TIMEOUT',
+    parser: 'integer',
+    min: 1,
+    max: 3600,
+    scale: 1000,
+    default: 10_000,
+    help: 'seconds a download may stall',
+  },
+  diskMarginBytes: {
+    flag: 'disk-margin',
+    env: 'PAGEPOOL_DISK_MARGIN',
+    parser: 'integer',
+    min: 0,
+    max: 1_000_000,
+    scale: MiB,
+    default: 100 * MiB,
+    help: 'MB of free disk to keep; below it the run stops cleanly (exit 3)',
+  },
+  rate: {
+    flag: 'rate',
+    env: 'PAGEPOOL_RATE',
+    parser: 'rate',
+    min: 0,
+    max: 10_000,
+    default: QUEUE_DEFAULTS.rate,
+    help: 'at most N item starts per second (`8` or `8/s`); 0 is no limit; fleet: shared',
+  },
+  queue: {
+    flag: 'queue',
+    env: 'PAGEPOOL_QUEUE',
+    parser: 'redis-url',
+    default: null,
+    shownDefault: '(none)',
+    envExample: '',
+    help: '`redis://host:port/db` of a shared queue (fleet mode)',
+  },
+  quiet: {
+    flag: 'quiet',
+    env: 'PAGEPOOL_QUIET',
+    parser: 'boolean',
+    default: false,
+    help: 'errors only, and the summary when the exit code is not 0',
+  },
+  json: {
+    flag: 'json',
+    env: null,
+    parser: 'boolean',
+    default: false,
+    help: '`status` prints JSON',
+  },
+  trace: {
+    flag: 'trace',
+    env: 'PAGEPOOL_TRACE',
+    parser: 'boolean',
+    default: false,
+    help: 'keep a Playwright trace for failed items',
+  },
+  chromiumPath: {
+    flag: null,
+    env: 'CHROMIUM_PATH',
+    parser: 'optional-text',
+    default: null,
+    shownDefault: '(found)',
+    envExample: '',
+    help: 'the Chromium to launch',
+  },
+  noColor: {
+    flag: null,
+    env: 'NO_COLOR',
+    parser: 'optional-text',
+    default: null,
+    shownDefault: '',
+    envExample: '',
+    help: 'any value turns colours off',
+  },
+} as const satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+type ValueOf<S extends Setting> = S['parser'] extends 'integer' | 'rate'
+  ? number
+  : S['parser'] extends 'boolean'
+    ? boolean
+    : S['parser'] extends 'optional-text' | 'optional-path' | 'redis-url'
+      ? string | null
+      : string;
+
+/** Every setting's value, in library units: the part of `Config` that comes from the table. */
+export type SettingValues = { [K in SettingName]: ValueOf<(typeof SETTINGS)[K]> };
+
+/** The default as a user reads it (in the user's unit): for --help, the README and .env.example. */
+export function shownDefault(setting: Setting): string {
+  if (setting.shownDefault !== undefined) return setting.shownDefault;
+  const value = setting.default;
+  if (typeof value === 'boolean') return value !== Boolean(setting.negated) ? 'on' : 'off';
+  if (typeof value === 'number') return `\`${value / (setting.scale ?? 1)}\``;
+  return value === null || value === '' ? '' : `\`${value}\``;
+}
+
+/** The line of .env.example: the default as it would be written there. */
+export function envExampleValue(setting: Setting): string {
+  if (setting.envExample !== undefined) return setting.envExample;
+  const value = setting.default;
+  if (typeof value === 'boolean') return String(value !== Boolean(setting.negated));
+  if (typeof value === 'number') return String(value / (setting.scale ?? 1));
+  return value ?? '';
+}
