@@ -109,16 +109,17 @@ describe('a listing that yields nothing', () => {
     expect(asked(requestsBefore)).toEqual(['/private/']);
   });
 
-  it('the same page through checkResponse: exit 1, one line, the 403 is not retried as a session expiry', async () => {
+  it('the same page through checkResponse: a setup failure (exit 2), one line, the 403 not retried as a session expiry', async () => {
     const cwd = await tempDir();
     const requestsBefore = server.requests.length;
     const { code, stderr } = await runCli(
       ['run', '--site', ADAPTER, '--base-url', `${server.origin}/private`, '--out', 'out', '--quiet'],
       { cwd, env: NO_CREDENTIALS },
     );
-    expect(code).toBe(1);
+    // The listing failed before any item started: main's rule makes that a setup failure to fix, exit 2.
+    expect(code).toBe(2);
     expect(stderr.trim().split('\n')).toEqual([
-      `pagepool: the listing page ${server.origin}/private/ answered HTTP 403`,
+      `pagepool: Listing the items failed before any item started: the listing page ${server.origin}/private/ answered HTTP 403 (check the adapter's list())`,
     ]);
     // No login to renew: the refused page is asked for once, not once per re-login.
     expect(asked(requestsBefore)).toEqual(['/private/']);
