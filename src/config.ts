@@ -7,7 +7,7 @@ import dotenv from 'dotenv';
 import { ConfigError } from './errors.js';
 import { SETTINGS, type Setting, type SettingName, type SettingValues, shownDefault } from './settings.js';
 
-export const COMMANDS = ['run', 'list', 'status', 'repair', 'enqueue', 'work'] as const;
+export const COMMANDS = ['run', 'list', 'status', 'repair', 'enqueue', 'work', 'init'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** One validated, frozen configuration: every setting of src/settings.ts in library units (ms, bytes). */
@@ -170,7 +170,10 @@ function parseValue(setting: Setting, raw: string, cwd: string): Parse {
       return { value: raw === '' ? null : raw === '-' ? '-' : path.resolve(cwd, raw) };
     case 'http-url': {
       const url = raw.replace(/\/+$/, '');
-      return url === '' || /^https?:\/\/[^/]+/.test(url) ? { value: url } : { problem: 'an http(s) URL' };
+      // `demo` starts the embedded portal for any site (src/cli/cli.ts).
+      return url === '' || url === 'demo' || /^https?:\/\/[^/]+/.test(url)
+        ? { value: url }
+        : { problem: 'an http(s) URL or `demo`' };
     }
     case 'redis-url':
       return /^rediss?:\/\/[^/]+/.test(raw) ? { value: raw } : { problem: 'a redis:// URL' };
@@ -263,6 +266,7 @@ export function helpText(): string {
     '  repair    set aside corrupt checkpoint journal lines so a run can resume',
     '  enqueue   fleet: add every item of the site to the shared queue (--queue)',
     '  work      fleet: pull items from the shared queue on this machine (--queue)',
+    '  init      write a commented adapter skeleton to [PATH] (default adapters/my-portal.ts)',
     '',
     'Options (flag, environment variable, default):',
   ];

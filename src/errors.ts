@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'SETUP_FAILED'
   | 'NO_BROWSER'
   | 'UPLOAD_DENIED'
-  | 'UPLOAD_FAILED';
+  | 'UPLOAD_FAILED'
+  | 'NO_ITEMS';
 
 /** Base class: every error pagepool raises on purpose carries a stable `code`. */
 export class PagepoolError extends Error {
@@ -98,6 +99,13 @@ export class FileInvalidError extends PagepoolError {
   }
 }
 
+/** The listing (or the `--refs` file) produced no items at all: the run stops, exit code 1. */
+export class NoItemsError extends PagepoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('NO_ITEMS', message, options);
+  }
+}
+
 /** A file arrived slower than the minimum transfer speed: transient, retried, resuming its kept `.part`. */
 export class TransferTooSlowError extends PagepoolError {
   constructor(message: string, options?: ErrorOptions) {
@@ -162,6 +170,7 @@ export function classify(err: unknown): Decision {
       case 'CHECKPOINT_CORRUPT':
       case 'SHUTDOWN':
       case 'NO_BROWSER':
+      case 'NO_ITEMS':
       case 'UPLOAD_DENIED':
       case 'SETUP_FAILED':
         return 'fatal';
@@ -191,6 +200,8 @@ export function exitCodeOf(err: unknown): number {
       case 'NO_BROWSER':
       case 'UPLOAD_DENIED':
         return EXIT_CODES.usage;
+      case 'NO_ITEMS':
+        return EXIT_CODES.failed;
       case 'DISK_FULL':
         return EXIT_CODES.diskSpace;
       case 'SHUTDOWN':

@@ -3,6 +3,7 @@ export {
   ConfigError,
   classify,
   LoginError,
+  NoItemsError,
   PagepoolError,
   PermanentError,
   RateLimitedError,
@@ -23,5 +24,6 @@ export {
 } from './metrics/metrics-server.js';
 export { type RunOptions, run } from './run.js';
 export type { RunEvents } from './run-events.js';
+export { type CheckResponseOptions, checkResponse } from './sites/check-response.js';
 export { BUILT_IN_SITES, loadSite } from './sites/load-site.js';
-export { type Credentials, defineSite, type Job, type Site } from './sites/site.js';
+export { type Credentials, defineSite, type Job, type ListContext, type Site } from './sites/site.js';

@@ -12,6 +12,7 @@ import { SingleFlightLogin } from './queue/single-flight-login.js';
 import { AsyncTaskQueue, type BackoffOptions, type QueueSummary } from './queue/task-queue.js';
 import type { RunEvents } from './run-events.js';
 import { readRefs } from './sites/read-refs.js';
+import { siteLogin } from './sites/site.js';
 
 /** The worker's options (site, credentials, out, browser, blocking, recycling, file limits, trace...) plus the run's. */
 export interface RunOptions<Ref> extends Omit<ItemWorkerOptions<Ref>, 'concurrency' | 'events'> {
@@ -139,11 +140,7 @@ export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<
   const { browser, close: closeBrowser } = await browserFor(options);
   let pool: PagePool | undefined;
   try {
-    pool = await new PagePool({
-      browser,
-      size: 1,
-      login: (page) => site.login(page, credentials, baseUrl),
-    }).open();
+    pool = await new PagePool({ browser, size: 1, login: siteLogin(site, credentials, baseUrl) }).open();
     let n = 0;
     const login = new SingleFlightLogin(() => pool!.relogin());
     for await (const ref of listWithRelogin(

@@ -57,7 +57,7 @@ export const SETTINGS = {
     parser: 'http-url',
     default: '',
     shownDefault: '(empty)',
-    help: 'portal URL; empty with a demo site starts the embedded portal',
+    help: 'portal URL; `demo` (or empty, with a demo site) starts the embedded portal',
   },
   username: {
     flag: 'username',

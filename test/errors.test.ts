@@ -10,6 +10,7 @@ import {
   exitCodeOf,
   FileNameError,
   LoginError,
+  NoItemsError,
   PermanentError,
   SetupError,
   ShutdownError,
@@ -29,6 +30,7 @@ describe('exitCodeOf', () => {
     ['a raw ENOSPC', enospc, EXIT_CODES.diskSpace],
     ['a shutdown', new ShutdownError(), EXIT_CODES.interrupted],
     ['a timeout', new TaskTimeoutError('x'), EXIT_CODES.failed],
+    ['an empty listing', new NoItemsError('x'), EXIT_CODES.failed],
     ['a plain Error', new Error('x'), EXIT_CODES.failed],
     ['a thrown string', 'x', EXIT_CODES.failed],
   ];

@@ -29,7 +29,7 @@ const stickers = defineSite<{ stock: string }>({
     await page.check('#accept');
     await Promise.all([page.waitForURL('**/inventory'), page.click('#accept-licence')]);
   },
-  async *list(page, signal, baseUrl) {
+  async *list({ page, signal, baseUrl }) {
     signal.throwIfAborted();
     await page.goto(`${baseUrl}/inventory?page=1`);
     const stocks = await page

@@ -12,8 +12,8 @@ export interface PagePoolOptions {
   browser: Browser;
   /** Pages in the pool. */
   size: number;
-  /** Logs a page in (and accepts the licence); cookies land in the shared context. */
-  login(page: Page): Promise<void>;
+  /** Logs a page in (and accepts the licence); cookies land in the shared context. None: no login, ever. */
+  login?: ((page: Page) => Promise<void>) | undefined;
   /** Block images, fonts, media and stylesheets. @default true */
   block?: boolean;
   /** Replace a page after this many tasks. @default 200 */
@@ -65,7 +65,7 @@ interface Slot {
  * `new PagePool(options)`, attach listeners, then `await pool.open()`: the first login is reported too.
  */
 export class PagePool extends EventEmitter<PagePoolEvents> {
-  private readonly options: Required<PagePoolOptions>;
+  private readonly options: Required<Omit<PagePoolOptions, 'login'>> & Pick<PagePoolOptions, 'login'>;
   private readonly slots: Slot[];
   private readonly waiters: Array<(slot: Slot) => void> = [];
   private readonly unblocked = new WeakSet<Page>();
@@ -195,6 +195,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
 
   /** One new login on a page of its own; the shared context's cookies then serve every page. */
   async relogin(): Promise<void> {
+    if (!this.options.login) return;
     const page = await this.newPage();
     try {
       await this.loginOn(page);
@@ -227,6 +228,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
   }
 
   private async loginOn(page: Page): Promise<void> {
+    if (!this.options.login) return;
     await this.options.login(page);
     this.logins += 1;
     this.emit('login', { count: this.logins });

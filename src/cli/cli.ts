@@ -22,6 +22,7 @@ import { fleetCommand, fleetStatus } from '../fleet/fleet-commands.js';
 import type { QueueSummary } from '../queue/task-queue.js';
 import { listRefs, run } from '../run.js';
 import type { RunEvents } from '../run-events.js';
+import { initCommand } from '../sites/adapter-skeleton.js';
 import { isBuiltInSite, loadSite } from '../sites/load-site.js';
 import type { Credentials } from '../sites/site.js';
 import { createUi, type UiOptions } from '../ui/create-ui.js';
@@ -36,6 +37,14 @@ export async function main(argv: string[]): Promise<number> {
   if (options.includes('--version') || options.includes('-v')) {
     process.stdout.write(`${packageVersion()}\n`);
     return EXIT.ok;
+  }
+  if (argv[0] === 'init' && !options.includes('-h') && !options.includes('--help')) {
+    try {
+      process.stdout.write(await initCommand(argv.slice(1)));
+      return EXIT.ok;
+    } catch (err) {
+      return fail(err);
+    }
   }
   let config: Readonly<Config>;
   try {
@@ -91,8 +100,8 @@ export async function main(argv: string[]): Promise<number> {
     const site = await loadSite(config.site);
     let baseUrl = config.baseUrl;
     let defaults: Credentials = { username: '', password: '' };
-    if (baseUrl === '') {
-      if (!isBuiltInSite(config.site))
+    if (baseUrl === '' || baseUrl === 'demo') {
+      if (baseUrl === '' && !isBuiltInSite(config.site))
         throw new ConfigError(`Missing \`--base-url\` (PAGEPOOL_BASE_URL) for site \`${config.site}\``);
       portal = await startPortal(demoPortalOptions(config));
       baseUrl = portal.url;
@@ -104,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
       username: config.username || defaults.username,
       password: config.password || defaults.password,
     };
-    if (!credentials.username || !credentials.password) {
+    if (site.login && (!credentials.username || !credentials.password)) {
       throw new ConfigError(
         'Missing credentials: set PAGEPOOL_USERNAME (or --username) and PAGEPOOL_PASSWORD',
       );
@@ -122,7 +131,8 @@ export async function main(argv: string[]): Promise<number> {
     // Whatever fails before the first item starts is a setup failure: exit 2, and a line that says what to fix.
     // `list` and `enqueue` log in and list without events: there the failing phase is not known.
     const progress = {
-      loggedIn: false,
+      // A site without login() is past the login phase from the start (the pool emits no 'login' for it).
+      loggedIn: !site.login,
       started: false,
       phaseKnown: config.command === 'run' || config.command === 'work',
     };
@@ -301,7 +311,9 @@ const UNREACHABLE =
 
 /** An error that ended the command before any item started, as the one line that says what to fix. */
 function setupFailure(err: unknown, baseUrl: string, phase: 'login' | 'listing' | null): unknown {
-  if (exitCodeOf(err) !== EXIT.failed) return err;
+  // An empty listing is its own answer (NO_ITEMS, exit 1), not a setup failure.
+  if (exitCodeOf(err) !== EXIT.failed || (err instanceof PagepoolError && err.code === 'NO_ITEMS'))
+    return err;
   const text = describe(err);
   const net = UNREACHABLE.exec(text);
   if (net) {

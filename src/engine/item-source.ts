@@ -4,6 +4,7 @@ import type { PagePool } from '../browser/page-pool.js';
 import { ConfigError, SessionExpiredError } from '../errors.js';
 import type { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
+import { listSite } from '../sites/list-site.js';
 import type { Site } from '../sites/site.js';
 
 /** Listing restarts in a row that yield nothing new before the listing is given up. */
@@ -30,7 +31,8 @@ export async function* listWithRelogin<Ref>(
       let epoch = login.epoch;
       const before = seen.size;
       try {
-        for await (const ref of site.list(page, signal, baseUrl)) {
+        const log = (message: string) => events.emit('warning', { message });
+        for await (const ref of listSite(site, { page, signal, baseUrl, log })) {
           const key = site.key(ref);
           if (seen.has(key)) continue;
           seen.add(key);

@@ -13,7 +13,8 @@ import { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
 import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
-import type { Credentials, Job, Site } from '../sites/site.js';
+import { checkResponseFor } from '../sites/check-response.js';
+import { type Credentials, type Job, type Site, siteLogin } from '../sites/site.js';
 
 /** What an attempt is given by its queue: the key, the attempt number and the signals. */
 export interface AttemptContext {
@@ -93,7 +94,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
   const pool = new PagePool({
     browser,
     size: options.concurrency,
-    login: (page) => site.login(page, credentials, baseUrl),
+    login: siteLogin(site, credentials, baseUrl),
     block: options.block ?? true,
     recycleAfter: options.recycleAfter ?? 200,
     // A trace records one context: keep the first one for the whole run when tracing.
@@ -116,6 +117,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     ...(userAgent ? { userAgent } : {}),
     bodyIdleTimeoutMs: options.fileIdleTimeoutMs ?? 10_000,
     diskMarginBytes: options.diskMarginBytes ?? 100 * 1024 * 1024,
+    session: site.login !== undefined,
     // Names other keys already own (from earlier runs) stay theirs, whatever order this run goes in.
     claims: await readManifestClaims(path.join(options.out, 'manifest.jsonl'), options.out),
   });
@@ -258,6 +260,7 @@ async function attemptItem<Ref>(
         unblock: () => pool.unblock(page),
         stage,
         log: (message) => events.emit('warning', { message: `${ctx.key}: ${message}` }),
+        checkResponse: checkResponseFor(site, page),
       };
       processing = site.process(job);
       try {

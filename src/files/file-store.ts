@@ -47,6 +47,12 @@ export interface FileStoreOptions {
    * Paths outside `outDir` (or in a subfolder) are ignored. @default []
    */
   claims?: Iterable<readonly [path: string, key: string]>;
+  /**
+   * The portal has a login, so a 401/403 means the session ended (re-login, retry); false: nothing can fix a
+   * 401/403, it is permanent.
+   * @default true
+   */
+  session?: boolean;
 }
 
 export type ResolvedFileStoreOptions = Required<Omit<FileStoreOptions, 'userAgent' | 'claims'>> & {
@@ -66,6 +72,7 @@ const DEFAULTS = {
   retryMinTimeoutMs: 1_000,
   diskMarginBytes: 100 * 1024 * 1024,
   maxNameLength: 120,
+  session: true,
 };
 
 /** State every job of one output folder shares. */

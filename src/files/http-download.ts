@@ -4,34 +4,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
-import {
-  FileInvalidError,
-  PermanentError,
-  RateLimitedError,
-  SessionExpiredError,
-  TransferTooSlowError,
-} from '../errors.js';
+import { FileInvalidError, PermanentError, SessionExpiredError, TransferTooSlowError } from '../errors.js';
 import { metaPathOf, PartFile, removePart, sizeOf } from './atomic-write.js';
 import { diskFullError, isDiskFull } from './disk-space.js';
 import { checkKind, isHtmlContentType, wantsHtml } from './file-kind.js';
+import { HttpStatusError, httpStatusError } from './http-status.js';
 import { type MinSpeed, SpeedFloor } from './speed-floor.js';
 import type { FileKind } from './types.js';
 
 /** Redirects followed before giving up: login flows rarely need more than two. */
 export const MAX_REDIRECTS = 5;
-/** Wait used when a 429 has no usable Retry-After. */
-export const DEFAULT_RETRY_AFTER_MS = 30_000;
-
-/** An HTTP status that may heal on its own (5xx, 408): transient, retried. */
-export class HttpStatusError extends Error {
-  readonly status: number;
-  constructor(status: number, url: string) {
-    super(`HTTP ${status} from ${url}`);
-    this.name = 'HttpStatusError';
-    this.status = status;
-  }
-}
-
 /** What `.part.json` holds: enough to ask the server for the rest of the same version. */
 interface PartMeta {
   url: string;
@@ -53,6 +35,8 @@ export interface DownloadAttempt {
   signal: AbortSignal;
   /** Free space to ask for in a disk-full message. */
   diskMarginBytes: number;
+  /** A 401/403 means the session ended (true) or is permanent (false: the site has no login). */
+  session: boolean;
   /** Below this the body is aborted with a TransferTooSlowError, its `.part` kept for the retry to resume. */
   minSpeed: MinSpeed;
 }
@@ -101,7 +85,7 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
       meta = undefined;
       continue;
     }
-    const failure = statusError(status, response.headers, where);
+    const failure = statusError(status, response.headers, where, attempt.session);
     if (failure !== undefined) {
       await response.body.dump();
       // Only a file that is gone makes the `.part` worthless: after a 5xx, a 429 or a lost session the same
@@ -251,30 +235,18 @@ async function requestFollowingRedirects(
   throw new SessionExpiredError(`More than ${MAX_REDIRECTS} redirects from ${attempt.url}`);
 }
 
-/** The error a final status means, or undefined for 200/206. */
+/** The error a final status means, or undefined for 200/206: `httpStatusError`, and any other 1xx-3xx retried. */
 export function statusError(
   status: number,
   headers: Dispatcher.ResponseData['headers'],
   url: string,
+  session = true,
 ): Error | undefined {
   if (status === 200 || status === 206) return undefined;
-  if (status === 404 || status === 410) return new PermanentError(`HTTP ${status}: no file at ${url}`);
-  if (status === 429) return new RateLimitedError(parseRetryAfter(header(headers, 'retry-after')));
-  // Portals answer an expired session with 401/403 as often as with a login redirect.
-  if (status === 401 || status === 403) return new SessionExpiredError(`HTTP ${status} from ${url}`);
-  if (status >= 500 || status === 408 || status === 425) return new HttpStatusError(status, url);
-  if (status >= 400) return new PermanentError(`HTTP ${status} from ${url}`);
-  return new HttpStatusError(status, url);
-}
-
-/** Retry-After in seconds or as an HTTP date, in milliseconds from now. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number {
-  if (value === undefined) return DEFAULT_RETRY_AFTER_MS;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return DEFAULT_RETRY_AFTER_MS;
-  return Math.max(0, date - now);
+  return (
+    httpStatusError(status, { what: url, retryAfter: header(headers, 'retry-after'), session }) ??
+    new HttpStatusError(status, url)
+  );
 }
 
 /** `bytes 100-199/1000` -> `{ start: 100, total: 1000 }`; `*` total -> undefined. */

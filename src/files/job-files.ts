@@ -60,6 +60,7 @@ export class JobFiles implements Files {
             dispatcher: agent,
             signal: this.#signal,
             diskMarginBytes: store.diskMarginBytes,
+            session: store.session,
             minSpeed: { bytesPerSec: store.minSpeedBytesPerSec, windowMs: store.minSpeedWindowMs },
           });
           const remote =

@@ -1,6 +1,6 @@
 // The demo portal's trading cards: rendered from their page to PNG, or fetched as the portal's own PNG.
 import { defineSite } from '../index.js';
-import { checkResponse, demoLoggedOut, demoLogin, nextPage } from './demo-portal-login.js';
+import { demoLoggedOut, demoLogin, nextPage } from './demo-portal-login.js';
 
 export interface CardRef {
   id: string;
@@ -14,11 +14,11 @@ export default defineSite<CardRef>({
   login: demoLogin,
   loggedOut: demoLoggedOut,
 
-  async *list(page, signal, baseUrl) {
+  async *list({ page, signal, baseUrl, checkResponse }) {
     let next: string | null = `${baseUrl}/cards?page=1`;
     while (next) {
       signal.throwIfAborted();
-      await checkResponse(page, await page.goto(next, { waitUntil: 'domcontentloaded' }), 'the card list');
+      await checkResponse(await page.goto(next, { waitUntil: 'domcontentloaded' }), 'the card list');
       const ids = await page
         .locator('a[href*="/card/"]')
         .evaluateAll((links) => links.map((a) => (a as HTMLAnchorElement).pathname.split('/').pop() ?? ''));
@@ -34,7 +34,7 @@ export default defineSite<CardRef>({
     return ref as CardRef;
   },
 
-  async process({ ref, key, page, baseUrl, files, stage, unblock, releasePage }) {
+  async process({ ref, key, page, baseUrl, files, stage, unblock, releasePage, checkResponse }) {
     if (ref.via === 'fetch') {
       releasePage();
       stage('download');
@@ -47,7 +47,7 @@ export default defineSite<CardRef>({
     stage('render');
     unblock();
     const url = `${baseUrl}/card/${encodeURIComponent(ref.id)}`;
-    await checkResponse(page, await page.goto(url, { waitUntil: 'load' }), `card ${ref.id}`);
+    await checkResponse(await page.goto(url, { waitUntil: 'load' }), `card ${ref.id}`);
     await files.screenshot(page.locator('#card'), { name: `${key}.png`, kind: 'png' });
   },
 });

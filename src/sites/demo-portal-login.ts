@@ -1,12 +1,6 @@
-// Login, licence and logged-out detection for the embedded demo portal, shared by its two adapters.
-import type { Page, Response } from 'playwright';
-import {
-  type Credentials,
-  LoginError,
-  PermanentError,
-  RateLimitedError,
-  SessionExpiredError,
-} from '../index.js';
+// Login, licence, logged-out detection and link helpers for the embedded demo portal, shared by its two adapters.
+import type { Page } from 'playwright';
+import { type Credentials, LoginError } from '../index.js';
 
 export async function demoLogin(page: Page, creds: Credentials, baseUrl: string): Promise<void> {
   await page.goto(`${baseUrl}/login`, { waitUntil: 'domcontentloaded' });
@@ -42,18 +36,12 @@ export async function demoLoggedOut(page: Page): Promise<boolean> {
   return url.includes('/login') || url.includes('/licence');
 }
 
-/** Turns a navigation response into the error the engine should see, or returns when the page is usable. */
-export async function checkResponse(page: Page, response: Response | null, what: string): Promise<void> {
-  if (await demoLoggedOut(page))
-    throw new SessionExpiredError(`redirected to the login page while opening ${what}`);
-  if (!response) return;
-  const status = response.status();
-  if (status === 404) throw new PermanentError(`${what} does not exist (404)`);
-  if (status === 429) {
-    const retryAfter = Number((await response.headerValue('retry-after')) ?? '1');
-    throw new RateLimitedError(Number.isFinite(retryAfter) ? retryAfter * 1000 : 1000);
-  }
-  if (status >= 400) throw new Error(`${what} answered HTTP ${status}`);
+/**
+ * `href` relative to the portal's base URL (`vehicle/S00001`), so a saved ref works against the portal wherever
+ * it runs next (the embedded one takes a new port each time); a link elsewhere stays absolute.
+ */
+export function relativeTo(baseUrl: string, href: string): string {
+  return href.startsWith(`${baseUrl}/`) ? href.slice(baseUrl.length + 1) : href;
 }
 
 /**

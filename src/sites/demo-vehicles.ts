@@ -1,10 +1,13 @@
 // The demo portal's vehicles: each has a window-sticker PDF behind its detail page. Written with the public API only.
 import { defineSite } from '../index.js';
-import { checkResponse, demoLoggedOut, demoLogin, nextPage } from './demo-portal-login.js';
+import { demoLoggedOut, demoLogin, nextPage, relativeTo } from './demo-portal-login.js';
 
 export interface VehicleRef {
   stock: string;
-  /** Detail page URL from the listing; without it the vehicle is found through the search box. */
+  /**
+   * Detail page URL from the listing, relative to the base URL (`vehicle/S00001`; an absolute URL works too);
+   * without it the vehicle is found through the search box.
+   */
   url?: string;
   /** How to get the PDF: over HTTP with the session's cookies (default), or through the browser's download. */
   via?: 'fetch' | 'download';
@@ -16,11 +19,11 @@ export default defineSite<VehicleRef>({
   login: demoLogin,
   loggedOut: demoLoggedOut,
 
-  async *list(page, signal, baseUrl) {
+  async *list({ page, signal, baseUrl, checkResponse }) {
     let next: string | null = `${baseUrl}/inventory?page=1`;
     while (next) {
       signal.throwIfAborted();
-      await checkResponse(page, await page.goto(next, { waitUntil: 'domcontentloaded' }), 'the inventory');
+      await checkResponse(await page.goto(next, { waitUntil: 'domcontentloaded' }), 'the inventory');
       const rows = await page.locator('tr[data-stock]').evaluateAll((trs) =>
         trs.map((tr) => ({
           stock: (tr as HTMLElement).dataset.stock ?? '',
@@ -29,7 +32,7 @@ export default defineSite<VehicleRef>({
       );
       // Read now, while this page is loaded; a missing link is the last page, a failed read is an error.
       next = await nextPage(page);
-      for (const row of rows) yield row.url ? { stock: row.stock, url: row.url } : { stock: row.stock };
+      for (const { stock, url } of rows) yield url ? { stock, url: relativeTo(baseUrl, url) } : { stock };
     }
   },
 
@@ -39,18 +42,15 @@ export default defineSite<VehicleRef>({
     return ref as VehicleRef;
   },
 
-  async process({ ref, page, baseUrl, files, stage, releasePage }) {
+  async process({ ref, page, baseUrl, files, stage, releasePage, checkResponse }) {
     if (ref.url) {
       stage('detail');
-      await checkResponse(
-        page,
-        await page.goto(ref.url, { waitUntil: 'domcontentloaded' }),
-        `vehicle ${ref.stock}`,
-      );
+      const url = new URL(ref.url, `${baseUrl}/`).href;
+      await checkResponse(await page.goto(url, { waitUntil: 'domcontentloaded' }), `vehicle ${ref.stock}`);
     } else {
       stage('search');
       const search = `${baseUrl}/inventory?q=${encodeURIComponent(ref.stock)}`;
-      await checkResponse(page, await page.goto(search, { waitUntil: 'domcontentloaded' }), 'the search');
+      await checkResponse(await page.goto(search, { waitUntil: 'domcontentloaded' }), 'the search');
       const link = page.locator(`tr[data-stock="${ref.stock}"] a`).first();
       if ((await link.count()) === 0) throw new Error(`no vehicle ${ref.stock} in the inventory`);
       stage('detail');
@@ -58,7 +58,7 @@ export default defineSite<VehicleRef>({
         page.waitForNavigation({ waitUntil: 'domcontentloaded' }),
         link.click(),
       ]);
-      await checkResponse(page, response, `vehicle ${ref.stock}`);
+      await checkResponse(response, `vehicle ${ref.stock}`);
     }
     const sticker = page.locator('#download-sticker');
     stage('download');

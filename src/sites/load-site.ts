@@ -18,7 +18,7 @@ const BUILT_IN: Record<string, () => Promise<{ default: Site<unknown> }>> = {
 export const BUILT_IN_SITES = Object.keys(BUILT_IN);
 
 /** What a module's default export must have to be a site. */
-export const REQUIRED_SITE_FIELDS = ['name', 'key', 'login', 'list', 'process'] as const;
+export const REQUIRED_SITE_FIELDS = ['name', 'key', 'list', 'process'] as const;
 
 export function isBuiltInSite(name: string): boolean {
   return name in BUILT_IN;

@@ -2,9 +2,9 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { ConfigError } from '../errors.js';
+import { ConfigError, NoItemsError } from '../errors.js';
 
-/** Yields refs lazily; `file` is a path or '-' for `stdin`. Blank lines are skipped. */
+/** Yields refs lazily; `file` is a path or '-' for `stdin`. Blank lines are skipped; no refs at all is an error. */
 export async function* readRefs(file: string, stdin: Readable = process.stdin): AsyncGenerator<unknown> {
   const input = file === '-' ? stdin : createReadStream(file);
   const name = file === '-' ? 'stdin' : file;
@@ -12,17 +12,21 @@ export async function* readRefs(file: string, stdin: Readable = process.stdin): 
   let header: string[] | null = null;
   let format: 'jsonl' | 'csv' | null = null;
   let lineNo = 0;
+  let refs = 0;
   for await (const raw of lines) {
     lineNo += 1;
     const line = raw.trim();
     if (line === '') continue;
     format ??= line.startsWith('{') || line.startsWith('"') || line.startsWith('[') ? 'jsonl' : 'csv';
     if (format === 'jsonl') {
+      let value: unknown;
       try {
-        yield JSON.parse(line);
+        value = JSON.parse(line);
       } catch {
         throw new ConfigError(`\`--refs\` ${name} line ${lineNo} is not valid JSON: ${line.slice(0, 60)}`);
       }
+      refs += 1;
+      yield value;
       continue;
     }
     const cells = splitCsvLine(line);
@@ -30,8 +34,10 @@ export async function* readRefs(file: string, stdin: Readable = process.stdin): 
       header = cells;
       continue;
     }
+    refs += 1;
     yield Object.fromEntries(header.map((h, i) => [h, cells[i] ?? '']));
   }
+  if (refs === 0) throw new NoItemsError(`the \`--refs\` file ${name} produced no items`);
 }
 
 /** RFC 4180 fields on one line: commas, double quotes, "" for a quote inside a quoted field. */

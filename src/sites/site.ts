@@ -1,6 +1,7 @@
 // The site adapter interface: the only code a user writes for a new portal.
 import type { Page } from 'playwright';
 import type { Files, SavedFile } from '../files/types.js';
+import type { BoundCheckResponse } from './check-response.js';
 
 export interface Credentials {
   username: string;
@@ -27,22 +28,52 @@ export interface Job<Ref> {
   /** Tell the progress display what the item is doing ("search", "detail", "download"). */
   stage(name: string): void;
   log(message: string): void;
+  /** `checkResponse` for this page and site: `await checkResponse(await page.goto(url), 'vehicle S00017')`. */
+  checkResponse: BoundCheckResponse;
+}
+
+/** What `site.list` is given: a page of its own (logged in when the site has `login`), and the run's signal. */
+export interface ListContext {
+  /** The portal's base URL (`--base-url`), without a trailing slash. */
+  baseUrl: string;
+  page: Page;
+  /** Aborted on shutdown: check it between pages of the listing. */
+  signal: AbortSignal;
+  log(message: string): void;
+  /** `checkResponse` for this page and site, as in `process`. */
+  checkResponse: BoundCheckResponse;
 }
 
 export interface Site<Ref = unknown> {
   name: string;
   /** Stable id of an item: the checkpoint and dedupe use it. Also a safe folder name for failure snapshots. */
   key(ref: Ref): string;
-  /** Log in and accept any licence; throw `LoginError` when the portal refuses the credentials. */
-  login(page: Page, creds: Credentials, baseUrl: string): Promise<void>;
-  /** Every item, lazily (pages of the inventory as they are needed). */
-  list(page: Page, signal: AbortSignal, baseUrl: string): AsyncIterable<Ref>;
+  /**
+   * Log in and accept any licence; throw `LoginError` when the portal refuses the credentials. A site without
+   * `login` needs no credentials: its pages start with an empty session.
+   */
+  login?(page: Page, creds: Credentials, baseUrl: string): Promise<void>;
+  /**
+   * Every item, lazily (pages of the inventory as they are needed). The old form `list(page, signal, baseUrl)`
+   * (a function of two or more parameters) still works in this release and is deprecated.
+   */
+  list(context: ListContext): AsyncIterable<Ref>;
   /** Produce the item's files through `job.files`. Throw `PermanentError` for items that can never work. */
   process(job: Job<Ref>): Promise<void>;
   /** True when the page shows the portal has logged us out (a login form, a redirect). */
   loggedOut?(page: Page): Promise<boolean>;
   /** Parse one ref from `--refs` (a JSONL value or a CSV row as an object). Default: the value as is. */
   parseRef?(value: unknown): Ref;
+}
+
+/** The page pool's login step for `site`, or undefined for a site without `login`. */
+export function siteLogin<Ref>(
+  site: Site<Ref>,
+  creds: Credentials,
+  baseUrl: string,
+): ((page: Page) => Promise<void>) | undefined {
+  const login = site.login?.bind(site);
+  return login && ((page) => login(page, creds, baseUrl));
 }
 
 /** Identity function that gives an adapter object its types. */

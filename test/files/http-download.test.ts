@@ -14,7 +14,8 @@ import {
   SessionExpiredError,
   TransferTooSlowError,
 } from '../../src/errors.js';
-import { parseContentRange, parseRetryAfter } from '../../src/files/http-download.js';
+import { parseContentRange } from '../../src/files/http-download.js';
+import { parseRetryAfter } from '../../src/files/http-status.js';
 import { signIn } from '../demo/portal-client.js';
 import {
   hasBytes,

@@ -25,7 +25,7 @@ export default defineSite<VehicleRef>({
     await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('#accept-licence')]);
   },
 
-  async *list(page, signal, baseUrl) {
+  async *list({ page, signal, baseUrl }) {
     let next: string | null = \`\${baseUrl}/inventory?page=1\`;
     while (next) {
       signal.throwIfAborted();

@@ -1,0 +1,60 @@
+// Calls `site.list` with its context (or the deprecated positional form), and refuses a listing that yields nothing.
+import type { Response } from 'playwright';
+import { NoItemsError } from '../errors.js';
+import { checkResponseFor } from './check-response.js';
+import type { ListContext, Site } from './site.js';
+
+type LegacyList<Ref> = (
+  page: ListContext['page'],
+  signal: AbortSignal,
+  baseUrl: string,
+) => AsyncIterable<Ref>;
+
+/**
+ * `site.list` on `context.page`. A listing that ends without yielding anything throws `NoItemsError` naming the
+ * last page it opened and that page's status: an empty pull is a broken adapter or a refused page far more often
+ * than an empty portal, and must not end as "Done, 0 items" with exit code 0.
+ */
+export async function* listSite<Ref>(
+  site: Site<Ref>,
+  context: Omit<ListContext, 'checkResponse'>,
+): AsyncGenerator<Ref> {
+  const { page, signal, baseUrl } = context;
+  let last: { url: string; status: number } | undefined;
+  const onResponse = (response: Response) => {
+    try {
+      if (response.request().isNavigationRequest() && response.frame() === page.mainFrame()) {
+        last = { url: response.url(), status: response.status() };
+      }
+    } catch {
+      // A service worker's response has no frame: it is no page of the listing.
+    }
+  };
+  page.on('response', onResponse);
+  const check = checkResponseFor(site, page);
+  const ctx: ListContext = {
+    ...context,
+    checkResponse: (response, what) =>
+      check(response, what ?? `the listing page ${response?.url() ?? page.url()}`),
+  };
+  let yielded = 0;
+  try {
+    let items: AsyncIterable<Ref>;
+    if (site.list.length >= 2) {
+      context.log(
+        `site ${site.name}: list(page, signal, baseUrl) is deprecated; write list({ page, signal, baseUrl })`,
+      );
+      items = (site.list as unknown as LegacyList<Ref>).call(site, page, signal, baseUrl);
+    } else items = site.list(ctx);
+    for await (const ref of items) {
+      yielded += 1;
+      yield ref;
+    }
+  } finally {
+    page.off('response', onResponse);
+  }
+  if (yielded === 0 && !signal.aborted) {
+    const where = last ? ` (its last page, ${last.url}, answered HTTP ${last.status})` : '';
+    throw new NoItemsError(`the listing of ${site.name} produced no items${where}`);
+  }
+}

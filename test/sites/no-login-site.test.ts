@@ -1,0 +1,155 @@
+// A portal with no login (a plain static-file server) and a listing the server refuses: through the real CLI.
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { type StaticServer, startStaticServer } from '../helpers/static-server.js';
+import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
+
+const FIXTURES = path.resolve(import.meta.dirname, 'fixtures');
+const ADAPTER = path.join(FIXTURES, 'static-files.ts');
+const LEGACY = path.join(FIXTURES, 'static-files-legacy.ts');
+
+let server: StaticServer;
+let docs: string;
+/** What the server was asked for since `from`, without the browser's own favicon request. */
+const asked = (from: number) => server.requests.slice(from).filter((p) => p !== '/favicon.ico');
+const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+beforeAll(async () => {
+  docs = await tempDir('pagepool-docs-');
+  for (let i = 1; i <= 12; i++) {
+    const body = `%PDF-1.4\n% document ${i}\n${'x'.repeat(500 * i)}\n%%EOF\n`;
+    await writeFile(path.join(docs, `report ${String(i).padStart(2, '0')}.pdf`), body);
+  }
+  server = await startStaticServer(docs);
+});
+afterAll(async () => {
+  await server?.close();
+  await removeTempDirs();
+});
+
+/** The environment of a user who never set credentials (runCli passes only PATH and HOME). */
+const NO_CREDENTIALS = {};
+
+async function expectEverythingPulled(out: string): Promise<void> {
+  const want = (await readdir(docs)).sort();
+  expect((await readdir(path.join(out, 'static-files'))).sort()).toEqual(want);
+  for (const name of want) {
+    const [got, original] = await Promise.all([
+      readFile(path.join(out, 'static-files', name)),
+      readFile(path.join(docs, name)),
+    ]);
+    expect(sha(got), name).toBe(sha(original));
+  }
+}
+
+describe('a site without login', () => {
+  it('asks for no credentials and pulls every file of a directory listing', async () => {
+    const cwd = await tempDir();
+    const { code, stderr } = await runCli(
+      ['run', '--site', ADAPTER, '--base-url', `${server.origin}/docs`, '--out', 'out'],
+      { cwd, env: NO_CREDENTIALS },
+    );
+    expect(stderr).not.toMatch(/credentials|deprecated/i);
+    expect(code).toBe(0);
+    await expectEverythingPulled(path.join(cwd, 'out'));
+  });
+
+  it('the deprecated positional list(page, signal, baseUrl) still runs, with a deprecation warning', async () => {
+    const cwd = await tempDir();
+    const { code, stderr } = await runCli(
+      ['run', '--site', LEGACY, '--base-url', `${server.origin}/docs`, '--out', 'out'],
+      { cwd, env: NO_CREDENTIALS },
+    );
+    expect(code).toBe(0);
+    expect(stderr).toContain('list(page, signal, baseUrl) is deprecated');
+    await expectEverythingPulled(path.join(cwd, 'out'));
+  });
+
+  it('a site with login still needs credentials', async () => {
+    const cwd = await tempDir();
+    const { code, stderr } = await runCli(
+      [
+        'run',
+        '--site',
+        path.join(FIXTURES, 'static-files-login.ts'),
+        '--base-url',
+        `${server.origin}/docs`,
+        '--out',
+        'out',
+      ],
+      { cwd, env: NO_CREDENTIALS },
+    );
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(
+      'pagepool: Missing credentials: set PAGEPOOL_USERNAME (or --username) and PAGEPOOL_PASSWORD',
+    );
+  });
+});
+
+describe('a listing that yields nothing', () => {
+  it('a listing page that answers 403, unchecked: exit 1 and one line naming the page and its status', async () => {
+    const cwd = await tempDir();
+    const requestsBefore = server.requests.length;
+    const { code, stderr, stdout } = await runCli(
+      ['run', '--site', LEGACY, '--base-url', `${server.origin}/private`, '--out', 'out', '--quiet'],
+      { cwd, env: NO_CREDENTIALS },
+    );
+    expect(code).toBe(1);
+    const lines = stderr
+      .trim()
+      .split('\n')
+      .filter((line) => !line.startsWith('WARNING:'));
+    expect(lines).toEqual([
+      `pagepool: the listing of static-files produced no items (its last page, ${server.origin}/private/, answered HTTP 403)`,
+    ]);
+    expect(stdout).toBe('');
+    expect(asked(requestsBefore)).toEqual(['/private/']);
+  });
+
+  it('the same page through checkResponse: a setup failure (exit 2), one line, the 403 not retried as a session expiry', async () => {
+    const cwd = await tempDir();
+    const requestsBefore = server.requests.length;
+    const { code, stderr } = await runCli(
+      ['run', '--site', ADAPTER, '--base-url', `${server.origin}/private`, '--out', 'out', '--quiet'],
+      { cwd, env: NO_CREDENTIALS },
+    );
+    // The listing failed before any item started: main's rule makes that a setup failure to fix, exit 2.
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([
+      `pagepool: Listing the items failed before any item started: the listing page ${server.origin}/private/ answered HTTP 403 (check the adapter's list())`,
+    ]);
+    // No login to renew: the refused page is asked for once, not once per re-login.
+    expect(asked(requestsBefore)).toEqual(['/private/']);
+  });
+
+  it('the default output says it once in the summary and once as the error line, and exits 1', async () => {
+    const cwd = await tempDir();
+    const { code, stderr, stdout } = await runCli(
+      ['run', '--site', LEGACY, '--base-url', `${server.origin}/private`, '--out', 'out'],
+      { cwd, env: NO_CREDENTIALS },
+    );
+    expect(code).toBe(1);
+    expect(`${stdout}${stderr}`).not.toMatch(/^Done/m);
+    expect(stderr).toMatch(/^pagepool: the listing of static-files produced no items/m);
+    expect(`${stdout}${stderr}`).not.toMatch(/\n\s+at /);
+  });
+
+  it('an empty --refs file: exit 1 and one line naming the file; nothing recorded', async () => {
+    const cwd = await tempDir();
+    await mkdir(path.join(cwd, 'in'));
+    await writeFile(path.join(cwd, 'in', 'refs.jsonl'), '\n\n');
+    const { code, stderr } = await runCli(
+      ['run', '--site', ADAPTER, '--base-url', `${server.origin}/docs`, '--refs', 'in/refs.jsonl', '--quiet'],
+      { cwd, env: NO_CREDENTIALS },
+    );
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual([
+      `pagepool: the \`--refs\` file ${path.join(cwd, 'in', 'refs.jsonl')} produced no items`,
+    ]);
+    const status = await runCli(['status', '--json'], { cwd });
+    if (status.code === 0) expect(JSON.parse(status.stdout)).toMatchObject({ done: 0, failed: 0 });
+  });
+});
