@@ -13,6 +13,7 @@ import {
   describe,
   EXIT_CODES,
   exitCodeOf,
+  NoItemsError,
   PagepoolError,
   SetupError,
   ShutdownError,
@@ -327,6 +328,8 @@ function setupFailure(err: unknown, baseUrl: string, phase: 'login' | 'listing' 
     listing: `Listing the items failed before any item started: ${text} (check the adapter's list())`,
     unknown: `The login or the listing failed: ${text} (check the adapter's login() and list(), and the credentials)`,
   }[phase ?? 'unknown'];
+  // A listing that fails before its first item produced no items (issue 16: exit 1, like an empty listing).
+  if (phase === 'listing') return new NoItemsError(advice, { cause: err });
   return new SetupError(advice, { cause: err });
 }
 

@@ -109,15 +109,15 @@ describe('a listing that yields nothing', () => {
     expect(asked(requestsBefore)).toEqual(['/private/']);
   });
 
-  it('the same page through checkResponse: a setup failure (exit 2), one line, the 403 not retried as a session expiry', async () => {
+  it('the same page through checkResponse: exit 1, one line, the 403 not retried as a session expiry', async () => {
     const cwd = await tempDir();
     const requestsBefore = server.requests.length;
     const { code, stderr } = await runCli(
       ['run', '--site', ADAPTER, '--base-url', `${server.origin}/private`, '--out', 'out', '--quiet'],
       { cwd, env: NO_CREDENTIALS },
     );
-    // The listing failed before any item started: main's rule makes that a setup failure to fix, exit 2.
-    expect(code).toBe(2);
+    // The listing failed before any item started: it produced no items, exit 1 as for an empty listing.
+    expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toEqual([
       `pagepool: Listing the items failed before any item started: the listing page ${server.origin}/private/ answered HTTP 403 (check the adapter's list())`,
     ]);
