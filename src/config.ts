@@ -180,6 +180,9 @@ function parseValue(setting: Setting, raw: string, cwd: string): Parse {
       if (!on && !['0', 'false', 'no', 'off'].includes(lower)) return { problem: 'true or false' };
       return { value: on !== Boolean(setting.negated) };
     }
+    case 'optional-integer':
+      if (text === '') return { value: null };
+      return parseValue({ ...setting, parser: 'integer' }, raw, cwd);
     case 'integer':
     case 'rate': {
       const min = setting.min ?? 0;
