@@ -105,6 +105,11 @@ describe('pagepool run --metrics-port', () => {
       'Expected `PAGEPOOL_METRICS_PORT` to be an integer from 1 to 65535, got `x`',
     ],
     [
+      [],
+      { PAGEPOOL_METRICS_HOST: 'http://127.0.0.1' },
+      'Expected `PAGEPOOL_METRICS_HOST` to be a host name or address, got `http://127.0.0.1`',
+    ],
+    [
       ['--metrics-port', '9464', '--metrics-host', '192.0.2.1'],
       {},
       'Cannot serve metrics on 192.0.2.1:9464: host `192.0.2.1` is not an address of this machine',
