@@ -107,6 +107,11 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
     demoEnv,
   };
   if (config.site.trim() === '') problems.push('Expected `--site` to name a site, got ``');
+  // Only the commands that serve metrics: a bad host in .env must not stop `status`.
+  if ((command === 'run' || command === 'work') && !/^[^\s/]+$/.test(config.metricsHost)) {
+    const from = read('metricsHost')?.from ?? '`--metrics-host`';
+    problems.push(`Expected ${from} to be a host name or address, got \`${config.metricsHost}\``);
+  }
   if ((command === 'enqueue' || command === 'work') && !config.queue) {
     usage.push(`\`${command}\` needs \`--queue redis://HOST:PORT\` (or PAGEPOOL_QUEUE)`);
   }
@@ -183,6 +188,9 @@ function parseValue(setting: Setting, raw: string, cwd: string): Parse {
       if (!on && !['0', 'false', 'no', 'off'].includes(lower)) return { problem: 'true or false' };
       return { value: on !== Boolean(setting.negated) };
     }
+    case 'optional-integer':
+      if (text === '') return { value: null };
+      return parseValue({ ...setting, parser: 'integer' }, raw, cwd);
     case 'integer':
     case 'rate': {
       const min = setting.min ?? 0;

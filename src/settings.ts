@@ -4,7 +4,7 @@
 import { MAX_RETRIES, QUEUE_DEFAULTS } from './queue/queue-options.js';
 
 /**
- * How a raw string becomes a value. `integer` and `rate` are read in the user's unit and multiplied by
+ * How a raw string becomes a value. `integer`, `optional-integer` and `rate` are read in the user's unit and multiplied by
  * `scale`; `text`/`path` keep '' as ''; `optional-*` turn '' into null; `boolean` reads true/false/1/0/yes/no/on/off.
  */
 export type SettingParser =
@@ -15,6 +15,7 @@ export type SettingParser =
   | 'http-url'
   | 'redis-url'
   | 'integer'
+  | 'optional-integer'
   | 'rate'
   | 'boolean';
 
@@ -261,17 +262,37 @@ export const SETTINGS = {
     envExample: '',
     help: 'any value turns colours off',
   },
+  metricsPort: {
+    flag: 'metrics-port',
+    env: 'PAGEPOOL_METRICS_PORT',
+    parser: 'optional-integer',
+    min: 1,
+    max: 65_535,
+    default: null,
+    shownDefault: 'off',
+    envExample: '',
+    help: '`run`, `work`: serve Prometheus metrics on this port at `/metrics`',
+  },
+  metricsHost: {
+    flag: 'metrics-host',
+    env: 'PAGEPOOL_METRICS_HOST',
+    parser: 'text',
+    default: '127.0.0.1',
+    help: 'interface of the metrics endpoint; another exposes it to the network',
+  },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
 
 type ValueOf<S extends Setting> = S['parser'] extends 'integer' | 'rate'
   ? number
-  : S['parser'] extends 'boolean'
-    ? boolean
-    : S['parser'] extends 'optional-text' | 'optional-path' | 'redis-url'
-      ? string | null
-      : string;
+  : S['parser'] extends 'optional-integer'
+    ? number | null
+    : S['parser'] extends 'boolean'
+      ? boolean
+      : S['parser'] extends 'optional-text' | 'optional-path' | 'redis-url'
+        ? string | null
+        : string;
 
 /** Every setting's value, in library units: the part of `Config` that comes from the table. */
 export type SettingValues = { [K in SettingName]: ValueOf<(typeof SETTINGS)[K]> };

@@ -20,6 +20,9 @@ import {
 } from '../errors.js';
 import { diskFullError } from '../files/disk-space.js';
 import { fleetCommand, fleetStatus } from '../fleet/fleet-commands.js';
+import { machineId } from '../fleet/fleet-options.js';
+import { MetricsCollector } from '../metrics/metrics-collector.js';
+import { type MetricsServer, openMetricsServer } from '../metrics/metrics-server.js';
 import type { QueueSummary } from '../queue/task-queue.js';
 import { listRefs, run } from '../run.js';
 import type { RunEvents } from '../run-events.js';
@@ -80,6 +83,8 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   let portal: Portal | undefined;
+  let metrics: MetricsServer | null = null;
+  let collector: MetricsCollector | null = null;
   try {
     switch (config.command) {
       case 'status':
@@ -97,6 +102,13 @@ export async function main(argv: string[]): Promise<number> {
       await ensureCreatable('--out', config.out, config.out);
       if (!config.queue)
         await ensureCreatable('--checkpoint', config.checkpoint, path.dirname(config.checkpoint));
+    }
+    const events = new EventEmitter<RunEvents>();
+    if (config.command === 'run' || config.command === 'work') {
+      // Always: report.json carries its snapshot. Each fleet process is named like its jobs' outcomes.
+      collector = new MetricsCollector(events, config.queue ? { worker: machineId() } : {});
+      // Before the site, the portal and the browser: a port in use is one line and exit 2, with nothing started.
+      metrics = await openMetrics(config, collector);
     }
     const site = await loadSite(config.site);
     let baseUrl = config.baseUrl;
@@ -157,7 +169,6 @@ export async function main(argv: string[]): Promise<number> {
         config,
       );
     if (config.queue && config.command !== 'list') {
-      const events = new EventEmitter<RunEvents>();
       track(events);
       const ui = createUi(events, uiOptions(config));
       try {
@@ -187,9 +198,8 @@ export async function main(argv: string[]): Promise<number> {
       if (backup && !config.quiet)
         process.stderr.write(`Starting fresh; the old checkpoint is in ${backup}\n`);
     }
-    const events = new EventEmitter<RunEvents>();
     track(events);
-    const report = new RunReport(events);
+    const report = new RunReport(events, collector ? { metrics: collector } : {});
     const ui = createUi(events, uiOptions(config));
     let summary: QueueSummary;
     try {
@@ -223,10 +233,25 @@ export async function main(argv: string[]): Promise<number> {
     if (isInterrupt(err, controller.signal)) return EXIT.interrupted;
     return fail(err, config);
   } finally {
+    await metrics?.close();
+    collector?.dispose();
     await portal?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** `--metrics-port`: the collector's /metrics endpoint, or null when the setting is off. */
+async function openMetrics(config: Config, collector: MetricsCollector): Promise<MetricsServer | null> {
+  if (config.metricsPort === null) return null;
+  const server = await openMetricsServer({
+    registry: collector.registry,
+    port: config.metricsPort,
+    host: config.metricsHost,
+  });
+  // A notice on stdout, like the demo portal's: stderr carries only errors.
+  if (!config.quiet) process.stdout.write(`Metrics on ${server.url}\n`);
+  return server;
 }
 
 function uiOptions(config: Config): UiOptions {
@@ -235,7 +260,16 @@ function uiOptions(config: Config): UiOptions {
     out: process.stdout,
     err: process.stderr,
     color: config.color,
+    slowAfterMs: slowAfterMs(config),
   };
+}
+
+/**
+ * An item in flight longer than this is shown by the TTY display. Until the page-timeout setting lands: a
+ * quarter of the item `--timeout`, at most 30 s.
+ */
+function slowAfterMs(config: Config): number {
+  return Math.min(config.taskTimeoutMs / 4, 30_000);
 }
 
 async function status(config: Config): Promise<number> {

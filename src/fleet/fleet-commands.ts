@@ -19,7 +19,7 @@ import {
   machineId,
   queueNameFor,
 } from './fleet-options.js';
-import { readFleetStatus } from './fleet-status.js';
+import { formatQueueCounts, readFleetStatus, readQueueCounts } from './fleet-status.js';
 import { FleetWorker, openJobs } from './fleet-worker.js';
 import { ListerLock } from './lister-lock.js';
 import { connectRedis, redactUrl } from './redis-connection.js';
@@ -66,9 +66,12 @@ export async function fleetStatus(config: Readonly<Config>): Promise<number> {
   queue.on('error', () => {});
   try {
     const summary = await readFleetStatus(queue, redis);
+    const counts = await readQueueCounts(queue, redis);
     const where = `${redactUrl(config.queue)} (queue ${queueName})`;
     process.stdout.write(
-      config.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatStatus(summary, where)}\n`,
+      config.json
+        ? `${JSON.stringify({ ...summary, queue: counts }, null, 2)}\n`
+        : `${formatStatus(summary, where)}\n${formatQueueCounts(counts)}\n`,
     );
     return EXIT.ok;
   } finally {

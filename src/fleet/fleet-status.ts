@@ -86,6 +86,56 @@ export async function readFleetStatus<Ref>(
   };
 }
 
+/** What the whole queue holds right now, across every worker: the backlog and the oldest job running. */
+export interface QueueCounts {
+  /** Jobs ready to be picked up (waiting or prioritized). */
+  waiting: number;
+  /** Jobs some worker is running now. */
+  active: number;
+  /** Jobs waiting out a retry backoff or a rate-limit hold. */
+  delayed: number;
+  /** How long the oldest active job has run (from its `processedOn`); 0 when none is active. */
+  oldestActiveSeconds: number;
+}
+
+/** Active jobs read per round trip; the active list is O(workers x concurrency), so usually one round. */
+const ACTIVE_PAGE = 1000;
+
+/** The queue-wide counts from Redis, for `status --queue`. O(active jobs) reads. */
+export async function readQueueCounts<Ref>(
+  queue: Queue<FleetJobData<Ref>, FleetResult>,
+  client: Redis,
+  now: () => number = Date.now,
+): Promise<QueueCounts> {
+  const counts = await queue.getJobCounts('wait', 'prioritized', 'active', 'delayed');
+  let oldest = Number.POSITIVE_INFINITY;
+  for (let start = 0; ; start += ACTIVE_PAGE) {
+    // BullMQ keeps the active jobs in a list (not a sorted set like the finished ones).
+    const ids = await client.lrange(queue.keys.active!, start, start + ACTIVE_PAGE - 1);
+    if (ids.length === 0) break;
+    const pipeline = client.pipeline();
+    for (const id of ids) pipeline.hget(queue.toKey(id), 'processedOn');
+    for (const [err, value] of (await pipeline.exec()) ?? []) {
+      if (err) throw err;
+      const started = Number(value);
+      if (Number.isFinite(started) && started > 0) oldest = Math.min(oldest, started);
+    }
+    if (ids.length < ACTIVE_PAGE) break;
+  }
+  return {
+    waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0),
+    active: counts.active ?? 0,
+    delayed: counts.delayed ?? 0,
+    oldestActiveSeconds: Number.isFinite(oldest) ? Math.max(0, now() - oldest) / 1000 : 0,
+  };
+}
+
+/** `  queue now: 3 waiting, 2 active, 1 delayed; oldest active job 12s`: the line `status --queue` adds. */
+export function formatQueueCounts(counts: QueueCounts): string {
+  const oldest = counts.active > 0 ? `; oldest active job ${Math.floor(counts.oldestActiveSeconds)}s` : '';
+  return `  queue now: ${counts.waiting} waiting, ${counts.active} active, ${counts.delayed} delayed${oldest}`;
+}
+
 async function scan<Ref>(
   queue: Queue<FleetJobData<Ref>, FleetResult>,
   client: Redis,

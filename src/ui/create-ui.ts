@@ -24,6 +24,11 @@ export interface UiOptions {
    */
   plainIntervalMs?: number;
   /**
+   * The TTY display shows the oldest item in flight once it has run longer than this (the page timeout).
+   * @default 30000
+   */
+  slowAfterMs?: number;
+  /**
    * The clock, for tests.
    * @default Date.now
    */
@@ -42,10 +47,18 @@ const MODES: readonly UiMode[] = ['tty', 'plain', 'quiet'];
  * mode only when the run did not end with every item done); failures and warnings always reach `err`.
  */
 export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): Ui {
-  const { mode, out, err, color, plainIntervalMs = 5000, now = Date.now } = validate(options);
+  const {
+    mode,
+    out,
+    err,
+    color,
+    plainIntervalMs = 5000,
+    slowAfterMs = 30_000,
+    now = Date.now,
+  } = validate(options);
   // Registered first, so every renderer below reads counters that already include the event.
   const stats = new RunStats(events, now);
-  const tty = mode === 'tty' ? new TtyRenderer(stats, { out, err, color, now }) : null;
+  const tty = mode === 'tty' ? new TtyRenderer(stats, { out, err, color, now, slowAfterMs }) : null;
   const plain =
     mode === 'plain' ? new PlainRenderer(events, stats, { out, intervalMs: plainIntervalMs, now }) : null;
 
@@ -142,6 +155,10 @@ function validate(options: UiOptions): UiOptions {
     problems.push(
       `Expected \`plainIntervalMs\` to be an integer from 100 to 86400000, got \`${String(interval)}\``,
     );
+  }
+  const slow = options.slowAfterMs;
+  if (slow !== undefined && !(Number.isInteger(slow) && slow >= 0 && slow <= 86_400_000)) {
+    problems.push(`Expected \`slowAfterMs\` to be an integer from 0 to 86400000, got \`${String(slow)}\``);
   }
   if (options.now !== undefined && typeof options.now !== 'function') {
     problems.push(`Expected \`now\` to be a function, got \`${String(options.now)}\``);

@@ -4,6 +4,7 @@ import type { EventEmitter } from 'node:events';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { describe } from '../errors.js';
+import { MetricsCollector, type MetricsSnapshot } from '../metrics/metrics-collector.js';
 import type { RunEvents } from '../run-events.js';
 import { RunStats } from './run-stats.js';
 
@@ -42,10 +43,17 @@ export interface ReportJson {
     interrupted: number;
   };
   timing: { wallMs: number; p50Ms: number | null; p95Ms: number | null; itemsPerSec: number };
+  /** The metrics /metrics serves, as they stood when the report was taken, with the run's peaks. */
+  metrics: MetricsSnapshot;
   items: ReportItem[];
 }
 
 export interface RunReportOptions {
+  /**
+   * The collector whose snapshot the report carries: pass the one /metrics serves, so both say the same.
+   * @default a collector of its own on the same events
+   */
+  metrics?: MetricsCollector;
   /**
    * The clock, for tests.
    * @default Date.now
@@ -73,12 +81,21 @@ export class RunReport {
   private readonly items: ReportItem[] = [];
   private doneMs = new Float64Array(1024);
   private doneCount = 0;
+  private readonly metrics: MetricsCollector;
+  /** Taken at 'run:end', so the report written after it says what the run ended with. */
+  private finalMetrics: MetricsSnapshot | null = null;
 
   constructor(events: EventEmitter<RunEvents>, options: RunReportOptions = {}) {
     if (options.now !== undefined && typeof options.now !== 'function') {
       throw new TypeError(`Expected \`now\` to be a function, got \`${String(options.now)}\``);
     }
+    if (options.metrics !== undefined && !(options.metrics instanceof MetricsCollector)) {
+      throw new TypeError(
+        `Expected \`metrics\` to be a MetricsCollector, got \`${String(options.metrics)}\``,
+      );
+    }
     this.now = options.now ?? Date.now;
+    this.metrics = options.metrics ?? new MetricsCollector(events, { now: this.now });
     this.stats = new RunStats(events, this.now);
 
     events.on('task:start', ({ key, attempt }) => {
@@ -112,6 +129,7 @@ export class RunReport {
     events.on('run:end', () => {
       // Still open at the end (waiting to retry, or the run died): pending for the next run.
       for (const key of [...this.open.keys()]) this.finish(key, 'interrupted', 0, 0);
+      this.finalMetrics = this.metrics.snapshot();
     });
   }
 
@@ -142,6 +160,7 @@ export class RunReport {
         p95Ms: percentile(sorted, 95),
         itemsPerSec: wallMs > 0 ? Math.round((s.done / (wallMs / 1000)) * 100) / 100 : 0,
       },
+      metrics: this.finalMetrics ?? this.metrics.snapshot(),
       items: this.items,
     };
     if (s.reason === 'fatal' && s.error !== undefined) report.error = describe(s.error);

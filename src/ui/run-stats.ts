@@ -47,6 +47,8 @@ export class RunStats {
   /** Keys started and not yet finished (running or waiting to retry). */
   private readonly open = new Set<string>();
   private readonly waitingRetry = new Set<string>();
+  /** When each attempt running now started (its 'task:start'). */
+  private readonly startedAtOf = new Map<string, number>();
   /** Where each running key is, so its slot goes idle when the key finishes. */
   private readonly slotOf = new Map<string, number>();
   private readonly listeners: Listeners;
@@ -71,6 +73,7 @@ export class RunStats {
       'task:start': ({ key }) => {
         this.open.add(key);
         this.waitingRetry.delete(key);
+        this.startedAtOf.set(key, this.now());
       },
       'task:stage': ({ key, slot, stage }) => {
         this.open.add(key);
@@ -104,10 +107,12 @@ export class RunStats {
         this.retries += 1;
         this.open.add(key);
         this.waitingRetry.add(key);
+        this.startedAtOf.delete(key);
         this.freeSlot(key);
       },
       'task:abandoned': ({ key }) => {
         this.abandoned += 1;
+        this.startedAtOf.delete(key);
         this.freeSlot(key);
       },
       'task:interrupted': ({ key }) => {
@@ -139,6 +144,7 @@ export class RunStats {
         this.interrupted += this.open.size;
         this.open.clear();
         this.waitingRetry.clear();
+        this.startedAtOf.clear();
         this.slotOf.clear();
         this.slots.fill(null);
       },
@@ -169,6 +175,13 @@ export class RunStats {
   /** Items waiting in the retry queue right now. */
   get retrying(): number {
     return this.waitingRetry.size;
+  }
+
+  /** How long the oldest attempt running now has run; 0 when none is. O(attempts in flight). */
+  oldestInFlightMs(now = this.now()): number {
+    let oldest = now;
+    for (const startedAt of this.startedAtOf.values()) oldest = Math.min(oldest, startedAt);
+    return Math.max(0, now - oldest);
   }
 
   /** Re-logins after the first login, from whichever of the two events the engine sends. */
@@ -211,6 +224,7 @@ export class RunStats {
 
   private close(key: string): void {
     this.open.delete(key);
+    this.startedAtOf.delete(key);
     this.waitingRetry.delete(key);
     this.freeSlot(key);
   }

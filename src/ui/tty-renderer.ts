@@ -8,6 +8,8 @@ export interface TtyRendererOptions {
   err: NodeJS.WritableStream;
   color: boolean;
   now: () => number;
+  /** The total line shows the oldest attempt's age once it has run longer than this. */
+  slowAfterMs: number;
 }
 
 const BAR_WIDTH = 24;
@@ -88,7 +90,7 @@ export class TtyRenderer {
     multi.stop();
   }
 
-  /** `[=====-----] 120/300 | 9.8 items/s | 1.2 MB/s | ETA 00:18 | failed 2 | retrying 1` */
+  /** `[=====-----] 120/300 | 9.8 items/s | 1.2 MB/s | ETA 00:18 | failed 2 | retrying 1`, then `| oldest 95s` when slow. */
   totalLine(): string {
     const now = this.options.now();
     const s = this.stats;
@@ -98,6 +100,7 @@ export class TtyRenderer {
     const eta = s.etaMs(now);
     const failed = `failed ${s.failed}`;
     const retrying = `retrying ${s.retrying}`;
+    const oldestMs = s.oldestInFlightMs(now);
     return [
       `${this.paint(bar, 'cyan')} ${this.paint(String(s.done), 'green')}/${total ?? '?'}`,
       `${s.itemsPerSec(now).toFixed(1)} items/s`,
@@ -105,6 +108,9 @@ export class TtyRenderer {
       `ETA ${eta === null ? '--:--' : formatClock(eta)}`,
       s.failed > 0 ? this.paint(failed, 'red') : failed,
       s.retrying > 0 ? this.paint(retrying, 'yellow') : retrying,
+      ...(oldestMs > this.options.slowAfterMs
+        ? [this.paint(`oldest ${Math.floor(oldestMs / 1000)}s`, 'yellow')]
+        : []),
     ].join(' | ');
   }
 

@@ -50,8 +50,8 @@ describe('metrics of a real pull', () => {
     });
     const out = await tempDir();
     const events = new EventEmitter<RunEvents>();
-    const report = new RunReport(events);
     const collector = new MetricsCollector(events);
+    const report = new RunReport(events, { metrics: collector });
     const server = await openMetricsServer({ registry: collector.registry, port: 0 });
     try {
       let done = 0;
@@ -165,6 +165,15 @@ describe('metrics of a real pull', () => {
         interrupted: item('interrupted'),
       });
       expect(snapshot.bytesWritten).toBe(totals.bytes);
+      // report.json carries the snapshot taken at the end of the run: the same counters as the scrape after it.
+      const inReport = report.toJSON().metrics;
+      expect(inReport.items).toEqual(snapshot.items);
+      expect(inReport.failures).toEqual(snapshot.failures);
+      expect(inReport.bytesWritten).toBe(sampleValue(after, 'pagepool_written_bytes_total'));
+      expect(inReport.filesWritten).toBe(sampleValue(after, 'pagepool_files_written_total'));
+      expect(inReport.relogins).toBe(sampleValue(after, 'pagepool_relogins_total'));
+      expect(inReport.rateLimitHolds).toBe(sampleValue(after, 'pagepool_rate_limit_holds_total'));
+      expect(inReport.peak).toEqual(snapshot.peak);
       expect(snapshot.peak.inFlight).toBeGreaterThanOrEqual(1);
       expect(snapshot.peak.inFlight).toBeLessThanOrEqual(4);
       expect(snapshot.peak.oldestInFlightSeconds).toBeGreaterThan(0);

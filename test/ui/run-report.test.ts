@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MetricsCollector } from '../../src/metrics/metrics-collector.js';
 import { RunReport } from '../../src/ui/run-report.js';
 import { ManualClock, newEvents, runDone } from './run-driver.js';
 
@@ -56,6 +57,41 @@ function mixedRun() {
 }
 
 describe('RunReport', () => {
+  it('carries the metrics snapshot taken at the end of the run, with its peaks', () => {
+    const { report, clock } = mixedRun();
+    const json = report.toJSON();
+    expect(json.metrics.items).toEqual({
+      done: 21,
+      failed: 1,
+      retried: 1,
+      abandoned: 1,
+      duplicate: 1,
+      interrupted: 1,
+    });
+    expect(json.metrics.failures).toEqual({ UNKNOWN: { failed: 1, retried: 1 } });
+    expect(json.metrics.bytesWritten).toBe(json.totals.bytes);
+    expect(json.metrics.inFlight).toEqual({ starting: 0, page: 0, download: 0 });
+    // The longest attempt ran 20 s (K20); one at a time, as runDone drives them.
+    expect(json.metrics.peak).toEqual({ inFlight: 1, oldestInFlightSeconds: 20 });
+    // Taken at 'run:end': a later report says the same, whatever the clock.
+    clock.advance(60_000);
+    expect(report.toJSON().metrics).toEqual(json.metrics);
+  });
+
+  it('uses the collector it is given, so report.json and /metrics read the same counters', () => {
+    const events = newEvents();
+    const collector = new MetricsCollector(events, { worker: 'host:1' });
+    const report = new RunReport(events, { metrics: collector });
+    events.emit('run:start', { site: 'demo', concurrency: 1, total: 1, skipped: 0 });
+    events.emit('task:start', { key: 'A', attempt: 1 });
+    events.emit('task:done', { key: 'A', attempt: 1, result: undefined, ms: 5 });
+    events.emit('run:end', { reason: 'done' });
+    expect(report.toJSON().metrics).toMatchObject({ worker: 'host:1', items: { done: 1 } });
+    expect(() => new RunReport(events, { metrics: {} as MetricsCollector })).toThrow(
+      'Expected `metrics` to be a MetricsCollector, got `[object Object]`',
+    );
+  });
+
   it('counts what the events said and computes percentiles over done items', () => {
     const { report, clock, startedAt } = mixedRun();
     const json = report.toJSON();

@@ -5,7 +5,7 @@ import { newEvents, runDone } from './run-driver.js';
 
 const FRAME_MS = 250;
 
-function setup(options: { color?: boolean; errIsTerminal?: boolean } = {}) {
+function setup(options: { color?: boolean; errIsTerminal?: boolean; slowAfterMs?: number } = {}) {
   const events = newEvents();
   const term = new FakeTerminal();
   const err = options.errIsTerminal ? term : new StringSink();
@@ -14,6 +14,7 @@ function setup(options: { color?: boolean; errIsTerminal?: boolean } = {}) {
     out: term.asStream(),
     err: err.asStream(),
     color: options.color ?? false,
+    ...(options.slowAfterMs === undefined ? {} : { slowAfterMs: options.slowAfterMs }),
   });
   const advance = (ms: number) => vi.advanceTimersByTime(ms);
   return { events, term, err, ui, advance };
@@ -27,6 +28,47 @@ afterEach(() => {
 });
 
 describe('tty renderer', () => {
+  it('shows the oldest item in flight once it has run past the page timeout, and drops it when it ends', () => {
+    const { events, term, ui, advance } = setup({ slowAfterMs: 10_000 });
+    events.emit('run:start', { site: 'demo', concurrency: 2, total: 10, skipped: 0 });
+    events.emit('task:start', { key: 'OLD', attempt: 1 });
+    advance(4000);
+    events.emit('task:start', { key: 'NEW', attempt: 1 });
+    advance(6000);
+    // 10 s exactly is not past it.
+    expect(term.visible[0]).toMatch(/retrying 0$/);
+    advance(2000);
+    expect(term.visible[0]).toMatch(/ \| retrying 0 \| oldest 12s$/);
+    // The oldest is retried: the next one's age (8 s) is under the timeout again.
+    events.emit('task:retry', {
+      key: 'OLD',
+      attempt: 1,
+      error: new Error('x'),
+      reason: '503',
+      delayMs: 1000,
+    });
+    advance(FRAME_MS);
+    expect(term.visible[0]).toMatch(/retrying 1$/);
+    advance(3000);
+    expect(term.visible[0]).toMatch(/ \| retrying 1 \| oldest 11s$/);
+    events.emit('task:done', { key: 'NEW', attempt: 1, result: undefined, ms: 11_000 });
+    advance(FRAME_MS);
+    expect(term.visible[0]).toMatch(/retrying 1$/);
+    ui.stop();
+  });
+
+  it('rejects a bad `slowAfterMs`', () => {
+    expect(() =>
+      createUi(newEvents(), {
+        mode: 'tty',
+        out: new StringSink().asStream(),
+        err: new StringSink().asStream(),
+        color: false,
+        slowAfterMs: -1,
+      }),
+    ).toThrow('Expected `slowAfterMs` to be an integer from 0 to 86400000, got `-1`');
+  });
+
   it('draws a total bar and one idle line per page slot', () => {
     const { events, term, ui, advance } = setup();
     events.emit('run:start', { site: 'demo', concurrency: 3, total: 300, skipped: 0 });
