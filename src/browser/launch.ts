@@ -19,18 +19,21 @@ export interface LaunchOptions {
   headless?: boolean;
   /** @default 0 */
   slowMoMs?: number;
+  /** Chromium switches after CHROMIUM_ARGS (scripts/bench-levers.ts measures memory levers with it). @default [] */
+  args?: string[];
 }
 
 export async function launchBrowser({
   chromiumPath,
   headless = true,
   slowMoMs = 0,
+  args = [],
 }: LaunchOptions): Promise<Browser> {
   return chromium.launch({
     executablePath: findChromium(chromiumPath),
     headless,
     slowMo: slowMoMs,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
     // pagepool handles SIGINT/SIGTERM itself: Playwright's handlers would close the browser under running work.
     handleSIGINT: false,
     handleSIGTERM: false,
