@@ -21,6 +21,13 @@ const LEVERS: Record<string, Lever> = {
   '--renderer-process-limit=2': { args: ['--renderer-process-limit=2'] },
   'V8 old 64 MB, semi 1 MB': { args: ['--js-flags=--max-old-space-size=64 --max-semi-space-size=1'] },
   'recycle a page after 25 items': { recycleAfter: 25 },
+  '--renderer-process-limit=1': { args: ['--renderer-process-limit=1'] },
+  'limit=2 + V8 old 64, semi 1': {
+    args: ['--renderer-process-limit=2', '--js-flags=--max-old-space-size=64 --max-semi-space-size=1'],
+  },
+  'limit=1 + V8 old 64, semi 1': {
+    args: ['--renderer-process-limit=1', '--js-flags=--max-old-space-size=64 --max-semi-space-size=1'],
+  },
 };
 
 function arg(name: string, fallback: string): string {
