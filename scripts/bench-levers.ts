@@ -1,7 +1,8 @@
 // Memory levers for long-lived pages (issue 13): pagepool at 8 pages through scripts/lever-pull.ts, once per
 // lever and interleaved over rounds, each against no lever in the same run. Prints items/s, CPU s per item, peak
 // PSS by process kind and how the renderers grow (the median renderer's PSS after its first items and at the end).
-//   tsx scripts/bench-levers.ts [--vehicles 200] [--concurrency 8] [--rounds 1] [--only name,name]
+// 'none' is launch.ts's defaults, LEAN_ARGS included (before they existed: no lever).
+//   tsx scripts/bench-levers.ts [--vehicles 200] [--concurrency 8] [--rounds 1] [--only name,name] (names as in LEVERS)
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,13 +20,14 @@ const LEVERS: Record<string, Lever> = {
   'about:blank before each item': { blank: true },
   '--process-per-site': { args: ['--process-per-site'] },
   '--renderer-process-limit=2': { args: ['--renderer-process-limit=2'] },
-  'V8 old 64 MB, semi 1 MB': { args: ['--js-flags=--max-old-space-size=64 --max-semi-space-size=1'] },
+  'V8 old 64 MB semi 1 MB': { args: ['--js-flags=--max-old-space-size=64 --max-semi-space-size=1'] },
   'recycle a page after 25 items': { recycleAfter: 25 },
-  '--renderer-process-limit=1': { args: ['--renderer-process-limit=1'] },
-  'limit=2 + V8 old 64, semi 1': {
+  // The later switch wins: the renderers as before LEAN_ARGS, one per page.
+  'without LEAN_ARGS': { args: ['--renderer-process-limit=99'] },
+  'limit=2 + V8 old 64 semi 1': {
     args: ['--renderer-process-limit=2', '--js-flags=--max-old-space-size=64 --max-semi-space-size=1'],
   },
-  'limit=1 + V8 old 64, semi 1': {
+  'limit=1 + V8 old 64 semi 1': {
     args: ['--renderer-process-limit=1', '--js-flags=--max-old-space-size=64 --max-semi-space-size=1'],
   },
 };
