@@ -8,8 +8,10 @@
 // Prints one JSON line: { items, ms }. Exits 1 on the first error (a baseline that fails is not a baseline).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { chromium } from 'playwright';
 import { Agent, request } from 'undici';
-import { launchBrowser } from '../src/browser/launch.js';
+import { findChromium } from '../src/browser/find-chromium.js';
+import { CHROMIUM_ARGS } from '../src/browser/launch.js';
 
 const [mode, baseUrl, concurrencyArg, out] = process.argv.slice(2);
 if ((mode !== 'floor' && mode !== 'minimal') || !baseUrl || !concurrencyArg || !out) {
@@ -98,7 +100,11 @@ async function floor(): Promise<number> {
 }
 
 async function minimal(): Promise<number> {
-  const browser = await launchBrowser({ chromiumPath: process.env.CHROMIUM_PATH ?? null });
+  // Playwright's launch with pagepool's quiet-network switches only: not LEAN_ARGS, which are pagepool's own work.
+  const browser = await chromium.launch({
+    executablePath: findChromium(process.env.CHROMIUM_PATH ?? null),
+    args: CHROMIUM_ARGS,
+  });
   try {
     const context = await browser.newContext();
     const first = await context.newPage();

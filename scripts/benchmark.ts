@@ -1,5 +1,9 @@
-// Benchmark (`npm run bench`): the real CLI against the embedded demo portal at several concurrencies, with
-// throughput, CPU per item and peak memory of the whole process tree; then 1 context x 8 pages vs 8 contexts.
+// Benchmark (`npm run bench`): the real CLI against the embedded demo portal at several concurrencies, each beside
+// two baselines run in the same pass (the HTTP-only floor and the minimal Playwright loop of
+// scripts/baseline-pull.ts), with throughput, CPU per item, the CPU-bound limit and peak PSS by process kind.
+// Quick check: `npm run bench -- --vehicles 120 --concurrency 8`. Opt-in extras: --blocking-costs (CPU per page
+// load of each way of blocking resources), --contexts (1 context x 8 pages vs 8 contexts); other arguments go to
+// `pagepool run` as they are.
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +14,13 @@ import type { Browser, BrowserContext, Page } from 'playwright';
 import { launchBrowser } from '../src/browser/launch.js';
 import { PageSession } from '../src/browser/page-session.js';
 import { type Portal, startPortal } from '../src/demo/portal.js';
-import { descendants, treeMemory } from '../src/metrics/process-tree-memory.js';
+import {
+  descendants,
+  PROCESS_KINDS,
+  type ProcessKind,
+  treeMemory,
+  treeMemoryByKind,
+} from '../src/metrics/process-tree-memory.js';
 import { buildIfStale } from '../test/helpers/build-dist.js';
 import { BIN } from '../test/helpers/cli.js';
 
@@ -73,9 +83,9 @@ export function finishedFiles(dir: string): number {
   }
 }
 
-// ---- one CLI run ----
+// ---- one measured child process ----
 
-export interface CliRun {
+export interface ChildRun {
   code: number | null;
   items: number;
   wallS: number;
@@ -89,41 +99,35 @@ export interface CliRun {
   cpuS: number;
   /** CPU seconds of the tree as cutime + cstime saw it (undercounts the renderers). */
   reapedCpuS: number;
+  /** Highest PSS sum of the whole tree seen in one sample. */
   peakBytes: number;
+  /** Highest PSS sum of each process kind, each on its own (the peaks need not be simultaneous). */
+  peakKinds: Record<ProcessKind, number>;
+  /** Every renderer's PSS as sampled, by pid: [elapsed ms, items done, bytes]. */
+  renderers: Map<number, Array<[number, number, number]>>;
   pss: boolean;
   stderr: string;
 }
 
-export interface CliRunOptions {
-  baseUrl: string;
-  /** A JSONL refs file to pull instead of walking the listing. */
-  refsFile?: string;
-  concurrency: number;
-  extraArgs?: string[];
-  /** Called on every sample with the files done so far and the tree's memory. */
+export interface ChildOptions {
+  /** Called on every memory sample with the files done so far and the tree's memory. */
   onSample?(done: number, memoryBytes: number, elapsedMs: number, pid: number): void;
+  /** CPU and files. @default 250 */
   sampleMs?: number;
+  /** PSS by process kind: the kernel takes ~0.3 s per read of a Chromium tree on this loaded machine. @default 1000 */
+  memoryMs?: number;
 }
 
-/** Runs `pagepool run --site demo` in a child process and measures it from outside. */
-export async function runCli(options: CliRunOptions): Promise<CliRun> {
-  const out = await mkdtemp(path.join(os.tmpdir(), 'pagepool-bench-'));
-  const filesDir = path.join(out, 'demo');
-  const args = [
-    BIN,
-    'run',
-    '--site',
-    'demo',
-    '--base-url',
-    options.baseUrl,
-    '--out',
-    out,
-    '--concurrency',
-    String(options.concurrency),
-    '--quiet',
-    ...(options.refsFile ? ['--refs', options.refsFile] : []),
-    ...(options.extraArgs ?? []),
-  ];
+/**
+ * Runs `node args...` with `env` and measures it from outside: files appearing under their final name in
+ * `filesDir`, the CPU and the PSS of its whole process tree.
+ */
+export async function measureChild(
+  args: string[],
+  filesDir: string,
+  env: Record<string, string>,
+  options: ChildOptions = {},
+): Promise<ChildRun> {
   const cpuBefore = childrenCpuSeconds();
   const started = performance.now();
   const child = spawn(process.execPath, args, {
@@ -131,9 +135,8 @@ export async function runCli(options: CliRunOptions): Promise<CliRun> {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? os.tmpdir(),
-      PAGEPOOL_USERNAME: 'demo',
-      PAGEPOOL_PASSWORD: 'demo-pass',
       ...(process.env.CHROMIUM_PATH ? { CHROMIUM_PATH: process.env.CHROMIUM_PATH } : {}),
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -142,6 +145,8 @@ export async function runCli(options: CliRunOptions): Promise<CliRun> {
     stderr += d.toString();
   });
   let peakBytes = 0;
+  const peakKinds: Record<ProcessKind, number> = { node: 0, browser: 0, renderer: 0, 'gpu/utility': 0 };
+  const renderers = new Map<number, Array<[number, number, number]>>();
   let pss = true;
   let first: { t: number; n: number; cpu: number } | null = null;
   let last: { t: number; n: number; cpu: number } | null = null;
@@ -149,17 +154,29 @@ export async function runCli(options: CliRunOptions): Promise<CliRun> {
   const sample = () => {
     if (child.pid === undefined) return;
     treeCpu?.sample();
-    const mem = treeMemory(child.pid);
-    if (mem.bytes > peakBytes) peakBytes = mem.bytes;
-    if (!mem.pss) pss = false;
     const n = finishedFiles(filesDir);
     const t = performance.now();
     const cpu = treeCpu?.seconds ?? 0;
     if (n > 0 && first === null) first = { t, n, cpu };
     if (last === null || n > last.n) last = { t, n, cpu };
-    options.onSample?.(n, mem.bytes, t - started, child.pid);
+  };
+  const sampleMemory = () => {
+    if (child.pid === undefined) return;
+    const mem = treeMemoryByKind(child.pid);
+    const n = finishedFiles(filesDir);
+    const t = performance.now() - started;
+    peakBytes = Math.max(peakBytes, mem.total.bytes);
+    for (const kind of PROCESS_KINDS) peakKinds[kind] = Math.max(peakKinds[kind], mem.kinds[kind]);
+    for (const [pid, bytes] of mem.renderers) {
+      const list = renderers.get(pid) ?? [];
+      list.push([t, n, bytes]);
+      renderers.set(pid, list);
+    }
+    if (!mem.total.pss) pss = false;
+    options.onSample?.(n, mem.total.bytes, t, child.pid);
   };
   const sampler = setInterval(sample, options.sampleMs ?? 250);
+  const memorySampler = setInterval(sampleMemory, options.memoryMs ?? 1000);
   const killer = setTimeout(() => child.kill('SIGKILL'), CHILD_LIMIT_MS);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
@@ -168,12 +185,12 @@ export async function runCli(options: CliRunOptions): Promise<CliRun> {
     child.on('close', (c) => resolve(c));
   });
   clearInterval(sampler);
+  clearInterval(memorySampler);
   clearTimeout(killer);
   const wallS = (performance.now() - started) / 1000;
   const reapedCpuS = childrenCpuSeconds() - cpuBefore;
   const cpuS = Math.max(treeCpu?.seconds ?? 0, reapedCpuS);
   const items = finishedFiles(filesDir);
-  await rm(out, { recursive: true, force: true });
   const f = first as { t: number; n: number; cpu: number } | null;
   const l = last as { t: number; n: number; cpu: number } | null;
   const steady = f !== null && l !== null && l.n > f.n;
@@ -189,9 +206,70 @@ export async function runCli(options: CliRunOptions): Promise<CliRun> {
     cpuS,
     reapedCpuS,
     peakBytes,
+    peakKinds,
+    renderers,
     pss,
     stderr,
   };
+}
+
+export interface CliRunOptions extends ChildOptions {
+  baseUrl: string;
+  /** A JSONL refs file to pull instead of walking the listing. */
+  refsFile?: string;
+  concurrency: number;
+  extraArgs?: string[];
+}
+
+/** Runs `pagepool run --site demo` (the built bin) in a child process and measures it from outside. */
+export async function runCli(options: CliRunOptions): Promise<ChildRun> {
+  const out = await mkdtemp(path.join(os.tmpdir(), 'pagepool-bench-'));
+  const args = [
+    BIN,
+    'run',
+    '--site',
+    'demo',
+    '--base-url',
+    options.baseUrl,
+    '--out',
+    out,
+    '--concurrency',
+    String(options.concurrency),
+    '--quiet',
+    ...(options.refsFile ? ['--refs', options.refsFile] : []),
+    ...(options.extraArgs ?? []),
+  ];
+  try {
+    return await measureChild(
+      args,
+      path.join(out, 'demo'),
+      { PAGEPOOL_USERNAME: 'demo', PAGEPOOL_PASSWORD: 'demo-pass' },
+      options,
+    );
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+/** Runs one baseline of scripts/baseline-pull.ts (one node process, tsx as its loader) and measures it. */
+export async function runBaseline(
+  mode: 'floor' | 'minimal',
+  baseUrl: string,
+  concurrency: number,
+  options: ChildOptions = {},
+): Promise<ChildRun> {
+  const out = await mkdtemp(path.join(os.tmpdir(), `pagepool-bench-${mode}-`));
+  try {
+    const script = path.join(ROOT, 'scripts', 'baseline-pull.ts');
+    return await measureChild(
+      ['--import', 'tsx', script, mode, baseUrl, String(concurrency), out],
+      out,
+      {},
+      options,
+    );
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
 }
 
 // ---- one context with 8 pages vs 8 contexts ----
@@ -323,106 +401,130 @@ async function blockingCosts(baseUrl: string, loads: number, rounds: number): Pr
 // ---- the table ----
 
 interface BenchArgs {
-  items: number;
+  vehicles: number;
   concurrency: number[];
   extra: string[];
+  baselines: boolean;
   contexts: boolean;
   blocking: boolean;
   listing: boolean;
 }
 
 function parseArgs(argv: string[]): BenchArgs {
-  let items = 300;
+  let vehicles = 300;
   let concurrency = [1, 2, 4, 8, 16];
   const extra: string[] = [];
-  let contexts = true;
-  let blocking = true;
+  let baselines = true;
+  let contexts = false;
+  let blocking = false;
   let listing = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--items') items = Number(argv[++i]);
+    if (a === '--vehicles') vehicles = Number(argv[++i]);
     else if (a === '--concurrency') concurrency = String(argv[++i]).split(',').map(Number);
-    else if (a === '--no-contexts') contexts = false;
-    else if (a === '--no-blocking-costs') blocking = false;
+    else if (a === '--no-baselines') baselines = false;
+    else if (a === '--contexts') contexts = true;
+    else if (a === '--blocking-costs') blocking = true;
     else if (a === '--listing') listing = true;
     else extra.push(a); // passed to `pagepool run` as is, e.g. --no-block
   }
-  if (!Number.isInteger(items) || items < 1)
-    throw new Error(`Expected \`--items\` to be an integer from 1, got \`${items}\``);
+  if (!Number.isInteger(vehicles) || vehicles < 1)
+    throw new Error(`Expected \`--vehicles\` to be an integer from 1, got \`${vehicles}\``);
   for (const c of concurrency)
     if (!Number.isInteger(c) || c < 1 || c > 64)
       throw new Error(`Expected \`--concurrency\` to list integers from 1 to 64, got \`${c}\``);
-  return { items, concurrency, extra, contexts, blocking, listing };
+  return { vehicles, concurrency, extra, baselines, contexts, blocking, listing };
 }
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
 const pad = (s: string, n: number) => s.padStart(n);
 
+export const TABLE_HEADER = `${pad('conc', 4)} ${'system'.padEnd(9)} ${pad('items/s', 7)} ${pad('wall/s', 6)} ${pad('CPU s/item', 10)} ${pad('CPU limit', 9)} ${pad('peak MB', 7)} ${pad('node', 5)} ${pad('browser', 7)} ${pad('renderers', 9)} ${pad('gpu/util', 8)}`;
+
+/** One row of the table: rates, CPU per item and the CPU-bound limit it implies, peak PSS (tree, then per kind). */
+export function tableRow(c: number | string, system: string, r: ChildRun, cores: number): string {
+  const k = r.peakKinds;
+  return `${pad(String(c), 4)} ${system.padEnd(9)} ${pad(r.steadyRate.toFixed(2), 7)} ${pad(r.wallRate.toFixed(2), 6)} ${pad(r.steadyCpuPerItem.toFixed(4), 10)} ${pad((cores / r.steadyCpuPerItem).toFixed(1), 9)} ${pad(mb(r.peakBytes), 7)} ${pad(mb(k.node), 5)} ${pad(mb(k.browser), 7)} ${pad(mb(k.renderer), 9)} ${pad(mb(k['gpu/utility']), 8)}${r.pss ? '' : ' (RSS)'}`;
+}
+
 async function main(): Promise<void> {
-  const { items, concurrency, extra, contexts, blocking, listing } = parseArgs(process.argv.slice(2));
+  const { vehicles, concurrency, extra, baselines, contexts, blocking, listing } = parseArgs(
+    process.argv.slice(2),
+  );
   const cores = os.availableParallelism();
-  const portal: Portal = await startPortal({ vehicles: items, pageLatencyMs: 100, fileLatencyMs: 200 });
+  const portal: Portal = await startPortal({ vehicles, pageLatencyMs: 100, fileLatencyMs: 200 });
   const refsDir = await mkdtemp(path.join(os.tmpdir(), 'pagepool-bench-refs-'));
-  const refsFile = listing ? undefined : await writeRefs(refsDir, portal.url, items);
+  const refsFile = listing ? undefined : await writeRefs(refsDir, portal.url, vehicles);
   try {
     console.log(
-      `pagepool benchmark: ${items} vehicles, page latency 100 ms, file latency 200 ms, ${cores} cores, ` +
+      `pagepool benchmark: ${vehicles} vehicles, page latency 100 ms, file latency 200 ms, ${cores} cores, ` +
         `load average ${os.loadavg()[0]!.toFixed(2)}${extra.length ? `, extra args: ${extra.join(' ')}` : ''}`,
     );
     console.log(
-      listing
-        ? 'Items come from the demo listing (one inventory page per 25 items, walked while workers run).'
-        : 'Items come from a refs file (--refs; --listing walks the inventory instead, one page per 25 items).',
-    );
-    console.log(
       [
-        'items/s and CPU s/item: between the first and the last file on disk (browser start and login excluded);',
-        'wall and (whole): the whole run. CPU = utime+stime of every process of the tree (CLI, Chromium and its',
-        'helpers), sampled per process every 250 ms; (reaped) = cutime+cstime from /proc/self/stat, which only',
-        "counts children reaped up the chain and misses Chromium's zygote-forked renderers. The portal runs in",
-        'this process and is not counted. peak MB = highest PSS sum of the tree (RSS where PSS is unreadable).',
+        listing
+          ? 'pagepool walks the demo listing (one inventory page per 25 items) while its workers run.'
+          : 'pagepool reads a refs file (--refs; --listing walks the inventory instead); the baselines walk it first.',
+        'Per concurrency, interleaved: floor = the same HTTP requests with undici, no browser; minimal = one context,',
+        'N long-lived pages, goto + read the link + fetch the PDF with the cookie (scripts/baseline-pull.ts);',
+        'pagepool = the CLI. items/s and CPU s/item: between the first and the last file on disk (start and login',
+        'excluded); wall/s: the whole run. CPU = utime+stime of every process of the tree, sampled every 250 ms; the',
+        'portal runs in this process and is not counted. CPU limit = cores / CPU s per item. peak MB = highest PSS',
+        "sum of the tree, then each kind's own peak (Chromium processes by --type=; node includes tsx's esbuild for",
+        'the baselines), sampled every second.',
       ].join('\n'),
     );
     console.log('');
-    const header = `${pad('conc', 5)} ${pad('items/s', 8)} ${pad('wall/s', 7)} ${pad('speedup', 8)} ${pad('effic.', 7)} ${pad('CPU s/item', 11)} ${pad('(whole)', 8)} ${pad('(reaped)', 9)} ${pad('peak MB', 8)}`;
-    console.log(header);
-    let base: CliRun | undefined;
-    const results = new Map<number, CliRun>();
+    console.log(TABLE_HEADER);
+    const results = new Map<number, ChildRun>();
+    const failed = (c: number, system: string, r: ChildRun) =>
+      r.code !== 0 || r.items !== vehicles
+        ? `${pad(String(c), 4)} ${system.padEnd(9)} run incomplete: exit ${r.code}, ${r.items}/${vehicles} files\n${r.stderr.slice(-2000)}`
+        : undefined;
     for (const c of concurrency) {
+      const runs: Array<[string, ChildRun]> = [];
+      if (baselines) {
+        runs.push(['floor', await runBaseline('floor', portal.url, c)]);
+        runs.push(['minimal', await runBaseline('minimal', portal.url, c)]);
+      }
       const r = await runCli({
         baseUrl: portal.url,
         concurrency: c,
         extraArgs: extra,
         ...(refsFile ? { refsFile } : {}),
       });
-      if (r.code !== 0 || r.items !== items) {
-        console.log(
-          `${pad(String(c), 5)}  run incomplete: exit ${r.code}, ${r.items}/${items} files\n${r.stderr.slice(-2000)}`,
-        );
-        continue;
+      runs.push(['pagepool', r]);
+      const ok = new Map<string, ChildRun>();
+      for (const [system, run] of runs) {
+        const error = failed(c, system, run);
+        console.log(error ?? tableRow(c, system, run, cores));
+        if (!error) ok.set(system, run);
       }
-      results.set(c, r);
-      if (c === 1) base = r;
-      const speedup = base ? r.steadyRate / base.steadyRate : Number.NaN;
-      const efficiency = base ? r.steadyRate / (c * base.steadyRate) : Number.NaN;
+      const p = ok.get('pagepool');
+      if (!p) continue;
+      results.set(c, p);
+      const floor = ok.get('floor');
+      const minimal = ok.get('minimal');
+      const limit = cores / p.steadyCpuPerItem;
       console.log(
-        `${pad(String(c), 5)} ${pad(r.steadyRate.toFixed(2), 8)} ${pad(r.wallRate.toFixed(2), 7)} ${pad(`${speedup.toFixed(2)}x`, 8)} ${pad(`${(efficiency * 100).toFixed(0)}%`, 7)} ${pad(r.steadyCpuPerItem.toFixed(4), 11)} ${pad((r.cpuS / r.items).toFixed(4), 8)} ${pad((r.reapedCpuS / r.items).toFixed(4), 9)} ${pad(mb(r.peakBytes), 8)}${r.pss ? '' : ' (RSS)'}`,
+        `${pad('', 4)} ${[
+          minimal
+            ? `pagepool/minimal ${(p.steadyRate / minimal.steadyRate).toFixed(2)}x items/s, ${(p.peakBytes / minimal.peakBytes).toFixed(2)}x peak PSS`
+            : '',
+          floor ? `pagepool/floor ${(p.steadyRate / floor.steadyRate).toFixed(2)}x` : '',
+          `${((p.steadyRate / limit) * 100).toFixed(0)}% of its CPU limit`,
+        ]
+          .filter(Boolean)
+          .join('; ')}`,
       );
     }
-    console.log('');
-    if (base) {
-      const cpuPerItem = base.steadyCpuPerItem;
-      const limit = cores / cpuPerItem;
+    const c8 = results.get(8);
+    const c16 = results.get(16);
+    if (c8 || c16) {
+      console.log('');
       console.log(
-        `CPU-bound limit: ${cores} cores / ${cpuPerItem.toFixed(4)} CPU s per item at concurrency 1 = ${limit.toFixed(2)} items/s`,
+        'Targets (issue 13): at 8 pages >= 1.9x minimal, >= 0.85x floor, peak PSS <= 0.5x minimal and <= 600 MB; at 16 pages >= 85% of the CPU limit.',
       );
-      for (const [c, r] of results) {
-        if (c === 1) continue;
-        console.log(
-          `  concurrency ${c}: ${((r.steadyRate / limit) * 100).toFixed(0)}% of the limit, ${(r.steadyRate / base.steadyRate).toFixed(2)}x concurrency 1` +
-            `${c === 8 ? ' (targets: >= 85%, >= 4x)' : ''}`,
-        );
-      }
     }
     if (blocking) {
       console.log('');
@@ -436,12 +538,6 @@ async function main(): Promise<void> {
         `Browser tree PSS, 8 pages each on a detail page: 1 context x 8 pages = ${mb(one)} MB; ` +
           `8 contexts x 1 page = ${mb(eight)} MB (${(((eight - one) / one) * 100).toFixed(0)}% more)`,
       );
-      const c8 = results.get(8);
-      if (c8)
-        console.log(
-          `Whole tree at concurrency 8 (CLI + Chromium, peak during the run): ${mb(c8.peakBytes)} MB; ` +
-            `8 contexts would add ${mb(eight - one)} MB to the browser alone`,
-        );
     }
   } finally {
     await portal.close();

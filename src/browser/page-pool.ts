@@ -18,7 +18,7 @@ export interface PagePoolOptions {
   block?: boolean;
   /** Replace a page after this many tasks. @default 200 */
   recycleAfter?: number;
-  /** Read a page's JS heap after every this many of its tasks; 0 never reads it. @default 20 */
+  /** Collect a page's garbage and read its live JS heap after every this many of its tasks; 0 never. @default 20 */
   memoryCheckEvery?: number;
   /** A page whose JS heap in use is above this many bytes when checked is replaced (no new login). @default 64 MiB */
   pageHeapLimitBytes?: number;

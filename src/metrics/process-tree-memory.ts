@@ -101,3 +101,53 @@ export function treeMemory(pid: number, includeRoot = true, options: MemoryReadO
 function kib(match: RegExpExecArray | null): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
+
+/** What a process of the tree is: Chromium's processes by their `--type=` switch, anything else is node. */
+export type ProcessKind = 'node' | 'browser' | 'renderer' | 'gpu/utility';
+export const PROCESS_KINDS: readonly ProcessKind[] = ['node', 'browser', 'renderer', 'gpu/utility'];
+
+/** The kind of `pid` from /proc/PID/cmdline, or undefined when it is gone. */
+export function processKind(pid: number): ProcessKind | undefined {
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Chromium's children rewrite their command line with spaces between the arguments, not NULs.
+  const type = /(?:^|[\0 ])--type=([^\0 ]+)/.exec(cmdline)?.[1];
+  if (type === 'renderer') return 'renderer';
+  // gpu-process, utility (network, storage, audio), zygote, crashpad-handler, broker...
+  if (type !== undefined) return 'gpu/utility';
+  const program = cmdline.split(/[\0 ]/)[0] ?? '';
+  return /chrom/i.test(program.split('/').pop() ?? '') ? 'browser' : 'node';
+}
+
+export interface TreeMemoryByKind {
+  /** Summed memory of the whole tree, as `treeMemory` gives it. */
+  total: TreeMemory;
+  /** The `bytes` (PSS, or RSS when unreadable) of each kind, summed over its processes. */
+  kinds: Record<ProcessKind, number>;
+  /** The `bytes` of each renderer, by pid. */
+  renderers: Map<number, number>;
+}
+
+/** Memory of `pid` and its descendants, split by process kind (a Chromium child's `--type=`). */
+export function treeMemoryByKind(pid: number, options: MemoryReadOptions = {}): TreeMemoryByKind {
+  const total: TreeMemory = { bytes: 0, rssBytes: 0, anonBytes: 0, pss: options.pss ?? true, processes: 0 };
+  const kinds: Record<ProcessKind, number> = { node: 0, browser: 0, renderer: 0, 'gpu/utility': 0 };
+  const renderers = new Map<number, number>();
+  for (const p of [pid, ...descendants(pid)]) {
+    const kind = processKind(p);
+    const m = processMemory(p, options);
+    if (kind === undefined || m.rssBytes === 0) continue;
+    total.bytes += m.bytes;
+    total.rssBytes += m.rssBytes;
+    total.anonBytes += m.anonBytes;
+    total.processes += 1;
+    if (!m.pss) total.pss = false;
+    kinds[kind] += m.bytes;
+    if (kind === 'renderer') renderers.set(p, m.bytes);
+  }
+  return { total, kinds, renderers };
+}

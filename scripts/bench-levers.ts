@@ -1,0 +1,104 @@
+// Memory levers for long-lived pages (issue 13): pagepool at 8 pages through scripts/lever-pull.ts, once per
+// lever and interleaved over rounds, each against no lever in the same run. Prints items/s, CPU s per item, peak
+// PSS by process kind and how the renderers grow (the median renderer's PSS after its first items and at the end).
+// 'none' is launch.ts's defaults, LEAN_ARGS included (before they existed: no lever).
+//   tsx scripts/bench-levers.ts [--vehicles 200] [--concurrency 8] [--rounds 1] [--only name,name] (names as in LEVERS)
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startPortal } from '../src/demo/portal.js';
+import { type ChildRun, measureChild, TABLE_HEADER, tableRow, writeRefs } from './benchmark.js';
+
+interface Lever {
+  args?: string[];
+  blank?: boolean;
+  recycleAfter?: number;
+}
+
+const LEVERS: Record<string, Lever> = {
+  none: {},
+  'about:blank before each item': { blank: true },
+  '--process-per-site': { args: ['--process-per-site'] },
+  '--renderer-process-limit=2': { args: ['--renderer-process-limit=2'] },
+  'V8 old 64 MB semi 1 MB': { args: ['--js-flags=--max-old-space-size=64 --max-semi-space-size=1'] },
+  'recycle a page after 25 items': { recycleAfter: 25 },
+  // The later switch wins: the renderers as before LEAN_ARGS, one per page.
+  'without LEAN_ARGS': { args: ['--renderer-process-limit=99'] },
+  'limit=2 + V8 old 64 semi 1': {
+    args: ['--renderer-process-limit=2', '--js-flags=--max-old-space-size=64 --max-semi-space-size=1'],
+  },
+  'limit=1 + V8 old 64 semi 1': {
+    args: ['--renderer-process-limit=1', '--js-flags=--max-old-space-size=64 --max-semi-space-size=1'],
+  },
+};
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+const vehicles = Number(arg('--vehicles', '200'));
+const concurrency = Number(arg('--concurrency', '8'));
+const rounds = Number(arg('--rounds', '1'));
+const only = arg('--only', '').split(',').filter(Boolean);
+const levers = Object.entries(LEVERS).filter(
+  ([name]) => only.length === 0 || name === 'none' || only.includes(name),
+);
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : 0);
+
+/** The median renderer's PSS at its first sample with 10% of the items done, and at its last sample. */
+function rendererGrowth(r: ChildRun): { count: number; early: number; late: number; max: number } {
+  const early: number[] = [];
+  const late: number[] = [];
+  let max = 0;
+  for (const samples of r.renderers.values()) {
+    const warm = samples.find(([, n]) => n >= vehicles / 10);
+    if (!warm) continue;
+    early.push(warm[2]);
+    late.push(samples.at(-1)![2]);
+    max = Math.max(max, ...samples.map((s) => s[2]));
+  }
+  return { count: r.renderers.size, early: median(early), late: median(late), max };
+}
+
+const portal = await startPortal({ vehicles, pageLatencyMs: 100, fileLatencyMs: 200 });
+const refsDir = await mkdtemp(path.join(os.tmpdir(), 'pagepool-levers-'));
+try {
+  const refs = await writeRefs(refsDir, portal.url, vehicles);
+  const cores = os.availableParallelism();
+  console.log(
+    `Memory levers: pagepool (library, scripts/lever-pull.ts) at ${concurrency} pages, ${vehicles} vehicles, page 100 ms, ` +
+      `file 200 ms, ${rounds} round(s), load average ${os.loadavg()[0]!.toFixed(2)}`,
+  );
+  console.log(
+    'renderer PSS: median over renderers at 10% of the items and at the end, then the largest renderer seen; n = renderers seen.',
+  );
+  console.log('');
+  console.log(`${TABLE_HEADER}  renderer PSS (early -> late, max, n)   lever`);
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, lever] of levers) {
+      const out = await mkdtemp(path.join(os.tmpdir(), 'pagepool-lever-'));
+      const script = path.join(import.meta.dirname, 'lever-pull.ts');
+      const r = await measureChild(
+        ['--import', 'tsx', script, portal.url, String(concurrency), out, refs, JSON.stringify(lever)],
+        path.join(out, 'demo'),
+        {},
+      );
+      await rm(out, { recursive: true, force: true });
+      if (r.code !== 0 || r.items !== vehicles) {
+        console.log(
+          `run incomplete: exit ${r.code}, ${r.items}/${vehicles} files  ${name}\n${r.stderr.slice(-1500)}`,
+        );
+        continue;
+      }
+      const g = rendererGrowth(r);
+      console.log(
+        `${tableRow(concurrency, `r${round + 1}`, r, cores)}  ${`${mb(g.early)} -> ${mb(g.late)}, ${mb(g.max)}, ${g.count}`.padEnd(24)}  ${name}`,
+      );
+    }
+  }
+} finally {
+  await portal.close();
+  await rm(refsDir, { recursive: true, force: true });
+}
