@@ -287,7 +287,7 @@ export function helpText(): string {
     const extra = [s.env ?? '', shown !== '' && shown !== 'off' ? `default ${shown}` : ''].filter(Boolean);
     if (extra.length > 0) lines.push(`${''.padEnd(30)}(${extra.join(', ')})`);
   }
-  lines.push(`  --help`.padEnd(30) + 'show this help', '', 'Environment only:');
+  lines.push(`${`  --help`.padEnd(30)}show this help`, '', 'Environment only:');
   for (const s of settings.filter((s) => s.flag === null)) {
     lines.push(`  ${s.env}`.padEnd(30) + plain(s.help));
   }
