@@ -5,8 +5,9 @@ import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatStatus, readStatus, repairCheckpoint, startFresh } from '../checkpoint/checkpoint.js';
 import { journalPathFor } from '../checkpoint/checkpoint-paths.js';
-import { type Config, helpText, loadConfig, workerOptionsFrom } from '../config.js';
+import { type Config, helpText, loadConfig, uploadSettingsFrom, workerOptionsFrom } from '../config.js';
 import { type Portal, portalOptionsFromEnv, startPortal } from '../demo/portal.js';
+import { openUploadStep, type UploadStep } from '../engine/upload-step.js';
 import {
   ConfigError,
   DiskFullError,
@@ -70,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   let portal: Portal | undefined;
+  let upload: UploadStep | null = null;
   try {
     switch (config.command) {
       case 'status':
@@ -87,6 +89,17 @@ export async function main(argv: string[]): Promise<number> {
       await ensureCreatable('--out', config.out, config.out);
       if (!config.queue)
         await ensureCreatable('--checkpoint', config.checkpoint, path.dirname(config.checkpoint));
+    }
+    const events = new EventEmitter<RunEvents>();
+    const uploadSettings = uploadSettingsFrom(config);
+    if (uploadSettings && (config.command === 'run' || config.command === 'work')) {
+      // Before the portal and the browser: a bucket we cannot write to stops the run with nothing pulled.
+      upload = await openUploadStep({
+        ...uploadSettings,
+        outDir: config.out,
+        events,
+        signal: controller.signal,
+      });
     }
     const site = await loadSite(config.site);
     let baseUrl = config.baseUrl;
@@ -146,11 +159,18 @@ export async function main(argv: string[]): Promise<number> {
         config,
       );
     if (config.queue && config.command !== 'list') {
-      const events = new EventEmitter<RunEvents>();
       track(events);
       const ui = createUi(events, uiOptions(config));
       try {
-        return await fleetCommand({ config, site, baseUrl, credentials, signal: controller.signal, events });
+        return await fleetCommand({
+          config,
+          site,
+          baseUrl,
+          credentials,
+          signal: controller.signal,
+          events,
+          upload,
+        });
       } catch (err) {
         if (isInterrupt(err, controller.signal)) return EXIT.interrupted;
         return stopped(err);
@@ -176,7 +196,6 @@ export async function main(argv: string[]): Promise<number> {
       if (backup && !config.quiet)
         process.stderr.write(`Starting fresh; the old checkpoint is in ${backup}\n`);
     }
-    const events = new EventEmitter<RunEvents>();
     track(events);
     const report = new RunReport(events);
     const ui = createUi(events, uiOptions(config));
@@ -188,6 +207,7 @@ export async function main(argv: string[]): Promise<number> {
         checkpoint: config.checkpoint,
         refs: config.refs,
         retryFailed: config.retryFailed,
+        upload,
         events,
       });
     } catch (err) {
@@ -212,6 +232,7 @@ export async function main(argv: string[]): Promise<number> {
     if (isInterrupt(err, controller.signal)) return EXIT.interrupted;
     return fail(err, config);
   } finally {
+    upload?.close();
     await portal?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
