@@ -41,6 +41,8 @@ export interface ReportJson {
     bytes: number;
     interrupted: number;
   };
+  /** `--upload`: files sent, files already in the bucket (same sha256), failed uploads, bytes sent, MB/s. */
+  uploads: { uploaded: number; skipped: number; failed: number; bytes: number; mbPerSec: number };
   timing: { wallMs: number; p50Ms: number | null; p95Ms: number | null; itemsPerSec: number };
   items: ReportItem[];
 }
@@ -135,6 +137,10 @@ export class RunReport {
         duplicates: s.duplicates,
         bytes: s.bytes,
         interrupted: s.interrupted,
+      },
+      uploads: {
+        ...s.uploads,
+        mbPerSec: wallMs > 0 ? Math.round((s.uploads.bytes / 1e6 / (wallMs / 1000)) * 100) / 100 : 0,
       },
       timing: {
         wallMs,

@@ -105,6 +105,10 @@ export class TtyRenderer {
       `ETA ${eta === null ? '--:--' : formatClock(eta)}`,
       s.failed > 0 ? this.paint(failed, 'red') : failed,
       s.retrying > 0 ? this.paint(retrying, 'yellow') : retrying,
+      ...(s.uploading
+        ? [`uploaded ${s.uploads.uploaded + s.uploads.skipped} (${formatMbPerSec(s.uploadBytesPerSec(now))})`]
+        : []),
+      ...(s.uploads.failed > 0 ? [this.paint(`upload failures ${s.uploads.failed}`, 'red')] : []),
     ].join(' | ');
   }
 
