@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
 import { ConfigError } from './errors.js';
 import { SETTINGS, type Setting, type SettingName, type SettingValues, shownDefault } from './settings.js';
+import { s3UrlProblem } from './sinks/s3-destination.js';
+import type { S3SinkOptions } from './sinks/s3-sink.js';
 
 export const COMMANDS = ['run', 'list', 'status', 'repair', 'enqueue', 'work', 'init'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -115,6 +117,11 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
   if ((command === 'enqueue' || command === 'work') && !config.queue) {
     usage.push(`\`${command}\` needs \`--queue redis://HOST:PORT\` (or PAGEPOOL_QUEUE)`);
   }
+  if ((config.awsAccessKeyId === null) !== (config.awsSecretAccessKey === null)) {
+    problems.push(
+      'Set both `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, or neither (the SDK then finds credentials)',
+    );
+  }
   if (config.refs && config.refs !== '-' && !existsSync(config.refs)) {
     problems.push(`Cannot read \`--refs\` file \`${read('refs')?.raw}\`: it does not exist`);
   }
@@ -159,6 +166,31 @@ export function workerOptionsFrom(config: Readonly<Config>): WorkerSettings {
   };
 }
 
+/** Where and how `run` and `work` upload (`--upload`), or null when they do not. */
+export interface UploadSettings {
+  sink: S3SinkOptions;
+  uploads: number;
+  keepLocal: boolean;
+}
+
+/** The one mapping from Config onto the upload step: the SDK's standard variables, path-style with an endpoint. */
+export function uploadSettingsFrom(config: Readonly<Config>): UploadSettings | null {
+  if (config.upload === null) return null;
+  const endpoint = config.awsEndpointS3 || config.awsEndpoint;
+  const sink: S3SinkOptions = { url: config.upload };
+  if (endpoint !== '') sink.endpoint = endpoint;
+  if (config.awsRegion !== null) sink.region = config.awsRegion;
+  // Variables from .env never reach the SDK's own chain (dotenv does not write process.env): pass them here.
+  if (config.awsAccessKeyId !== null && config.awsSecretAccessKey !== null) {
+    sink.credentials = {
+      accessKeyId: config.awsAccessKeyId,
+      secretAccessKey: config.awsSecretAccessKey,
+      ...(config.awsSessionToken !== null ? { sessionToken: config.awsSessionToken } : {}),
+    };
+  }
+  return { sink, uploads: config.uploads, keepLocal: config.keepLocal };
+}
+
 type Parse = { value: unknown } | { problem: string };
 
 /** One raw string through its setting's parser; a problem reads "Expected X to be <problem>, got `raw`". */
@@ -182,6 +214,10 @@ function parseValue(setting: Setting, raw: string, cwd: string): Parse {
     }
     case 'redis-url':
       return /^rediss?:\/\/[^/]+/.test(raw) ? { value: raw } : { problem: 'a redis:// URL' };
+    case 's3-url': {
+      const problem = s3UrlProblem(raw);
+      return problem === null ? { value: raw } : { problem: `s3://BUCKET/PREFIX (${problem})` };
+    }
     case 'boolean': {
       const lower = text.toLowerCase();
       const on = ['1', 'true', 'yes', 'on'].includes(lower);

@@ -1,7 +1,8 @@
 // Everything a run tells its listeners (progress UI, plain log, report, metrics): the queue's events plus the engine's.
 import type { QueueEvents } from './queue/events.js';
+import type { UploadEvents } from './sinks/upload-events.js';
 
-export interface RunEvents extends QueueEvents {
+export interface RunEvents extends QueueEvents, UploadEvents {
   /** The run starts; `total` is known when the source is a file or a listing was counted, else null. */
   'run:start': [{ site: string; concurrency: number; total: number | null; skipped: number }];
   /** More items were found by the listing (total grows as the inventory is paged through). */

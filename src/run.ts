@@ -4,7 +4,13 @@ import path from 'node:path';
 import { PagePool } from './browser/page-pool.js';
 import { Checkpoint } from './checkpoint/checkpoint.js';
 import { limitSource, listWithRelogin, parseRefs } from './engine/item-source.js';
-import { browserFor, type ItemWorkerOptions, openItemWorker } from './engine/item-worker.js';
+import {
+  type AttemptContext,
+  browserFor,
+  type ItemWorkerOptions,
+  openItemWorker,
+} from './engine/item-worker.js';
+import type { UploadStep } from './engine/upload-step.js';
 import type { SavedFile } from './files/types.js';
 import { QUEUE_EVENT_NAMES } from './queue/events.js';
 import { QUEUE_DEFAULTS } from './queue/queue-options.js';
@@ -44,6 +50,11 @@ export interface RunOptions<Ref> extends Omit<ItemWorkerOptions<Ref>, 'concurren
   /** JSONL/CSV file of refs ('-' = stdin) instead of `site.list`. @default null */
   refs?: string | null;
   retryFailed?: boolean;
+  /**
+   * Upload every item's files (`openUploadStep`, preflighted by its opener, who also closes it): an item is done
+   * once its files are whole on disk and in the bucket; a resumed item uploads what is missing without pulling.
+   */
+  upload?: UploadStep | null;
   /** Aborting it stops the run gracefully: in-flight items finish or stay pending. */
   signal?: AbortSignal;
   events?: EventEmitter<RunEvents>;
@@ -63,6 +74,7 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
     const checkpoint = await Checkpoint.open({
       path: options.checkpoint,
       manifestPath: path.join(options.out, 'manifest.jsonl'),
+      uploads: Boolean(options.upload),
       onWarning: warn,
     });
     try {
@@ -79,8 +91,14 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
         // The workers and the listing share one browser context, so they share its re-login too.
         relogin: worker.login,
         commit: async (outcome) => {
-          if (outcome.status === 'done') await checkpoint.done(outcome.key, outcome.attempt, outcome.result);
-          else {
+          if (outcome.status === 'done') {
+            await checkpoint.done(outcome.key, outcome.attempt, outcome.result);
+            await options.upload
+              ?.recorded(outcome.result)
+              .catch((err: unknown) =>
+                warn(`${outcome.key}: local copy not deleted: ${(err as Error).message}`),
+              );
+          } else {
             await checkpoint.failed(outcome.key, outcome.attempt, {
               reason: outcome.reason,
               ...(outcome.code ? { code: outcome.code } : {}),
@@ -112,7 +130,18 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
         },
       );
       events.emit('run:start', { site: site.name, concurrency, total: null, skipped: 0 });
-      const summary = await queue.run(source, (ref, ctx) => worker.work(ref, ctx), { signal });
+      const { upload } = options;
+      const work = upload
+        ? (ref: Ref, ctx: AttemptContext) =>
+            upload.attempt({
+              key: ctx.key,
+              signal: ctx.signal,
+              pull: () => worker.work(ref, ctx),
+              pending: checkpoint.pendingUploads(ctx.key),
+              saved: (files) => checkpoint.saved(ctx.key, ctx.attempt, files),
+            })
+        : (ref: Ref, ctx: AttemptContext) => worker.work(ref, ctx);
+      const summary = await queue.run(source, work, { signal });
       events.emit(
         'run:end',
         summary.error === undefined

@@ -14,6 +14,7 @@ export type SettingParser =
   | 'optional-path'
   | 'http-url'
   | 'redis-url'
+  | 's3-url'
   | 'integer'
   | 'optional-integer'
   | 'rate'
@@ -223,6 +224,84 @@ export const SETTINGS = {
     envExample: '',
     help: '`redis://host:port/db` of a shared queue (fleet mode)',
   },
+  upload: {
+    flag: 'upload',
+    env: 'PAGEPOOL_UPLOAD',
+    parser: 's3-url',
+    default: null,
+    shownDefault: '(none)',
+    envExample: '',
+    help: '`s3://BUCKET/PREFIX`: upload every file to `PREFIX/<path under --out>`; an item is done once uploaded',
+  },
+  uploads: {
+    flag: 'uploads',
+    env: 'PAGEPOOL_UPLOADS',
+    parser: 'integer',
+    min: 1,
+    max: 256,
+    default: 8,
+    help: 'files uploading at once, 1 to 256',
+  },
+  keepLocal: {
+    flag: 'no-keep-local',
+    env: 'PAGEPOOL_NO_KEEP_LOCAL',
+    parser: 'boolean',
+    negated: true,
+    default: true,
+    help: 'with `--upload`: delete each local file once its item is recorded done',
+  },
+  awsRegion: {
+    flag: null,
+    env: 'AWS_REGION',
+    parser: 'optional-text',
+    default: null,
+    shownDefault: "(the SDK's; `us-east-1` with an endpoint)",
+    envExample: '',
+    help: 'region of the `--upload` bucket',
+  },
+  awsEndpointS3: {
+    flag: null,
+    env: 'AWS_ENDPOINT_URL_S3',
+    parser: 'http-url',
+    default: '',
+    shownDefault: '(AWS)',
+    help: 'URL of an S3-compatible store (path-style addressing); wins over AWS_ENDPOINT_URL',
+  },
+  awsEndpoint: {
+    flag: null,
+    env: 'AWS_ENDPOINT_URL',
+    parser: 'http-url',
+    default: '',
+    shownDefault: '(AWS)',
+    help: 'URL of an S3-compatible store, when AWS_ENDPOINT_URL_S3 is not set',
+  },
+  awsAccessKeyId: {
+    flag: null,
+    env: 'AWS_ACCESS_KEY_ID',
+    parser: 'optional-text',
+    default: null,
+    shownDefault: "(the SDK's default chain)",
+    envExample: '',
+    help: 'access key for `--upload`; unset, the SDK reads shared config files, SSO or an instance role',
+  },
+  awsSecretAccessKey: {
+    flag: null,
+    env: 'AWS_SECRET_ACCESS_KEY',
+    parser: 'optional-text',
+    default: null,
+    shownDefault: "(the SDK's default chain)",
+    envExample: '',
+    help: 'secret of AWS_ACCESS_KEY_ID: environment only, never logged',
+  },
+  awsSessionToken: {
+    flag: null,
+    env: 'AWS_SESSION_TOKEN',
+    parser: 'optional-text',
+    default: null,
+    shownDefault: '(none)',
+    envExample: '',
+    help: 'session token of temporary credentials',
+  },
   quiet: {
     flag: 'quiet',
     env: 'PAGEPOOL_QUIET',
@@ -290,7 +369,7 @@ type ValueOf<S extends Setting> = S['parser'] extends 'integer' | 'rate'
     ? number | null
     : S['parser'] extends 'boolean'
       ? boolean
-      : S['parser'] extends 'optional-text' | 'optional-path' | 'redis-url'
+      : S['parser'] extends 'optional-text' | 'optional-path' | 'redis-url' | 's3-url'
         ? string | null
         : string;
 

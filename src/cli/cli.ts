@@ -5,8 +5,9 @@ import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatStatus, readStatus, repairCheckpoint, startFresh } from '../checkpoint/checkpoint.js';
 import { journalPathFor } from '../checkpoint/checkpoint-paths.js';
-import { type Config, helpText, loadConfig, workerOptionsFrom } from '../config.js';
+import { type Config, helpText, loadConfig, uploadSettingsFrom, workerOptionsFrom } from '../config.js';
 import { type Portal, portalOptionsFromEnv, startPortal } from '../demo/portal.js';
+import { openUploadStep, type UploadStep } from '../engine/upload-step.js';
 import {
   ConfigError,
   DiskFullError,
@@ -85,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
   let portal: Portal | undefined;
   let metrics: MetricsServer | null = null;
   let collector: MetricsCollector | null = null;
+  let upload: UploadStep | null = null;
   try {
     switch (config.command) {
       case 'status':
@@ -109,6 +111,16 @@ export async function main(argv: string[]): Promise<number> {
       collector = new MetricsCollector(events, config.queue ? { worker: machineId() } : {});
       // Before the site, the portal and the browser: a port in use is one line and exit 2, with nothing started.
       metrics = await openMetrics(config, collector);
+    }
+    const uploadSettings = uploadSettingsFrom(config);
+    if (uploadSettings && (config.command === 'run' || config.command === 'work')) {
+      // Before the portal and the browser: a bucket we cannot write to stops the run with nothing pulled.
+      upload = await openUploadStep({
+        ...uploadSettings,
+        outDir: config.out,
+        events,
+        signal: controller.signal,
+      });
     }
     const site = await loadSite(config.site);
     let baseUrl = config.baseUrl;
@@ -172,7 +184,15 @@ export async function main(argv: string[]): Promise<number> {
       track(events);
       const ui = createUi(events, uiOptions(config));
       try {
-        return await fleetCommand({ config, site, baseUrl, credentials, signal: controller.signal, events });
+        return await fleetCommand({
+          config,
+          site,
+          baseUrl,
+          credentials,
+          signal: controller.signal,
+          events,
+          upload,
+        });
       } catch (err) {
         if (isInterrupt(err, controller.signal)) return EXIT.interrupted;
         return stopped(err);
@@ -209,6 +229,7 @@ export async function main(argv: string[]): Promise<number> {
         checkpoint: config.checkpoint,
         refs: config.refs,
         retryFailed: config.retryFailed,
+        upload,
         events,
       });
     } catch (err) {
@@ -233,6 +254,7 @@ export async function main(argv: string[]): Promise<number> {
     if (isInterrupt(err, controller.signal)) return EXIT.interrupted;
     return fail(err, config);
   } finally {
+    upload?.close();
     await metrics?.close();
     collector?.dispose();
     await portal?.close();

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { formatStatus } from '../checkpoint/checkpoint.js';
 import { type Config, workerOptionsFrom } from '../config.js';
 import { limitSource, listWithRelogin, parseRefs } from '../engine/item-source.js';
+import type { UploadStep } from '../engine/upload-step.js';
 import { ConfigError, EXIT_CODES as EXIT } from '../errors.js';
 import { listRefs } from '../run.js';
 import type { RunEvents } from '../run-events.js';
@@ -32,6 +33,8 @@ export interface FleetContext {
   /** Aborted on the first SIGINT/SIGTERM. */
   signal: AbortSignal;
   events: EventEmitter<RunEvents>;
+  /** `--upload`: every machine's files go to the bucket (preflighted by the caller, who closes it). */
+  upload?: UploadStep | null;
 }
 
 /** `pagepool enqueue|work|run --queue URL`: resolves with the exit code. */
@@ -144,6 +147,7 @@ async function work(
     credentials: ctx.credentials,
     events,
     machine: machineId(),
+    upload: ctx.upload ?? null,
   });
   try {
     let listing: Promise<EnqueueCounts | undefined> = Promise.resolve(undefined);

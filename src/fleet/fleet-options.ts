@@ -30,7 +30,8 @@ export interface FleetFailure {
 
 /** A completed job's return value: the checkpoint's "done" record. */
 export interface FleetResult {
-  files: Array<{ path: string; bytes: number; sha256: string }>;
+  /** Each file with its object (`s3://BUCKET/KEY`) and ETag when the machine uploads. */
+  files: Array<{ path: string; bytes: number; sha256: string; object?: string; etag?: string }>;
   machine: string;
   attempt: number;
   ms: number;

@@ -41,11 +41,14 @@ export async function readFleetStatus<Ref>(
   };
 
   let bytes = 0;
+  let uploaded = 0;
   await scan(queue, client, queue.keys.completed!, ['returnvalue', 'processedOn', 'finishedOn'], (fields) => {
     const [returnvalue, processedOn, finishedOn] = fields;
     widen(processedOn ?? null, finishedOn ?? null);
     const result = parse<FleetResult>(returnvalue);
     for (const file of result?.files ?? []) bytes += file.bytes;
+    // As in the checkpoint: an item is uploaded when it has files and every one names its object.
+    if (result && result.files.length > 0 && result.files.every((f) => f.object !== undefined)) uploaded += 1;
   });
 
   const groups = new Map<string, { reason: string; count: number; permanent: boolean }>();
@@ -75,8 +78,7 @@ export async function readFleetStatus<Ref>(
     done: counts.completed ?? 0,
     failed: permanent,
     pending: inQueue + (failedTotal - permanent),
-    // Round two: count the object keys job outcomes carry once fleet workers upload.
-    uploaded: 0,
+    uploaded,
     bytes,
     failuresByReason: [...groups.values()].sort(
       (a, b) => b.count - a.count || a.reason.localeCompare(b.reason),

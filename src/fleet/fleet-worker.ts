@@ -5,9 +5,10 @@ import type { EventEmitter } from 'node:events';
 import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { PagePool } from '../browser/page-pool.js';
+import type { RecordedFile } from '../checkpoint/recorded-file.js';
 import { type AttemptContext, type ItemWorkerOptions, openItemWorker } from '../engine/item-worker.js';
+import type { UploadStep } from '../engine/upload-step.js';
 import { ConfigError, classify, describe, ShutdownError } from '../errors.js';
-import type { SavedFile } from '../files/types.js';
 import {
   afterLoginFailure,
   type Charges,
@@ -54,13 +55,18 @@ export interface FleetQueueOptions {
 }
 
 /** The item worker's options (site, credentials, out, pool, files, browser...) plus the fleet's. */
-export interface FleetWorkerOptions<Ref> extends ItemWorkerOptions<Ref>, FleetQueueOptions {}
+export interface FleetWorkerOptions<Ref> extends ItemWorkerOptions<Ref>, FleetQueueOptions {
+  /** Upload each item's files before its job completes; the job's outcome names the objects. */
+  upload?: UploadStep | null;
+}
 
 /** What the fleet runs: one attempt at one item, the machine's one login, and how to close it. */
 export interface FleetWork<Ref> {
-  work(ref: Ref, ctx: AttemptContext): Promise<SavedFile[]>;
+  work(ref: Ref, ctx: AttemptContext): Promise<RecordedFile[]>;
   login: SingleFlightLogin;
   close(): Promise<void>;
+  /** After the job completed: e.g. the upload step deletes local copies (`--no-keep-local`). */
+  completed?(files: readonly RecordedFile[]): Promise<void>;
 }
 
 export interface FleetWorkSummary {
@@ -110,6 +116,9 @@ export class FleetWorker<Ref> {
     );
     this.#worker.on('completed', (job, result) => {
       this.#done += 1;
+      work
+        .completed?.(result.files)
+        .catch((err: unknown) => this.#warn(`${job.data.key}: local copy not deleted: ${describe(err)}`));
       this.#o.events.emit('task:done', {
         key: job.data.key,
         attempt: result.attempt,
@@ -130,7 +139,18 @@ export class FleetWorker<Ref> {
   /** Launches (or borrows) the browser and logs in once; the BullMQ worker starts with `run()`. */
   static async open<Ref>(options: FleetWorkerOptions<Ref>): Promise<FleetWorker<Ref>> {
     const item = await openItemWorker(options);
-    return new FleetWorker(options, item, item.pool);
+    const { upload } = options;
+    if (!upload) return new FleetWorker(options, item, item.pool);
+    // No checkpoint here: a job taken again after a crash is pulled again, and the sink skips objects already
+    // in the bucket with the same sha256.
+    const work: FleetWork<Ref> = {
+      login: item.login,
+      close: () => item.close(),
+      work: (ref, ctx) =>
+        upload.attempt({ key: ctx.key, signal: ctx.signal, pull: () => item.work(ref, ctx) }),
+      completed: (files) => upload.recorded(files),
+    };
+    return new FleetWorker(options, work, item.pool);
   }
 
   get pool(): PagePool {
@@ -419,6 +439,9 @@ export async function openJobs<Ref>(queue: Queue<FleetJobData<Ref>, FleetResult>
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
-function toRecord(file: SavedFile): { path: string; bytes: number; sha256: string } {
-  return { path: file.path, bytes: file.bytes, sha256: file.sha256 };
+function toRecord(file: RecordedFile): RecordedFile {
+  const { path, bytes, sha256, object, etag } = file;
+  return object !== undefined && etag !== undefined
+    ? { path, bytes, sha256, object, etag }
+    : { path, bytes, sha256 };
 }

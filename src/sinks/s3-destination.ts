@@ -11,20 +11,30 @@ export interface S3Destination {
 // Underscores and capitals are accepted too, as some S3-compatible stores allow them with path-style addressing.
 const BUCKET = /^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$/;
 
-/** Parses `s3://BUCKET[/PREFIX]`; `field` names the setting in the error (e.g. `--upload`). */
-export function parseS3Url(url: string, field = 'upload'): S3Destination {
-  const bad = (why: string): ConfigError =>
-    new ConfigError(`Expected \`${field}\` to be s3://BUCKET/PREFIX, got \`${url}\`: ${why}`);
-  if (!url.startsWith('s3://')) throw bad('it must start with s3://');
+/** What is wrong with `url` as `s3://BUCKET[/PREFIX]`, or null when nothing is. */
+export function s3UrlProblem(url: string): string | null {
+  if (!url.startsWith('s3://')) return 'it must start with s3://';
   const rest = url.slice('s3://'.length);
   const slash = rest.indexOf('/');
   const bucket = slash === -1 ? rest : rest.slice(0, slash);
-  if (bucket === '') throw bad('the bucket name is missing');
-  if (!BUCKET.test(bucket)) throw bad(`\`${bucket}\` is not a valid bucket name`);
+  if (bucket === '') return 'the bucket name is missing';
+  if (!BUCKET.test(bucket)) return `\`${bucket}\` is not a valid bucket name`;
   const prefix = slash === -1 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '');
   if (prefix.split('/').some((part) => part === '..' || part === '.'))
-    throw bad('the prefix must not contain `.` or `..` segments');
-  if (prefix.includes('//')) throw bad('the prefix must not contain empty segments');
+    return 'the prefix must not contain `.` or `..` segments';
+  if (prefix.includes('//')) return 'the prefix must not contain empty segments';
+  return null;
+}
+
+/** Parses `s3://BUCKET[/PREFIX]`; `field` names the setting in the error (e.g. `--upload`). */
+export function parseS3Url(url: string, field = 'upload'): S3Destination {
+  const problem = s3UrlProblem(url);
+  if (problem !== null)
+    throw new ConfigError(`Expected \`${field}\` to be s3://BUCKET/PREFIX, got \`${url}\`: ${problem}`);
+  const rest = url.slice('s3://'.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash === -1 ? rest : rest.slice(0, slash);
+  const prefix = slash === -1 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '');
   return { bucket, prefix };
 }
 

@@ -140,6 +140,9 @@ export class S3Sink {
     const region = options.region ?? (options.endpoint !== undefined ? 'us-east-1' : undefined);
     if (region !== undefined) config.region = region;
     if (options.credentials) config.credentials = options.credentials;
+    // The SDK prints a multi-line notice on Node 20 (its releases after January 2027 need Node 22) on stderr,
+    // where a failed run must show one line; pagepool's own engines range is what a user has to meet.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client(config);
   }
 

@@ -42,6 +42,8 @@ export interface ReportJson {
     bytes: number;
     interrupted: number;
   };
+  /** `--upload`: files sent, files already in the bucket (same sha256), failed uploads, bytes sent, MB/s. */
+  uploads: { uploaded: number; skipped: number; failed: number; bytes: number; mbPerSec: number };
   timing: { wallMs: number; p50Ms: number | null; p95Ms: number | null; itemsPerSec: number };
   /** The metrics /metrics serves, as they stood when the report was taken, with the run's peaks. */
   metrics: MetricsSnapshot;
@@ -153,6 +155,10 @@ export class RunReport {
         duplicates: s.duplicates,
         bytes: s.bytes,
         interrupted: s.interrupted,
+      },
+      uploads: {
+        ...s.uploads,
+        mbPerSec: wallMs > 0 ? Math.round((s.uploads.bytes / 1e6 / (wallMs / 1000)) * 100) / 100 : 0,
       },
       timing: {
         wallMs,

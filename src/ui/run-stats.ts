@@ -35,6 +35,8 @@ export class RunStats {
   interrupted = 0;
   duplicates = 0;
   bytes = 0;
+  /** `--upload`: files sent to the store, files already there (same sha256), failed uploads, bytes sent. */
+  readonly uploads = { uploaded: 0, skipped: 0, failed: 0, bytes: 0 };
   startedAt: number;
   endedAt: number | null = null;
   reason: EndReason | null = null;
@@ -125,6 +127,16 @@ export class RunStats {
       'file:saved': ({ bytes }) => {
         this.bytes += bytes;
       },
+      'upload:progress': ({ bytes }) => {
+        this.uploads.bytes += bytes;
+      },
+      'upload:done': ({ skipped }) => {
+        if (skipped) this.uploads.skipped += 1;
+        else this.uploads.uploaded += 1;
+      },
+      'upload:failed': () => {
+        this.uploads.failed += 1;
+      },
       'page:replaced': ({ slot }) => {
         const current = this.slots[slot];
         if (current) this.slotOf.delete(current.key);
@@ -201,6 +213,18 @@ export class RunStats {
   bytesPerSec(now = this.now()): number {
     const seconds = this.elapsedMs(now) / 1000;
     return seconds > 0 ? this.bytes / seconds : 0;
+  }
+
+  /** Bytes sent to the store per second of the run. */
+  uploadBytesPerSec(now = this.now()): number {
+    const seconds = this.elapsedMs(now) / 1000;
+    return seconds > 0 ? this.uploads.bytes / seconds : 0;
+  }
+
+  /** Whether anything was uploaded or tried (the display shows uploads only then). */
+  get uploading(): boolean {
+    const u = this.uploads;
+    return u.uploaded + u.skipped + u.failed > 0;
   }
 
   /** Time left at the pace so far; null while the total or the pace is unknown. */

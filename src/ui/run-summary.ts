@@ -14,6 +14,12 @@ export function formatSummary(stats: RunStats, now: number): string {
       ? `${plural(stats.done, 'item')} saved`
       : `${stats.done} of ${plural(total, 'item')} saved`;
   const parts = [`${saved} (${formatBytes(stats.bytes)})`];
+  const u = stats.uploads;
+  if (stats.uploading) {
+    const already = u.skipped > 0 ? `, ${u.skipped} already in the bucket` : '';
+    parts.push(`${plural(u.uploaded, 'file')} uploaded (${formatBytes(u.bytes)}${already})`);
+  }
+  if (u.failed > 0) parts.push(plural(u.failed, 'failed upload'));
   // The same words as `pagepool status`: a transient failure is tried again by the next run.
   const retriedLater = stats.failed - stats.permanent;
   if (retriedLater > 0) parts.push(`${retriedLater} ${FAILED_RETRIED}`);

@@ -111,6 +111,10 @@ export class TtyRenderer {
       ...(oldestMs > this.options.slowAfterMs
         ? [this.paint(`oldest ${Math.floor(oldestMs / 1000)}s`, 'yellow')]
         : []),
+      ...(s.uploading
+        ? [`uploaded ${s.uploads.uploaded + s.uploads.skipped} (${formatMbPerSec(s.uploadBytesPerSec(now))})`]
+        : []),
+      ...(s.uploads.failed > 0 ? [this.paint(`upload failures ${s.uploads.failed}`, 'red')] : []),
     ].join(' | ');
   }
 

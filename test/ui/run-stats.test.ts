@@ -37,6 +37,24 @@ describe('RunStats', () => {
     expect(stats.slots[1]).toMatchObject({ key: 'B' });
   });
 
+  it('counts uploads: sent, already in the bucket, failed, and bytes sent per second', () => {
+    const events = newEvents();
+    const clock = new ManualClock();
+    const stats = new RunStats(events, clock.now);
+    events.emit('run:start', { site: 'demo', concurrency: 1, total: 2, skipped: 0 });
+    expect(stats.uploading).toBe(false);
+    const file = { key: 'A', path: 'demo/a.pdf', object: 's3://b/demo/a.pdf', bytes: 3_000_000 };
+    events.emit('upload:start', file);
+    events.emit('upload:progress', { key: 'A', path: file.path, bytes: 3_000_000 });
+    events.emit('upload:done', { ...file, skipped: false, ms: 10 });
+    events.emit('upload:done', { ...file, path: 'demo/b.pdf', skipped: true, ms: 1 });
+    events.emit('upload:failed', { key: 'B', path: 'demo/c.pdf', object: 's3://b/demo/c.pdf', error: null });
+    clock.advance(2000);
+    expect(stats.uploads).toEqual({ uploaded: 1, skipped: 1, failed: 1, bytes: 3_000_000 });
+    expect(stats.uploading).toBe(true);
+    expect(stats.uploadBytesPerSec()).toBe(1_500_000);
+  });
+
   it('never shows a total below what is finished, and stops listening on dispose()', () => {
     const events = newEvents();
     const stats = new RunStats(events, () => 0);
