@@ -128,6 +128,7 @@ export interface WorkerSettings {
   block: boolean;
   recycleAfter: number;
   fileIdleTimeoutMs: number;
+  minSpeedBytesPerSec: number;
   diskMarginBytes: number;
   chromiumPath: string | null;
   headed: boolean;
@@ -146,6 +147,7 @@ export function workerOptionsFrom(config: Readonly<Config>): WorkerSettings {
     block: config.block,
     recycleAfter: config.recycleAfter,
     fileIdleTimeoutMs: config.fileIdleTimeoutMs,
+    minSpeedBytesPerSec: config.minSpeedBytesPerSec,
     diskMarginBytes: config.diskMarginBytes,
     chromiumPath: config.chromiumPath,
     headed: config.headed,

@@ -1,6 +1,7 @@
 // Every setting of the `pagepool` command, declared once: flag, environment variable, parser, range, default
 // (in library units: ms, bytes) and help. Pure data: src/config.ts parses with it; `--help`, the README's
 // configuration table and .env.example are generated from it (scripts/settings-docs.ts).
+import { DEFAULT_MIN_SPEED } from './files/file-store.js';
 import { MAX_RETRIES, QUEUE_DEFAULTS } from './queue/queue-options.js';
 
 /**
@@ -193,6 +194,15 @@ export const SETTINGS = {
     scale: 1000,
     default: 10_000,
     help: 'seconds a download may stall',
+  },
+  minSpeedBytesPerSec: {
+    flag: 'min-speed',
+    env: 'PAGEPOOL_MIN_SPEED',
+    parser: 'integer',
+    min: 0,
+    max: 1_073_741_824,
+    default: DEFAULT_MIN_SPEED.bytesPerSec,
+    help: 'bytes/s a file download must average over 10 s; slower ones are aborted and resumed (0 is off)',
   },
   diskMarginBytes: {
     flag: 'disk-margin',

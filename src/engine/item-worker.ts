@@ -40,6 +40,8 @@ export interface ItemWorkerOptions<Ref> {
   recycleAfter?: number;
   /** @default 10_000 */
   fileIdleTimeoutMs?: number;
+  /** Bytes/s a file body must average over 10 s, else it is aborted and resumed; 0 is off. @default 512 */
+  minSpeedBytesPerSec?: number;
   /** @default 100 MiB */
   diskMarginBytes?: number;
   chromiumPath?: string | null;
@@ -115,6 +117,9 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     cookies: (url) => pool.context.cookies(url),
     ...(userAgent ? { userAgent } : {}),
     bodyIdleTimeoutMs: options.fileIdleTimeoutMs ?? 10_000,
+    ...(options.minSpeedBytesPerSec === undefined
+      ? {}
+      : { minSpeedBytesPerSec: options.minSpeedBytesPerSec }),
     diskMarginBytes: options.diskMarginBytes ?? 100 * 1024 * 1024,
     // Names other keys already own (from earlier runs) stay theirs, whatever order this run goes in.
     claims: await readManifestClaims(path.join(options.out, 'manifest.jsonl'), options.out),
