@@ -123,6 +123,7 @@ export interface WorkerSettings {
   out: string;
   concurrency: number;
   taskTimeoutMs: number;
+  pageTimeoutMs: number;
   retries: number;
   rate: number;
   block: boolean;
@@ -142,6 +143,7 @@ export function workerOptionsFrom(config: Readonly<Config>): WorkerSettings {
     out: config.out,
     concurrency: config.concurrency,
     taskTimeoutMs: config.taskTimeoutMs,
+    pageTimeoutMs: config.pageTimeoutMs,
     retries: config.retries,
     rate: config.rate,
     block: config.block,

@@ -38,6 +38,8 @@ export interface ItemWorkerOptions<Ref> {
   block?: boolean;
   /** @default 200 */
   recycleAfter?: number;
+  /** Default timeout of every navigation and wait on a pool page; the item deadline still bounds the whole item. @default 30_000 */
+  pageTimeoutMs?: number;
   /** @default 10_000 */
   fileIdleTimeoutMs?: number;
   /** Bytes/s a file body must average over 10 s, else it is aborted and resumed; 0 is off. @default 512 */
@@ -98,6 +100,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     login: (page) => site.login(page, credentials, baseUrl),
     block: options.block ?? true,
     recycleAfter: options.recycleAfter ?? 200,
+    ...(options.pageTimeoutMs === undefined ? {} : { pageTimeoutMs: options.pageTimeoutMs }),
     // A trace records one context: keep the first one for the whole run when tracing.
     ...(options.trace ? { contextRecycleAfter: 0 } : {}),
   });
