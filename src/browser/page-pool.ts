@@ -183,8 +183,9 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     } catch (err) {
       // A navigation or wait that timed out leaves its request loading in the browser: it holds Chromium's HTTP
       // cache lock on that URL (another page asking for it waits 20 s, long enough for a short session to expire
-      // meanwhile, again on every retry) and one of the 6 sockets per host. Closing the page cancels it.
-      if (isTimeout(err)) poison('timeout');
+      // meanwhile, again on every retry) and one of the 6 sockets per host. Closing the page cancels it; the
+      // attempt fails once it is closed (bounded), so its retry cannot start while the request still holds on.
+      if (isTimeout(err) && slot.generation === lease.generation) await this.replace(slot, 'timeout');
       throw err;
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -354,17 +355,19 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     }
   }
 
-  /** Takes the slot's page away and closes it in the background, under a bound. */
-  private replace(slot: Slot, reason: string): void {
+  /** Takes the slot's page away and closes it in the background, under a bound; resolves once it is closed. */
+  private replace(slot: Slot, reason: string): Promise<void> {
     const page = slot.page;
     slot.page = null;
     slot.uses = 0;
     slot.generation += 1;
+    let closing = Promise.resolve();
     if (page) {
-      const closing = this.closePage(page).finally(() => this.closing.delete(closing));
+      closing = this.closePage(page).finally(() => this.closing.delete(closing));
       this.closing.add(closing);
     }
     if (reason !== 'closing') this.emit('page:replaced', { slot: slot.index, reason });
+    return closing;
   }
 
   private async closePage(page: Page): Promise<void> {
