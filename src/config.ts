@@ -135,11 +135,13 @@ export interface WorkerSettings {
   out: string;
   concurrency: number;
   taskTimeoutMs: number;
+  pageTimeoutMs: number;
   retries: number;
   rate: number;
   block: boolean;
   recycleAfter: number;
   fileIdleTimeoutMs: number;
+  minSpeedBytesPerSec: number;
   diskMarginBytes: number;
   chromiumPath: string | null;
   headed: boolean;
@@ -153,11 +155,13 @@ export function workerOptionsFrom(config: Readonly<Config>): WorkerSettings {
     out: config.out,
     concurrency: config.concurrency,
     taskTimeoutMs: config.taskTimeoutMs,
+    pageTimeoutMs: config.pageTimeoutMs,
     retries: config.retries,
     rate: config.rate,
     block: config.block,
     recycleAfter: config.recycleAfter,
     fileIdleTimeoutMs: config.fileIdleTimeoutMs,
+    minSpeedBytesPerSec: config.minSpeedBytesPerSec,
     diskMarginBytes: config.diskMarginBytes,
     chromiumPath: config.chromiumPath,
     headed: config.headed,

@@ -1,6 +1,8 @@
 // Every setting of the `pagepool` command, declared once: flag, environment variable, parser, range, default
 // (in library units: ms, bytes) and help. Pure data: src/config.ts parses with it; `--help`, the README's
 // configuration table and .env.example are generated from it (scripts/settings-docs.ts).
+import { PAGE_TIMEOUT_MS } from './browser/page-pool.js';
+import { DEFAULT_MIN_SPEED } from './files/file-store.js';
 import { MAX_RETRIES, QUEUE_DEFAULTS } from './queue/queue-options.js';
 
 /**
@@ -95,6 +97,16 @@ export const SETTINGS = {
     scale: 1000,
     default: QUEUE_DEFAULTS.taskTimeoutMs,
     help: 'seconds one item may take; then it is abandoned and retried',
+  },
+  pageTimeoutMs: {
+    flag: 'page-timeout',
+    env: 'PAGEPOOL_PAGE_TIMEOUT',
+    parser: 'integer',
+    min: 1,
+    max: 3600,
+    scale: 1000,
+    default: PAGE_TIMEOUT_MS,
+    help: 'seconds a navigation or wait on a page may take; then the item is retried on a fresh page',
   },
   retries: {
     flag: 'retries',
@@ -195,6 +207,15 @@ export const SETTINGS = {
     scale: 1000,
     default: 10_000,
     help: 'seconds a download may stall',
+  },
+  minSpeedBytesPerSec: {
+    flag: 'min-speed',
+    env: 'PAGEPOOL_MIN_SPEED',
+    parser: 'integer',
+    min: 0,
+    max: 1_073_741_824,
+    default: DEFAULT_MIN_SPEED.bytesPerSec,
+    help: 'bytes/s a file download must average over 10 s; slower ones are aborted and resumed (0 is off)',
   },
   diskMarginBytes: {
     flag: 'disk-margin',

@@ -77,6 +77,30 @@ describe('a pull through injected faults', () => {
     expect(stats.logins).toBeLessThanOrEqual(1 + stats.expiredSessions + 1);
   }, 300_000);
 
+  it('an item whose first detail request never answers is not stranded on the login page (8 s sessions)', async () => {
+    // The bug of issue 14: the navigation timed out but kept loading on a page the pool kept, holding Chromium's
+    // cache lock on the URL, so each later attempt at the item waited 20 s for it and met an expired session.
+    const vehicles = 24;
+    const sessionMs = 8_000;
+    const result = await faultPull({
+      browser,
+      out: await tempDir(),
+      portal: { vehicles, stuckRate: 0.1, sessionLifetimeMs: sessionMs, pageLatencyMs: 50, seed: 3 },
+      run: { pageTimeoutMs: 3_000 },
+    });
+    const { summary, stats } = result;
+    console.log(
+      `stuck first requests: ${summary.done}/${vehicles} done, ${stats.stuck} stuck, ${stats.logins} logins, ` +
+        `${stats.expiredSessions} sessions expired, ${summary.retries} retries, ${(result.wallMs / 1000).toFixed(1)} s`,
+    );
+    expect(result.failures).toEqual([]);
+    expect(summary).toMatchObject({ done: vehicles, failed: 0, reason: 'done', pending: [] });
+    expect(result.badFiles).toEqual([]);
+    expect(stats.stuck).toBeGreaterThan(0);
+    // One login per expiry at most: the first one, one per session lifetime, and 2 of slack.
+    expect(stats.logins).toBeLessThanOrEqual(result.wallMs / sessionMs + 2);
+  }, 300_000);
+
   it('stalled bodies and HTML "session expired" files, default settings: resumed, re-logged in, every PDF byte-exact', async () => {
     const out = await tempDir();
     const vehicles = 24;

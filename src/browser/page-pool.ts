@@ -1,12 +1,14 @@
 // The page pool: one logged-in BrowserContext, N pages handed out one task at a time, replaced when they go bad,
 // grow, or get old; every M tasks the pool moves to a fresh context carrying the old one's storage state.
 import { EventEmitter } from 'node:events';
-import type { Browser, BrowserContext, Page } from 'playwright';
+import { type Browser, type BrowserContext, errors, type Page } from 'playwright';
 import { ShutdownError } from '../errors.js';
 import { PageSession } from './page-session.js';
 
 const CONTEXT_OPTIONS = { acceptDownloads: true } as const;
 const MIB = 1024 * 1024;
+/** The default of `pageTimeoutMs`: a detail page of a slow portal loads in a few seconds, a hung one never. */
+export const PAGE_TIMEOUT_MS = 30_000;
 
 export interface PagePoolOptions {
   browser: Browser;
@@ -31,11 +33,20 @@ export interface PagePoolOptions {
   contextRecycleAfter?: number;
   /** Bound on `page.close()`, which can hang after an aborted navigation. @default 5000 */
   closeTimeoutMs?: number;
+  /**
+   * Every page's default timeout for navigations and waits (`page.setDefaultTimeout`), so adapter code needs
+   * none of its own; a task that fails on one gets its page replaced.
+   * @default 30_000
+   */
+  pageTimeoutMs?: number;
 }
 
 /** What the pool reports; the engine forwards these to the run's events. */
 export interface PagePoolEvents {
-  /** A slot's page was taken away; `reason`: 'recycled', 'memory', 'context', 'aborted', 'abandoned', 'crashed'. */
+  /**
+   * A slot's page was taken away; `reason`: 'recycled', 'memory', 'context', 'aborted', 'abandoned', 'crashed',
+   * 'timeout'.
+   */
   'page:replaced': [{ slot: number; reason: string }];
   /** A login completed (the first one and every re-login); `count` so far. */
   login: [{ count: number }];
@@ -91,6 +102,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
       pageHeapLimitBytes: 64 * MIB,
       contextRecycleAfter: 1000,
       closeTimeoutMs: 5000,
+      pageTimeoutMs: PAGE_TIMEOUT_MS,
       ...options,
     };
     this.slots = Array.from({ length: options.size }, (_, index) => ({
@@ -168,6 +180,13 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     page.once('crash', onCrash);
     try {
       return await fn(page, slot.index);
+    } catch (err) {
+      // A navigation or wait that timed out leaves its request loading in the browser: it holds Chromium's HTTP
+      // cache lock on that URL (another page asking for it waits 20 s, long enough for a short session to expire
+      // meanwhile, again on every retry) and one of the 6 sockets per host. Closing the page cancels it; the
+      // attempt fails once it is closed (bounded), so its retry cannot start while the request still holds on.
+      if (isTimeout(err) && slot.generation === lease.generation) await this.replace(slot, 'timeout');
+      throw err;
     } finally {
       signal.removeEventListener('abort', onAbort);
       abandoned?.removeEventListener('abort', onAbandon);
@@ -249,6 +268,8 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     }
     this.contextOf.set(page, entry);
     page.once('close', () => this.pageClosed(entry));
+    // Navigations included (no setDefaultNavigationTimeout overrides it).
+    page.setDefaultTimeout(this.options.pageTimeoutMs);
     try {
       const session = await PageSession.attach(entry.context, page, {
         block: this.options.block,
@@ -336,17 +357,19 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     }
   }
 
-  /** Takes the slot's page away and closes it in the background, under a bound. */
-  private replace(slot: Slot, reason: string): void {
+  /** Takes the slot's page away and closes it in the background, under a bound; resolves once it is closed. */
+  private replace(slot: Slot, reason: string): Promise<void> {
     const page = slot.page;
     slot.page = null;
     slot.uses = 0;
     slot.generation += 1;
+    let closing = Promise.resolve();
     if (page) {
-      const closing = this.closePage(page).finally(() => this.closing.delete(closing));
+      closing = this.closePage(page).finally(() => this.closing.delete(closing));
       this.closing.add(closing);
     }
     if (reason !== 'closing') this.emit('page:replaced', { slot: slot.index, reason });
+    return closing;
   }
 
   private async closePage(page: Page): Promise<void> {
@@ -406,7 +429,16 @@ function checkOptions(options: PagePoolOptions): void {
   integer('pageHeapLimitBytes', options.pageHeapLimitBytes, 1);
   integer('contextRecycleAfter', options.contextRecycleAfter, 0);
   integer('closeTimeoutMs', options.closeTimeoutMs, 1);
+  integer('pageTimeoutMs', options.pageTimeoutMs, 1);
   if (problems.length > 0) throw new RangeError(problems.join('; '));
+}
+
+/** A Playwright timeout, or an error caused by one (an adapter may wrap it). */
+function isTimeout(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof errors.TimeoutError) return true;
+  }
+  return false;
 }
 
 /** Resolves true when `promise` settles within `ms`, false otherwise (never rejects). */

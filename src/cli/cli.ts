@@ -286,12 +286,9 @@ function uiOptions(config: Config): UiOptions {
   };
 }
 
-/**
- * An item in flight longer than this is shown by the TTY display. Until the page-timeout setting lands: a
- * quarter of the item `--timeout`, at most 30 s.
- */
+/** An item in flight longer than its page timeout (or its whole deadline, if shorter) is shown by the TTY display. */
 function slowAfterMs(config: Config): number {
-  return Math.min(config.taskTimeoutMs / 4, 30_000);
+  return Math.min(config.taskTimeoutMs, config.pageTimeoutMs);
 }
 
 async function status(config: Config): Promise<number> {

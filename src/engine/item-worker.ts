@@ -39,8 +39,12 @@ export interface ItemWorkerOptions<Ref> {
   block?: boolean;
   /** @default 200 */
   recycleAfter?: number;
+  /** Default timeout of every navigation and wait on a pool page; the item deadline still bounds the whole item. @default 30_000 */
+  pageTimeoutMs?: number;
   /** @default 10_000 */
   fileIdleTimeoutMs?: number;
+  /** Bytes/s a file body must average over 10 s, else it is aborted and resumed; 0 is off. @default 512 */
+  minSpeedBytesPerSec?: number;
   /** @default 100 MiB */
   diskMarginBytes?: number;
   chromiumPath?: string | null;
@@ -97,6 +101,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     login: siteLogin(site, credentials, baseUrl),
     block: options.block ?? true,
     recycleAfter: options.recycleAfter ?? 200,
+    ...(options.pageTimeoutMs === undefined ? {} : { pageTimeoutMs: options.pageTimeoutMs }),
     // A trace records one context: keep the first one for the whole run when tracing.
     ...(options.trace ? { contextRecycleAfter: 0 } : {}),
   });
@@ -116,6 +121,9 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     cookies: (url) => pool.context.cookies(url),
     ...(userAgent ? { userAgent } : {}),
     bodyIdleTimeoutMs: options.fileIdleTimeoutMs ?? 10_000,
+    ...(options.minSpeedBytesPerSec === undefined
+      ? {}
+      : { minSpeedBytesPerSec: options.minSpeedBytesPerSec }),
     diskMarginBytes: options.diskMarginBytes ?? 100 * 1024 * 1024,
     session: site.login !== undefined,
     // Names other keys already own (from earlier runs) stay theirs, whatever order this run goes in.

@@ -3,6 +3,7 @@
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PagePool, type PagePoolOptions } from '../../src/browser/page-pool.js';
+import { faultDraw } from '../../src/demo/fault-plan.js';
 import { type Portal, startPortal } from '../../src/demo/portal.js';
 import { ShutdownError } from '../../src/errors.js';
 import { demoLogin } from '../../src/sites/demo-portal-login.js';
@@ -312,6 +313,48 @@ describe('context recycling', () => {
     }
   });
 
+  it('replaces a page whose navigation timed out, so its hung request does not hold the URL for other pages', async () => {
+    // A vehicle whose first detail request the portal never answers and whose second it answers.
+    const seed = 3;
+    const rate = 0.5;
+    const stock = Array.from({ length: 40 }, (_, i) => `S${String(i + 1).padStart(5, '0')}`).find(
+      (s) => faultDraw(seed, 'detail', s, 0) < rate && faultDraw(seed, 'detail', s, 1) >= rate,
+    )!;
+    const faulty = await startPortal({ vehicles: 40, seed, stuckRate: rate });
+    const p = await new PagePool({
+      browser,
+      size: 2,
+      login: (page) => demoLogin(page, { username: 'demo', password: 'demo-pass' }, faulty.url),
+      pageTimeoutMs: 1_500,
+    }).open();
+    const replaced: string[] = [];
+    p.on('page:replaced', ({ reason }) => replaced.push(reason));
+    const url = `${faulty.url}/vehicle/${stock}`;
+    try {
+      // The pool's page timeout bounds the navigation: the adapter passes none.
+      const error = await p
+        .withPage((page) => page.goto(url, { waitUntil: 'domcontentloaded' }), { signal })
+        .catch((err: unknown) => err);
+      expect((error as Error).name).toBe('TimeoutError');
+      expect(replaced).toEqual(['timeout']);
+      // Left loading, the hung request would hold Chromium's cache lock on the URL: the next request for it would
+      // wait 20 s, past this navigation's own 15 s bound.
+      const landed = await p.withPage(
+        async (page) => {
+          await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 15_000 });
+          return new URL(page.url()).pathname;
+        },
+        { signal },
+      );
+      expect(landed).toBe(`/vehicle/${stock}`);
+      expect(faulty.stats().stuck).toBe(1);
+      expect(p.loginCount).toBe(1);
+    } finally {
+      await p.close();
+      await faulty.close();
+    }
+  });
+
   it('says a closed pool is shutting down (a coded error: the item stays pending)', async () => {
     const p = await openPool().pool;
     await p.close();
@@ -321,8 +364,11 @@ describe('context recycling', () => {
   });
 
   it('rejects bad options with one message naming each', () => {
-    expect(() => new PagePool({ browser, size: 0, login: async () => {}, contextRecycleAfter: -1 })).toThrow(
-      'Expected `size` to be an integer from 1, got `0`; Expected `contextRecycleAfter` to be an integer from 0, got `-1`',
+    expect(
+      () =>
+        new PagePool({ browser, size: 0, login: async () => {}, contextRecycleAfter: -1, pageTimeoutMs: 0 }),
+    ).toThrow(
+      'Expected `size` to be an integer from 1, got `0`; Expected `contextRecycleAfter` to be an integer from 0, got `-1`; Expected `pageTimeoutMs` to be an integer from 1, got `0`',
     );
   });
 });
