@@ -3,7 +3,17 @@ import type { QueueEvents } from './queue/events.js';
 
 export interface RunEvents extends QueueEvents {
   /** The run starts; `total` is known when the source is a file or a listing was counted, else null. */
-  'run:start': [{ site: string; concurrency: number; total: number | null; skipped: number }];
+  'run:start': [
+    {
+      site: string;
+      /** Pages: items in the browser stage at once. */
+      concurrency: number;
+      /** Items in the download stage at once (after `job.releasePage()`). */
+      downloads?: number;
+      total: number | null;
+      skipped: number;
+    },
+  ];
   /** More items were found by the listing (total grows as the inventory is paged through). */
   'run:total': [{ total: number }];
   /** A page picked up an item, or the item moved to a new stage ("search", "detail", "download"). */

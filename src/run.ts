@@ -66,8 +66,10 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
     });
     try {
       const d = QUEUE_DEFAULTS;
+      const downloads = worker.downloads.limit;
       const queue = new AsyncTaskQueue<Ref, SavedFile[]>({
-        concurrency,
+        // Both stages: the pool bounds the pages, the download stage the rest.
+        concurrency: concurrency + downloads,
         taskTimeoutMs: options.taskTimeoutMs ?? d.taskTimeoutMs,
         retries: options.retries ?? d.retries,
         rate: options.rate ?? d.rate,
@@ -110,7 +112,7 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
           events,
         },
       );
-      events.emit('run:start', { site: site.name, concurrency, total: null, skipped: 0 });
+      events.emit('run:start', { site: site.name, concurrency, downloads, total: null, skipped: 0 });
       const summary = await queue.run(source, (ref, ctx) => worker.work(ref, ctx), { signal });
       events.emit(
         'run:end',

@@ -34,8 +34,13 @@ export interface FleetQueueOptions {
   /** A connected client (maxRetriesPerRequest null); BullMQ duplicates it for its blocking reads. */
   redis: Redis;
   queueName: string;
-  /** Items in flight on this machine. */
+  /** Pages: items in the browser stage on this machine. */
   concurrency: number;
+  /**
+   * Items in the download stage on this machine (the item worker's, after `releasePage()`): BullMQ runs
+   * `concurrency + downloads` jobs at once, the page pool and the stage bound each part. @default 0 (plain work)
+   */
+  downloads?: number;
   events: EventEmitter<RunEvents>;
   taskTimeoutMs: number;
   retries: number;
@@ -106,7 +111,13 @@ export class FleetWorker<Ref> {
     this.#worker = new Worker<FleetJobData<Ref>, FleetResult>(
       options.queueName,
       (job, token, signal) => this.#process(job, token, signal),
-      { ...workerOptions(options, options.machine), connection },
+      {
+        ...workerOptions(
+          { ...options, concurrency: options.concurrency + (options.downloads ?? 0) },
+          options.machine,
+        ),
+        connection,
+      },
     );
     this.#worker.on('completed', (job, result) => {
       this.#done += 1;
@@ -130,7 +141,7 @@ export class FleetWorker<Ref> {
   /** Launches (or borrows) the browser and logs in once; the BullMQ worker starts with `run()`. */
   static async open<Ref>(options: FleetWorkerOptions<Ref>): Promise<FleetWorker<Ref>> {
     const item = await openItemWorker(options);
-    return new FleetWorker(options, item, item.pool);
+    return new FleetWorker({ ...options, downloads: item.downloads.limit }, item, item.pool);
   }
 
   get pool(): PagePool {
@@ -150,8 +161,14 @@ export class FleetWorker<Ref> {
    */
   async run(opts: { signal: AbortSignal; listing: () => Promise<boolean> }): Promise<FleetWorkSummary> {
     const { signal } = opts;
-    const { events, queueName, concurrency } = this.#o;
-    events.emit('run:start', { site: queueName, concurrency, total: null, skipped: 0 });
+    const { events, queueName, concurrency, downloads } = this.#o;
+    events.emit('run:start', {
+      site: queueName,
+      concurrency,
+      ...(downloads ? { downloads } : {}),
+      total: null,
+      skipped: 0,
+    });
     const running = this.#worker.run();
     const onAbort = () => void this.stop('shutdown');
     if (signal.aborted) onAbort();

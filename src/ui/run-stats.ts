@@ -24,6 +24,8 @@ type Listeners = { [E in keyof RunEvents]?: (...args: RunEvents[E]) => void };
 export class RunStats {
   site = '';
   concurrency = 0;
+  /** The download stage's bound (0 when the run has none). */
+  downloads = 0;
   skipped = 0;
   done = 0;
   failed = 0;
@@ -47,6 +49,8 @@ export class RunStats {
   /** Keys started and not yet finished (running or waiting to retry). */
   private readonly open = new Set<string>();
   private readonly waitingRetry = new Set<string>();
+  /** Keys in the download stage: their page released, their outcome not in yet. */
+  private readonly downloading = new Set<string>();
   /** Where each running key is, so its slot goes idle when the key finishes. */
   private readonly slotOf = new Map<string, number>();
   private readonly listeners: Listeners;
@@ -57,9 +61,10 @@ export class RunStats {
   ) {
     this.startedAt = now();
     this.listeners = {
-      'run:start': ({ site, concurrency, total, skipped }) => {
+      'run:start': ({ site, concurrency, downloads, total, skipped }) => {
         this.site = site;
         this.concurrency = concurrency;
+        this.downloads = downloads ?? 0;
         this.announcedTotal = total;
         this.skipped = skipped;
         this.startedAt = this.now();
@@ -86,6 +91,7 @@ export class RunStats {
         this.slotOf.set(key, slot);
       },
       'page:released': ({ key, slot }) => {
+        this.downloading.add(key);
         if (this.slots[slot]?.key === key) {
           this.slots[slot] = null;
           this.slotOf.delete(key);
@@ -139,6 +145,7 @@ export class RunStats {
         this.interrupted += this.open.size;
         this.open.clear();
         this.waitingRetry.clear();
+        this.downloading.clear();
         this.slotOf.clear();
         this.slots.fill(null);
       },
@@ -169,6 +176,16 @@ export class RunStats {
   /** Items waiting in the retry queue right now. */
   get retrying(): number {
     return this.waitingRetry.size;
+  }
+
+  /** Pages working on an item right now. */
+  get pagesBusy(): number {
+    return this.slots.reduce((n, slot) => (slot ? n + 1 : n), 0);
+  }
+
+  /** Items in the download stage right now. */
+  get downloadsInFlight(): number {
+    return this.downloading.size;
   }
 
   /** Re-logins after the first login, from whichever of the two events the engine sends. */
@@ -216,6 +233,7 @@ export class RunStats {
   }
 
   private freeSlot(key: string): void {
+    this.downloading.delete(key);
     const slot = this.slotOf.get(key);
     if (slot === undefined) return;
     this.slotOf.delete(key);

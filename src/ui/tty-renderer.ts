@@ -88,7 +88,7 @@ export class TtyRenderer {
     multi.stop();
   }
 
-  /** `[=====-----] 120/300 | 9.8 items/s | 1.2 MB/s | ETA 00:18 | failed 2 | retrying 1` */
+  /** `[=====-----] 120/300 | 9.8 items/s | 1.2 MB/s | ETA 00:18 | failed 2 | retrying 1 | pages 8/8 | downloads 5/16` */
   totalLine(): string {
     const now = this.options.now();
     const s = this.stats;
@@ -105,6 +105,10 @@ export class TtyRenderer {
       `ETA ${eta === null ? '--:--' : formatClock(eta)}`,
       s.failed > 0 ? this.paint(failed, 'red') : failed,
       s.retrying > 0 ? this.paint(retrying, 'yellow') : retrying,
+      // Both stages, when the run has two: pages busy, items downloading.
+      ...(s.downloads > 0
+        ? [`pages ${s.pagesBusy}/${s.concurrency}`, `downloads ${s.downloadsInFlight}/${s.downloads}`]
+        : []),
     ].join(' | ');
   }
 
