@@ -20,6 +20,8 @@ export interface RunEvents extends QueueEvents {
   'task:stage': [{ key: string; attempt: number; slot: number; stage: string }];
   /** The item gave its page back (`job.releasePage()`) and goes on downloading without it. */
   'page:released': [{ key: string; slot: number }];
+  /** The item left the download stage (its work ended or was given up): its room goes to the next. */
+  'download:left': [{ key: string }];
   /** A file is whole on disk. */
   'file:saved': [{ key: string; path: string; bytes: number }];
   /** A page was closed and replaced (recycled, crashed, or poisoned by an abandoned task). */

@@ -275,14 +275,21 @@ async function attemptItem<Ref>(
             if (deps.downloads.inside >= deps.downloads.limit) stage('wait slot');
             entered = deps.downloads.enter(ctx.signal).then((leaveStage) => {
               // The attempt ended or was given up while it waited: the room goes to the next at once.
-              if (over || ctx.abandoned.aborted) leaveStage();
-              else {
-                leave = leaveStage;
-                // An abandoned attempt's download is poisoned and may never end: it does not keep the room.
-                ctx.abandoned.addEventListener('abort', leaveStage, { once: true });
-              }
+              let inside = true;
+              const leaveOnce = () => {
+                if (!inside) return;
+                inside = false;
+                leaveStage();
+                events.emit('download:left', { key: ctx.key });
+              };
               holding = false;
               events.emit('page:released', { key: ctx.key, slot });
+              if (over || ctx.abandoned.aborted) leaveOnce();
+              else {
+                leave = leaveOnce;
+                // An abandoned attempt's download is poisoned and may never end: it does not keep the room.
+                ctx.abandoned.addEventListener('abort', leaveOnce, { once: true });
+              }
             });
             settleReleased(entered);
             entered.catch(() => {});

@@ -97,6 +97,9 @@ export class RunStats {
           this.slotOf.delete(key);
         }
       },
+      'download:left': ({ key }) => {
+        this.downloading.delete(key);
+      },
       'task:done': ({ key }) => {
         this.done += 1;
         this.close(key);
