@@ -79,6 +79,7 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
         key: (ref) => site.key(ref),
         // The workers and the listing share one browser context, so they share its re-login too.
         relogin: worker.login,
+        gate: worker.pages,
         commit: async (outcome) => {
           if (outcome.status === 'done') await checkpoint.done(outcome.key, outcome.attempt, outcome.result);
           else {

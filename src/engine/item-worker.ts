@@ -14,7 +14,7 @@ import type { Files, SavedFile } from '../files/types.js';
 import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
 import type { Credentials, Job, Site } from '../sites/site.js';
-import { Stage } from './stage.js';
+import { PageGate, Stage } from './stage.js';
 
 /** Items in the download stage by default: twice the pages (measured: see the README's `--downloads`). */
 export function defaultDownloads(concurrency: number): number {
@@ -79,6 +79,8 @@ export interface ItemWorker<Ref> {
   pool: PagePool;
   /** The download stage; its queue must run `concurrency + downloads.limit` items at once to fill both stages. */
   downloads: Stage;
+  /** The browser stage as the queue's start gate (`gate`): a task starts only when a page is free for it. */
+  pages: PageGate;
   /** One attempt at one item; resolves with the files it saved (paths relative to `out`). */
   work(ref: Ref, ctx: AttemptContext): Promise<SavedFile[]>;
   /** The one re-login of this machine: the queue, the listing and the fleet worker share it. */
@@ -156,10 +158,15 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     });
   }
   const deps: ItemDeps = { pool, downloads, store, events, baseUrl, snapshots, trace, secrets };
+  const pages = new PageGate(options.concurrency);
   return {
     pool,
     downloads,
-    work: (ref, ctx) => processItem(site, ref, ctx, deps),
+    pages,
+    work: (ref, ctx) => {
+      const leavePages = pages.take();
+      return processItem(site, ref, ctx, deps, leavePages).finally(leavePages);
+    },
     login: new SingleFlightLogin(async () => {
       if (trace) await secrets();
       await pool.relogin();
@@ -193,6 +200,7 @@ async function processItem<Ref>(
   ref: Ref,
   ctx: AttemptContext,
   deps: ItemDeps,
+  leavePages: () => void,
 ): Promise<SavedFile[]> {
   const { snapshots, trace } = deps;
   if (trace) {
@@ -202,7 +210,7 @@ async function processItem<Ref>(
   const snapped = { done: false };
   let saved: SavedFile[];
   try {
-    saved = await attemptItem(site, ref, ctx, deps, snapped);
+    saved = await attemptItem(site, ref, ctx, deps, snapped, leavePages);
   } catch (err) {
     if (snapshots && worthSnapshot(err, ctx)) {
       const snapshotError = (e: unknown) =>
@@ -238,6 +246,7 @@ async function attemptItem<Ref>(
   ctx: AttemptContext,
   deps: ItemDeps,
   snapped: { done: boolean },
+  leavePages: () => void,
 ): Promise<SavedFile[]> {
   const { pool, store, events } = deps;
   const saved: SavedFile[] = [];
@@ -283,6 +292,7 @@ async function attemptItem<Ref>(
                 events.emit('download:left', { key: ctx.key });
               };
               holding = false;
+              leavePages();
               events.emit('page:released', { key: ctx.key, slot });
               if (over || ctx.abandoned.aborted) leaveOnce();
               else {

@@ -60,6 +60,41 @@ export class Stage {
   }
 }
 
+/**
+ * The browser stage as a start gate: items started and not yet past `releasePage()` (on a page, or waiting for
+ * one), at most `limit`. The queue starts an item only while it is open, so no deadline runs waiting for a page.
+ */
+export class PageGate {
+  readonly limit: number;
+  #inside = 0;
+  readonly #listeners = new Set<() => void>();
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  open(): boolean {
+    return this.#inside < this.limit;
+  }
+
+  onOpen(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** An item entered the browser stage; the function (idempotent) says it left. */
+  take(): () => void {
+    this.#inside += 1;
+    let inside = true;
+    return () => {
+      if (!inside) return;
+      inside = false;
+      this.#inside -= 1;
+      for (const listener of this.#listeners) listener();
+    };
+  }
+}
+
 function reasonOf(signal: AbortSignal): unknown {
   return signal.reason ?? new ShutdownError('aborted');
 }
