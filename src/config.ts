@@ -134,6 +134,8 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
 export interface WorkerSettings {
   out: string;
   concurrency: number;
+  /** 0: the item worker's default (2 × concurrency). */
+  downloads: number;
   taskTimeoutMs: number;
   pageTimeoutMs: number;
   retries: number;
@@ -154,6 +156,7 @@ export function workerOptionsFrom(config: Readonly<Config>): WorkerSettings {
   return {
     out: config.out,
     concurrency: config.concurrency,
+    downloads: config.downloads,
     taskTimeoutMs: config.taskTimeoutMs,
     pageTimeoutMs: config.pageTimeoutMs,
     retries: config.retries,

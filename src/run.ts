@@ -79,8 +79,10 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
     });
     try {
       const d = QUEUE_DEFAULTS;
+      const downloads = worker.downloads.limit;
       const queue = new AsyncTaskQueue<Ref, SavedFile[]>({
-        concurrency,
+        // Both stages: the pool bounds the pages, the download stage the rest.
+        concurrency: concurrency + downloads,
         taskTimeoutMs: options.taskTimeoutMs ?? d.taskTimeoutMs,
         retries: options.retries ?? d.retries,
         rate: options.rate ?? d.rate,
@@ -90,6 +92,7 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
         key: (ref) => site.key(ref),
         // The workers and the listing share one browser context, so they share its re-login too.
         relogin: worker.login,
+        gate: worker.pages,
         commit: async (outcome) => {
           if (outcome.status === 'done') {
             await checkpoint.done(outcome.key, outcome.attempt, outcome.result);
@@ -129,7 +132,7 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
           events,
         },
       );
-      events.emit('run:start', { site: site.name, concurrency, total: null, skipped: 0 });
+      events.emit('run:start', { site: site.name, concurrency, downloads, total: null, skipped: 0 });
       const { upload } = options;
       const work = upload
         ? (ref: Ref, ctx: AttemptContext) =>

@@ -88,6 +88,16 @@ export const SETTINGS = {
     default: QUEUE_DEFAULTS.concurrency,
     help: 'pages working at once, 1 to 64',
   },
+  downloads: {
+    flag: 'downloads',
+    env: 'PAGEPOOL_DOWNLOADS',
+    parser: 'integer',
+    min: 0,
+    max: 256,
+    default: 0,
+    shownDefault: '0 (2 × `--concurrency`)',
+    help: 'items downloading at once after their page is freed; a page waits while all are busy; 0 = 2 × concurrency',
+  },
   taskTimeoutMs: {
     flag: 'timeout',
     env: 'PAGEPOOL_TIMEOUT',

@@ -93,15 +93,22 @@ describe('vehicles', () => {
     });
   });
 
-  it('runs strictly one at a time, in source order, at concurrency 1', async () => {
+  it('at concurrency 1 one page takes the items strictly one at a time, in source order', async () => {
     const p = await portal({ vehicles: 8 });
     const out = await tempDir();
     const events = new EventEmitter<RunEvents>();
     const log: string[] = [];
-    events.on('task:start', ({ key }) => log.push(`start ${key}`));
-    events.on('task:done', ({ key }) => log.push(`done ${key}`));
-    await pull(p, demoVehicles, out, { concurrency: 1, events });
-    const expected = makeVehicles(8, p.options.seed).flatMap((v) => [`start ${v.stock}`, `done ${v.stock}`]);
+    events.on('task:stage', ({ key, stage }) => {
+      if (stage === 'start') log.push(`page ${key}`);
+    });
+    events.on('page:released', ({ key }) => log.push(`released ${key}`));
+    const summary = await pull(p, demoVehicles, out, { concurrency: 1, events });
+    expect(summary).toMatchObject({ done: 8, failed: 0 });
+    // The downloads overlap (the download stage), the page never does.
+    const expected = makeVehicles(8, p.options.seed).flatMap((v) => [
+      `page ${v.stock}`,
+      `released ${v.stock}`,
+    ]);
     expect(log).toEqual(expected);
   });
 

@@ -50,6 +50,10 @@ export interface PortalStats {
   /** Sessions the portal dropped for outliving `sessionLifetimeMs`. */
   expiredSessions: number;
   requests: number;
+  /** File requests (PDF, PNG) open right now: from arrival until their response closes. */
+  filesInFlight: number;
+  /** The most file requests ever open at once. */
+  peakFilesInFlight: number;
 }
 
 export interface Portal {
@@ -134,6 +138,8 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     htmlExpired: 0,
     expiredSessions: 0,
     requests: 0,
+    filesInFlight: 0,
+    peakFilesInFlight: 0,
   };
 
   const later = (fn: () => void, ms: number): void => {
@@ -252,7 +258,12 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     }
     // A file's fault answers after the file latency; a page's after the page latency (inside sendHtml).
     const isFile = kind === 'sticker' || kind === 'card-png';
-    if (isFile) await delay(opts.fileLatencyMs);
+    if (isFile) {
+      stats.filesInFlight++;
+      stats.peakFilesInFlight = Math.max(stats.peakFilesInFlight, stats.filesInFlight);
+      res.once('close', () => stats.filesInFlight--);
+      await delay(opts.fileLatencyMs);
+    }
     if (res.destroyed) return;
     const latency = isFile ? 0 : opts.pageLatencyMs;
     if (fault === 'error') {

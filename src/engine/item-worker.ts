@@ -15,6 +15,12 @@ import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
 import { checkResponseFor } from '../sites/check-response.js';
 import { type Credentials, type Job, type Site, siteLogin } from '../sites/site.js';
+import { PageGate, Stage } from './stage.js';
+
+/** Items in the download stage by default: twice the pages (measured: see the README's `--downloads`). */
+export function defaultDownloads(concurrency: number): number {
+  return 2 * concurrency;
+}
 
 /** What an attempt is given by its queue: the key, the attempt number and the signals. */
 export interface AttemptContext {
@@ -32,8 +38,14 @@ export interface ItemWorkerOptions<Ref> {
   credentials: Credentials;
   /** Output folder; files go to `<out>/<site.name>/`. */
   out: string;
-  /** Pages in the pool. */
+  /** Pages in the pool: items in the browser stage at once. */
   concurrency: number;
+  /**
+   * Items in the download stage at once: past `job.releasePage()`, their files still coming. An item that releases
+   * its page while the stage is full waits for room holding its page, so the browser stage waits too.
+   * @default 2 × concurrency
+   */
+  downloads?: number;
   events: EventEmitter<RunEvents>;
   /** @default true */
   block?: boolean;
@@ -70,6 +82,10 @@ export interface ItemWorkerOptions<Ref> {
 
 export interface ItemWorker<Ref> {
   pool: PagePool;
+  /** The download stage; its queue must run `concurrency + downloads.limit` items at once to fill both stages. */
+  downloads: Stage;
+  /** The browser stage as the queue's start gate (`gate`): a task starts only when a page is free for it. */
+  pages: PageGate;
   /** One attempt at one item; resolves with the files it saved (paths relative to `out`). */
   work(ref: Ref, ctx: AttemptContext): Promise<SavedFile[]>;
   /** The one re-login of this machine: the queue, the listing and the fleet worker share it. */
@@ -115,9 +131,10 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     throw err;
   }
   const userAgent = await pool.context.pages()[0]?.evaluate(() => navigator.userAgent);
+  const downloads = new Stage('downloads', options.downloads || defaultDownloads(options.concurrency));
   const store = new FileStore({
     outDir: path.join(options.out, site.name),
-    connections: options.concurrency * 2,
+    connections: options.concurrency + downloads.limit,
     cookies: (url) => pool.context.cookies(url),
     ...(userAgent ? { userAgent } : {}),
     bodyIdleTimeoutMs: options.fileIdleTimeoutMs ?? 10_000,
@@ -150,10 +167,16 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
       return null;
     });
   }
-  const deps: ItemDeps = { pool, store, events, baseUrl, snapshots, trace, secrets };
+  const deps: ItemDeps = { pool, downloads, store, events, baseUrl, snapshots, trace, secrets };
+  const pages = new PageGate(options.concurrency);
   return {
     pool,
-    work: (ref, ctx) => processItem(site, ref, ctx, deps),
+    downloads,
+    pages,
+    work: (ref, ctx) => {
+      const leavePages = pages.take();
+      return processItem(site, ref, ctx, deps, leavePages).finally(leavePages);
+    },
     login: new SingleFlightLogin(async () => {
       if (trace) await secrets();
       await pool.relogin();
@@ -169,6 +192,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
 
 interface ItemDeps {
   pool: PagePool;
+  downloads: Stage;
   store: FileStore;
   events: EventEmitter<RunEvents>;
   baseUrl: string;
@@ -186,6 +210,7 @@ async function processItem<Ref>(
   ref: Ref,
   ctx: AttemptContext,
   deps: ItemDeps,
+  leavePages: () => void,
 ): Promise<SavedFile[]> {
   const { snapshots, trace } = deps;
   if (trace) {
@@ -195,7 +220,7 @@ async function processItem<Ref>(
   const snapped = { done: false };
   let saved: SavedFile[];
   try {
-    saved = await attemptItem(site, ref, ctx, deps, snapped);
+    saved = await attemptItem(site, ref, ctx, deps, snapped, leavePages);
   } catch (err) {
     if (snapshots && worthSnapshot(err, ctx)) {
       const snapshotError = (e: unknown) =>
@@ -221,17 +246,29 @@ function worthSnapshot(err: unknown, ctx: AttemptContext): boolean {
   return classify(err) !== 'fatal' && !ctx.abandoned.aborted;
 }
 
-/** The browser part on a page from the pool; the downloads may outlive it. */
+/**
+ * The browser part on a page from the pool, then the download stage: `releasePage()` waits for room in it (holding
+ * the page), enters it and gives the page back; the files go on there until the item's work ends.
+ */
 async function attemptItem<Ref>(
   site: Site<Ref>,
   ref: Ref,
   ctx: AttemptContext,
   deps: ItemDeps,
   snapped: { done: boolean },
+  leavePages: () => void,
 ): Promise<SavedFile[]> {
   const { pool, store, events } = deps;
   const saved: SavedFile[] = [];
-  const jobFiles = collecting(store.forJob({ key: ctx.key, signal: ctx.signal }), (inSite) => {
+  // Set at releasePage(): settles once the item is in the download stage (or could not get in).
+  let entered: Promise<void> | null = null;
+  let leave: (() => void) | null = null;
+  let over = false;
+  const before = async () => {
+    // A file started after releasePage() is a download: it waits for its room in the stage.
+    if (entered) await entered;
+  };
+  const jobFiles = collecting(store.forJob({ key: ctx.key, signal: ctx.signal }), before, (inSite) => {
     // The store works inside <out>/<site>; the checkpoint and the manifest name files from <out>.
     const file = { ...inSite, path: `${site.name}/${inSite.path}` };
     saved.push(file);
@@ -239,61 +276,91 @@ async function attemptItem<Ref>(
     return file;
   });
   let processing: Promise<void> | undefined;
-  await pool.withPage(
-    async (page, slot) => {
-      let holding = true;
-      // After the page is released its slot belongs to another item: stages no longer show there.
-      const stage = (name: string) => {
-        if (holding) events.emit('task:stage', { key: ctx.key, attempt: ctx.attempt, slot, stage: name });
-      };
-      stage('start');
-      let releasePage = () => {};
-      const released = new Promise<void>((resolve) => {
-        releasePage = () => {
-          if (!holding) return;
-          holding = false;
-          events.emit('page:released', { key: ctx.key, slot });
-          resolve();
+  try {
+    await pool.withPage(
+      async (page, slot) => {
+        let holding = true;
+        // After the page is released its slot belongs to another item: stages no longer show there.
+        const stage = (name: string) => {
+          if (holding) events.emit('task:stage', { key: ctx.key, attempt: ctx.attempt, slot, stage: name });
         };
-      });
-      const job: Job<Ref> = {
-        ref,
-        key: ctx.key,
-        baseUrl: deps.baseUrl,
-        page,
-        signal: ctx.signal,
-        attempt: ctx.attempt,
-        files: jobFiles,
-        releasePage,
-        unblock: () => pool.unblock(page),
-        stage,
-        log: (message) => events.emit('warning', { message: `${ctx.key}: ${message}` }),
-        checkResponse: checkResponseFor(site, page),
-      };
-      processing = site.process(job);
-      try {
-        await Promise.race([processing, released]);
-      } catch (err) {
-        const explained = await explain(site, page, err);
-        // Only while this attempt still holds the page: after releasePage() it shows another item.
-        if (holding && deps.snapshots && worthSnapshot(explained, ctx)) {
-          await deps.snapshots
-            .save({ key: ctx.key, attempt: ctx.attempt, error: explained, page })
-            .then(() => {
-              snapped.done = true;
-            })
-            .catch((e: unknown) =>
-              events.emit('warning', {
-                message: `${ctx.key}: failure snapshot not saved: ${(e as Error).message}`,
-              }),
-            );
+        stage('start');
+        let settleReleased: (entry: Promise<void>) => void = () => {};
+        const released = new Promise<void>((resolve, reject) => {
+          settleReleased = (entry) => void entry.then(resolve, reject);
+        });
+        const releasePage = (): Promise<void> => {
+          if (!entered) {
+            if (deps.downloads.inside >= deps.downloads.limit) stage('wait slot');
+            entered = deps.downloads.enter(ctx.signal).then((leaveStage) => {
+              // The attempt ended or was given up while it waited: the room goes to the next at once.
+              let inside = true;
+              const leaveOnce = () => {
+                if (!inside) return;
+                inside = false;
+                leaveStage();
+                events.emit('download:left', { key: ctx.key });
+              };
+              holding = false;
+              leavePages();
+              events.emit('page:released', { key: ctx.key, slot });
+              if (over || ctx.abandoned.aborted) leaveOnce();
+              else {
+                leave = leaveOnce;
+                // An abandoned attempt's download is poisoned and may never end: it does not keep the room.
+                ctx.abandoned.addEventListener('abort', leaveOnce, { once: true });
+              }
+            });
+            settleReleased(entered);
+            entered.catch(() => {});
+          }
+          // Never rejects (a site may not await it): a failed entry fails the item's next file, and the race below.
+          return entered.catch(() => {});
+        };
+        const job: Job<Ref> = {
+          ref,
+          key: ctx.key,
+          baseUrl: deps.baseUrl,
+          page,
+          signal: ctx.signal,
+          attempt: ctx.attempt,
+          files: jobFiles,
+          releasePage,
+          unblock: () => pool.unblock(page),
+          stage,
+          log: (message) => events.emit('warning', { message: `${ctx.key}: ${message}` }),
+          checkResponse: checkResponseFor(site, page),
+        };
+        processing = site.process(job);
+        // Awaited below, or left behind when the race fails first: either way never an unhandled rejection.
+        processing.catch(() => {});
+        try {
+          await Promise.race([processing, released]);
+        } catch (err) {
+          const explained = await explain(site, page, err);
+          // Only while this attempt still holds the page: after releasePage() it shows another item.
+          if (holding && deps.snapshots && worthSnapshot(explained, ctx)) {
+            await deps.snapshots
+              .save({ key: ctx.key, attempt: ctx.attempt, error: explained, page })
+              .then(() => {
+                snapped.done = true;
+              })
+              .catch((e: unknown) =>
+                events.emit('warning', {
+                  message: `${ctx.key}: failure snapshot not saved: ${(e as Error).message}`,
+                }),
+              );
+          }
+          throw explained;
         }
-        throw explained;
-      }
-    },
-    { signal: ctx.signal, abandoned: ctx.abandoned },
-  );
-  await processing;
+      },
+      { signal: ctx.signal, abandoned: ctx.abandoned },
+    );
+    await processing;
+  } finally {
+    over = true;
+    (leave as (() => void) | null)?.();
+  }
   return saved;
 }
 
@@ -304,12 +371,20 @@ async function explain<Ref>(site: Site<Ref>, page: Page, err: unknown): Promise<
   return loggedOut ? new SessionExpiredError('the portal logged us out', { cause: err }) : err;
 }
 
-function collecting(files: Files, onSaved: (file: SavedFile) => SavedFile): Files {
-  const keep = async (promise: Promise<SavedFile>) => onSaved(await promise);
+/** `files` whose every operation first awaits `before()`, and whose every saved file goes through `onSaved`. */
+function collecting(
+  files: Files,
+  before: () => Promise<void>,
+  onSaved: (file: SavedFile) => SavedFile,
+): Files {
+  const keep = async (start: () => Promise<SavedFile>) => {
+    await before();
+    return onSaved(await start());
+  };
   return {
-    fetch: (url, opts) => keep(files.fetch(url, opts)),
-    fromDownload: (download, opts) => keep(files.fromDownload(download, opts)),
-    fromBytes: (bytes, opts) => keep(files.fromBytes(bytes, opts)),
-    screenshot: (element, opts) => keep(files.screenshot(element, opts)),
+    fetch: (url, opts) => keep(() => files.fetch(url, opts)),
+    fromDownload: (download, opts) => keep(() => files.fromDownload(download, opts)),
+    fromBytes: (bytes, opts) => keep(() => files.fromBytes(bytes, opts)),
+    screenshot: (element, opts) => keep(() => files.screenshot(element, opts)),
   };
 }

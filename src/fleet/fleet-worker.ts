@@ -35,8 +35,13 @@ export interface FleetQueueOptions {
   /** A connected client (maxRetriesPerRequest null); BullMQ duplicates it for its blocking reads. */
   redis: Redis;
   queueName: string;
-  /** Items in flight on this machine. */
+  /** Pages: items in the browser stage on this machine. */
   concurrency: number;
+  /**
+   * Items in the download stage on this machine (the item worker's, after `releasePage()`): BullMQ runs
+   * `concurrency + downloads` jobs at once, the page pool and the stage bound each part. @default 0 (plain work)
+   */
+  downloads?: number;
   events: EventEmitter<RunEvents>;
   taskTimeoutMs: number;
   retries: number;
@@ -112,7 +117,13 @@ export class FleetWorker<Ref> {
     this.#worker = new Worker<FleetJobData<Ref>, FleetResult>(
       options.queueName,
       (job, token, signal) => this.#process(job, token, signal),
-      { ...workerOptions(options, options.machine), connection },
+      {
+        ...workerOptions(
+          { ...options, concurrency: options.concurrency + (options.downloads ?? 0) },
+          options.machine,
+        ),
+        connection,
+      },
     );
     this.#worker.on('completed', (job, result) => {
       this.#done += 1;
@@ -140,7 +151,8 @@ export class FleetWorker<Ref> {
   static async open<Ref>(options: FleetWorkerOptions<Ref>): Promise<FleetWorker<Ref>> {
     const item = await openItemWorker(options);
     const { upload } = options;
-    if (!upload) return new FleetWorker(options, item, item.pool);
+    const withDownloads = { ...options, downloads: item.downloads.limit };
+    if (!upload) return new FleetWorker(withDownloads, item, item.pool);
     // No checkpoint here: a job taken again after a crash is pulled again, and the sink skips objects already
     // in the bucket with the same sha256.
     const work: FleetWork<Ref> = {
@@ -150,7 +162,7 @@ export class FleetWorker<Ref> {
         upload.attempt({ key: ctx.key, signal: ctx.signal, pull: () => item.work(ref, ctx) }),
       completed: (files) => upload.recorded(files),
     };
-    return new FleetWorker(options, work, item.pool);
+    return new FleetWorker(withDownloads, work, item.pool);
   }
 
   get pool(): PagePool {
@@ -170,8 +182,14 @@ export class FleetWorker<Ref> {
    */
   async run(opts: { signal: AbortSignal; listing: () => Promise<boolean> }): Promise<FleetWorkSummary> {
     const { signal } = opts;
-    const { events, queueName, concurrency } = this.#o;
-    events.emit('run:start', { site: queueName, concurrency, total: null, skipped: 0 });
+    const { events, queueName, concurrency, downloads } = this.#o;
+    events.emit('run:start', {
+      site: queueName,
+      concurrency,
+      ...(downloads ? { downloads } : {}),
+      total: null,
+      skipped: 0,
+    });
     const running = this.#worker.run();
     const onAbort = () => void this.stop('shutdown');
     if (signal.aborted) onAbort();

@@ -63,6 +63,18 @@ export interface TaskQueueOptions<T, R> {
   classify?: (err: unknown) => Decision;
   /** The clock, in epoch ms (tests). @default Date.now */
   now?: () => number;
+  /**
+   * A second bound on starts besides `concurrency`: nothing starts while `open()` is false; `onOpen` is told
+   * when it may have become true (the item worker's browser stage: a task starts only when a page is free for it,
+   * so its deadline never runs while it waits for one).
+   */
+  gate?: StartGate;
+}
+
+export interface StartGate {
+  open(): boolean;
+  /** Registers a listener; returns its removal. */
+  onOpen(listener: () => void): () => void;
 }
 
 export type QueueOptionsInput<T, R> = Partial<TaskQueueOptions<T, R>> & Pick<TaskQueueOptions<T, R>, 'key'>;
@@ -117,6 +129,7 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
     login: loginOf(input),
     classify: input.classify ?? classify,
     now: input.now ?? Date.now,
+    ...(input.gate ? { gate: input.gate } : {}),
   };
 
   const problems: string[] = [];

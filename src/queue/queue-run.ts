@@ -87,6 +87,7 @@ export class QueueRun<T, R> {
   readonly #active = new Map<string, Attempt<T>>();
   readonly #seen = new Set<string>();
   readonly #interrupted: string[] = [];
+  #offGate: (() => void) | undefined;
   #sourceDone = false;
   #pulling = false;
   #finished = false;
@@ -143,6 +144,7 @@ export class QueueRun<T, R> {
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     this.#o.login?.on('start', this.#onLoginStart);
     this.#o.login?.on('end', this.#onLoginEnd);
+    this.#offGate = this.#o.gate?.onOpen(() => this.#tick());
     this.#tick();
   }
 
@@ -170,7 +172,7 @@ export class QueueRun<T, R> {
     if (this.#stop.reason === null) {
       // Tasks started during a re-login would meet the same expired session.
       this.#scheduler.startReady(
-        () => this.#stop.reason === null && !this.#o.login?.inFlight,
+        () => this.#stop.reason === null && !this.#o.login?.inFlight && (this.#o.gate?.open() ?? true),
         (entry, seq) => this.#run(entry, seq),
       );
       void this.#pump();
@@ -493,6 +495,7 @@ export class QueueRun<T, R> {
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#o.login?.off('start', this.#onLoginStart);
     this.#o.login?.off('end', this.#onLoginEnd);
+    this.#offGate?.();
     for (const attempt of this.#active.values()) attempt.timer.clear();
     if (!this.#pulling) this.#closeSource();
     const pending = new Set([...this.#interrupted, ...this.#scheduler.pendingKeys()]);

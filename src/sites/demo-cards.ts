@@ -36,7 +36,7 @@ export default defineSite<CardRef>({
 
   async process({ ref, key, page, baseUrl, files, stage, unblock, releasePage, checkResponse }) {
     if (ref.via === 'fetch') {
-      releasePage();
+      await releasePage();
       stage('download');
       await files.fetch(`${baseUrl}/card/${encodeURIComponent(ref.id)}.png`, {
         name: `${key}.png`,

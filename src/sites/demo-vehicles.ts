@@ -68,7 +68,7 @@ export default defineSite<VehicleRef>({
       return;
     }
     const href = await sticker.evaluate((a) => (a as HTMLAnchorElement).href);
-    releasePage();
+    await releasePage();
     // Named by the item, not by the URL's `sticker.pdf` that every vehicle shares: a `.part` left by a killed
     // run then has a name only this vehicle uses, so its next attempt resumes it instead of leaving it behind.
     await files.fetch(href, { kind: 'pdf', name: `${ref.stock}-window-sticker.pdf` });

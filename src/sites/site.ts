@@ -22,7 +22,12 @@ export interface Job<Ref> {
   attempt: number;
   files: Files;
   /** Done with the page: it goes back to the pool now while the item's downloads go on. `page` is then off limits. */
-  releasePage(): void;
+  /**
+   * Done with the page: the item enters the download stage (`--downloads`), waiting for room there while it is full,
+   * and the page goes back to the pool; resolves then (never rejects). Files started after this call wait for that
+   * room too. `page` is then off limits.
+   */
+  releasePage(): Promise<void>;
   /** Let images, fonts and stylesheets load on this page (before rendering it to an image). */
   unblock(): void;
   /** Tell the progress display what the item is doing ("search", "detail", "download"). */

@@ -24,6 +24,8 @@ type Listeners = { [E in keyof RunEvents]?: (...args: RunEvents[E]) => void };
 export class RunStats {
   site = '';
   concurrency = 0;
+  /** The download stage's bound (0 when the run has none). */
+  downloads = 0;
   skipped = 0;
   done = 0;
   failed = 0;
@@ -51,6 +53,8 @@ export class RunStats {
   private readonly waitingRetry = new Set<string>();
   /** When each attempt running now started (its 'task:start'). */
   private readonly startedAtOf = new Map<string, number>();
+  /** Keys in the download stage: their page released, their outcome not in yet. */
+  private readonly downloading = new Set<string>();
   /** Where each running key is, so its slot goes idle when the key finishes. */
   private readonly slotOf = new Map<string, number>();
   private readonly listeners: Listeners;
@@ -61,9 +65,10 @@ export class RunStats {
   ) {
     this.startedAt = now();
     this.listeners = {
-      'run:start': ({ site, concurrency, total, skipped }) => {
+      'run:start': ({ site, concurrency, downloads, total, skipped }) => {
         this.site = site;
         this.concurrency = concurrency;
+        this.downloads = downloads ?? 0;
         this.announcedTotal = total;
         this.skipped = skipped;
         this.startedAt = this.now();
@@ -91,10 +96,14 @@ export class RunStats {
         this.slotOf.set(key, slot);
       },
       'page:released': ({ key, slot }) => {
+        this.downloading.add(key);
         if (this.slots[slot]?.key === key) {
           this.slots[slot] = null;
           this.slotOf.delete(key);
         }
+      },
+      'download:left': ({ key }) => {
+        this.downloading.delete(key);
       },
       'task:done': ({ key }) => {
         this.done += 1;
@@ -157,6 +166,7 @@ export class RunStats {
         this.open.clear();
         this.waitingRetry.clear();
         this.startedAtOf.clear();
+        this.downloading.clear();
         this.slotOf.clear();
         this.slots.fill(null);
       },
@@ -194,6 +204,16 @@ export class RunStats {
     let oldest = now;
     for (const startedAt of this.startedAtOf.values()) oldest = Math.min(oldest, startedAt);
     return Math.max(0, now - oldest);
+  }
+
+  /** Pages working on an item right now. */
+  get pagesBusy(): number {
+    return this.slots.reduce((n, slot) => (slot ? n + 1 : n), 0);
+  }
+
+  /** Items in the download stage right now. */
+  get downloadsInFlight(): number {
+    return this.downloading.size;
   }
 
   /** Re-logins after the first login, from whichever of the two events the engine sends. */
@@ -254,6 +274,7 @@ export class RunStats {
   }
 
   private freeSlot(key: string): void {
+    this.downloading.delete(key);
     const slot = this.slotOf.get(key);
     if (slot === undefined) return;
     this.slotOf.delete(key);

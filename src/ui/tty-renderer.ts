@@ -90,7 +90,7 @@ export class TtyRenderer {
     multi.stop();
   }
 
-  /** `[=====-----] 120/300 | 9.8 items/s | 1.2 MB/s | ETA 00:18 | failed 2 | retrying 1`, then `| oldest 95s` when slow. */
+  /** `[=====-----] 120/300 | 9.8 items/s | 1.2 MB/s | ETA 00:18 | failed 2 | retrying 1 | pages 8/8 | downloads 5/16`, then `| oldest 95s` when slow. */
   totalLine(): string {
     const now = this.options.now();
     const s = this.stats;
@@ -115,6 +115,10 @@ export class TtyRenderer {
         ? [`uploaded ${s.uploads.uploaded + s.uploads.skipped} (${formatMbPerSec(s.uploadBytesPerSec(now))})`]
         : []),
       ...(s.uploads.failed > 0 ? [this.paint(`upload failures ${s.uploads.failed}`, 'red')] : []),
+      // Both stages, when the run has two: pages busy, items downloading.
+      ...(s.downloads > 0
+        ? [`pages ${s.pagesBusy}/${s.concurrency}`, `downloads ${s.downloadsInFlight}/${s.downloads}`]
+        : []),
     ].join(' | ');
   }
 

@@ -82,6 +82,26 @@ describe('tty renderer', () => {
     ui.stop();
   });
 
+  it('shows both stages when the run has two: pages busy and items downloading, each against its bound', () => {
+    const { events, term, ui, advance } = setup();
+    events.emit('run:start', { site: 'demo', concurrency: 2, downloads: 4, total: 10, skipped: 0 });
+    for (const [slot, key] of ['S1', 'S2'].entries()) {
+      events.emit('task:start', { key, attempt: 1 });
+      events.emit('task:stage', { key, attempt: 1, slot, stage: 'detail' });
+    }
+    events.emit('page:released', { key: 'S1', slot: 0 });
+    events.emit('task:start', { key: 'S3', attempt: 1 });
+    events.emit('task:stage', { key: 'S3', attempt: 1, slot: 0, stage: 'detail' });
+    advance(FRAME_MS);
+    expect(term.visible[0]).toMatch(/\| retrying 0 \| pages 2\/2 \| downloads 1\/4$/);
+    // Out of the download stage (its outcome may come later, after the commit): no longer counted there.
+    events.emit('download:left', { key: 'S1' });
+    events.emit('page:released', { key: 'S2', slot: 1 });
+    advance(FRAME_MS);
+    expect(term.visible[0]).toMatch(/\| pages 1\/2 \| downloads 1\/4$/);
+    ui.stop();
+  });
+
   it("changes a page's line on 'task:stage' and counts the seconds in that stage", () => {
     const { events, term, ui, advance } = setup();
     events.emit('run:start', { site: 'demo', concurrency: 2, total: 10, skipped: 0 });
