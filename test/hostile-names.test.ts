@@ -51,8 +51,9 @@ describe('a hostile Content-Disposition through files.fetch', () => {
 import { defineSite } from ${JSON.stringify(path.join(ROOT, 'src/index.ts'))};
 export default defineSite({
   ...demo,
-  async process({ ref, page, files, releasePage }) {
-    await page.goto(ref.url, { waitUntil: 'domcontentloaded' });
+  async process({ ref, page, baseUrl, files, releasePage }) {
+    // The demo's refs are relative to the base URL.
+    await page.goto(new URL(ref.url, baseUrl + '/').href, { waitUntil: 'domcontentloaded' });
     const href = await page.locator('#download-sticker').evaluate((a) => a.href);
     releasePage();
     await files.fetch(href, { kind: 'pdf' }); // the server names the file
