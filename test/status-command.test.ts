@@ -45,15 +45,19 @@ describe('pagepool status', () => {
     const { code, stdout, stderr } = await runCli(['status'], { cwd });
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     const lines = stdout.trimEnd().split('\n');
-    expect(lines.slice(0, 5)).toEqual([
+    // The run summary's words: failed (will be retried) versus failed permanently.
+    const row = (label: string, count: number, note: string) =>
+      `  ${label.padEnd(24)}${String(count).padStart(9)} items, ${note}`;
+    expect(lines.slice(0, 6)).toEqual([
       `Checkpoint ${path.join(cwd, 'downloads', '.pagepool', 'checkpoint.json')}`,
-      `  done     ${saved.length} items, ${(bytes / 1000).toFixed(1)} KB`,
-      '  failed   1 permanently (skipped unless --retry-failed)',
-      `  pending  ${transient.length} (started or failed transiently; tried again on the next run)`,
+      row('done', saved.length, `${(bytes / 1000).toFixed(1)} KB`),
+      row('failed (will be retried)', transient.length, 'tried again on the next run'),
+      row('failed permanently', 1, 'skipped unless --retry-failed'),
+      row('started, not finished', 0, 'tried again on the next run'),
       expect.stringMatching(/^ {2}updated {2}\d{4}-\d\d-\d\dT[\d:.]+Z \.\. \d{4}-\d\d-\d\dT[\d:.]+Z$/),
     ]);
-    expect(lines[5]).toBe('  failures by reason:');
-    const reasons = lines.slice(6);
+    expect(lines[6]).toBe('  failures by reason:');
+    const reasons = lines.slice(7);
     expect(reasons).toHaveLength(transient.length + 1);
     expect(reasons.filter((l) => /^ +1 {2}permanent {2}.*S99999/.test(l))).toHaveLength(1);
     const failedKeys = reasons
