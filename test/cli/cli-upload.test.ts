@@ -326,9 +326,9 @@ describe('pagepool run --upload', () => {
       ];
       let first: CliResult;
       try {
-        const deny = waitFor('uploads under way', () => puts('denied') >= 2).then(() => s3.denyWrites(true));
+        // Deterministic: the store lets two uploads through, then refuses every write (a policy change mid-run).
+        s3.denyWritesAfter(`/${BUCKET}/denied/`, 2);
         first = await pull(args);
-        await deny;
       } finally {
         s3.denyWrites(false);
       }

@@ -56,6 +56,8 @@ export interface S3Server {
   revokeCredentials(): void;
   /** A read-only policy (s3rver has none of its own): while on, PUT, POST and DELETE get 403 AccessDenied. */
   denyWrites(on: boolean): void;
+  /** Turns `denyWrites` on by itself once `count` PUTs whose path starts with `prefix` have been let through. */
+  denyWritesAfter(prefix: string, count: number): void;
   /** Stops the server and removes its folder; safe to call twice. */
   close(): Promise<void>;
 }
@@ -77,6 +79,7 @@ export async function startS3Server(options: { buckets?: string[] } = {}): Promi
   const headers: Array<Record<string, string | string[] | undefined>> = [];
   let port = 0;
   let readOnly = false;
+  let denyAfter: { prefix: string; left: number } | null = null;
   let instance: S3rverInstance | null = null;
 
   const launch = async (): Promise<void> => {
@@ -92,6 +95,13 @@ export async function startS3Server(options: { buckets?: string[] } = {}): Promi
     server.middleware.unshift(verifySignature(secrets), async (ctx, next) => {
       if (readOnly && ['PUT', 'POST', 'DELETE'].includes(ctx.method))
         throw new S3Error('AccessDenied', 'Access Denied');
+      if (denyAfter && ctx.method === 'PUT' && (ctx.req.url ?? '').startsWith(denyAfter.prefix)) {
+        denyAfter.left -= 1;
+        if (denyAfter.left <= 0) {
+          readOnly = true;
+          denyAfter = null;
+        }
+      }
       requests.push(`${ctx.method} ${ctx.req.url ?? ctx.path}`);
       headers.push({ ...ctx.headers });
       await next();
@@ -124,6 +134,10 @@ export async function startS3Server(options: { buckets?: string[] } = {}): Promi
     },
     denyWrites: (on) => {
       readOnly = on;
+      if (!on) denyAfter = null;
+    },
+    denyWritesAfter: (prefix, count) => {
+      denyAfter = { prefix, left: count };
     },
     revokeCredentials: () => {
       secrets.delete(credentials.accessKeyId);
