@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Portal, startPortal } from '../../src/demo/portal.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
@@ -24,12 +24,7 @@ beforeAll(async () => {
   s3 = await startS3Server({ buckets: [BUCKET] });
   // Padded stickers, so uploads take long enough to be caught in the middle.
   portal = await startPortal({ vehicles: 40, cards: 8, stickerPadBytes: 300_000 });
-  client = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: s3.credentials,
-  });
+  client = s3.client();
 });
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');

@@ -3,7 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeVehicles } from '../../src/demo/inventory.js';
@@ -102,12 +102,7 @@ it('two `work --upload` processes, one SIGKILLed: every object in the bucket onc
   for (const r of results.filter((r) => r.signal !== 'SIGKILL')) expect(r.code, r.stderr).toBe(0);
   expect(await db.zcard('pagepool:demo:completed')).toBe(N);
 
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: s3.credentials,
-  });
+  const client = s3.client();
   try {
     const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET }));
     const vehicles = makeVehicles(N, 1);

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 
 const require = createRequire(import.meta.url);
 
@@ -60,6 +61,8 @@ export interface S3Server {
   denyWritesAfter(prefix: string, count: number): void;
   /** Stops the server and removes its folder; safe to call twice. */
   close(): Promise<void>;
+  /** A client of this server with its credentials, for a test to list and read what landed. */
+  client(): S3Client;
 }
 
 let accounts = 0;
@@ -143,6 +146,13 @@ export async function startS3Server(options: { buckets?: string[] } = {}): Promi
       secrets.delete(credentials.accessKeyId);
       account.revokeAccessKey(credentials.accessKeyId);
     },
+    client: () =>
+      new S3Client({
+        endpoint: `http://127.0.0.1:${port}`,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials,
+      }),
     close: () => {
       closing ??= (async () => {
         await stop();

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cardPng } from '../../src/demo/card-png.js';
 import { FileInvalidError } from '../../src/errors.js';
@@ -22,12 +22,7 @@ let admin: S3Client;
 beforeAll(async () => {
   s3 = await startS3Server({ buckets: [BUCKET] });
   out = await tempDir();
-  admin = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: s3.credentials,
-  });
+  admin = s3.client();
 });
 
 afterAll(async () => {
