@@ -18,6 +18,7 @@ import {
   descendants,
   PROCESS_KINDS,
   type ProcessKind,
+  processKind,
   treeMemory,
   treeMemoryByKind,
 } from '../src/metrics/process-tree-memory.js';
@@ -52,6 +53,26 @@ export function processCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** Where a tree's CPU goes, finer than the memory kinds: Chromium's GPU and network processes on their own. */
+export const CPU_KINDS = ['node', 'browser', 'renderer', 'gpu', 'network', 'other'] as const;
+export type CpuKind = (typeof CPU_KINDS)[number];
+
+/** The CPU kind of `pid` from its command line (Chromium's `--type=` and `--utility-sub-type=`). */
+export function cpuKind(pid: number): CpuKind {
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return 'other';
+  }
+  const type = /(?:^|[\0 ])--type=([^\0 ]+)/.exec(cmdline)?.[1];
+  if (type === 'renderer') return 'renderer';
+  if (type === 'gpu-process') return 'gpu';
+  if (type === 'utility') return /NetworkService/.test(cmdline) ? 'network' : 'other';
+  if (type !== undefined) return 'other';
+  return processKind(pid) === 'browser' ? 'browser' : 'node';
+}
+
 /**
  * The CPU of a process tree, sampled: the last utime + stime seen of every process that was ever in it.
  * Needed because cutime misses Chromium's renderers: the zygote's children are not reaped up the chain to us
@@ -60,17 +81,26 @@ export function processCpuSeconds(pid: number): number | undefined {
  */
 export class TreeCpu {
   private readonly last = new Map<number, number>();
+  private readonly kinds = new Map<number, CpuKind>();
   constructor(private readonly root: number) {}
   sample(): void {
     for (const pid of [this.root, ...descendants(this.root)]) {
       const s = processCpuSeconds(pid);
-      if (s !== undefined) this.last.set(pid, Math.max(s, this.last.get(pid) ?? 0));
+      if (s === undefined) continue;
+      this.last.set(pid, Math.max(s, this.last.get(pid) ?? 0));
+      if (!this.kinds.has(pid)) this.kinds.set(pid, cpuKind(pid));
     }
   }
   get seconds(): number {
     let sum = 0;
     for (const s of this.last.values()) sum += s;
     return sum;
+  }
+  /** CPU seconds so far by process kind. */
+  byKind(): Record<CpuKind, number> {
+    const sums = Object.fromEntries(CPU_KINDS.map((k) => [k, 0])) as Record<CpuKind, number>;
+    for (const [pid, s] of this.last) sums[this.kinds.get(pid) ?? 'other'] += s;
+    return sums;
   }
 }
 
@@ -95,6 +125,8 @@ export interface ChildRun {
   wallRate: number;
   /** Tree CPU seconds per item between the first and the last file (startup excluded), like `steadyRate`. */
   steadyCpuPerItem: number;
+  /** `steadyCpuPerItem` split by process kind. */
+  steadyCpuKinds: Record<CpuKind, number>;
   /** CPU seconds of the tree, per process sampled (see TreeCpu). */
   cpuS: number;
   /** CPU seconds of the tree as cutime + cstime saw it (undercounts the renderers). */
@@ -148,8 +180,9 @@ export async function measureChild(
   const peakKinds: Record<ProcessKind, number> = { node: 0, browser: 0, renderer: 0, 'gpu/utility': 0 };
   const renderers = new Map<number, Array<[number, number, number]>>();
   let pss = true;
-  let first: { t: number; n: number; cpu: number } | null = null;
-  let last: { t: number; n: number; cpu: number } | null = null;
+  type Mark = { t: number; n: number; cpu: number; kinds: Record<CpuKind, number> };
+  let first: Mark | null = null;
+  let last: Mark | null = null;
   const treeCpu = child.pid === undefined ? undefined : new TreeCpu(child.pid);
   const sample = () => {
     if (child.pid === undefined) return;
@@ -157,8 +190,9 @@ export async function measureChild(
     const n = finishedFiles(filesDir);
     const t = performance.now();
     const cpu = treeCpu?.seconds ?? 0;
-    if (n > 0 && first === null) first = { t, n, cpu };
-    if (last === null || n > last.n) last = { t, n, cpu };
+    const mark = () => ({ t, n, cpu, kinds: treeCpu?.byKind() ?? zeroKinds() });
+    if (n > 0 && first === null) first = mark();
+    if (last === null || n > last.n) last = mark();
   };
   const sampleMemory = () => {
     if (child.pid === undefined) return;
@@ -191,13 +225,16 @@ export async function measureChild(
   const reapedCpuS = childrenCpuSeconds() - cpuBefore;
   const cpuS = Math.max(treeCpu?.seconds ?? 0, reapedCpuS);
   const items = finishedFiles(filesDir);
-  const f = first as { t: number; n: number; cpu: number } | null;
-  const l = last as { t: number; n: number; cpu: number } | null;
+  const f = first as Mark | null;
+  const l = last as Mark | null;
   const steady = f !== null && l !== null && l.n > f.n;
   const steadyRate = steady ? (l.n - f.n) / ((l.t - f.t) / 1000) : items / wallS;
   const steadyCpuPerItem = steady ? (l.cpu - f.cpu) / (l.n - f.n) : cpuS / Math.max(1, items);
+  const steadyCpuKinds = zeroKinds();
+  if (steady) for (const k of CPU_KINDS) steadyCpuKinds[k] = (l.kinds[k] - f.kinds[k]) / (l.n - f.n);
   return {
     steadyCpuPerItem,
+    steadyCpuKinds,
     code,
     items,
     wallS,
@@ -211,6 +248,10 @@ export async function measureChild(
     pss,
     stderr,
   };
+}
+
+function zeroKinds(): Record<CpuKind, number> {
+  return Object.fromEntries(CPU_KINDS.map((k) => [k, 0])) as Record<CpuKind, number>;
 }
 
 export interface CliRunOptions extends ChildOptions {
@@ -447,6 +488,14 @@ export function tableRow(c: number | string, system: string, r: ChildRun, cores:
   return `${pad(String(c), 4)} ${system.padEnd(9)} ${pad(r.steadyRate.toFixed(2), 7)} ${pad(r.wallRate.toFixed(2), 6)} ${pad(r.steadyCpuPerItem.toFixed(4), 10)} ${pad((cores / r.steadyCpuPerItem).toFixed(1), 9)} ${pad(mb(r.peakBytes), 7)} ${pad(mb(k.node), 5)} ${pad(mb(k.browser), 7)} ${pad(mb(k.renderer), 9)} ${pad(mb(k['gpu/utility']), 8)}${r.pss ? '' : ' (RSS)'}`;
 }
 
+/** Where a run's CPU per item went, by process kind, in milliseconds. */
+export function cpuKindsRow(r: ChildRun): string {
+  const parts = CPU_KINDS.filter((k) => r.steadyCpuKinds[k] > 0.00005).map(
+    (k) => `${k} ${(r.steadyCpuKinds[k] * 1000).toFixed(1)}`,
+  );
+  return `${pad('', 4)} ${''.padEnd(9)} CPU ms/item: ${parts.join(', ')}`;
+}
+
 async function main(): Promise<void> {
   const { vehicles, concurrency, extra, baselines, contexts, blocking, listing } = parseArgs(
     process.argv.slice(2),
@@ -497,7 +546,7 @@ async function main(): Promise<void> {
       const ok = new Map<string, ChildRun>();
       for (const [system, run] of runs) {
         const error = failed(c, system, run);
-        console.log(error ?? tableRow(c, system, run, cores));
+        console.log(error ?? `${tableRow(c, system, run, cores)}\n${cpuKindsRow(run)}`);
         if (!error) ok.set(system, run);
       }
       const p = ok.get('pagepool');
