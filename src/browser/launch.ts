@@ -24,6 +24,53 @@ export const LEAN_ARGS = [
   `--renderer-process-limit=${Math.max(1, Math.floor(os.availableParallelism() / 2))}`,
 ];
 
+/**
+ * Chromium features pagepool turns off, on top of Playwright's own list. RenderDocument (a new frame host for
+ * every cross-document navigation) cost a quarter of a detail-page load's CPU: measured by scripts/nav-cost.ts,
+ * goto + page.evaluate on one page, 124 -> 93 ms per load (renderer 46 -> 31, browser 52 -> 41 ms).
+ */
+export const DISABLED_FEATURES = ['RenderDocument'];
+
+/**
+ * Playwright's `--disable-features` list as of 1.65. Chromium honours only the last `--disable-features` switch,
+ * so pagepool replaces Playwright's with one that holds both lists (test/browser/launch.test.ts checks the
+ * browser's command line against the Playwright installed).
+ */
+export const PLAYWRIGHT_DISABLED_FEATURES = [
+  'AvoidUnnecessaryBeforeUnloadCheckSync',
+  'DestroyProfileOnBrowserClose',
+  'HttpsUpgrades',
+  'HttpsFirstBalancedModeAutoEnable',
+  'LensOverlay',
+  'MediaRouter',
+  'PaintHolding',
+  'ThirdPartyStoragePartitioning',
+  'AvoidCorsURLLoaderRestartOnRedirect',
+  'TcpPortRandomizationWin',
+  'OptimizationHints',
+  'NetworkTimeServiceQuerying',
+  'AimEnabled',
+  'PreconnectToSearch',
+  'msForceBrowserSignIn',
+  'msEdgeUpdateLaunchServicesPreferredVersion',
+];
+
+const DISABLE_FEATURES = '--disable-features=';
+
+/** `args` with every `--disable-features` in it merged into one, after Playwright's list and pagepool's. */
+export function withDisabledFeatures(
+  args: readonly string[],
+  ours: readonly string[] = DISABLED_FEATURES,
+): string[] {
+  const features = [...PLAYWRIGHT_DISABLED_FEATURES, ...ours];
+  const rest: string[] = [];
+  for (const arg of args) {
+    if (arg.startsWith(DISABLE_FEATURES)) features.push(...arg.slice(DISABLE_FEATURES.length).split(','));
+    else rest.push(arg);
+  }
+  return [...rest, `${DISABLE_FEATURES}${[...new Set(features.filter(Boolean))].join(',')}`];
+}
+
 export interface LaunchOptions {
   chromiumPath: string | null;
   /** @default true */
@@ -32,6 +79,8 @@ export interface LaunchOptions {
   slowMoMs?: number;
   /** Chromium switches after CHROMIUM_ARGS (scripts/bench-levers.ts measures memory levers with it). @default [] */
   args?: string[];
+  /** Chromium features turned off besides Playwright's (scripts/nav-cost.ts measures without). @default DISABLED_FEATURES */
+  disabledFeatures?: readonly string[];
 }
 
 export async function launchBrowser({
@@ -39,12 +88,14 @@ export async function launchBrowser({
   headless = true,
   slowMoMs = 0,
   args = [],
+  disabledFeatures = DISABLED_FEATURES,
 }: LaunchOptions): Promise<Browser> {
   return chromium.launch({
     executablePath: findChromium(chromiumPath),
     headless,
     slowMo: slowMoMs,
-    args: [...CHROMIUM_ARGS, ...LEAN_ARGS, ...args],
+    args: withDisabledFeatures([...CHROMIUM_ARGS, ...LEAN_ARGS, ...args], disabledFeatures),
+    ignoreDefaultArgs: [`${DISABLE_FEATURES}${PLAYWRIGHT_DISABLED_FEATURES.join(',')}`],
     // pagepool handles SIGINT/SIGTERM itself: Playwright's handlers would close the browser under running work.
     handleSIGINT: false,
     handleSIGTERM: false,
