@@ -55,9 +55,11 @@ export default defineSite<Ref>({
   async process({ ref, page, baseUrl, files, stage, releasePage, checkResponse }) {
     stage('detail');
     await checkResponse(await page.goto(new URL(ref.path, baseUrl).href), \`item \${ref.id}\`);
-    const link = page.locator('#download-sticker');
-    if ((await link.count()) === 0) throw new PermanentError(\`item \${ref.id} has no document\`);
-    const href = new URL((await link.getAttribute('href')) ?? '', page.url()).href;
+    // One page.evaluate reads the page: a locator costs Playwright's selector engine in every new document.
+    const href = await page.evaluate(
+      () => document.querySelector<HTMLAnchorElement>('#download-sticker')?.href,
+    );
+    if (!href) throw new PermanentError(\`item \${ref.id} has no document\`);
     releasePage(); // the page goes back to the pool; the download goes on without it
     stage('download');
     await files.fetch(href, { kind: 'pdf', name: \`\${ref.id}.pdf\` }); // checked, written atomically

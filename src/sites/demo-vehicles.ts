@@ -60,14 +60,21 @@ export default defineSite<VehicleRef>({
       ]);
       await checkResponse(response, `vehicle ${ref.stock}`);
     }
-    const sticker = page.locator('#download-sticker');
     stage('download');
     if (ref.via === 'download') {
-      const [download] = await Promise.all([page.waitForEvent('download'), sticker.click()]);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator('#download-sticker').click(),
+      ]);
       await files.fromDownload(download, { kind: 'pdf' });
       return;
     }
-    const href = await sticker.evaluate((a) => (a as HTMLAnchorElement).href);
+    // Read with one page.evaluate, not a locator: the first locator call on a new document makes Playwright inject
+    // its selector engine there, which doubled the CPU of a detail page (scripts/nav-cost.ts).
+    const href = await page.evaluate(
+      () => document.querySelector<HTMLAnchorElement>('#download-sticker')?.href ?? null,
+    );
+    if (!href) throw new Error(`vehicle ${ref.stock}: its page has no window-sticker link`);
     await releasePage();
     // Named by the item, not by the URL's `sticker.pdf` that every vehicle shares: a `.part` left by a killed
     // run then has a name only this vehicle uses, so its next attempt resumes it instead of leaving it behind.
