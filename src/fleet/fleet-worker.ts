@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { PagePool } from '../browser/page-pool.js';
 import type { RecordedFile } from '../checkpoint/recorded-file.js';
 import { type AttemptContext, type ItemWorkerOptions, openItemWorker } from '../engine/item-worker.js';
+import type { PageGate } from '../engine/stage.js';
 import type { UploadStep } from '../engine/upload-step.js';
 import { ConfigError, classify, describe, ShutdownError } from '../errors.js';
 import {
@@ -69,6 +70,11 @@ export interface FleetWorkerOptions<Ref> extends ItemWorkerOptions<Ref>, FleetQu
 export interface FleetWork<Ref> {
   work(ref: Ref, ctx: AttemptContext): Promise<RecordedFile[]>;
   login: SingleFlightLogin;
+  /**
+   * The browser stage as the start gate: an attempt starts (and its deadline runs) only when a page is free for
+   * it, as in the in-process queue. Without it (plain work) every job BullMQ hands over starts at once.
+   */
+  pages?: PageGate;
   close(): Promise<void>;
   /** After the job completed: e.g. the upload step deletes local copies (`--no-keep-local`). */
   completed?(files: readonly RecordedFile[]): Promise<void>;
@@ -96,6 +102,8 @@ export class FleetWorker<Ref> {
   readonly #worker: Worker<FleetJobData<Ref>, FleetResult>;
   /** Aborted when in-flight items must be released (shutdown grace over, or a fatal error). */
   readonly #releaseController = new AbortController();
+  /** Aborted when a shutdown or a fatal error begins: jobs waiting to start stop waiting and go back. */
+  readonly #stopController = new AbortController();
   #inFlight = 0;
   #done = 0;
   #failed = 0;
@@ -103,6 +111,8 @@ export class FleetWorker<Ref> {
   /** Set once a shutdown or a fatal error began: an attempt that fails from then on is given back, not charged. */
   #stopReason: 'shutdown' | 'fatal' | 'drained' | undefined;
   #stopping: Promise<void> | undefined;
+  /** Until when this machine holds its own starts after a 429 it got: set at once, before the fleet-wide hold is. */
+  #heldUntil = 0;
   #wake: (() => void) | undefined;
   readonly #onLoginStart = () => this.#o.events.emit('relogin', { done: false });
   readonly #onLoginEnd = () => this.#o.events.emit('relogin', { done: true });
@@ -157,6 +167,7 @@ export class FleetWorker<Ref> {
     // in the bucket with the same sha256.
     const work: FleetWork<Ref> = {
       login: item.login,
+      pages: item.pages,
       close: () => item.close(),
       work: (ref, ctx) =>
         upload.attempt({ key: ctx.key, signal: ctx.signal, pull: () => item.work(ref, ctx) }),
@@ -225,10 +236,12 @@ export class FleetWorker<Ref> {
     if (why === 'fatal' && this.#fatal === undefined) this.#fatal = error;
     if (why === 'fatal') {
       this.#stopReason = 'fatal';
+      this.#stopController.abort();
       this.#releaseController.abort(new ShutdownError(`run stopped: ${describe(error)}`, { cause: error }));
     }
     if (this.#stopping) return this.#stopping;
     this.#stopReason ??= why;
+    if (this.#stoppingNow()) this.#stopController.abort();
     let grace: NodeJS.Timeout | undefined;
     if (why === 'shutdown') {
       grace = setTimeout(
@@ -263,11 +276,12 @@ export class FleetWorker<Ref> {
     const attempt = Math.max(1, job.attemptsStarted);
     this.#inFlight += 1;
     try {
-      // Items started during a re-login would meet the same expired session.
-      if (login.inFlight) await login.inFlight.catch(() => {});
+      // Checked again right after each wait, in the same synchronous run as the attempt's start below: two jobs
+      // woken together cannot both take the last page.
+      do await this.#startGate();
+      while (!this.#stoppingNow() && !this.#startable());
       // A job BullMQ handed over while this machine was already stopping goes straight back, unstarted.
-      if (this.#stopReason === 'shutdown' || this.#stopReason === 'fatal')
-        throw await this.#requeue(job, token);
+      if (this.#stoppingNow()) throw await this.#requeue(job, token);
       const epoch = login.epoch;
       let cutLoose = false;
       let abandon!: (reason: unknown) => void;
@@ -323,6 +337,72 @@ export class FleetWorker<Ref> {
     }
   }
 
+  /**
+   * Waits until an attempt may start, as the in-process queue's scheduler does: no fleet-wide hold (a 429's
+   * Retry-After, set by any machine with `queue.rateLimit`), no re-login in flight here, and a free page. BullMQ
+   * hands this machine `concurrency + downloads` jobs; those past the pages wait here, their deadline not yet
+   * running. Resolves at once when a stop begins (the caller gives the job back); the caller checks
+   * `#startable()` again before it starts.
+   */
+  async #startGate(): Promise<void> {
+    const { pages } = this.#work;
+    const login = this.#work.login;
+    while (!this.#stoppingNow()) {
+      const fleetHoldMs = await this.#queue.getRateLimitTtl(HOLD_MARK).catch(() => 0);
+      const holdMs = Math.max(fleetHoldMs, this.#heldUntil - Date.now());
+      if (holdMs > 0) {
+        await this.#pause(holdMs);
+        continue;
+      }
+      if (this.#stoppingNow()) return;
+      if (login.inFlight) {
+        await login.inFlight.catch(() => {});
+        continue;
+      }
+      if (pages && !pages.open()) {
+        await this.#pageFree(pages);
+        continue;
+      }
+      return;
+    }
+  }
+
+  /** No re-login in flight, a page free, no hold of this machine's own: what an attempt needs to start. */
+  #startable(): boolean {
+    const { pages, login } = this.#work;
+    return !login.inFlight && (!pages || pages.open()) && Date.now() >= this.#heldUntil;
+  }
+
+  /** Resolves when `pages` has room again, or a stop begins. */
+  #pageFree(pages: PageGate): Promise<void> {
+    return new Promise((resolve) => {
+      const stop = this.#stopController.signal;
+      const done = () => {
+        off();
+        stop.removeEventListener('abort', done);
+        resolve();
+      };
+      const off = pages.onOpen(done);
+      if (stop.aborted) done();
+      else stop.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** Sleeps `ms`, or less when a stop begins. */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const stop = this.#stopController.signal;
+      const done = () => {
+        clearTimeout(timer);
+        stop.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      if (stop.aborted) done();
+      else stop.addEventListener('abort', done, { once: true });
+    });
+  }
+
   /** Maps the policy's verdict onto BullMQ; resolves with the error to throw. */
   async #failure(
     job: FleetJob<Ref>,
@@ -358,6 +438,8 @@ export class FleetWorker<Ref> {
         return charged(reason, verdict.delayMs);
       case 'hold': {
         const waitMs = Math.max(0, verdict.untilMs - now);
+        // Before the await below: a job waiting for the page this attempt just freed must not start meanwhile.
+        this.#heldUntil = Math.max(this.#heldUntil, verdict.untilMs);
         // The limiter key is shared: every machine holds its new starts until Retry-After.
         await this.#queue.rateLimit(Math.max(1, waitMs));
         events.emit('backoff', { untilMs: verdict.untilMs, reason });
@@ -445,6 +527,12 @@ export class FleetWorker<Ref> {
     this.#o.events.emit('warning', { message });
   }
 }
+
+/**
+ * `queue.rateLimit(ms)` sets the limiter's counter to MAX_SAFE_INTEGER: asking for the TTL only when the counter
+ * is that high tells a hold (a 429 somewhere) from an ordinary full `--rate` window, which BullMQ enforces itself.
+ */
+const HOLD_MARK = Number.MAX_SAFE_INTEGER;
 
 /** A charged retry: BullMQ counts the attempt and its backoff strategy waits the delay announced here. */
 function charged(reason: string, delayMs: number): Error {

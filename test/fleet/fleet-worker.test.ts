@@ -142,6 +142,33 @@ describe('FleetWorker', () => {
     expect(completed.filter((job) => job.attemptsStarted > 1).length).toBeGreaterThan(0);
   }, 90_000);
 
+  it('an attempt starts only when a page is free for it: no deadline runs while a job waits for a page', async () => {
+    // One page, two download slots: BullMQ hands this machine three jobs at once. Each detail page takes 400 ms.
+    const { enqueue, events, worker } = await setup(4, { vehicles: 8, pageLatencyMs: 400 });
+    await enqueue(stocks(8));
+    // Attempts started and not yet past releasePage() (or ended without it): the browser stage.
+    const onPage = new Set<string>();
+    let peak = 0;
+    events.on('task:start', ({ key }) => {
+      onPage.add(key);
+      peak = Math.max(peak, onPage.size);
+    });
+    const off = ({ key }: { key: string }) => onPage.delete(key);
+    for (const name of [
+      'page:released',
+      'task:done',
+      'task:retry',
+      'task:failed',
+      'task:interrupted',
+    ] as const)
+      events.on(name, off);
+    const fleet = await worker({ concurrency: 1, downloads: 2 });
+    const summary = await fleet.run({ signal: new AbortController().signal, listing: async () => false });
+    expect(summary).toMatchObject({ reason: 'done', done: 8, failed: 0 });
+    // Without the gate all three jobs start at once and two wait for the page with their deadline running.
+    expect(peak).toBe(1);
+  }, 90_000);
+
   it('a graceful stop gives the items in flight back to the queue, uncharged', async () => {
     // Every sticker takes 20 s: the items are in flight when the stop comes.
     const { queue, enqueue, events, worker } = await setup(3, { vehicles: 4, fileLatencyMs: 20_000 });
