@@ -1,7 +1,7 @@
 // The page pool: one logged-in BrowserContext, N pages handed out one task at a time, replaced when they go bad,
 // grow, or get old; every M tasks the pool moves to a fresh context carrying the old one's storage state.
 import { EventEmitter } from 'node:events';
-import { type Browser, type BrowserContext, errors, type Page } from 'playwright';
+import { type Browser, type BrowserContext, errors, type Page, type Response } from 'playwright';
 import { ShutdownError } from '../errors.js';
 import { PageSession } from './page-session.js';
 
@@ -82,6 +82,8 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
   private readonly unblocked = new WeakSet<Page>();
   private readonly closing = new Set<Promise<void>>();
   private readonly sessions = new WeakMap<Page, PageSession>();
+  /** Each page's last main-frame document response in its current task (see `lastDocument`). */
+  private readonly documents = new WeakMap<Page, Response>();
   private readonly contextOf = new WeakMap<Page, ContextEntry>();
   private readonly contexts = new Set<ContextEntry>();
   private current!: ContextEntry;
@@ -165,6 +167,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
       throw err;
     }
     slot.uses += 1;
+    this.documents.delete(page);
     const poison = (reason: string) => {
       if (slot.generation === lease.generation) this.replace(slot, reason);
     };
@@ -186,6 +189,11 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
       // meanwhile, again on every retry) and one of the 6 sockets per host. Closing the page cancels it; the
       // attempt fails once it is closed (bounded), so its retry cannot start while the request still holds on.
       if (isTimeout(err) && slot.generation === lease.generation) await this.replace(slot, 'timeout');
+      // A navigation that failed in the browser (an error status with no body, a refused connection) goes on to
+      // Chromium's error page by itself, later: the next task's goto on this page would be interrupted by it.
+      // Not awaited: nothing of it holds on in the browser, and the task's error (a 429 to hold on) goes out now.
+      else if (isFailedNavigation(err) && slot.generation === lease.generation)
+        void this.replace(slot, 'navigation failed');
       throw err;
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -205,6 +213,15 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
       }
       if (!releaseLater) this.release(lease);
     }
+  }
+
+  /**
+   * The last main-frame document response `page` received in its current task. A goto that fails with
+   * net::ERR_HTTP_RESPONSE_CODE_FAILURE (Chromium's own error page for a 4xx/5xx with an empty body) returns no
+   * response; this is where its status and Retry-After are.
+   */
+  lastDocument(page: Page): Response | undefined {
+    return this.documents.get(page);
   }
 
   /** Lets images, fonts and stylesheets load on this page until it goes back to the pool (render path). */
@@ -268,6 +285,10 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     }
     this.contextOf.set(page, entry);
     page.once('close', () => this.pageClosed(entry));
+    page.on('response', (response) => {
+      if (response.request().isNavigationRequest() && response.frame() === page.mainFrame())
+        this.documents.set(page, response);
+    });
     // Navigations included (no setDefaultNavigationTimeout overrides it).
     page.setDefaultTimeout(this.options.pageTimeoutMs);
     try {
@@ -437,6 +458,14 @@ function checkOptions(options: PagePoolOptions): void {
 function isTimeout(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
     if (e instanceof errors.TimeoutError) return true;
+  }
+  return false;
+}
+
+/** A navigation the browser itself failed (net::ERR_...), or one Chromium's error page interrupted. */
+export function isFailedNavigation(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (/net::ERR_|chrome-error:\/\//.test(e.message)) return true;
   }
   return false;
 }

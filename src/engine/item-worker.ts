@@ -8,12 +8,12 @@ import { launchBrowser } from '../browser/launch.js';
 import { PagePool } from '../browser/page-pool.js';
 import { TraceRecorder } from '../browser/trace-recorder.js';
 import { readManifestClaims } from '../checkpoint/manifest-claims.js';
-import { classify, PagepoolError, SessionExpiredError } from '../errors.js';
+import { classify, describe, PagepoolError, SessionExpiredError } from '../errors.js';
 import { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
 import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
-import { checkResponseFor } from '../sites/check-response.js';
+import { checkResponse, checkResponseFor } from '../sites/check-response.js';
 import { type Credentials, type Job, type Site, siteLogin } from '../sites/site.js';
 import { PageGate, Stage } from './stage.js';
 
@@ -241,9 +241,13 @@ async function processItem<Ref>(
   return saved;
 }
 
-/** Shutdown, a full disk or an abandoned attempt is not the item's failure: nothing to look at. */
+/**
+ * Shutdown, a full disk, a 429, an expired session or an abandoned attempt is not the item's failure: nothing to
+ * look at, and a snapshot (a screenshot and the HTML, ~0.3 s) would only delay the hold or the re-login.
+ */
 function worthSnapshot(err: unknown, ctx: AttemptContext): boolean {
-  return classify(err) !== 'fatal' && !ctx.abandoned.aborted;
+  const decision = classify(err);
+  return decision !== 'fatal' && decision !== 'backoff' && decision !== 'relogin' && !ctx.abandoned.aborted;
 }
 
 /**
@@ -337,7 +341,7 @@ async function attemptItem<Ref>(
         try {
           await Promise.race([processing, released]);
         } catch (err) {
-          const explained = await explain(site, page, err);
+          const explained = await explain(site, page, err, pool);
           // Only while this attempt still holds the page: after releasePage() it shows another item.
           if (holding && deps.snapshots && worthSnapshot(explained, ctx)) {
             await deps.snapshots
@@ -364,9 +368,23 @@ async function attemptItem<Ref>(
   return saved;
 }
 
-/** An unclassified error on a page that shows the login form is a session expiry. */
-async function explain<Ref>(site: Site<Ref>, page: Page, err: unknown): Promise<unknown> {
-  if (err instanceof PagepoolError || !site.loggedOut || page.isClosed()) return err;
+/**
+ * An unclassified error, read from the page: one that shows the login form is a session expiry; a navigation
+ * Chromium failed because the answer was an error status with no body gets that status's meaning (a 429 with
+ * its Retry-After, a 503 retried, a 404 for good), as `checkResponse` would have given it.
+ */
+async function explain<Ref>(site: Site<Ref>, page: Page, err: unknown, pool: PagePool): Promise<unknown> {
+  if (err instanceof PagepoolError || page.isClosed()) return err;
+  const document = pool.lastDocument(page);
+  if (document && document.status() >= 400 && /net::ERR_HTTP_RESPONSE_CODE_FAILURE/.test(describe(err))) {
+    try {
+      await checkResponse(page, document, { what: document.url(), session: site.login !== undefined });
+    } catch (mapped) {
+      if (mapped instanceof Error && mapped.cause === undefined) mapped.cause = err;
+      return mapped;
+    }
+  }
+  if (!site.loggedOut) return err;
   const loggedOut = await site.loggedOut(page).catch(() => false);
   return loggedOut ? new SessionExpiredError('the portal logged us out', { cause: err }) : err;
 }
