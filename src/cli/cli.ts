@@ -7,7 +7,7 @@ import { formatStatus, readStatus, repairCheckpoint, startFresh } from '../check
 import { journalPathFor } from '../checkpoint/checkpoint-paths.js';
 import { type Config, helpText, loadConfig, uploadSettingsFrom, workerOptionsFrom } from '../config.js';
 import { type Portal, portalOptionsFromEnv, startPortal } from '../demo/portal.js';
-import { openUploadStep, type UploadStep } from '../engine/upload-step.js';
+import type { UploadStep } from '../engine/upload-step.js';
 import {
   ConfigError,
   DiskFullError,
@@ -20,7 +20,6 @@ import {
   ShutdownError,
 } from '../errors.js';
 import { diskFullError } from '../files/disk-space.js';
-import { fleetCommand, fleetStatus } from '../fleet/fleet-commands.js';
 import { machineId } from '../fleet/fleet-options.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { type MetricsServer, openMetricsServer } from '../metrics/metrics-server.js';
@@ -90,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (config.command) {
       case 'status':
-        return config.queue ? await fleetStatus(config) : await status(config);
+        return config.queue ? await (await fleetModule()).fleetStatus(config) : await status(config);
       case 'repair': {
         const result = await repairCheckpoint(config.checkpoint);
         process.stdout.write(
@@ -115,6 +114,8 @@ export async function main(argv: string[]): Promise<number> {
     const uploadSettings = uploadSettingsFrom(config);
     if (uploadSettings && (config.command === 'run' || config.command === 'work')) {
       // Before the portal and the browser: a bucket we cannot write to stops the run with nothing pulled.
+      // Loaded only for an upload: the AWS SDK is ~25 MB of a process that does not need it otherwise.
+      const { openUploadStep } = await import('../engine/upload-step.js');
       upload = await openUploadStep({
         ...uploadSettings,
         outDir: config.out,
@@ -184,6 +185,7 @@ export async function main(argv: string[]): Promise<number> {
       track(events);
       const ui = createUi(events, uiOptions(config));
       try {
+        const { fleetCommand } = await fleetModule();
         return await fleetCommand({
           config,
           site,
@@ -264,6 +266,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** `--metrics-port`: the collector's /metrics endpoint, or null when the setting is off. */
+/** The fleet's commands, loaded only when `--queue` is given (BullMQ and ioredis are ~25 MB of memory). */
+function fleetModule(): Promise<typeof import('../fleet/fleet-commands.js')> {
+  return import('../fleet/fleet-commands.js');
+}
+
 async function openMetrics(config: Config, collector: MetricsCollector): Promise<MetricsServer | null> {
   if (config.metricsPort === null) return null;
   const server = await openMetricsServer({
