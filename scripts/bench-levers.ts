@@ -17,6 +17,8 @@ interface Lever {
 
 const LEVERS: Record<string, Lever> = {
   none: {},
+  '--in-process-gpu': { args: ['--in-process-gpu'] },
+  'no spare renderer': { args: ['--disable-features=SpareRendererForSitePerProcess'] },
   'about:blank before each item': { blank: true },
   '--process-per-site': { args: ['--process-per-site'] },
   '--renderer-process-limit=2': { args: ['--renderer-process-limit=2'] },

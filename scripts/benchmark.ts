@@ -88,7 +88,8 @@ export class TreeCpu {
       const s = processCpuSeconds(pid);
       if (s === undefined) continue;
       this.last.set(pid, Math.max(s, this.last.get(pid) ?? 0));
-      if (!this.kinds.has(pid)) this.kinds.set(pid, cpuKind(pid));
+      // Read again while it says node: a Chromium child seen between fork and exec still has node's command line.
+      if ((this.kinds.get(pid) ?? 'node') === 'node') this.kinds.set(pid, cpuKind(pid));
     }
   }
   get seconds(): number {
