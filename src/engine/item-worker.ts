@@ -17,7 +17,7 @@ import { checkResponse, checkResponseFor } from '../sites/check-response.js';
 import { type Credentials, type Job, type Site, siteLogin } from '../sites/site.js';
 import { PageGate, Stage } from './stage.js';
 
-/** Items in the download stage by default: twice the pages (measured: see the README's `--downloads`). */
+/** Items in the download stage by default: twice the pages (swept at 8 pages: README, "Speed and benchmarks"). */
 export function defaultDownloads(concurrency: number): number {
   return 2 * concurrency;
 }
