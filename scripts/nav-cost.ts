@@ -29,20 +29,18 @@ interface Variant {
   read: 'locator' | 'page.evaluate' | 'none';
   waitUntil?: 'domcontentloaded' | 'load' | 'commit';
   viewport?: { width: number; height: number };
+  /** A page.on('response') listener, as the pool keeps for each page's last document response. */
+  onResponse?: boolean;
 }
 
 const PW = PLAYWRIGHT_DISABLED_FEATURES;
-const without = (name: string) => PW.filter((f) => f !== name);
 const VARIANTS: Record<string, Variant> = {
-  'launch.ts defaults': { read: 'page.evaluate' },
-  'Playwright features': { read: 'page.evaluate', features: [...PW] },
-  '+ RenderDocument off': { read: 'page.evaluate', features: [...PW, 'RenderDocument'] },
-  'PaintHolding on': { read: 'page.evaluate', features: without('PaintHolding') },
-  'PaintHolding on + RenderDocument off': {
-    read: 'page.evaluate',
-    features: [...without('PaintHolding'), 'RenderDocument'],
-  },
-  'only RenderDocument off': { read: 'page.evaluate', features: ['RenderDocument'] },
+  'goto + locator.evaluate': { read: 'locator' },
+  'goto + page.evaluate': { read: 'page.evaluate' },
+  'page.evaluate + response listener': { read: 'page.evaluate', onResponse: true },
+  'page.evaluate, Playwright features': { read: 'page.evaluate', features: [...PW] },
+  'page.evaluate, RenderDocument off only': { read: 'page.evaluate', features: ['RenderDocument'] },
+  'page.evaluate + pool session': { read: 'page.evaluate', session: { block: true, metrics: true } },
 };
 
 function arg(name: string, fallback: string): string {
@@ -85,6 +83,10 @@ async function measure(name: string, v: Variant, baseUrl: string): Promise<Recor
     await demoLogin(first, { username: 'demo', password: 'demo-pass' }, baseUrl);
     await first.close();
     const page: Page = await context.newPage();
+    if (v.onResponse)
+      page.on('response', (r) => {
+        if (r.request().isNavigationRequest() && r.frame() === page.mainFrame()) void r.status();
+      });
     if (v.session) await PageSession.attach(context, page, { ...v.session, isUnblocked: () => false });
     const load = async (i: number) => {
       const stock = `S${String((i % 300) + 1).padStart(5, '0')}`;
