@@ -19,6 +19,7 @@ import {
 } from './checkpoint-state.js';
 import { type CheckpointSummary, summarize } from './checkpoint-summary.js';
 import { JournalWriter } from './journal-writer.js';
+import { scanLines } from './line-reader.js';
 import type { RecordedFile } from './recorded-file.js';
 import { journalLine, recordedFile } from './records.js';
 import { writeSnapshot } from './snapshot-writer.js';
@@ -95,6 +96,8 @@ export class Checkpoint {
     loaded: LoadedCheckpoint,
     private readonly journal: CheckpointFile,
     private readonly manifest: CheckpointFile | null,
+    /** Manifest lines of keys not done here, by key: see `orphanLines`. */
+    private readonly orphans: Map<string, Set<string>>,
   ) {
     this.path = options.path;
     this.journalPath = journalPathFor(options.path);
@@ -125,6 +128,7 @@ export class Checkpoint {
     });
     const journal = await fs.openAppend(journalPath);
     let manifest: CheckpointFile | null = null;
+    let orphans = new Map<string, Set<string>>();
     try {
       if (loaded.tornJournal) {
         await journal.truncate(loaded.journalGoodBytes);
@@ -133,6 +137,10 @@ export class Checkpoint {
       if (options.manifestPath) {
         await fs.mkdir(dirname(options.manifestPath));
         await dropTornTail(fs, options.manifestPath, options.onWarning);
+        const uploads = options.uploads ?? false;
+        const final = (key: string) =>
+          loaded.state.statusOf(key) === DONE && (!uploads || loaded.state.uploadOf(key) !== NOT_UPLOADED);
+        orphans = await orphanLines(fs, options.manifestPath, final);
         manifest = await fs.openAppend(options.manifestPath);
         await fs.syncDir(dirname(options.manifestPath));
       }
@@ -143,7 +151,7 @@ export class Checkpoint {
       await manifest?.close().catch(() => {});
       throw err;
     }
-    return new Checkpoint(options, fs, loaded, journal, manifest);
+    return new Checkpoint(options, fs, loaded, journal, manifest, orphans);
   }
 
   /** Done: whole on disk and, when the checkpoint was opened with `uploads`, every file uploaded. */
@@ -193,8 +201,13 @@ export class Checkpoint {
     checkKey(key, attempt);
     const at = new Date().toISOString();
     const recorded = files.map(recordedFile);
+    const written = this.orphans.get(key);
+    this.orphans.delete(key);
     const manifest = this.manifest
-      ? recorded.map((f) => `${JSON.stringify({ key, ...f })}\n`).join('')
+      ? recorded
+          .map((f) => `${JSON.stringify({ key, ...f })}\n`)
+          .filter((line) => !written?.has(line))
+          .join('')
       : null;
     const bytes = sumBytes(recorded);
     const upload = uploadStateOf(recorded);
@@ -282,6 +295,34 @@ export class Checkpoint {
     await this.journal.sync();
     this.writer.nextLine = 0;
   }
+}
+
+/**
+ * The manifest lines of keys that may be done again (not `final`), by key. A crash between a done item's
+ * manifest lines (written first) and its journal line leaves such lines; when the item is done again with the
+ * same files, `done()` skips the lines already there, so the manifest keeps one line per file. Lines of another
+ * checkpoint sharing the manifest land here too and are only ever compared against.
+ */
+async function orphanLines(
+  fs: CheckpointFs,
+  path: string,
+  final: (key: string) => boolean,
+): Promise<Map<string, Set<string>>> {
+  const orphans = new Map<string, Set<string>>();
+  await scanLines(fs, path, (buf, start, end) => {
+    const line = buf.toString('utf8', start, end);
+    let key: unknown;
+    try {
+      key = (JSON.parse(line) as { key?: unknown } | null)?.key;
+    } catch {
+      return;
+    }
+    if (typeof key !== 'string' || final(key)) return;
+    const lines = orphans.get(key) ?? new Set<string>();
+    lines.add(`${line}\n`);
+    orphans.set(key, lines);
+  });
+  return orphans;
 }
 
 /** A manifest line torn by a crash is cut off, so the next appended line starts on its own line. */

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -146,6 +146,59 @@ describe('Checkpoint', () => {
     await expect(checkpoint.done('k3', 1, [])).rejects.toThrow(/closed/);
   });
 
+  it('an item done again after a crash between its manifest and journal lines gets no second line', async () => {
+    const path = join(dir, '.pagepool', 'checkpoint.json');
+    const manifestPath = join(dir, 'manifest.jsonl');
+    const readManifest = async () =>
+      (await readFile(manifestPath, 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const first = await Checkpoint.open({ path, manifestPath });
+    await first.done('k0', 1, [fileOf('k0', 1)]);
+    await first.started('k1', 1);
+    await first.started('k2', 1);
+    await first.close();
+    // What a SIGKILL between the manifest write and the journal write leaves: lines for two items not done.
+    const orphan = (key: string, bytes: number) => `${JSON.stringify({ key, ...fileOf(key, bytes) })}\n`;
+    await appendFile(manifestPath, orphan('k1', 5) + orphan('k2', 6));
+    const resumed = await Checkpoint.open({ path, manifestPath });
+    await resumed.done('k1', 2, [fileOf('k1', 5)]);
+    // k2's file changed between the runs: its new line is kept (the last line for a path wins).
+    await resumed.done('k2', 2, [fileOf('k2', 7)]);
+    // A key done again in the same run is not an orphan: nothing is skipped for it.
+    await resumed.done('k1', 3, [fileOf('k1', 5)]);
+    await resumed.close();
+    expect(await readManifest()).toEqual([
+      { key: 'k0', ...fileOf('k0', 1) },
+      { key: 'k1', ...fileOf('k1', 5) },
+      { key: 'k2', ...fileOf('k2', 6) },
+      { key: 'k2', ...fileOf('k2', 7) },
+      { key: 'k1', ...fileOf('k1', 5) },
+    ]);
+  });
+
+  it('with uploads, a done item uploaded after a crash gets one line with its object', async () => {
+    const path = join(dir, '.pagepool', 'checkpoint.json');
+    const manifestPath = join(dir, 'manifest.jsonl');
+    const plain = await Checkpoint.open({ path, manifestPath });
+    await plain.done('k1', 1, [fileOf('k1', 5)]);
+    await plain.close();
+    const uploaded = { ...fileOf('k1', 5), object: 's3://b/site/k1.pdf', etag: 'e1' };
+    // A run with uploads wrote the uploaded line and was killed before its journal line.
+    await appendFile(manifestPath, `${JSON.stringify({ key: 'k1', ...uploaded })}\n`);
+    const resumed = await Checkpoint.open({ path, manifestPath, uploads: true });
+    expect(resumed.isDone('k1')).toBe(false);
+    await resumed.done('k1', 2, [uploaded]);
+    expect(resumed.isDone('k1')).toBe(true);
+    await resumed.close();
+    const lines = (await readFile(manifestPath, 'utf8')).trimEnd().split('\n');
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { key: 'k1', ...fileOf('k1', 5) },
+      { key: 'k1', ...uploaded },
+    ]);
+  });
+
   it('compacts automatically and reloads the same state from snapshot + journal', async () => {
     const path = join(dir, 'checkpoint.json');
     const checkpoint = await Checkpoint.open({ path, compactEvery: 7 });
@@ -273,6 +326,13 @@ describe('Checkpoint under a power cut', () => {
             for (let i = 0; i < 15; i++)
               if (reopened.isDone(`w${w}-${i}`)) expect(listed.has(`w${w}-${i}`)).toBe(true);
         }
+        // The items a resume pulls again leave one manifest line each, whatever the cut left behind.
+        for (const key of submitted) if (!reopened.isDone(key)) await reopened.done(key, 2, [fileOf(key)]);
+        const keys = (fs.contents(manifestPath)?.toString('utf8') ?? '')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => (JSON.parse(l) as { key: string }).key);
+        expect(new Set(keys).size).toBe(keys.length);
         // The journal must accept appends after any cut.
         await reopened.done('after-cut', 1, []);
         await reopened.close();
