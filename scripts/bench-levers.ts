@@ -1,7 +1,8 @@
 // Memory levers for long-lived pages (issue 13): pagepool at 8 pages through scripts/lever-pull.ts, once per
 // lever and interleaved over rounds, each against no lever in the same run. Prints items/s, CPU s per item, peak
 // PSS by process kind and how the renderers grow (the median renderer's PSS after its first items and at the end).
-// 'none' is launch.ts's defaults, LEAN_ARGS included (before they existed: no lever).
+// 'none' is launch.ts's defaults with the browser findChromium picks (Debian's headless shell once installed),
+// LEAN_ARGS included; 'chromium (not the shell)' is how runs launched before the shell.
 //   tsx scripts/bench-levers.ts [--vehicles 200] [--concurrency 8] [--rounds 1] [--only name,name] (names as in LEVERS)
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,10 +14,23 @@ interface Lever {
   args?: string[];
   blank?: boolean;
   recycleAfter?: number;
+  /** Environment of the pull, e.g. CHROMIUM_PATH for another browser build. */
+  env?: Record<string, string>;
 }
+
+const SHELL = { CHROMIUM_PATH: '/usr/bin/chromium-headless-shell' };
 
 const LEVERS: Record<string, Lever> = {
   none: {},
+  // Debian's chromium-headless-shell (the old headless, what Playwright itself launches for headless runs).
+  'headless shell': { env: SHELL },
+  'shell + --in-process-gpu': { env: SHELL, args: ['--in-process-gpu'] },
+  // Playwright's own --enable-features list first: Chromium honours only the last such switch.
+  'shell + network service in process': {
+    env: SHELL,
+    args: ['--enable-features=CDPScreenshotNewSurface,SkipListAccountsWithoutGaiaCookies,NetworkServiceInProcess2'],
+  },
+  'chromium (not the shell)': { env: { CHROMIUM_PATH: '/usr/bin/chromium' } },
   '--in-process-gpu': { args: ['--in-process-gpu'] },
   'no spare renderer': { args: ['--disable-features=SpareRendererForSitePerProcess'] },
   'about:blank before each item': { blank: true },
@@ -85,7 +99,7 @@ try {
       const r = await measureChild(
         ['--import', 'tsx', script, portal.url, String(concurrency), out, refs, JSON.stringify(lever)],
         path.join(out, 'demo'),
-        {},
+        lever.env ?? {},
       );
       await rm(out, { recursive: true, force: true });
       if (r.code !== 0 || r.items !== vehicles) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run setup: install the dependencies, build dist/ (the `pagepool` command and the library) and, when no
-# Chromium is found, install Debian's chromium through apt-get (and, for the tests, redis-server and
-# poppler-utils when missing).
+# Chromium is found, install Debian's chromium-headless-shell (what headless runs launch) and chromium (for
+# --headed) through apt-get (and, for the tests, redis-server and poppler-utils when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,21 +20,34 @@ if node --input-type=module -e "
 " 2>/dev/null; then
   :
 else
-  missing="chromium"
+  missing="chromium-headless-shell chromium"
+fi
+# Debian's chromium without its headless shell (an earlier setup): add the shell, which headless runs prefer;
+# without it (an older Debian), runs use chromium as before.
+shell=""
+if [ -z "$missing" ] && [ -z "${CHROMIUM_PATH:-}" ] && [ -x /usr/bin/chromium ] && [ ! -x /usr/bin/chromium-headless-shell ] \
+  && command -v apt-get >/dev/null 2>&1; then
+  shell="chromium-headless-shell"
 fi
 # The test suite also drives a real redis-server (fleet tests) and poppler's pdftoppm (the independent PDF check).
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v pdftoppm >/dev/null 2>&1 || missing="$missing poppler-utils"
-[ -z "$missing" ] && exit 0
+[ -z "$missing$shell" ] && exit 0
 
 if command -v apt-get >/dev/null 2>&1; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  echo "Installing Debian's$missing with apt-get"
-  $SUDO apt-get update -qq
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
-  case "$missing" in *chromium*) echo "Chromium: $(command -v chromium)" ;; esac
+  echo "Installing Debian's $(echo $missing $shell) with apt-get"
+  $SUDO apt-get update -qq
+  if [ -n "$missing" ]; then
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+  fi
+  if [ -n "$shell" ] && ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$shell" >/dev/null; then
+    echo "No chromium-headless-shell package here: headless runs use /usr/bin/chromium." >&2
+  fi
+  case "$missing $shell" in *chromium*) echo "Chromium: $(command -v chromium-headless-shell || command -v chromium)" ;; esac
 elif [[ "$missing" == *chromium* ]]; then
   echo "No Chromium found and no apt-get here: run 'npx playwright install chromium' or set CHROMIUM_PATH." >&2
   exit 1

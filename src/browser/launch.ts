@@ -91,7 +91,7 @@ export async function launchBrowser({
   disabledFeatures = DISABLED_FEATURES,
 }: LaunchOptions): Promise<Browser> {
   return chromium.launch({
-    executablePath: findChromium(chromiumPath),
+    executablePath: findChromium(chromiumPath, { headless }),
     headless,
     slowMo: slowMoMs,
     args: withDisabledFeatures([...CHROMIUM_ARGS, ...LEAN_ARGS, ...args], disabledFeatures),
