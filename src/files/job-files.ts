@@ -2,9 +2,11 @@
 // each checked and written atomically under a safe name owned by the item's key.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import type { Download, Locator } from 'playwright';
 import { classify, FileInvalidError } from '../errors.js';
+import { holdDelayMs, MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
 import { commitPart, fsyncFile, inspectFile, removePart, writePart } from './atomic-write.js';
 import { diskFullError, ensureFreeSpace } from './disk-space.js';
 import { checkKind, extensionFor } from './file-kind.js';
@@ -46,38 +48,55 @@ export class JobFiles implements Files {
     // The `.part` must be named before the response (a resume needs it), so it uses the name known
     // now; Content-Disposition may still give the final file a better one.
     const partName = this.#claim(options.name ?? nameFromUrl(url), kind);
-    return await pRetry(
-      () =>
-        this.#locked(partName, async (partPath) => {
-          const result = await downloadToPart({
-            url,
-            partPath,
-            kind,
-            nameHint: partName,
-            headers: options.headers ?? {},
-            cookies: store.cookies,
-            userAgent: store.userAgent,
-            dispatcher: agent,
-            signal: this.#signal,
-            diskMarginBytes: store.diskMarginBytes,
-            session: store.session,
-            minSpeed: { bytesPerSec: store.minSpeedBytesPerSec, windowMs: store.minSpeedWindowMs },
-          });
-          const remote =
-            options.name === undefined ? nameFromContentDisposition(result.contentDisposition) : undefined;
-          const finalName = remote === undefined ? partName : this.#claim(remote, kind);
-          return await this.#commit(partPath, finalName, result);
-        }),
-      {
-        retries: store.retries,
-        minTimeout: store.retryMinTimeoutMs,
-        factor: 2,
-        randomize: true,
-        signal: this.#signal,
-        // Session, rate-limit, permanent and disk errors belong to the queue, not to this loop.
-        shouldRetry: ({ error }) => classify(error) === 'retry',
-      },
-    );
+    const once = () =>
+      pRetry(
+        () =>
+          this.#locked(partName, async (partPath) => {
+            const result = await downloadToPart({
+              url,
+              partPath,
+              kind,
+              nameHint: partName,
+              headers: options.headers ?? {},
+              cookies: store.cookies,
+              userAgent: store.userAgent,
+              dispatcher: agent,
+              signal: this.#signal,
+              diskMarginBytes: store.diskMarginBytes,
+              session: store.session,
+              minSpeed: { bytesPerSec: store.minSpeedBytesPerSec, windowMs: store.minSpeedWindowMs },
+            });
+            const remote =
+              options.name === undefined ? nameFromContentDisposition(result.contentDisposition) : undefined;
+            const finalName = remote === undefined ? partName : this.#claim(remote, kind);
+            return await this.#commit(partPath, finalName, result);
+          }),
+        {
+          retries: store.retries,
+          minTimeout: store.retryMinTimeoutMs,
+          factor: 2,
+          randomize: true,
+          signal: this.#signal,
+          // Session, rate-limit, permanent and disk errors belong to the queue, not to this loop.
+          shouldRetry: ({ error }) => classify(error) === 'retry',
+        },
+      );
+    // A 429 for a file: the page work before it was accepted, so only the file waits out its Retry-After and
+    // goes again (the first MAX_FREE_RETRIES times; the `.part` is kept for a resume). Failing the item instead
+    // would send its page requests again into the same limit: against a rate-limited portal most items then
+    // fail. Past that the 429 goes to the queue, which holds every start.
+    for (let limited = 0; ; limited++) {
+      try {
+        return await once();
+      } catch (err) {
+        if (limited >= MAX_FREE_RETRIES || classify(err) !== 'backoff') throw err;
+        await sleep(holdDelayMs(err, store.retryMinTimeoutMs), undefined, { signal: this.#signal }).catch(
+          () => {
+            throw this.#signal.reason ?? err;
+          },
+        );
+      }
+    }
   }
 
   async fromDownload(download: Download, options: FileOptions = {}): Promise<SavedFile> {

@@ -142,6 +142,16 @@ export function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/**
+ * How long one request that got a 429 waits before it goes again on its own (a file, whose page work is done):
+ * its Retry-After, else `fallbackMs`, plus up to a quarter more at random, so the requests a 429 stopped
+ * together do not all come back in the same instant.
+ */
+export function holdDelayMs(error: unknown, fallbackMs: number, random: () => number = Math.random): number {
+  const ms = retryAfterOf(error) ?? fallbackMs;
+  return ms + Math.floor((random() * ms) / 4);
+}
+
 function retryAfterOf(error: unknown): number | undefined {
   const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
   return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined;

@@ -16,6 +16,7 @@ import {
 } from '../../src/errors.js';
 import { parseContentRange } from '../../src/files/http-download.js';
 import { parseRetryAfter } from '../../src/files/http-status.js';
+import { MAX_FREE_RETRIES } from '../../src/queue/attempt-policy.js';
 import { signIn } from '../demo/portal-client.js';
 import {
   hasBytes,
@@ -49,8 +50,9 @@ async function setup(
   currentDir = dir;
   const store = makeStore(dir, overrides);
   open.push(server, store);
-  const files = store.forJob({ key: 'item-1', signal: new AbortController().signal });
-  return { server, dir, store, files };
+  const job = new AbortController();
+  const files = store.forJob({ key: 'item-1', signal: job.signal });
+  return { server, dir, store, files, abort: (reason: unknown) => job.abort(reason) };
 }
 
 describe('fetch: cuts and resume', () => {
@@ -276,11 +278,39 @@ describe('fetch: status codes and session expiry', () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  it('429 with Retry-After -> RateLimitedError with retryAfterMs, not retried here', async () => {
-    const { server, files } = await setup((_req, res) => res.writeHead(429, { 'retry-after': '7' }).end());
+  it('429: the file waits out its Retry-After and goes again on its own', async () => {
+    const body = pdfBytes(5_000);
+    const { server, files } = await setup((_req, res, seen) => {
+      if (seen <= 2) res.writeHead(429, { 'retry-after': '1' }).end();
+      else res.writeHead(200, { 'content-type': 'application/pdf' }).end(body);
+    });
+    const started = performance.now();
+    const saved = await files.fetch(`${server.origin}/busy.pdf`, { kind: 'pdf' });
+    expect(saved.sha256).toBe(sha256(body));
+    expect(server.requests).toHaveLength(3);
+    // Two Retry-Afters of 1 s (each plus up to a quarter at random).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1_990);
+  });
+
+  it(`429 after 429: RateLimitedError with retryAfterMs after ${MAX_FREE_RETRIES} waits, for the queue`, async () => {
+    const { server, files } = await setup((_req, res) => res.writeHead(429, { 'retry-after': '0' }).end());
     const err = await rejection(files.fetch(`${server.origin}/busy.pdf`));
     expect(err).toBeInstanceOf(RateLimitedError);
-    expect((err as RateLimitedError).retryAfterMs).toBe(7000);
+    expect((err as RateLimitedError).retryAfterMs).toBe(0);
+    expect(server.requests).toHaveLength(1 + MAX_FREE_RETRIES);
+  });
+
+  it('a 429 wait ends with the item: aborted, the fetch rejects at once with the reason', async () => {
+    const { server, files, abort } = await setup((_req, res) =>
+      res.writeHead(429, { 'retry-after': '60' }).end(),
+    );
+    const fetching = rejection(files.fetch(`${server.origin}/busy.pdf`));
+    for (let i = 0; i < 200 && server.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // The 429 has been answered and the fetch is in its wait.
+    await new Promise((r) => setTimeout(r, 100));
+    const reason = new Error('deadline');
+    abort(reason);
+    expect(await fetching).toBe(reason);
     expect(server.requests).toHaveLength(1);
   });
 
@@ -371,7 +401,7 @@ describe('fetch against the demo portal', () => {
     });
   });
 
-  it('keeps the .part of a stalled body through an HTML-expired page and a 429, then resumes it: served from byte 0 once', async () => {
+  it('keeps the .part of a stalled body through an HTML-expired page and a 429 (waited out), then resumes it: served from byte 0 once', async () => {
     // Seed 452 gives this sticker: stall, html-expired, rate-limit, then a normal answer.
     const { portal, dir, fetchOnce } = await demo({
       seed: 452,
@@ -387,10 +417,8 @@ describe('fetch against the demo portal', () => {
     const partSize = (await readFile(path.join(dir, `${NAME}.part`))).length;
     expect(await rejection(fetchOnce())).toBeInstanceOf(SessionExpiredError);
     expect(await listDir(dir)).toEqual(kept);
-    expect(await rejection(fetchOnce())).toBeInstanceOf(RateLimitedError);
-    expect(await listDir(dir)).toEqual(kept);
     expect((await readFile(path.join(dir, `${NAME}.part`))).length).toBe(partSize);
-
+    // The 429 waits out its Retry-After inside the fetch; the answer after it resumes the `.part`.
     const saved = await fetchOnce();
     expect(saved.bytes).toBe(pdf.length);
     expect((await readFile(path.join(dir, NAME))).equals(pdf)).toBe(true);
