@@ -7,8 +7,8 @@ import { PagepoolError } from '../errors.js';
 export const DEBIAN_CHROMIUM = '/usr/bin/chromium';
 /**
  * Debian's `chromium-headless-shell`: the same Chromium built as the old headless mode, the build Playwright
- * itself launches for headless runs. At 8 pages it pulls the demo 1.2-1.4x faster than `chromium` in headless
- * mode, with 0.78x the memory (the browser process 136 -> 58 MB, one renderer instead of three).
+ * itself launches for headless runs. At 8 pages it pulled the demo 1.1-1.4x faster than `chromium` in headless
+ * mode, with 0.76-0.81x the memory (the browser process 136 -> 54-61 MB, one renderer instead of three).
  */
 export const DEBIAN_HEADLESS_SHELL = '/usr/bin/chromium-headless-shell';
 

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import type { Download, Locator } from 'playwright';
 import { classify, FileInvalidError } from '../errors.js';
-import { holdDelayMs, MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
+import { holdDelayMs, MAX_FILE_HOLD_MS, MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
 import { commitPart, fsyncFile, inspectFile, removePart, writePart } from './atomic-write.js';
 import { diskFullError, ensureFreeSpace } from './disk-space.js';
 import { checkKind, extensionFor } from './file-kind.js';
@@ -82,19 +82,21 @@ export class JobFiles implements Files {
         },
       );
     // A 429 for a file: the page work before it was accepted, so only the file waits out its Retry-After and
-    // goes again (the first MAX_FREE_RETRIES times; the `.part` is kept for a resume). Failing the item instead
-    // would send its page requests again into the same limit: against a rate-limited portal most items then
-    // fail. Past that the 429 goes to the queue, which holds every start.
+    // goes again (up to MAX_FREE_RETRIES times and MAX_FILE_HOLD_MS in all; the `.part` is kept for a resume).
+    // Failing the item instead would send its page requests again into the same limit: against a rate-limited
+    // portal most items then fail. Past that the 429 goes to the queue, which holds every start.
+    let waitedMs = 0;
     for (let limited = 0; ; limited++) {
       try {
         return await once();
       } catch (err) {
         if (limited >= MAX_FREE_RETRIES || classify(err) !== 'backoff') throw err;
-        await sleep(holdDelayMs(err, store.retryMinTimeoutMs), undefined, { signal: this.#signal }).catch(
-          () => {
-            throw this.#signal.reason ?? err;
-          },
-        );
+        const waitMs = holdDelayMs(err, store.retryMinTimeoutMs);
+        if (waitedMs + waitMs > MAX_FILE_HOLD_MS) throw err;
+        waitedMs += waitMs;
+        await sleep(waitMs, undefined, { signal: this.#signal }).catch(() => {
+          throw this.#signal.reason ?? err;
+        });
       }
     }
   }

@@ -10,6 +10,12 @@ import { type BackoffOptions, backoffDelay } from './backoff-delay.js';
  */
 export const MAX_FREE_RETRIES = 10;
 
+/**
+ * The longest a file waits out 429s on its own, in all (see `holdDelayMs`); a longer Retry-After goes to the
+ * queue, which holds every start for it instead of letting the item's deadline run out.
+ */
+export const MAX_FILE_HOLD_MS = 30_000;
+
 /** What a task has spent so far. */
 export interface Charges {
   /** Retries charged against `retries`. */

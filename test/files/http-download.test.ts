@@ -16,7 +16,7 @@ import {
 } from '../../src/errors.js';
 import { parseContentRange } from '../../src/files/http-download.js';
 import { parseRetryAfter } from '../../src/files/http-status.js';
-import { MAX_FREE_RETRIES } from '../../src/queue/attempt-policy.js';
+import { MAX_FILE_HOLD_MS, MAX_FREE_RETRIES } from '../../src/queue/attempt-policy.js';
 import { signIn } from '../demo/portal-client.js';
 import {
   hasBytes,
@@ -300,9 +300,17 @@ describe('fetch: status codes and session expiry', () => {
     expect(server.requests).toHaveLength(1 + MAX_FREE_RETRIES);
   });
 
+  it(`a Retry-After past ${MAX_FILE_HOLD_MS / 1000} s goes to the queue at once: one request`, async () => {
+    const { server, files } = await setup((_req, res) => res.writeHead(429, { 'retry-after': '60' }).end());
+    const err = await rejection(files.fetch(`${server.origin}/busy.pdf`));
+    expect(err).toBeInstanceOf(RateLimitedError);
+    expect((err as RateLimitedError).retryAfterMs).toBe(60_000);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('a 429 wait ends with the item: aborted, the fetch rejects at once with the reason', async () => {
     const { server, files, abort } = await setup((_req, res) =>
-      res.writeHead(429, { 'retry-after': '60' }).end(),
+      res.writeHead(429, { 'retry-after': '20' }).end(),
     );
     const fetching = rejection(files.fetch(`${server.origin}/busy.pdf`));
     for (let i = 0; i < 200 && server.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
