@@ -28,7 +28,9 @@ const LEVERS: Record<string, Lever> = {
   // Playwright's own --enable-features list first: Chromium honours only the last such switch.
   'shell + network service in process': {
     env: SHELL,
-    args: ['--enable-features=CDPScreenshotNewSurface,SkipListAccountsWithoutGaiaCookies,NetworkServiceInProcess2'],
+    args: [
+      '--enable-features=CDPScreenshotNewSurface,SkipListAccountsWithoutGaiaCookies,NetworkServiceInProcess2',
+    ],
   },
   'chromium (not the shell)': { env: { CHROMIUM_PATH: '/usr/bin/chromium' } },
   '--in-process-gpu': { args: ['--in-process-gpu'] },
