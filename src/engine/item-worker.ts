@@ -11,6 +11,7 @@ import { readManifestClaims } from '../checkpoint/manifest-claims.js';
 import { classify, describe, PagepoolError, SessionExpiredError } from '../errors.js';
 import { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
+import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
 import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
 import { checkResponse, checkResponseFor } from '../sites/check-response.js';
@@ -142,6 +143,8 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
       ? {}
       : { minSpeedBytesPerSec: options.minSpeedBytesPerSec }),
     diskMarginBytes: options.diskMarginBytes ?? 100 * 1024 * 1024,
+    // A file's 429s are free as the queue's are (then the queue holds every start).
+    rateLimitRetries: MAX_FREE_RETRIES,
     session: site.login !== undefined,
     // Names other keys already own (from earlier runs) stay theirs, whatever order this run goes in.
     claims: await readManifestClaims(path.join(options.out, 'manifest.jsonl'), options.out),

@@ -37,6 +37,14 @@ export interface FileStoreOptions {
   retries?: number;
   /** First backoff delay; each retry doubles it (times a random 1-2). @default 1_000 */
   retryMinTimeoutMs?: number;
+  /**
+   * A 429 for a file is waited out by the file alone (its Retry-After, else `retryMinTimeoutMs`, plus up to a
+   * quarter at random) up to this many times, then it goes to the caller (the queue holds every start).
+   * @default 10
+   */
+  rateLimitRetries?: number;
+  /** The longest a file waits out 429s on its own, in all; a longer Retry-After goes to the caller at once. @default 30_000 */
+  rateLimitWaitMs?: number;
   /** Free space required before each file. @default 100 MiB */
   diskMarginBytes?: number;
   /** Longest file name, in UTF-8 bytes. @default 120 */
@@ -70,6 +78,8 @@ const DEFAULTS = {
   minSpeedWindowMs: DEFAULT_MIN_SPEED.windowMs,
   retries: 3,
   retryMinTimeoutMs: 1_000,
+  rateLimitRetries: 10,
+  rateLimitWaitMs: 30_000,
   diskMarginBytes: 100 * 1024 * 1024,
   maxNameLength: 120,
   session: true,
@@ -163,6 +173,8 @@ function validate(options: FileStoreOptions): ResolvedFileStoreOptions {
   integer('minSpeedWindowMs', 100, 3_600_000);
   integer('retries', 0, 100);
   integer('retryMinTimeoutMs', 0, 600_000);
+  integer('rateLimitRetries', 0, 100);
+  integer('rateLimitWaitMs', 0, 3_600_000);
   integer('diskMarginBytes', 0, Number.MAX_SAFE_INTEGER);
   // 240 leaves room for `~hash` and `.part.json` under the usual 255-byte file-system limit.
   integer('maxNameLength', 16, 240);

@@ -5,8 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import type { Download, Locator } from 'playwright';
-import { classify, FileInvalidError } from '../errors.js';
-import { holdDelayMs, MAX_FILE_HOLD_MS, MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
+import { classify, FileInvalidError, RateLimitedError } from '../errors.js';
 import { commitPart, fsyncFile, inspectFile, removePart, writePart } from './atomic-write.js';
 import { diskFullError, ensureFreeSpace } from './disk-space.js';
 import { checkKind, extensionFor } from './file-kind.js';
@@ -82,7 +81,7 @@ export class JobFiles implements Files {
         },
       );
     // A 429 for a file: the page work before it was accepted, so only the file waits out its Retry-After and
-    // goes again (up to MAX_FREE_RETRIES times and MAX_FILE_HOLD_MS in all; the `.part` is kept for a resume).
+    // goes again (`rateLimitRetries` times and `rateLimitWaitMs` in all; the `.part` is kept for a resume).
     // Failing the item instead would send its page requests again into the same limit: against a rate-limited
     // portal most items then fail. Past that the 429 goes to the queue, which holds every start.
     let waitedMs = 0;
@@ -90,9 +89,9 @@ export class JobFiles implements Files {
       try {
         return await once();
       } catch (err) {
-        if (limited >= MAX_FREE_RETRIES || classify(err) !== 'backoff') throw err;
-        const waitMs = holdDelayMs(err, store.retryMinTimeoutMs);
-        if (waitedMs + waitMs > MAX_FILE_HOLD_MS) throw err;
+        if (limited >= store.rateLimitRetries || classify(err) !== 'backoff') throw err;
+        const waitMs = rateLimitWaitMs(err, store.retryMinTimeoutMs);
+        if (waitedMs + waitMs > store.rateLimitWaitMs) throw err;
         waitedMs += waitMs;
         await sleep(waitMs, undefined, { signal: this.#signal }).catch(() => {
           throw this.#signal.reason ?? err;
@@ -208,4 +207,13 @@ export class JobFiles implements Files {
     await commitPart(partPath, finalPath, this.#signal);
     return { path: path.basename(finalPath), bytes: result.bytes, sha256: result.sha256 };
   }
+}
+
+/**
+ * How long a file that got a 429 waits before it goes again: the Retry-After, else `fallbackMs`, plus up to a
+ * quarter more at random, so the files one 429 stopped together do not all come back in the same instant.
+ */
+function rateLimitWaitMs(error: unknown, fallbackMs: number): number {
+  const ms = error instanceof RateLimitedError ? error.retryAfterMs : fallbackMs;
+  return ms + Math.floor((Math.random() * ms) / 4);
 }

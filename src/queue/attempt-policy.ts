@@ -10,12 +10,6 @@ import { type BackoffOptions, backoffDelay } from './backoff-delay.js';
  */
 export const MAX_FREE_RETRIES = 10;
 
-/**
- * The longest a file waits out 429s on its own, in all (see `holdDelayMs`); a longer Retry-After goes to the
- * queue, which holds every start for it instead of letting the item's deadline run out.
- */
-export const MAX_FILE_HOLD_MS = 30_000;
-
 /** What a task has spent so far. */
 export interface Charges {
   /** Retries charged against `retries`. */
@@ -146,16 +140,6 @@ export function timeoutOf(
 export function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
-}
-
-/**
- * How long one request that got a 429 waits before it goes again on its own (a file, whose page work is done):
- * its Retry-After, else `fallbackMs`, plus up to a quarter more at random, so the requests a 429 stopped
- * together do not all come back in the same instant.
- */
-export function holdDelayMs(error: unknown, fallbackMs: number, random: () => number = Math.random): number {
-  const ms = retryAfterOf(error) ?? fallbackMs;
-  return ms + Math.floor((random() * ms) / 4);
 }
 
 function retryAfterOf(error: unknown): number | undefined {

@@ -16,7 +16,6 @@ import {
 } from '../../src/errors.js';
 import { parseContentRange } from '../../src/files/http-download.js';
 import { parseRetryAfter } from '../../src/files/http-status.js';
-import { MAX_FILE_HOLD_MS, MAX_FREE_RETRIES } from '../../src/queue/attempt-policy.js';
 import { signIn } from '../demo/portal-client.js';
 import {
   hasBytes,
@@ -292,15 +291,17 @@ describe('fetch: status codes and session expiry', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(1_990);
   });
 
-  it(`429 after 429: RateLimitedError with retryAfterMs after ${MAX_FREE_RETRIES} waits, for the queue`, async () => {
-    const { server, files } = await setup((_req, res) => res.writeHead(429, { 'retry-after': '0' }).end());
+  it('429 after 429: RateLimitedError with retryAfterMs after `rateLimitRetries` waits, for the queue', async () => {
+    const { server, files } = await setup((_req, res) => res.writeHead(429, { 'retry-after': '0' }).end(), {
+      rateLimitRetries: 4,
+    });
     const err = await rejection(files.fetch(`${server.origin}/busy.pdf`));
     expect(err).toBeInstanceOf(RateLimitedError);
     expect((err as RateLimitedError).retryAfterMs).toBe(0);
-    expect(server.requests).toHaveLength(1 + MAX_FREE_RETRIES);
+    expect(server.requests).toHaveLength(1 + 4);
   });
 
-  it(`a Retry-After past ${MAX_FILE_HOLD_MS / 1000} s goes to the queue at once: one request`, async () => {
+  it('a Retry-After past `rateLimitWaitMs` (default 30 s) goes to the queue at once: one request', async () => {
     const { server, files } = await setup((_req, res) => res.writeHead(429, { 'retry-after': '60' }).end());
     const err = await rejection(files.fetch(`${server.origin}/busy.pdf`));
     expect(err).toBeInstanceOf(RateLimitedError);
