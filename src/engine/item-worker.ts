@@ -133,6 +133,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
   }
   const userAgent = await pool.context.pages()[0]?.evaluate(() => navigator.userAgent);
   const downloads = new Stage('downloads', options.downloads || defaultDownloads(options.concurrency));
+  const pages = new PageGate(options.concurrency);
   const store = new FileStore({
     outDir: path.join(options.out, site.name),
     connections: options.concurrency + downloads.limit,
@@ -145,6 +146,11 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     diskMarginBytes: options.diskMarginBytes ?? 100 * 1024 * 1024,
     // A file's 429s are free as the queue's are (then the queue holds every start).
     rateLimitRetries: MAX_FREE_RETRIES,
+    // While a file waits out a 429, new items wait too: their pages would spend the same limit.
+    onRateLimited: (error, retryAfterMs) => {
+      const untilMs = Date.now() + retryAfterMs;
+      if (pages.holdUntil(untilMs)) events.emit('backoff', { untilMs, reason: describe(error) });
+    },
     session: site.login !== undefined,
     // Names other keys already own (from earlier runs) stay theirs, whatever order this run goes in.
     claims: await readManifestClaims(path.join(options.out, 'manifest.jsonl'), options.out),
@@ -171,7 +177,6 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     });
   }
   const deps: ItemDeps = { pool, downloads, store, events, baseUrl, snapshots, trace, secrets };
-  const pages = new PageGate(options.concurrency);
   return {
     pool,
     downloads,

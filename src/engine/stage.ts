@@ -63,10 +63,14 @@ export class Stage {
 /**
  * The browser stage as a start gate: items started and not yet past `releasePage()` (on a page, or waiting for
  * one), at most `limit`. The queue starts an item only while it is open, so no deadline runs waiting for a page.
+ * A 429 on a file closes it for a while too (`holdUntil`): new items wait while that file waits out its
+ * Retry-After. Both backends start through it (the in-process queue's gate, the fleet worker's start gate).
  */
 export class PageGate {
   readonly limit: number;
   #inside = 0;
+  #heldUntil = 0;
+  #timer: NodeJS.Timeout | undefined;
   readonly #listeners = new Set<() => void>();
 
   constructor(limit: number) {
@@ -74,7 +78,7 @@ export class PageGate {
   }
 
   open(): boolean {
-    return this.#inside < this.limit;
+    return this.#inside < this.limit && Date.now() >= this.#heldUntil;
   }
 
   onOpen(listener: () => void): () => void {
@@ -90,8 +94,22 @@ export class PageGate {
       if (!inside) return;
       inside = false;
       this.#inside -= 1;
-      for (const listener of this.#listeners) listener();
+      this.#opened();
     };
+  }
+
+  /** No item starts before `untilMs` (epoch ms); true when that moved the hold later. */
+  holdUntil(untilMs: number): boolean {
+    if (untilMs <= this.#heldUntil || untilMs <= Date.now()) return false;
+    this.#heldUntil = untilMs;
+    clearTimeout(this.#timer);
+    // Unref'd: a hold never keeps a process alive that has nothing else to do (the file waiting has its own timer).
+    this.#timer = setTimeout(() => this.#opened(), untilMs - Date.now()).unref();
+    return true;
+  }
+
+  #opened(): void {
+    for (const listener of this.#listeners) listener();
   }
 }
 

@@ -45,6 +45,8 @@ export interface FileStoreOptions {
   rateLimitRetries?: number;
   /** The longest a file waits out 429s on its own, in all; a longer Retry-After goes to the caller at once. @default 30_000 */
   rateLimitWaitMs?: number;
+  /** Told when a file starts to wait out a 429 whose Retry-After is `retryAfterMs` (the caller may hold other work as long). */
+  onRateLimited?: (error: unknown, retryAfterMs: number) => void;
   /** Free space required before each file. @default 100 MiB */
   diskMarginBytes?: number;
   /** Longest file name, in UTF-8 bytes. @default 120 */
@@ -63,8 +65,11 @@ export interface FileStoreOptions {
   session?: boolean;
 }
 
-export type ResolvedFileStoreOptions = Required<Omit<FileStoreOptions, 'userAgent' | 'claims'>> & {
+export type ResolvedFileStoreOptions = Required<
+  Omit<FileStoreOptions, 'userAgent' | 'claims' | 'onRateLimited'>
+> & {
   userAgent?: string;
+  onRateLimited?: (error: unknown, retryAfterMs: number) => void;
 };
 
 /** The minimum transfer speed a store uses unless told: fails a 1 byte/s trickle in ~10 s, spares 1 KiB/s. */
@@ -162,6 +167,9 @@ function validate(options: FileStoreOptions): ResolvedFileStoreOptions {
   }
   if (claims !== undefined && (claims === null || typeof claims[Symbol.iterator] !== 'function')) {
     problems.push(`Expected \`claims\` to be an iterable of [path, key], got \`${String(claims)}\``);
+  }
+  if (merged.onRateLimited !== undefined && typeof merged.onRateLimited !== 'function') {
+    problems.push(`Expected \`onRateLimited\` to be a function, got \`${typeof merged.onRateLimited}\``);
   }
   if (merged.userAgent !== undefined && typeof merged.userAgent !== 'string') {
     problems.push(`Expected \`userAgent\` to be a string, got \`${String(merged.userAgent)}\``);

@@ -90,9 +90,12 @@ export class JobFiles implements Files {
         return await once();
       } catch (err) {
         if (limited >= store.rateLimitRetries || classify(err) !== 'backoff') throw err;
-        const waitMs = rateLimitWaitMs(err, store.retryMinTimeoutMs);
+        const retryAfterMs = err instanceof RateLimitedError ? err.retryAfterMs : store.retryMinTimeoutMs;
+        // Up to a quarter more at random: the files one 429 stopped together do not all come back at once.
+        const waitMs = retryAfterMs + Math.floor((Math.random() * retryAfterMs) / 4);
         if (waitedMs + waitMs > store.rateLimitWaitMs) throw err;
         waitedMs += waitMs;
+        store.onRateLimited?.(err, retryAfterMs);
         await sleep(waitMs, undefined, { signal: this.#signal }).catch(() => {
           throw this.#signal.reason ?? err;
         });
@@ -207,13 +210,4 @@ export class JobFiles implements Files {
     await commitPart(partPath, finalPath, this.#signal);
     return { path: path.basename(finalPath), bytes: result.bytes, sha256: result.sha256 };
   }
-}
-
-/**
- * How long a file that got a 429 waits before it goes again: the Retry-After, else `fallbackMs`, plus up to a
- * quarter more at random, so the files one 429 stopped together do not all come back in the same instant.
- */
-function rateLimitWaitMs(error: unknown, fallbackMs: number): number {
-  const ms = error instanceof RateLimitedError ? error.retryAfterMs : fallbackMs;
-  return ms + Math.floor((Math.random() * ms) / 4);
 }

@@ -72,6 +72,8 @@ export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): U
   };
 
   let started = false;
+  /** The end of the last rate-limit hold a line was printed for. */
+  let announcedUntil = 0;
   const listeners: { [E in keyof RunEvents]?: (...args: RunEvents[E]) => void } = {
     'run:start': ({ site, concurrency, total, skipped }) => {
       if (plain) {
@@ -87,8 +89,12 @@ export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): U
     },
     'task:failed': ({ key, reason }) => toErr(`FAILED ${toAscii(key)}: ${toAscii(reason)}`),
     warning: ({ message }) => toErr(`WARNING: ${toAscii(message)}`),
-    backoff: ({ untilMs, reason }) =>
-      toOut(`Rate limited (${toAscii(reason)}): new items wait ${formatDuration(untilMs - now())}`),
+    backoff: ({ untilMs, reason }) => {
+      // One line per hold: the 429s that come while it is on (they only move its end) say nothing new.
+      const on = now() < announcedUntil;
+      announcedUntil = Math.max(announcedUntil, untilMs);
+      if (!on) toOut(`Rate limited (${toAscii(reason)}): new items wait ${formatDuration(untilMs - now())}`);
+    },
     relogin: ({ done }) => {
       if (!done) toOut('Session expired: logging in again');
     },

@@ -1,6 +1,6 @@
 // The bounded stage on its own: a pure semaphore, so plain promises suffice.
 import { describe, expect, it } from 'vitest';
-import { Stage } from '../../src/engine/stage.js';
+import { PageGate, Stage } from '../../src/engine/stage.js';
 
 describe('Stage', () => {
   it('lets `limit` in, queues the rest first come first in, and hands the room straight on', async () => {
@@ -41,5 +41,36 @@ describe('Stage', () => {
     expect(stage.inside).toBe(0);
     await expect(stage.enter(controller.signal)).rejects.toThrow('deadline');
     expect(() => new Stage('downloads', 0)).toThrow(RangeError);
+  });
+});
+
+describe('PageGate', () => {
+  it('opens while fewer than `limit` are inside and no hold is on; tells its listeners when it opens', async () => {
+    const gate = new PageGate(1);
+    let opened = 0;
+    const off = gate.onOpen(() => {
+      opened += 1;
+    });
+    const leave = gate.take();
+    expect(gate.open()).toBe(false);
+    leave();
+    leave(); // idempotent
+    expect([gate.open(), opened]).toEqual([true, 1]);
+
+    // A hold (a file's 429): closed until it passes, then the listeners hear of it once.
+    const started = Date.now();
+    expect(gate.holdUntil(started + 80)).toBe(true);
+    expect(gate.holdUntil(started + 40)).toBe(false); // earlier: no change
+    expect(gate.holdUntil(started - 1)).toBe(false);
+    expect(gate.open()).toBe(false);
+    await new Promise<void>((resolve) => {
+      const offHold = gate.onOpen(() => {
+        offHold();
+        resolve();
+      });
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(79);
+    expect([gate.open(), opened]).toEqual([true, 2]);
+    off();
   });
 });

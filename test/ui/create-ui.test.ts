@@ -114,6 +114,28 @@ describe('createUi plain mode', () => {
     ui.stop();
   });
 
+  it('prints one "Rate limited" line per hold, not one per 429 that moves its end', () => {
+    const { events, out, advance } = setup('plain', { plainIntervalMs: 60_000 });
+    events.emit('run:start', { site: 'demo', concurrency: 8, total: null, skipped: 0 });
+    const hold = (ms: number) =>
+      events.emit('backoff', {
+        untilMs: Date.now() + ms,
+        reason: 'x.pdf answered HTTP 429; retry after 1 s',
+      });
+    hold(1_000);
+    advance(300);
+    hold(1_000); // while the first is on: its end moves to 1.3 s
+    advance(900);
+    hold(1_000); // 1.2 s: still on
+    advance(1_200); // 2.4 s: over
+    hold(2_000);
+    const lines = out.lines.filter((l) => l.startsWith('Rate limited'));
+    expect(lines).toEqual([
+      'Rate limited (x.pdf answered HTTP 429; retry after 1 s): new items wait 1.0 s',
+      'Rate limited (x.pdf answered HTTP 429; retry after 1 s): new items wait 2.0 s',
+    ]);
+  });
+
   it('prints no progress line before run:start, however long the login takes (regression: `0 done` came first)', () => {
     const { events, out, ui, advance } = setup('plain', { plainIntervalMs: 1000 });
     advance(7000);
