@@ -258,16 +258,26 @@ describe('a worker killed mid-run', () => {
       return lister !== '';
     });
     await waitFor('5 items done', async () => (await db.client.zcard('pagepool:demo:completed')) >= 5);
-    let victim: Running | undefined;
-    let inFlight: string[] = [];
-    await waitFor('a worker with items in flight', async () => {
+    /** The jobs in the active list that `w` took. */
+    const activeOn = async (w: Running): Promise<string[]> => {
       const active = await db.client.lrange('pagepool:demo:active', 0, -1);
       const owners = await Promise.all(active.map((id) => db.client.hget(`pagepool:demo:${id}`, 'pb')));
-      victim = workers.find((w) => machineOf(w) !== lister && owners.includes(machineOf(w)));
-      inFlight = active.filter((_, i) => victim && owners[i] === machineOf(victim));
+      return active.filter((_, i) => owners[i] === machineOf(w));
+    };
+    let victim: Running | undefined;
+    await waitFor('a worker with items in flight', async () => {
+      for (const w of workers) {
+        if (machineOf(w) !== lister && (await activeOn(w)).length > 0) victim = w;
+      }
       return victim !== undefined;
     });
     victim!.child.kill('SIGKILL');
+    // Read what it held only once it is dead: it may finish a job between the look above and the kill. Its locks
+    // outlive it by seconds (lockTiming: 5 s here, renewed every 2.5 s), so its jobs are still active, under its
+    // name, when it has just exited.
+    await victim!.done;
+    const inFlight = await activeOn(victim!);
+    expect(inFlight.length).toBeGreaterThan(0);
     const results = await Promise.all(workers.map((w) => w.done));
     expect(results.filter((r) => r.signal === 'SIGKILL')).toHaveLength(1);
     for (const r of results.filter((r) => r.signal !== 'SIGKILL')) expect(r.code, r.stderr).toBe(0);
