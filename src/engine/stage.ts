@@ -102,10 +102,21 @@ export class PageGate {
   holdUntil(untilMs: number): boolean {
     if (untilMs <= this.#heldUntil || untilMs <= Date.now()) return false;
     this.#heldUntil = untilMs;
-    clearTimeout(this.#timer);
-    // Unref'd: a hold never keeps a process alive that has nothing else to do (the file waiting has its own timer).
-    this.#timer = setTimeout(() => this.#opened(), untilMs - Date.now()).unref();
+    this.#armHoldTimer();
     return true;
+  }
+
+  /**
+   * Tells the listeners when the hold ends. Node's timers run on the event loop's cached clock and can fire a
+   * millisecond before `Date.now()` reaches the hold's end: then `open()` is still false, so it waits out the rest.
+   * Unref'd: a hold never keeps a process alive that has nothing else to do (the file waiting has its own timer).
+   */
+  #armHoldTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      if (Date.now() < this.#heldUntil) this.#armHoldTimer();
+      else this.#opened();
+    }, this.#heldUntil - Date.now()).unref();
   }
 
   #opened(): void {

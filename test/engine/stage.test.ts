@@ -1,5 +1,5 @@
 // The bounded stage on its own: a pure semaphore, so plain promises suffice.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PageGate, Stage } from '../../src/engine/stage.js';
 
 describe('Stage', () => {
@@ -69,8 +69,29 @@ describe('PageGate', () => {
         resolve();
       });
     });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(79);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(80);
     expect([gate.open(), opened]).toEqual([true, 2]);
     off();
+  });
+
+  it('a hold timer that fires before Date.now() reaches the end waits out the rest, then tells its listeners', async () => {
+    // Node's timers run on the event loop's clock, which can be ahead of Date.now(): here by 15 ms.
+    const gate = new PageGate(1);
+    const realNow = Date.now.bind(Date);
+    const started = realNow();
+    expect(gate.holdUntil(started + 40)).toBe(true);
+    const behind = vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 15);
+    try {
+      const openWhenTold = await new Promise<boolean>((resolve) => {
+        const off = gate.onOpen(() => {
+          off();
+          resolve(gate.open());
+        });
+      });
+      expect(openWhenTold).toBe(true);
+      expect(realNow() - started).toBeGreaterThanOrEqual(55);
+    } finally {
+      behind.mockRestore();
+    }
   });
 });
