@@ -100,6 +100,7 @@ export interface StoreContext {
 
 export class FileStore {
   readonly #context: StoreContext;
+  #closed: Promise<void> | undefined;
 
   constructor(options: FileStoreOptions) {
     const resolved = validate(options);
@@ -142,9 +143,13 @@ export class FileStore {
     return new JobFiles(this.#context, job.key, job.signal);
   }
 
-  /** Closes the connection pool; in-flight requests fail. */
-  async close(): Promise<void> {
-    await this.#context.agent.close();
+  /**
+   * Closes the connection pool; in-flight requests fail. Idempotent. Destroyed, not closed: the run is over, and
+   * undici's close() would wait for any request still open (a stalled body) for as long as it stays open.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#context.agent.destroy();
+    return this.#closed;
   }
 }
 

@@ -75,58 +75,63 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
       headers['if-range'] = check;
     }
     const response = await requestFollowingRedirects(attempt, headers);
-    const where = attempt.url;
-    const status = response.statusCode;
+    // Whatever fails from here on (a full disk writing `.part.json`, a bad Content-Range), the body goes:
+    // left unread it would hold its connection, and the agent's close() would wait for it for ever.
+    try {
+      const where = attempt.url;
+      const status = response.statusCode;
 
-    if (status === 416 && offset > 0) {
-      await response.body.dump();
-      await removePart(partPath);
-      offset = 0;
-      meta = undefined;
-      continue;
-    }
-    const failure = statusError(status, response.headers, where, attempt.session);
-    if (failure !== undefined) {
-      await response.body.dump();
-      // Only a file that is gone makes the `.part` worthless: after a 5xx, a 429 or a lost session the same
-      // version is still there, and If-Range makes the server prove it before a resume.
-      if (failure instanceof PermanentError) await removePart(partPath);
-      throw failure;
-    }
-
-    const contentType = header(response.headers, 'content-type');
-    if (!wantsHtml(attempt.kind, attempt.nameHint) && isHtmlContentType(contentType)) {
-      // A login or "session expired" page instead of the file: re-login and retry, keeping any `.part`.
-      abandon(response.body);
-      throw new SessionExpiredError(
-        `Expected a ${attempt.kind} from ${where}, got an HTML page (${contentType})`,
-      );
-    }
-
-    const contentLength = parseLength(header(response.headers, 'content-length'));
-    let expected: number | undefined;
-    let append = false;
-    if (status === 206) {
-      const range = parseContentRange(header(response.headers, 'content-range'));
-      if (range === undefined || range.start !== offset) {
-        abandon(response.body);
+      if (status === 416 && offset > 0) {
+        await response.body.dump();
         await removePart(partPath);
-        throw new FileInvalidError(`Unusable Content-Range from ${where}: restarting from zero`);
+        offset = 0;
+        meta = undefined;
+        continue;
       }
-      append = offset > 0;
-      expected = range.total ?? (contentLength === undefined ? undefined : offset + contentLength);
-    } else {
-      // 200 to a Range request: the server ignored it, or If-Range did not match. Never splice.
-      offset = 0;
-      expected = contentLength;
-    }
-    if (!append) {
-      meta = freshMeta(attempt.url, response.headers, expected);
-      if (meta === undefined) await removePart(partPath);
-      else await writeMeta(partPath, meta, attempt.diskMarginBytes + (expected ?? 0));
-    }
+      const failure = statusError(status, response.headers, where, attempt.session);
+      if (failure !== undefined) {
+        await response.body.dump();
+        // Only a file that is gone makes the `.part` worthless: after a 5xx, a 429 or a lost session the same
+        // version is still there, and If-Range makes the server prove it before a resume.
+        if (failure instanceof PermanentError) await removePart(partPath);
+        throw failure;
+      }
 
-    return await streamBody(attempt, response, { append, expected, resumable: meta !== undefined });
+      const contentType = header(response.headers, 'content-type');
+      if (!wantsHtml(attempt.kind, attempt.nameHint) && isHtmlContentType(contentType)) {
+        // A login or "session expired" page instead of the file: re-login and retry, keeping any `.part`.
+        throw new SessionExpiredError(
+          `Expected a ${attempt.kind} from ${where}, got an HTML page (${contentType})`,
+        );
+      }
+
+      const contentLength = parseLength(header(response.headers, 'content-length'));
+      let expected: number | undefined;
+      let append = false;
+      if (status === 206) {
+        const range = parseContentRange(header(response.headers, 'content-range'));
+        if (range === undefined || range.start !== offset) {
+          await removePart(partPath);
+          throw new FileInvalidError(`Unusable Content-Range from ${where}: restarting from zero`);
+        }
+        append = offset > 0;
+        expected = range.total ?? (contentLength === undefined ? undefined : offset + contentLength);
+      } else {
+        // 200 to a Range request: the server ignored it, or If-Range did not match. Never splice.
+        offset = 0;
+        expected = contentLength;
+      }
+      if (!append) {
+        meta = freshMeta(attempt.url, response.headers, expected);
+        if (meta === undefined) await removePart(partPath);
+        else await writeMeta(partPath, meta, attempt.diskMarginBytes + (expected ?? 0));
+      }
+
+      return await streamBody(attempt, response, { append, expected, resumable: meta !== undefined });
+    } catch (err) {
+      abandon(response.body);
+      throw err;
+    }
   }
   throw new FileInvalidError(`${attempt.url} answered 416 to a request from byte zero`);
 }
@@ -138,13 +143,7 @@ async function streamBody(
 ): Promise<DownloadResult> {
   const { partPath, kind, nameHint, url } = attempt;
   const needed = attempt.diskMarginBytes + (options.expected ?? 0);
-  let part: PartFile;
-  try {
-    part = await PartFile.open(partPath, { append: options.append, neededBytes: needed });
-  } catch (err) {
-    abandon(response.body);
-    throw err;
-  }
+  const part = await PartFile.open(partPath, { append: options.append, neededBytes: needed });
   let checked = false;
   const { bytesPerSec, windowMs } = attempt.minSpeed;
   const floor = bytesPerSec > 0 ? new SpeedFloor(attempt.minSpeed) : undefined;

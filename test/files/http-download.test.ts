@@ -1,5 +1,6 @@
 // HTTP downloads through FileStore.fetch against a local server: cuts, resume, status codes,
 // session expiry and timeouts, asserted on the bytes on disk and the requests the server saw.
+import { mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -472,6 +473,27 @@ describe('fetch: timeouts and cancellation', () => {
     expect((err as Error).message).toBe('task deadline');
     expect(server.requests).toHaveLength(1);
     expect((await listDir(dir)).filter((n) => !n.endsWith('.part') && !n.endsWith('.json'))).toEqual([]);
+  });
+});
+
+describe('fetch: nothing left open', () => {
+  it('a failure between the headers and the body (here `.part.json` cannot be written) drops the connection', async () => {
+    // A body nobody reads holds its connection, and the agent's close() waits for it: a run that stopped for a
+    // full disk (ENOSPC writing `.part.json`) never exited. Here the same failure, from a folder in the way.
+    const body = pdfBytes(4_000_000);
+    let dropped!: Promise<void>;
+    const { server, store, files } = await setup((_req, res) => {
+      mkdirSync(`${part('report.pdf')}.json`);
+      dropped = new Promise((resolve) => res.on('close', () => resolve()));
+      res.writeHead(200, { 'content-type': 'application/pdf', 'content-length': body.length, etag: '"v1"' });
+      res.end(body);
+    });
+    const err = await rejection(files.fetch(`${server.origin}/docs/report.pdf`, { kind: 'pdf' }));
+    expect((err as NodeJS.ErrnoException).code).toMatch(/^E(IS)?DIR|ERR_FS_EISDIR$/);
+    expect(server.requests).toHaveLength(1);
+    const within = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms, 'still open'));
+    expect(await Promise.race([dropped.then(() => 'dropped'), within(10_000)])).toBe('dropped');
+    expect(await Promise.race([store.close().then(() => 'closed'), within(10_000)])).toBe('closed');
   });
 });
 
