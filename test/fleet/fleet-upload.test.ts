@@ -10,6 +10,7 @@ import { makeVehicles } from '../../src/demo/inventory.js';
 import { type Portal, startPortal } from '../../src/demo/portal.js';
 import { stickerPdf } from '../../src/demo/sticker-pdf.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
+import { type PortalProxy, startPortalProxy } from '../helpers/portal-proxy.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { type S3Server, startS3Server } from '../helpers/s3-server.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
@@ -19,18 +20,29 @@ const BUCKET = 'fleet';
 let redis: RedisServer;
 let s3: S3Server;
 let portal: Portal;
+let proxy: PortalProxy;
+// Every PDF waits here until `release()`.
+let release!: () => void;
+const held = new Promise<void>((resolve) => {
+  release = resolve;
+});
 let db: Redis;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   redis = await startRedisServer();
   s3 = await startS3Server({ buckets: [BUCKET] });
-  portal = await startPortal({ vehicles: N });
+  portal = await startPortal({ vehicles: N, fileLatencyMs: 300 });
+  proxy = await startPortalProxy(portal.url, {
+    hold: (req) => (req.path.endsWith('.pdf') ? held : undefined),
+  });
   db = new Redis({ host: '127.0.0.1', port: redis.port, db: 0, maxRetriesPerRequest: 3 });
 });
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   db?.disconnect();
+  release();
+  await proxy?.close();
   await portal?.close();
   await s3?.close();
   await redis?.stop();
@@ -63,7 +75,7 @@ it('two `work --upload` processes, one SIGKILLed: every object in the bucket onc
         '--queue',
         queue,
         '--base-url',
-        portal.url,
+        proxy.url,
         '--out',
         path.join(base, `m${i}`),
         '--concurrency',
@@ -88,14 +100,18 @@ it('two `work --upload` processes, one SIGKILLed: every object in the bucket onc
     lister = (await db.get('pagepool:demo:lister')) ?? '';
     return lister !== '';
   });
-  await waitFor('3 items done', async () => (await db.zcard('pagepool:demo:completed')) >= 3);
   // The one that does not list, so the listing completes; once it holds a job.
   const victim = workers.find((w) => machineOf(w) !== lister)!;
-  await waitFor('the victim with a job in flight', async () => {
+  const victimInFlight = async () => {
     const active = await db.lrange('pagepool:demo:active', 0, -1);
     const owners = await Promise.all(active.map((id) => db.hget(`pagepool:demo:${id}`, 'pb')));
     return owners.includes(machineOf(victim));
-  });
+  };
+  // However late it starts, it gets work: no PDF is served until it holds a job.
+  await waitFor('the victim with a job', victimInFlight);
+  release();
+  await waitFor('3 items done', async () => (await db.zcard('pagepool:demo:completed')) >= 3);
+  await waitFor('the victim with a job in flight', victimInFlight);
   victim.child().kill('SIGKILL');
   const results: CliResult[] = await Promise.all(workers.map((w) => w.done));
   expect(results.filter((r) => r.signal === 'SIGKILL')).toHaveLength(1);

@@ -1,6 +1,7 @@
 // A logging reverse proxy in front of the demo portal, on 127.0.0.1: it records every request (time, path,
-// Range, session cookie, status, body bytes sent), and can answer a request itself or change response headers,
-// so an end-to-end test can see what the portal saw and inject what a real portal does (a hostile filename).
+// Range, session cookie, status, body bytes sent), and can answer a request itself, change response headers or
+// hold a request back, so an end-to-end test can see what the portal saw and inject what a real portal does (a
+// hostile filename).
 import { createServer, type IncomingMessage, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
@@ -23,6 +24,8 @@ export interface ProxyOptions {
   intercept?: (req: ProxiedRequest) => { status: number; headers: Record<string, string> } | undefined;
   /** Headers to set on the portal's response to this request. */
   headers?: (req: ProxiedRequest) => Record<string, string> | undefined;
+  /** Forward this request only once the promise settles (a test holds work in flight). */
+  hold?: (req: ProxiedRequest) => Promise<void> | undefined;
 }
 
 export interface PortalProxy {
@@ -57,28 +60,33 @@ export async function startPortalProxy(target: string, options: ProxyOptions = {
       res.end();
       return;
     }
-    const up = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, host: upstream.host },
-      },
-      (upRes) => {
-        entry.status = upRes.statusCode ?? 0;
-        upRes.on('data', (chunk: Buffer) => {
-          entry.bytes += chunk.length;
-        });
-        res.writeHead(upRes.statusCode ?? 502, { ...upRes.headers, ...options.headers?.(entry) });
-        // A response the portal cuts off is cut off here too: the client sees the same short body.
-        pipeline(upRes, res, (err) => {
-          if (err) res.destroy();
-        });
-      },
-    );
-    up.on('error', () => res.destroy());
-    pipeline(req, up, () => {});
+    const forward = () => {
+      const up = request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: upstream.host },
+        },
+        (upRes) => {
+          entry.status = upRes.statusCode ?? 0;
+          upRes.on('data', (chunk: Buffer) => {
+            entry.bytes += chunk.length;
+          });
+          res.writeHead(upRes.statusCode ?? 502, { ...upRes.headers, ...options.headers?.(entry) });
+          // A response the portal cuts off is cut off here too: the client sees the same short body.
+          pipeline(upRes, res, (err) => {
+            if (err) res.destroy();
+          });
+        },
+      );
+      up.on('error', () => res.destroy());
+      pipeline(req, up, () => {});
+    };
+    const held = options.hold?.(entry);
+    if (held) void held.finally(forward);
+    else forward();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
