@@ -149,7 +149,16 @@ describe('a fleet of 4 worker processes', () => {
     p = await portal({ vehicles: N });
     db = database(1);
     base = await tempDir();
-    const common = ['--queue', db.url, '--base-url', p.url];
+    // No PDF is served until every machine holds a job: one that launches its browser late still gets a share.
+    let release!: () => void;
+    const allWorking = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const proxy = await startPortalProxy(p.url, {
+      hold: (req) => (req.path.endsWith('.pdf') ? allWorking : undefined),
+    });
+    proxies.push(proxy);
+    const common = ['--queue', db.url, '--base-url', proxy.url];
     const enqueued = await runCli(['enqueue', ...common, '--out', machineOut(base, 0)], { env: ENV });
     expect(enqueued.code, enqueued.stderr).toBe(0);
     expect(enqueued.stdout).toContain(`Queued ${N} new items`);
@@ -158,6 +167,14 @@ describe('a fleet of 4 worker processes', () => {
     const workers = [1, 2, 3, 4].map((i) =>
       start(['work', ...common, '--out', machineOut(base, i), '--concurrency', '2']),
     );
+    await waitFor('every machine with a job', async () => {
+      const active = await db.client.lrange('pagepool:demo:active', 0, -1);
+      const owners = new Set(
+        await Promise.all(active.map((id) => db.client.hget(`pagepool:demo:${id}`, 'pb'))),
+      );
+      return workers.every((w) => owners.has(`${os.hostname()}:${w.child.pid}`));
+    });
+    release();
     const results = await Promise.all(workers.map((w) => w.done));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
 
