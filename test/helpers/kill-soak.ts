@@ -158,7 +158,8 @@ async function descendantsOf(pid: number): Promise<Proc[]> {
 }
 
 /**
- * Of `procs`, those still alive 5 s after their parent's death (polled: a bounded loop); zombies count as dead.
+ * Of `procs`, those still alive 30 s after their parent's death (polled: a bounded loop; Chromium notices the
+ * closed pipe and exits, slowly on loaded cores); zombies count as dead.
  * Survivors are descendants of our own child: they are killed here, by pid, so a failing soak leaks nothing.
  */
 async function survivors(procs: Proc[]): Promise<number[]> {
@@ -168,7 +169,7 @@ async function survivors(procs: Proc[]): Promise<number[]> {
       (p, i) => now[i] !== undefined && now[i]!.startTime === p.startTime && now[i]!.state !== 'Z',
     );
   };
-  for (let i = 0; i < 50 && (await living()).length > 0; i++) {
+  for (let i = 0; i < 300 && (await living()).length > 0; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const left = await living();
