@@ -10,7 +10,7 @@ import { type Portal, type PortalOptions, startPortal } from '../../src/demo/por
 import { stickerPdf } from '../../src/demo/sticker-pdf.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
 import { type PortalProxy, type ProxiedRequest, startPortalProxy } from '../helpers/portal-proxy.js';
-import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { activeJobs, type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 
 let redis: RedisServer;
@@ -168,10 +168,7 @@ describe('a fleet of 4 worker processes', () => {
       start(['work', ...common, '--out', machineOut(base, i), '--concurrency', '2']),
     );
     await waitFor('every machine with a job', async () => {
-      const active = await db.client.lrange('pagepool:demo:active', 0, -1);
-      const owners = new Set(
-        await Promise.all(active.map((id) => db.client.hget(`pagepool:demo:${id}`, 'pb'))),
-      );
+      const owners = new Set((await activeJobs(db.client)).map((job) => job.machine));
       return workers.every((w) => owners.has(`${os.hostname()}:${w.child.pid}`));
     });
     release();
@@ -276,11 +273,8 @@ describe('a worker killed mid-run', () => {
     });
     await waitFor('5 items done', async () => (await db.client.zcard('pagepool:demo:completed')) >= 5);
     /** The jobs in the active list that `w` took. */
-    const activeOn = async (w: Running): Promise<string[]> => {
-      const active = await db.client.lrange('pagepool:demo:active', 0, -1);
-      const owners = await Promise.all(active.map((id) => db.client.hget(`pagepool:demo:${id}`, 'pb')));
-      return active.filter((_, i) => owners[i] === machineOf(w));
-    };
+    const activeOn = async (w: Running): Promise<string[]> =>
+      (await activeJobs(db.client)).filter((job) => job.machine === machineOf(w)).map((job) => job.id);
     let victim: Running | undefined;
     await waitFor('a worker with items in flight', async () => {
       for (const w of workers) {

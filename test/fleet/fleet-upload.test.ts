@@ -11,7 +11,7 @@ import { type Portal, startPortal } from '../../src/demo/portal.js';
 import { stickerPdf } from '../../src/demo/sticker-pdf.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
 import { type PortalProxy, startPortalProxy } from '../helpers/portal-proxy.js';
-import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { activeJobs, type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { type S3Server, startS3Server } from '../helpers/s3-server.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 
@@ -102,11 +102,7 @@ it('two `work --upload` processes, one SIGKILLed: every object in the bucket onc
   });
   // The one that does not list, so the listing completes; once it holds a job.
   const victim = workers.find((w) => machineOf(w) !== lister)!;
-  const victimInFlight = async () => {
-    const active = await db.lrange('pagepool:demo:active', 0, -1);
-    const owners = await Promise.all(active.map((id) => db.hget(`pagepool:demo:${id}`, 'pb')));
-    return owners.includes(machineOf(victim));
-  };
+  const victimInFlight = async () => (await activeJobs(db)).some((job) => job.machine === machineOf(victim));
   // However late it starts, it gets work: no PDF is served until it holds a job.
   await waitFor('the victim with a job', victimInFlight);
   release();

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { Redis } from 'ioredis';
 
 export interface RedisServer {
   port: number;
@@ -97,4 +98,11 @@ function kill(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/** The demo queue's active jobs, each with the machine (`host:pid`) that took it: BullMQ's `pb` field. */
+export async function activeJobs(client: Redis): Promise<Array<{ id: string; machine: string | null }>> {
+  const ids = await client.lrange('pagepool:demo:active', 0, -1);
+  const machines = await Promise.all(ids.map((id) => client.hget(`pagepool:demo:${id}`, 'pb')));
+  return ids.map((id, i) => ({ id, machine: machines[i] ?? null }));
 }
