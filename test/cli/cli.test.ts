@@ -336,7 +336,7 @@ export default { ...demo, async login() { throw new Error('my login exploded'); 
         const errors = stderr.split('\n').filter((l) => l.startsWith('pagepool:'));
         expect(errors).toEqual([
           expect.stringMatching(
-            /^pagepool: Stopped for disk space: the disk holding .*tiny.* is full \([\d.]+ [KM]iB free, .* needed with `--disk-margin`\); free some space there and run again$/,
+            /^pagepool: Stopped for disk space: the disk holding .*tiny.* is full \([\d.]+ [KMGT]?i?B free, .* needed with `--disk-margin`\); free some space there and run again$/,
           ),
         ]);
         expect(`${stdout}${stderr}`).not.toMatch(/ENOSPC|no space left on device/);
