@@ -2,6 +2,7 @@
 export {
   ConfigError,
   classify,
+  ForbiddenError,
   LoginError,
   NoItemsError,
   PagepoolError,
