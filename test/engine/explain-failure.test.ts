@@ -316,4 +316,35 @@ describe('a run with forbidden items', () => {
     for (const key of ['a2', 'a5'])
       expect(await readdir(path.join(out, '.pagepool', 'failures', key))).toContain('error.txt');
   });
+
+  it('a re-login that fails is the login failure: the run stops fatal with a LoginError naming the re-login', async () => {
+    const p = await portal();
+    const out = await tempDir();
+    const events = new EventEmitter<RunEvents>();
+    let done = 0;
+    const site = siteFor(true);
+    events.on('task:done', () => {
+      done += 1;
+      // After the first item, the session goes and the password changes: the re-login is refused.
+      if (done === 1) {
+        p.expire();
+        p.password = 'changed';
+      }
+    });
+    const summary = await run({
+      site,
+      baseUrl: p.url,
+      credentials: { username: 'u', password: 'pw' },
+      out,
+      checkpoint: path.join(out, '.pagepool', 'checkpoint.json'),
+      concurrency: 1,
+      browser,
+      events,
+    });
+    expect(summary.reason).toBe('fatal');
+    expect(summary.error).toBeInstanceOf(LoginError);
+    expect((summary.error as Error).message).toBe('The re-login failed: the portal refused the login');
+    expect(summary.failed).toBe(0);
+    expect(summary.pending.length).toBeGreaterThan(0);
+  });
 });
