@@ -17,6 +17,12 @@ export interface RunEvents extends QueueEvents, UploadEvents {
   ];
   /** More items were found by the listing (total grows as the inventory is paged through). */
   'run:total': [{ total: number }];
+  /**
+   * A ref that cannot be worked was skipped: `ref` as JSON (cut to 120 characters), `where` it came from (`the
+   * listing page URL`, `` `--refs` FILE line N ``), and why (`site.key() gave an empty string`). It is no item:
+   * no checkpoint record, but the run exits 1.
+   */
+  'ref:bad': [{ ref: string; where: string; reason: string }];
   /** A page picked up an item, or the item moved to a new stage ("search", "detail", "download"). */
   'task:stage': [{ key: string; attempt: number; slot: number; stage: string }];
   /** The item gave its page back (`job.releasePage()`) and goes on downloading without it. */

@@ -23,15 +23,14 @@ import { diskFullError } from '../files/disk-space.js';
 import { machineId } from '../fleet/fleet-options.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { type MetricsServer, openMetricsServer } from '../metrics/metrics-server.js';
-import type { QueueSummary } from '../queue/task-queue.js';
-import { listRefs, run } from '../run.js';
+import { listRefs, type RunSummary, run } from '../run.js';
 import type { RunEvents } from '../run-events.js';
 import { initCommand } from '../sites/adapter-skeleton.js';
 import { isBuiltInSite, loadSite } from '../sites/load-site.js';
 import type { Credentials } from '../sites/site.js';
 import { createUi, type UiOptions } from '../ui/create-ui.js';
 import { RunReport } from '../ui/run-report.js';
-import { formatNothingToDo } from '../ui/run-summary.js';
+import { formatBadRef, formatNothingToDo } from '../ui/run-summary.js';
 
 const EXIT = EXIT_CODES;
 
@@ -203,16 +202,21 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
     if (config.command === 'list') {
+      let badRefs = 0;
       try {
-        for await (const ref of listRefs(common)) {
+        for await (const entry of listRefs(common)) {
           progress.started = true;
-          process.stdout.write(`${JSON.stringify(ref)}\n`);
+          if ('bad' in entry) {
+            badRefs += 1;
+            process.stderr.write(`${formatBadRef(entry.bad)}\n`);
+          } else process.stdout.write(`${JSON.stringify(entry.ref)}\n`);
         }
       } catch (err) {
         if (isInterrupt(err, controller.signal)) return EXIT.interrupted;
         return stopped(err);
       }
-      return controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
+      if (controller.signal.aborted) return EXIT.interrupted;
+      return badRefs > 0 ? EXIT.failed : EXIT.ok;
     }
 
     if (config.fresh) {
@@ -223,7 +227,7 @@ export async function main(argv: string[]): Promise<number> {
     track(events);
     const report = new RunReport(events, collector ? { metrics: collector } : {});
     const ui = createUi(events, uiOptions(config));
-    let summary: QueueSummary;
+    let summary: RunSummary;
     try {
       summary = await run({
         ...common,
@@ -249,9 +253,11 @@ export async function main(argv: string[]): Promise<number> {
     if (!progress.started && summary.pending.length === 0 && !config.quiet) {
       // Nothing was left to try: say so with what the checkpoint holds, not "0 items saved".
       const held = await readStatus(config.checkpoint);
-      process.stdout.write(`${formatNothingToDo({ done: held.done, failedPermanently: held.failed })}\n`);
+      process.stdout.write(
+        `${formatNothingToDo({ done: held.done, failedPermanently: held.failed, badRefs: summary.badRefs })}\n`,
+      );
     }
-    return summary.failed > 0 ? EXIT.failed : EXIT.ok;
+    return summary.failed > 0 || summary.badRefs > 0 ? EXIT.failed : EXIT.ok;
   } catch (err) {
     if (isInterrupt(err, controller.signal)) return EXIT.interrupted;
     return fail(err, config);

@@ -36,6 +36,8 @@ export class RunStats {
   /** Items stopped by shutdown, plus those still open when the run ended: all stay pending. */
   interrupted = 0;
   duplicates = 0;
+  /** Refs skipped as unworkable ('ref:bad'). */
+  badRefs = 0;
   bytes = 0;
   /** `--upload`: files sent to the store, files already there (same sha256), failed uploads, bytes sent. */
   readonly uploads = { uploaded: 0, skipped: 0, failed: 0, bytes: 0 };
@@ -132,6 +134,9 @@ export class RunStats {
       },
       'task:duplicate': () => {
         this.duplicates += 1;
+      },
+      'ref:bad': () => {
+        this.badRefs += 1;
       },
       'file:saved': ({ bytes }) => {
         this.bytes += bytes;

@@ -123,4 +123,10 @@ describe('formatNothingToDo', () => {
         '(--retry-failed tries them again).',
     );
   });
+
+  it('says how many bad refs it skipped', () => {
+    expect(formatNothingToDo({ done: 300, failedPermanently: 0, badRefs: 1 })).toBe(
+      'Nothing to do: all 300 items in the checkpoint are done already. 1 bad ref skipped (see above).',
+    );
+  });
 });
