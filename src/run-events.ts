@@ -18,6 +18,12 @@ export interface RunEvents extends QueueEvents, UploadEvents {
   /** More items were found by the listing (total grows as the inventory is paged through). */
   'run:total': [{ total: number }];
   /**
+   * The source gave one more ref: `pages` the listing has opened so far (null for `--refs`), refs `seen` so far
+   * (bad ones included), how many of them are `fresh` (to be pulled: not done in the checkpoint); `done` once the
+   * source has no more.
+   */
+  'list:progress': [{ pages: number | null; seen: number; fresh: number; done: boolean }];
+  /**
    * A ref that cannot be worked was skipped: `ref` as JSON (cut to 120 characters), `where` it came from (`the
    * listing page URL`, `` `--refs` FILE line N ``), and why (`site.key() gave an empty string`). It is no item:
    * no checkpoint record, but the run exits 1.

@@ -225,6 +225,11 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`Starting fresh; the old checkpoint is in ${backup}\n`);
     }
     track(events);
+    // What the source showed, for the "nothing to do" line.
+    let listed: RunEvents['list:progress'][0] | null = null;
+    events.on('list:progress', (progress) => {
+      listed = progress;
+    });
     const report = new RunReport(events, collector ? { metrics: collector } : {});
     const ui = createUi(events, uiOptions(config));
     let summary: RunSummary;
@@ -254,7 +259,7 @@ export async function main(argv: string[]): Promise<number> {
       // Nothing was left to try: say so with what the checkpoint holds, not "0 items saved".
       const held = await readStatus(config.checkpoint);
       process.stdout.write(
-        `${formatNothingToDo({ done: held.done, failedPermanently: held.failed, badRefs: summary.badRefs })}\n`,
+        `${formatNothingToDo({ done: held.done, failedPermanently: held.failed, listed, badRefs: summary.badRefs })}\n`,
       );
     }
     return summary.failed > 0 || summary.badRefs > 0 ? EXIT.failed : EXIT.ok;

@@ -2,6 +2,7 @@
 // A ref that cannot be worked (no usable key, a `--refs` line that is no ref) is recorded and skipped, naming itself
 // and where it came from: one bad ref never stops the run.
 import type { EventEmitter } from 'node:events';
+import type { Response } from 'playwright';
 import type { PagePool } from '../browser/page-pool.js';
 import { describe, SessionExpiredError } from '../errors.js';
 import type { SingleFlightLogin } from '../queue/single-flight-login.js';
@@ -25,8 +26,11 @@ export interface BadRef {
   reason: string;
 }
 
-/** One item of a source: a ref with its key, or a bad ref. */
-export type SourceEntry<Ref> = { ref: Ref; key: string } | { bad: BadRef };
+/**
+ * One item of a source: a ref with its key, or a bad ref. `pages`: the listing's documents opened so far (absent
+ * for `--refs`).
+ */
+export type SourceEntry<Ref> = ({ ref: Ref; key: string } | { bad: BadRef }) & { pages?: number };
 
 /** The ref with its key, or a bad ref when `site.key(ref)` throws or gives anything but a non-empty string. */
 export function keyed<Ref>(site: Site<Ref>, ref: Ref, where: string): SourceEntry<Ref> {
@@ -72,6 +76,18 @@ export async function* listWithRelogin<Ref>(
   // A listing started again after a re-login meets its bad refs again: each is reported once.
   const seenBad = new Set<string>();
   const page = await pool.extraPage();
+  // Documents the listing opened (its pages), across restarts; redirects are no page of it.
+  let pages = 0;
+  const onResponse = (response: Response) => {
+    try {
+      const status = response.status();
+      const document = response.request().isNavigationRequest() && response.frame() === page.mainFrame();
+      if (document && (status < 300 || status >= 400)) pages += 1;
+    } catch {
+      // A service worker's response has no frame: it is no page of the listing.
+    }
+  };
+  page.on('response', onResponse);
   try {
     for (let fruitless = 0; ; ) {
       // The session the next request of the listing goes out with: logins done before it do not fix its failure.
@@ -85,7 +101,7 @@ export async function* listWithRelogin<Ref>(
           const known = 'key' in entry ? seen : seenBad;
           if (known.has(id)) continue;
           known.add(id);
-          yield entry;
+          yield { ...entry, pages };
           epoch = login.epoch;
         }
         return;
@@ -99,6 +115,7 @@ export async function* listWithRelogin<Ref>(
       }
     }
   } finally {
+    page.off('response', onResponse);
     await page.close().catch(() => {});
   }
 }
@@ -124,7 +141,10 @@ export async function* parseRefs<Ref>(
   }
 }
 
-/** Applies `--max` (first N of the source) and skips what is finished; reports each bad ref ('ref:bad'). */
+/**
+ * Applies `--max` (first N of the source) and skips what is finished; reports each bad ref ('ref:bad') and the
+ * listing's progress ('list:progress': pages, refs seen, how many new) as it goes.
+ */
 export async function* limitSource<Ref>(
   source: AsyncIterable<SourceEntry<Ref>>,
   opts: {
@@ -136,14 +156,21 @@ export async function* limitSource<Ref>(
 ): AsyncGenerator<Ref> {
   let seen = 0;
   let queued = 0;
+  let pages: number | null = null;
+  const progress = (done: boolean) => opts.events.emit('list:progress', { pages, seen, fresh: queued, done });
   for await (const entry of source) {
     seen += 1;
-    if ('bad' in entry) opts.events.emit('ref:bad', entry.bad);
-    else if (!opts.skip(entry.key)) {
+    pages = entry.pages ?? null;
+    if ('bad' in entry) {
+      opts.events.emit('ref:bad', entry.bad);
+      progress(false);
+    } else if (!opts.skip(entry.key)) {
       queued += 1;
       opts.events.emit('run:total', { total: queued });
+      progress(false);
       yield entry.ref;
-    }
-    if (opts.max > 0 && seen >= opts.max) return;
+    } else progress(false);
+    if (opts.max > 0 && seen >= opts.max) break;
   }
+  progress(true);
 }

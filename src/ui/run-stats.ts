@@ -38,6 +38,8 @@ export class RunStats {
   duplicates = 0;
   /** Refs skipped as unworkable ('ref:bad'). */
   badRefs = 0;
+  /** The source's progress: listing pages opened (null for `--refs`), refs seen, how many new; null before any. */
+  listing: { pages: number | null; seen: number; fresh: number; done: boolean } | null = null;
   bytes = 0;
   /** `--upload`: files sent to the store, files already there (same sha256), failed uploads, bytes sent. */
   readonly uploads = { uploaded: 0, skipped: 0, failed: 0, bytes: 0 };
@@ -137,6 +139,9 @@ export class RunStats {
       },
       'ref:bad': () => {
         this.badRefs += 1;
+      },
+      'list:progress': (progress) => {
+        this.listing = progress;
       },
       'file:saved': ({ bytes }) => {
         this.bytes += bytes;

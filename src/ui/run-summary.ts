@@ -59,18 +59,28 @@ export function formatBadRef({ ref, where, reason }: { ref: string; where: strin
 export const FAILED_RETRIED = 'failed (will be retried)';
 export const FAILED_PERMANENTLY = 'failed permanently';
 
-/** A run that found nothing left to try, with what the checkpoint holds and the bad refs it skipped. */
+/**
+ * A run that found nothing left to try, with what the checkpoint holds, what the source showed (`listed`: the last
+ * 'list:progress') and the bad refs it skipped.
+ */
 export function formatNothingToDo(counts: {
   done: number;
   failedPermanently: number;
+  listed?: { pages: number | null; seen: number } | null;
   badRefs?: number;
 }): string {
-  const { badRefs = 0 } = counts;
+  const { listed, badRefs = 0 } = counts;
+  const source =
+    listed === undefined || listed === null
+      ? ''
+      : listed.pages === null
+        ? `the refs gave ${plural(listed.seen, 'item')}, none new; `
+        : `the listing showed ${plural(listed.seen, 'item')} on ${plural(listed.pages, 'page')}, none new; `;
   const held =
     counts.failedPermanently === 0
       ? `all ${plural(counts.done, 'item')} in the checkpoint are done already.`
       : `${plural(counts.done, 'item')} in the checkpoint are done already and ` +
         `${counts.failedPermanently} ${FAILED_PERMANENTLY} (--retry-failed tries them again).`;
   const bad = badRefs > 0 ? ` ${plural(badRefs, 'bad ref')} skipped (see above).` : '';
-  return `Nothing to do: ${held}${bad}`;
+  return `Nothing to do: ${source}${held}${bad}`;
 }

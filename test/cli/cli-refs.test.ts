@@ -1,5 +1,5 @@
 // Where the `pagepool` command's items come from, as a user sees it: a bad ref is that ref's failure (named, with
-// where it came from, the rest pulled, exit 1).
+// where it came from, the rest pulled, exit 1), and a listing with nothing new says what it has read so far.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -83,7 +83,8 @@ describe('a bad ref from the listing (regression: an empty key stopped the run n
       expect(again.code).toBe(1);
       expect(again.stderr.trimEnd().split('\n')).toEqual([badLine]);
       expect(lastLine(again.stdout)).toBe(
-        'Nothing to do: all 5 items in the checkpoint are done already. 1 bad ref skipped (see above).',
+        'Nothing to do: the listing showed 6 items on 1 page, none new; all 5 items in the checkpoint are done ' +
+          'already. 1 bad ref skipped (see above).',
       );
     },
   );
@@ -140,6 +141,39 @@ describe('bad lines in --refs', () => {
       expect(lastLine(stdout)).toMatch(/^Done in .*: 2 of 2 items saved \(.*\), 2 bad refs skipped\.$/);
       const status = JSON.parse((await runCli(['status', '--json'], { cwd })).stdout);
       expect(status).toMatchObject({ done: 2, failed: 0 });
+    },
+  );
+});
+
+describe('listing progress', () => {
+  it(
+    'a run with nothing new says what the listing has read while it reads, and at the end',
+    SLOW,
+    async () => {
+      const cwd = await tempDir();
+      // First pull everything from a fast portal; then list the same inventory from a slow one (1 s a page).
+      const fast = await portal({ vehicles: 20, pageSize: 2 });
+      const first = await runCli(['run', '--site', 'demo', '--base-url', fast.url, '--quiet'], {
+        cwd,
+        env: login(fast),
+      });
+      expect(first.code).toBe(0);
+      const slow = await portal({ vehicles: 20, pageSize: 2, pageLatencyMs: 1000 });
+      const { code, stdout } = await runCli(['run', '--site', 'demo', '--base-url', slow.url], {
+        cwd,
+        env: login(slow),
+      });
+      expect(code).toBe(0);
+      // Plain output (not a terminal): a line every 5 s, and the listing's 10 pages take 10 s at least.
+      const listing = stdout.split('\n').filter((line) => line.includes('listing:'));
+      expect(listing.length).toBeGreaterThan(0);
+      expect(listing[0]).toMatch(
+        /^\[\d\d:\d\d\] 0 done, 0 failed, 0 retrying, .*, listing: \d+ pages?, \d+ items? seen, 0 new$/,
+      );
+      expect(lastLine(stdout)).toBe(
+        'Nothing to do: the listing showed 20 items on 10 pages, none new; all 20 items in the checkpoint are ' +
+          'done already.',
+      );
     },
   );
 });

@@ -93,19 +93,28 @@ describe('parseRefs over a --refs file', () => {
 });
 
 describe('limitSource', () => {
-  it('reports each bad ref and goes on', async () => {
+  it('reports each bad ref and goes on; reports its progress (pages, seen, new) and its end', async () => {
     const events = new EventEmitter<RunEvents>();
     const bad: unknown[] = [];
+    const progress: unknown[] = [];
     events.on('ref:bad', (b) => bad.push(b));
+    events.on('list:progress', (p) => progress.push(p));
     const where = 'the listing page http://portal/inventory?page=1';
     async function* source(): AsyncGenerator<SourceEntry<VehicleRef>> {
-      yield { ref: { stock: 'A' }, key: 'A' };
-      yield { bad: { ref: '{"stock":""}', where, reason: 'site.key() gave an empty string' } };
-      yield { ref: { stock: 'B' }, key: 'B' };
-      yield { ref: { stock: 'C' }, key: 'C' };
+      yield { ref: { stock: 'A' }, key: 'A', pages: 1 };
+      yield { bad: { ref: '{"stock":""}', where, reason: 'site.key() gave an empty string' }, pages: 1 };
+      yield { ref: { stock: 'B' }, key: 'B', pages: 2 };
+      yield { ref: { stock: 'C' }, key: 'C', pages: 2 };
     }
     const refs = await collect(limitSource(source(), { skip: (key) => key === 'B', max: 0, events }));
     expect(refs).toEqual([{ stock: 'A' }, { stock: 'C' }]);
     expect(bad).toEqual([{ ref: '{"stock":""}', where, reason: 'site.key() gave an empty string' }]);
+    expect(progress).toEqual([
+      { pages: 1, seen: 1, fresh: 1, done: false },
+      { pages: 1, seen: 2, fresh: 1, done: false },
+      { pages: 2, seen: 3, fresh: 1, done: false },
+      { pages: 2, seen: 4, fresh: 2, done: false },
+      { pages: 2, seen: 4, fresh: 2, done: true },
+    ]);
   });
 });
