@@ -394,9 +394,12 @@ function setupFailure(err: unknown, baseUrl: string, phase: 'login' | 'listing' 
       { cause: err },
     );
   }
+  // A listing page the portal refuses to the logged-in account is no fault of list(): its message says so.
+  const checkList =
+    err instanceof PagepoolError && err.code === 'FORBIDDEN' ? '' : " (check the adapter's list())";
   const advice = {
     login: `The login failed: ${text} (check the adapter's login() and the credentials)`,
-    listing: `Listing the items failed before any item started: ${text} (check the adapter's list())`,
+    listing: `Listing the items failed before any item started: ${text}${checkList}`,
     unknown: `The login or the listing failed: ${text} (check the adapter's login() and list(), and the credentials)`,
   }[phase ?? 'unknown'];
   // A listing that fails before its first item produced no items (issue 16: exit 1, like an empty listing).
