@@ -50,7 +50,8 @@ export class SessionLook {
     } catch {
       return null;
     } finally {
-      await page?.close().catch(() => {});
+      // Not awaited: the answer is in, and a close can hang after an aborted navigation.
+      void page?.close().catch(() => {});
     }
   }
 }
