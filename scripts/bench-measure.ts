@@ -63,6 +63,15 @@ export function cpuKind(pid: number): CpuKind {
   return processKind(pid) === 'browser' ? 'browser' : 'node';
 }
 
+/**
+ * Whether a process's kind may still change, so its command line is read again: a Chromium child seen between
+ * fork and exec still has node's command line, and a renderer forked by the zygote has the zygote's (an `other`)
+ * until it sets its own title (measured: at 16 pages a whole run's renderer CPU was counted as `other`).
+ */
+export function unsettled(kind: CpuKind | undefined): boolean {
+  return kind === undefined || kind === 'node' || kind === 'other';
+}
+
 export function zeroKinds(): Record<CpuKind, number> {
   return Object.fromEntries(CPU_KINDS.map((k) => [k, 0])) as Record<CpuKind, number>;
 }
@@ -82,8 +91,7 @@ export class TreeCpu {
       const s = processCpuSeconds(pid);
       if (s === undefined) continue;
       this.last.set(pid, Math.max(s, this.last.get(pid) ?? 0));
-      // Read again while it says node: a Chromium child seen between fork and exec still has node's command line.
-      if ((this.kinds.get(pid) ?? 'node') === 'node') this.kinds.set(pid, cpuKind(pid));
+      if (unsettled(this.kinds.get(pid))) this.kinds.set(pid, cpuKind(pid));
     }
   }
   get seconds(): number {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startPortal } from '../src/demo/portal.js';
 import { portalOptionsFromEnv } from '../src/demo/portal-options.js';
 import { descendants } from '../src/metrics/process-tree-memory.js';
-import { CLK_TCK, CPU_KINDS, type CpuKind, cpuKind, runCli } from './bench-measure.js';
+import { CLK_TCK, CPU_KINDS, type CpuKind, cpuKind, runCli, unsettled } from './bench-measure.js';
 import { printProfile, summarizeProfile } from './cpu-profile-summary.js';
 
 function parse(argv: string[]) {
@@ -43,7 +43,7 @@ class ThreadCpu {
   private readonly kinds = new Map<number, CpuKind>();
   sample(root: number): void {
     for (const pid of [root, ...descendants(root)]) {
-      if ((this.kinds.get(pid) ?? 'node') === 'node') this.kinds.set(pid, cpuKind(pid));
+      if (unsettled(this.kinds.get(pid))) this.kinds.set(pid, cpuKind(pid));
       const kind = this.kinds.get(pid)!;
       let tids: string[] = [];
       try {
