@@ -10,7 +10,7 @@
 // --no-baselines (pagepool only), --refs (pagepool reads a refs file instead of the listing); DEMO_* variables set
 // the portal (e.g. DEMO_LIST_LATENCY_MS); other arguments go to `pagepool run` as they are. Opt-in extras:
 // --blocking-costs (CPU per page load of each way of blocking resources), --contexts (1 context x 8 pages vs 8).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -185,6 +185,9 @@ interface BenchArgs {
   blocking: boolean;
 }
 
+/** A bad flag: one line and exit code 2, no stack trace. */
+class UsageError extends Error {}
+
 function list(value: string | undefined): string[] {
   return String(value ?? '')
     .split(',')
@@ -218,7 +221,8 @@ export function parseArgs(argv: string[]): BenchArgs {
       const eq = value.indexOf('=');
       const file = eq < 0 ? value : value.slice(eq + 1);
       const label = eq < 0 ? path.basename(file).replace(/\.[cm]?[jt]s$/, '') : value.slice(0, eq);
-      if (!file) throw new Error('Expected `--adapter` to be [LABEL=]PATH of an adapter module');
+      if (!file) throw new UsageError('Expected `--adapter` to be [LABEL=]PATH of an adapter module');
+      if (!existsSync(file)) throw new UsageError(`\`--adapter\`: no file \`${file}\``);
       adapters.push({ label, path: path.resolve(file) });
     } else if (a === '--refs') refs = true;
     else if (a === '--contexts') contexts = true;
@@ -228,18 +232,18 @@ export function parseArgs(argv: string[]): BenchArgs {
   vehicles ??= quick ? 60 : 300;
   concurrency ??= quick ? [8] : [8, 16];
   if (!Number.isInteger(vehicles) || vehicles < 1)
-    throw new Error(`Expected \`--vehicles\` to be an integer from 1, got \`${vehicles}\``);
+    throw new UsageError(`Expected \`--vehicles\` to be an integer from 1, got \`${vehicles}\``);
   for (const c of concurrency)
     if (!Number.isInteger(c) || c < 1 || c > 64)
-      throw new Error(`Expected \`--concurrency\` to list integers from 1 to 64, got \`${c}\``);
+      throw new UsageError(`Expected \`--concurrency\` to list integers from 1 to 64, got \`${c}\``);
   if (!Number.isInteger(rounds) || rounds < 1)
-    throw new Error(`Expected \`--rounds\` to be an integer from 1, got \`${rounds}\``);
+    throw new UsageError(`Expected \`--rounds\` to be an integer from 1, got \`${rounds}\``);
   for (const p of pages)
     if (p !== 'light' && p !== 'heavy')
-      throw new Error(`Expected \`--pages\` to list light and/or heavy, got \`${p}\``);
+      throw new UsageError(`Expected \`--pages\` to list light and/or heavy, got \`${p}\``);
   for (const s of systems)
     if (!(SYSTEM_NAMES as readonly string[]).includes(s))
-      throw new Error(`Expected \`--systems\` to list ${SYSTEM_NAMES.join(', ')}, got \`${s}\``);
+      throw new UsageError(`Expected \`--systems\` to list ${SYSTEM_NAMES.join(', ')}, got \`${s}\``);
   return {
     vehicles,
     concurrency,
@@ -499,7 +503,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
   main().catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
+    console.error(err instanceof UsageError ? err.message : err);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
   });
 }
