@@ -60,6 +60,11 @@ export interface PortalOptions {
   seed: number;
   /** Starts every session cookie value (letters, digits, - and _), so tests can look for it in output. @default '' */
   sessionIdPrefix: string;
+  /**
+   * Every response says `Connection: close` and the socket is closed after it, as PHP's built-in server and
+   * nginx with `keepalive_timeout 0` do. @default false
+   */
+  connectionClose: boolean;
 }
 
 export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
@@ -87,13 +92,15 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   stickerPadBytes: 0,
   seed: 1,
   sessionIdPrefix: '',
+  connectionClose: false,
 });
 
 type IntegerField = { kind: 'integer'; min: number; max: number };
 type RateField = { kind: 'rate' };
 type StringField = { kind: 'string' };
 type TokenField = { kind: 'token' };
-type Field = IntegerField | RateField | StringField | TokenField;
+type BooleanField = { kind: 'boolean' };
+type Field = IntegerField | RateField | StringField | TokenField | BooleanField;
 
 const HOUR_MS = 3_600_000;
 const FIELDS: Record<keyof PortalOptions, Field> = {
@@ -121,6 +128,7 @@ const FIELDS: Record<keyof PortalOptions, Field> = {
   stickerPadBytes: { kind: 'integer', min: 0, max: 512 * 1024 * 1024 },
   seed: { kind: 'integer', min: 0, max: 0xffff_ffff },
   sessionIdPrefix: { kind: 'token' },
+  connectionClose: { kind: 'boolean' },
 };
 
 /** The fault bands, drawn from one number: together at most 1. */
@@ -137,7 +145,13 @@ function show(value: unknown): string {
   return typeof value === 'string' ? value : typeof value === 'bigint' ? `${value}n` : String(value);
 }
 
-function checkField(name: keyof PortalOptions, field: Field, value: unknown): void {
+/** Throws when `value` does not fit `field`; the message names `name` (an option, or the variable it came from). */
+function checkField(name: string, field: Field, value: unknown): void {
+  if (field.kind === 'boolean') {
+    if (typeof value !== 'boolean')
+      throw new TypeError(`Expected \`${name}\` to be true or false, got \`${show(value)}\``);
+    return;
+  }
   if (field.kind === 'token') {
     if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{0,64}$/.test(value)) {
       throw new TypeError(
@@ -219,24 +233,39 @@ const ENV_NAMES: [string, keyof PortalOptions][] = [
   ['DEMO_PASSWORD', 'password'],
   ['DEMO_PORT', 'port'],
   ['DEMO_SESSION_ID_PREFIX', 'sessionIdPrefix'],
+  ['DEMO_CONNECTION_CLOSE', 'connectionClose'],
 ];
+
+const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
+const FALSE_WORDS = ['0', 'false', 'no', 'off'];
+
+/** The value of one variable as its field's type; a word that does not parse is kept as text for checkField. */
+function parseVariable(field: Field, raw: string): unknown {
+  if (field.kind === 'string' || field.kind === 'token') return raw;
+  const text = raw.trim();
+  if (field.kind === 'boolean') {
+    const lower = text.toLowerCase();
+    return TRUE_WORDS.includes(lower) ? true : FALSE_WORDS.includes(lower) ? false : text;
+  }
+  const value = Number(text);
+  return Number.isFinite(value) ? value : text;
+}
 
 /**
  * The portal options set in `env` (DEMO_VEHICLES, DEMO_FAILURE_RATE, ...). Unset or blank variables are left
- * out; a number that does not parse throws a TypeError naming the variable. Ranges are checked by startPortal.
+ * out. Each value is checked on its own here, so a bad one throws a TypeError or RangeError naming the variable
+ * (`DEMO_VEHICLES`, not `vehicles`); the rules across fields are checked by startPortal.
  */
 export function portalOptionsFromEnv(env: Record<string, string | undefined>): Partial<PortalOptions> {
-  const options: Record<string, string | number> = {};
+  const options: Record<string, unknown> = {};
   for (const [variable, name] of ENV_NAMES) {
     const raw = env[variable];
     if (raw === undefined || raw.trim() === '') continue;
-    if (FIELDS[name].kind === 'string' || FIELDS[name].kind === 'token') {
-      options[name] = raw;
-      continue;
-    }
-    const value = Number(raw.trim());
-    if (!Number.isFinite(value))
+    const field = FIELDS[name];
+    const value = parseVariable(field, raw);
+    if ((field.kind === 'integer' || field.kind === 'rate') && typeof value !== 'number')
       throw new TypeError(`Expected \`${variable}\` to be a number, got \`${raw}\``);
+    checkField(variable, field, value);
     options[name] = value;
   }
   return options as Partial<PortalOptions>;

@@ -490,6 +490,8 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
 
   const server = createServer((req, res) => {
     stats.requests++;
+    // Node sees the header, ends the socket once this response is flushed, and never reads a next request on it.
+    if (opts.connectionClose) res.setHeader('Connection', 'close');
     route(req, res).catch(() => {
       if (!res.headersSent && !res.destroyed) {
         stats.sent5xx++;

@@ -36,6 +36,7 @@ describe('resolvePortalOptions', () => {
     [{ host: 5 }, TypeError, 'Expected `host` to be a string, got `5`'],
     [{ password: '' }, RangeError, 'Expected `password` to be a non-empty string, got ``'],
     [{ vehicel: 5 }, TypeError, 'Unknown portal option `vehicel`'],
+    [{ connectionClose: 'yes' }, TypeError, 'Expected `connectionClose` to be true or false, got `yes`'],
     [
       { sessionIdPrefix: 'a b' },
       TypeError,
@@ -107,6 +108,7 @@ describe('portalOptionsFromEnv', () => {
       DEMO_PASSWORD: 'secret 1',
       DEMO_PORT: '8123',
       DEMO_SESSION_ID_PREFIX: 'canary_1',
+      DEMO_CONNECTION_CLOSE: 'true',
       UNRELATED: 'x',
     };
     expect(portalOptionsFromEnv(env)).toEqual({
@@ -132,6 +134,7 @@ describe('portalOptionsFromEnv', () => {
       password: 'secret 1',
       port: 8123,
       sessionIdPrefix: 'canary_1',
+      connectionClose: true,
     });
     expect(() => resolvePortalOptions(portalOptionsFromEnv(env))).not.toThrow();
   });
@@ -144,6 +147,41 @@ describe('portalOptionsFromEnv', () => {
     } finally {
       delete process.env.DEMO_VEHICLES;
     }
+  });
+
+  it('reads a boolean as true/false, 1/0, yes/no or on/off, in any case', () => {
+    for (const word of ['true', '1', 'YES', 'On', ' on ']) {
+      expect(portalOptionsFromEnv({ DEMO_CONNECTION_CLOSE: word })).toEqual({ connectionClose: true });
+    }
+    for (const word of ['false', '0', 'no', 'OFF']) {
+      expect(portalOptionsFromEnv({ DEMO_CONNECTION_CLOSE: word })).toEqual({ connectionClose: false });
+    }
+  });
+
+  it.each([
+    [
+      { DEMO_CONNECTION_CLOSE: 'maybe' },
+      TypeError,
+      'Expected `DEMO_CONNECTION_CLOSE` to be true or false, got `maybe`',
+    ],
+    [
+      { DEMO_VEHICLES: '-5' },
+      RangeError,
+      'Expected `DEMO_VEHICLES` to be an integer from 0 to 999999, got `-5`',
+    ],
+    [
+      { DEMO_FAILURE_RATE: '2' },
+      RangeError,
+      'Expected `DEMO_FAILURE_RATE` to be a number from 0 to 1, got `2`',
+    ],
+    [
+      { DEMO_SESSION_ID_PREFIX: 'a b' },
+      TypeError,
+      'Expected `DEMO_SESSION_ID_PREFIX` to be up to 64 letters, digits, - or _, got `a b`',
+    ],
+  ])('names the variable of a bad value: %o', (env, type, message) => {
+    expect(() => portalOptionsFromEnv(env)).toThrow(type);
+    expect(() => portalOptionsFromEnv(env)).toThrow(message);
   });
 
   it('names the variable whose number does not parse', () => {
