@@ -65,6 +65,14 @@ export interface PortalOptions {
    * nginx with `keepalive_timeout 0` do. @default false
    */
   connectionClose: boolean;
+  /**
+   * Bind each session to the User-Agent, Accept-Language and Accept-Encoding of its login. A request whose
+   * headers differ is re-validated (one at a time, `revalidateMs` each) and its session id rotated: the new
+   * id is set on that response and the old one no longer works. @default false
+   */
+  bindSession: boolean;
+  /** How long one re-validation of a bound session takes (a password hash). @default 300 */
+  revalidateMs: number;
 }
 
 export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
@@ -93,6 +101,8 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   seed: 1,
   sessionIdPrefix: '',
   connectionClose: false,
+  bindSession: false,
+  revalidateMs: 300,
 });
 
 type IntegerField = { kind: 'integer'; min: number; max: number };
@@ -129,6 +139,8 @@ const FIELDS: Record<keyof PortalOptions, Field> = {
   seed: { kind: 'integer', min: 0, max: 0xffff_ffff },
   sessionIdPrefix: { kind: 'token' },
   connectionClose: { kind: 'boolean' },
+  bindSession: { kind: 'boolean' },
+  revalidateMs: { kind: 'integer', min: 0, max: 60_000 },
 };
 
 /** The fault bands, drawn from one number: together at most 1. */
@@ -234,6 +246,8 @@ const ENV_NAMES: [string, keyof PortalOptions][] = [
   ['DEMO_PORT', 'port'],
   ['DEMO_SESSION_ID_PREFIX', 'sessionIdPrefix'],
   ['DEMO_CONNECTION_CLOSE', 'connectionClose'],
+  ['DEMO_BIND_SESSION', 'bindSession'],
+  ['DEMO_REVALIDATE_MS', 'revalidateMs'],
 ];
 
 const TRUE_WORDS = ['1', 'true', 'yes', 'on'];

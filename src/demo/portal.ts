@@ -19,6 +19,7 @@ import {
 } from './pages.js';
 import { type PortalOptions, resolvePortalOptions } from './portal-options.js';
 import { SlidingWindowLimiter } from './rate-limiter.js';
+import { headerFingerprint, SessionBinding } from './session-binding.js';
 import { type Session, SessionStore } from './session-store.js';
 import { stickerPdf } from './sticker-pdf.js';
 import { SITE_CSS } from './stylesheet.js';
@@ -54,6 +55,8 @@ export interface PortalStats {
   filesInFlight: number;
   /** The most file requests ever open at once. */
   peakFilesInFlight: number;
+  /** Requests whose headers did not match their bound session: re-validated, the session id rotated. */
+  revalidations: number;
 }
 
 export interface Portal {
@@ -140,6 +143,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     requests: 0,
     filesInFlight: 0,
     peakFilesInFlight: 0,
+    revalidations: 0,
   };
 
   const later = (fn: () => void, ms: number): void => {
@@ -151,6 +155,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
   };
   const delay = (ms: number): Promise<void> =>
     ms === 0 ? Promise.resolve() : new Promise((resolve) => later(resolve, ms));
+  const binding = new SessionBinding(sessions, opts.revalidateMs, delay);
   const startedAt = Date.now();
   // The bursts run on the portal's clock: the same schedule from every start, whatever the client does.
   const inBurst = (): boolean =>
@@ -195,7 +200,19 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
   const notFound = (res: ServerResponse, what: string, loggedIn: boolean): Promise<void> =>
     sendHtml(res, 404, messagePage('Not found', `${what} does not exist.`, loggedIn));
 
-  const sessionOf = (req: IncomingMessage): Session | undefined => sessions.get(readCookie(req, COOKIE));
+  const sessionCookie = (id: string): string => `${COOKIE}=${id}; HttpOnly; Path=/; SameSite=Lax`;
+
+  /**
+   * The request's live session. A bound session whose headers differ is re-validated first; when that rotates
+   * its id, the new cookie is set on `res`.
+   */
+  const sessionOf = async (req: IncomingMessage, res: ServerResponse): Promise<Session | undefined> => {
+    const session = sessions.get(readCookie(req, COOKIE));
+    if (!session || !opts.bindSession) return session;
+    const checked = await binding.check(session, req);
+    if (checked && checked.id !== session.id) res.setHeader('Set-Cookie', sessionCookie(checked.id));
+    return checked;
+  };
 
   /** The login redirect, clearing a cookie that names a session we no longer know (expired, or from a restart). */
   const toLogin = (req: IncomingMessage, res: ServerResponse, session: Session | undefined): void => {
@@ -404,14 +421,13 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       return sendHtml(res, 401, loginPage('Invalid username or password', username));
     }
     stats.logins++;
-    const session = sessions.create();
-    redirect(res, 303, '/licence', {
-      'Set-Cookie': `${COOKIE}=${session.id}; HttpOnly; Path=/; SameSite=Lax`,
-    });
+    const session = sessions.create(headerFingerprint(req));
+    redirect(res, 303, '/licence', { 'Set-Cookie': sessionCookie(session.id) });
   };
 
   const licence: Handler = async (req, res) => {
-    const session = sessionOf(req);
+    const session = await sessionOf(req, res);
+    if (res.destroyed) return;
     if (!session) return toLogin(req, res, session);
     if (req.method !== 'POST') return sendHtml(res, 200, licencePage());
     const form = await readForm(req);
@@ -468,7 +484,8 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       return;
     }
 
-    const session = sessionOf(req);
+    const session = await sessionOf(req, res);
+    if (res.destroyed) return;
     if (!session?.licenceAccepted) return toLogin(req, res, session);
     if (!isRead) return allow('GET, HEAD');
     if (path === '/inventory') return inventory(req, res, url);
@@ -482,6 +499,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     return {
       ...stats,
       expiredSessions: sessions.expired,
+      revalidations: binding.count,
       filesServed: { ...stats.filesServed },
       filesFromZero: { ...stats.filesFromZero },
       pagesServed: { ...stats.pagesServed },

@@ -62,7 +62,13 @@ export interface RawResponse {
 export function rawRequest(
   portal: Portal,
   path: string,
-  options: { agent?: Agent; headers?: Record<string, string>; method?: string; readDelayMs?: number } = {},
+  options: {
+    agent?: Agent;
+    headers?: Record<string, string>;
+    method?: string;
+    body?: string;
+    readDelayMs?: number;
+  } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -85,7 +91,7 @@ export function rawRequest(
       },
     );
     req.once('error', reject);
-    req.end();
+    req.end(options.body);
   });
 }
 

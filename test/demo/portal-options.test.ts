@@ -37,6 +37,8 @@ describe('resolvePortalOptions', () => {
     [{ password: '' }, RangeError, 'Expected `password` to be a non-empty string, got ``'],
     [{ vehicel: 5 }, TypeError, 'Unknown portal option `vehicel`'],
     [{ connectionClose: 'yes' }, TypeError, 'Expected `connectionClose` to be true or false, got `yes`'],
+    [{ bindSession: 1 }, TypeError, 'Expected `bindSession` to be true or false, got `1`'],
+    [{ revalidateMs: -1 }, RangeError, 'Expected `revalidateMs` to be an integer from 0 to 60000, got `-1`'],
     [
       { sessionIdPrefix: 'a b' },
       TypeError,
@@ -109,6 +111,8 @@ describe('portalOptionsFromEnv', () => {
       DEMO_PORT: '8123',
       DEMO_SESSION_ID_PREFIX: 'canary_1',
       DEMO_CONNECTION_CLOSE: 'true',
+      DEMO_BIND_SESSION: 'on',
+      DEMO_REVALIDATE_MS: '250',
       UNRELATED: 'x',
     };
     expect(portalOptionsFromEnv(env)).toEqual({
@@ -135,6 +139,8 @@ describe('portalOptionsFromEnv', () => {
       port: 8123,
       sessionIdPrefix: 'canary_1',
       connectionClose: true,
+      bindSession: true,
+      revalidateMs: 250,
     });
     expect(() => resolvePortalOptions(portalOptionsFromEnv(env))).not.toThrow();
   });
