@@ -264,6 +264,11 @@ export function messagePage(title: string, message: string, loggedIn: boolean): 
   });
 }
 
+/** The 403 page for a logged-in user: the portal's own layout, signed in, no login form. */
+export function forbiddenPage(): string {
+  return messagePage('Forbidden', 'You may not see this document.', true);
+}
+
 /** What some portals send instead of a file once the session is gone: a 200 page, no redirect. */
 export function sessionExpiredPage(): string {
   return layout({

@@ -73,6 +73,14 @@ export interface PortalOptions {
   bindSession: boolean;
   /** How long one re-validation of a bound session takes (a password hash). @default 300 */
   revalidateMs: number;
+  /**
+   * Every Nth vehicle and every Nth card (by its number in the full list: S0000N, C000N, ...) is forbidden to
+   * the logged-in user: its detail page and its file alike answer 403 with a portal page ("You may not see
+   * this document"), and the session stays valid. Its row stays in the listing. 0 = none. @default 0
+   */
+  forbiddenEvery: number;
+  /** The inventory and card listings (every page, and the search) answer 403 to a logged-in user. @default false */
+  forbiddenListing: boolean;
 }
 
 export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
@@ -103,6 +111,8 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   connectionClose: false,
   bindSession: false,
   revalidateMs: 300,
+  forbiddenEvery: 0,
+  forbiddenListing: false,
 });
 
 type IntegerField = { kind: 'integer'; min: number; max: number };
@@ -141,6 +151,8 @@ const FIELDS: Record<keyof PortalOptions, Field> = {
   connectionClose: { kind: 'boolean' },
   bindSession: { kind: 'boolean' },
   revalidateMs: { kind: 'integer', min: 0, max: 60_000 },
+  forbiddenEvery: { kind: 'integer', min: 0, max: MAX_VEHICLES },
+  forbiddenListing: { kind: 'boolean' },
 };
 
 /** The fault bands, drawn from one number: together at most 1. */
@@ -248,6 +260,8 @@ const ENV_NAMES: [string, keyof PortalOptions][] = [
   ['DEMO_CONNECTION_CLOSE', 'connectionClose'],
   ['DEMO_BIND_SESSION', 'bindSession'],
   ['DEMO_REVALIDATE_MS', 'revalidateMs'],
+  ['DEMO_FORBIDDEN_EVERY', 'forbiddenEvery'],
+  ['DEMO_FORBIDDEN_LISTING', 'forbiddenListing'],
 ];
 
 const TRUE_WORDS = ['1', 'true', 'yes', 'on'];

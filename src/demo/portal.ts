@@ -10,6 +10,7 @@ import { type Pace, writePaced } from './paced-body.js';
 import {
   cardPage,
   cardsPage,
+  forbiddenPage,
   inventoryPage,
   licencePage,
   loginPage,
@@ -57,6 +58,8 @@ export interface PortalStats {
   peakFilesInFlight: number;
   /** Requests whose headers did not match their bound session: re-validated, the session id rotated. */
   revalidations: number;
+  /** Pages and files answered 403 to a logged-in user (`forbiddenEvery`, `forbiddenListing`). */
+  sent403: number;
 }
 
 export interface Portal {
@@ -116,8 +119,10 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
   const opts = resolvePortalOptions(options);
   const vehicles = makeVehicles(opts.vehicles, opts.seed);
   const vehicleByStock = new Map(vehicles.map((v) => [v.stock, v]));
+  // An item's number (1-based, its place in the full inventory or card list) drives the every-Nth rules.
+  const vehicleNumber = new Map(vehicles.map((v, i) => [v.stock, i + 1]));
   const cards = cardIds(opts.cards);
-  const cardSet = new Set(cards);
+  const cardNumber = new Map(cards.map((id, i) => [id, i + 1]));
   const sessions = new SessionStore(opts.sessionLifetimeMs, opts.sessionIdPrefix);
   const faults = new FaultPlan(opts.seed, opts);
   const limiter = new SlidingWindowLimiter(opts.rateLimitPerSec);
@@ -144,6 +149,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     filesInFlight: 0,
     peakFilesInFlight: 0,
     revalidations: 0,
+    sent403: 0,
   };
 
   const later = (fn: () => void, ms: number): void => {
@@ -178,6 +184,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     if (res.destroyed) return;
     if (status >= 500) stats.sent5xx++;
     if (status === 429) stats.sent429++;
+    if (status === 403) stats.sent403++;
     res.writeHead(status, {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Length': String(Buffer.byteLength(page)),
@@ -251,17 +258,24 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     return file;
   };
 
+  /** One rule for a vehicle or card: its page and its file alike answer 403 to a logged-in user. */
+  const forbidden = (itemNumber: number): boolean =>
+    opts.forbiddenEvery > 0 && itemNumber % opts.forbiddenEvery === 0;
+
   /**
    * The common path of the four item routes: draw the fault for this attempt, apply the real limiter, wait
-   * the latency, then either fail or let `answer` respond.
+   * the latency, then either fail or let `answer` respond. A forbidden item draws no fault: its 403 is the
+   * application's answer, given after the limiter and the latency like any other.
    */
   const itemRoute = async (
     res: ServerResponse,
     kind: ItemRouteKind,
     item: string,
+    itemNumber: number,
     answer: (fault: 'truncate' | 'stall' | undefined) => Promise<void> | void,
   ): Promise<void> => {
-    const fault = faults.next(kind, item);
+    const denied = forbidden(itemNumber);
+    const fault = denied ? undefined : faults.next(kind, item);
     const retryAfter = { 'Retry-After': String(opts.retryAfterSec) };
     const tooMany = messagePage('Too many requests', 'Slow down and try again shortly.', true);
     // A limiter refuses at once, before any work: that is what makes it cheap for the server.
@@ -283,6 +297,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     }
     if (res.destroyed) return;
     const latency = isFile ? 0 : opts.pageLatencyMs;
+    if (denied) return sendHtml(res, 403, forbiddenPage(), {}, latency);
     if (fault === 'error') {
       const page = messagePage('Server error', 'Something went wrong. Please try again.', true);
       return sendHtml(res, 500, page, {}, latency);
@@ -325,8 +340,9 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     const stock = decodeSegment((sticker ?? detail)?.[1] ?? '');
     const vehicle: Vehicle | undefined = stock === undefined ? undefined : vehicleByStock.get(stock);
     if (!vehicle) return notFound(res, `Vehicle ${stock ?? ''}`, true);
+    const number = vehicleNumber.get(vehicle.stock)!;
     if (sticker) {
-      return itemRoute(res, 'sticker', vehicle.stock, (fault) => {
+      return itemRoute(res, 'sticker', vehicle.stock, number, (fault) => {
         const file = cachedFile(`sticker:${vehicle.stock}`, () => ({
           body: stickerPdf(vehicle, opts.stickerPadBytes),
           contentType: 'application/pdf',
@@ -335,7 +351,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
         serveFile(req, res, vehicle.stock, file, fault);
       });
     }
-    return itemRoute(res, 'detail', vehicle.stock, async () => {
+    return itemRoute(res, 'detail', vehicle.stock, number, async () => {
       await sendHtml(res, 200, vehiclePage(vehicle));
       if (!res.destroyed) bump(stats.pagesServed, vehicle.stock);
     });
@@ -345,9 +361,10 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     const png = /^\/card\/([^/]+)\.png$/.exec(url.pathname);
     const page = /^\/card\/([^/]+)$/.exec(url.pathname);
     const id = decodeSegment((png ?? page)?.[1] ?? '');
-    if (id === undefined || !cardSet.has(id)) return notFound(res, `Card ${id ?? ''}`, true);
+    const number = id === undefined ? undefined : cardNumber.get(id);
+    if (id === undefined || number === undefined) return notFound(res, `Card ${id ?? ''}`, true);
     if (png) {
-      return itemRoute(res, 'card-png', id, (fault) => {
+      return itemRoute(res, 'card-png', id, number, (fault) => {
         const file = cachedFile(`card:${id}`, () => ({
           body: cardPng(id),
           contentType: 'image/png',
@@ -356,7 +373,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
         serveFile(req, res, id, file, fault);
       });
     }
-    return itemRoute(res, 'card', id, async () => {
+    return itemRoute(res, 'card', id, number, async () => {
       await sendHtml(res, 200, cardPage(id));
       if (!res.destroyed) bump(stats.pagesServed, id);
     });
@@ -488,6 +505,8 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     if (res.destroyed) return;
     if (!session?.licenceAccepted) return toLogin(req, res, session);
     if (!isRead) return allow('GET, HEAD');
+    if ((path === '/inventory' || path === '/cards') && opts.forbiddenListing)
+      return sendHtml(res, 403, forbiddenPage(), {});
     if (path === '/inventory') return inventory(req, res, url);
     if (path === '/cards') return cardList(req, res, url);
     if (path.startsWith('/vehicle/')) return vehicleRoutes(req, res, url);

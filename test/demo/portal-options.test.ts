@@ -113,6 +113,8 @@ describe('portalOptionsFromEnv', () => {
       DEMO_CONNECTION_CLOSE: 'true',
       DEMO_BIND_SESSION: 'on',
       DEMO_REVALIDATE_MS: '250',
+      DEMO_FORBIDDEN_EVERY: '7',
+      DEMO_FORBIDDEN_LISTING: 'yes',
       UNRELATED: 'x',
     };
     expect(portalOptionsFromEnv(env)).toEqual({
@@ -141,6 +143,8 @@ describe('portalOptionsFromEnv', () => {
       connectionClose: true,
       bindSession: true,
       revalidateMs: 250,
+      forbiddenEvery: 7,
+      forbiddenListing: true,
     });
     expect(() => resolvePortalOptions(portalOptionsFromEnv(env))).not.toThrow();
   });
