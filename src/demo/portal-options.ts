@@ -81,6 +81,11 @@ export interface PortalOptions {
   forbiddenEvery: number;
   /** The inventory and card listings (every page, and the search) answer 403 to a logged-in user. @default false */
   forbiddenListing: boolean;
+  /**
+   * A GET of /login by a visitor whose session is valid (licence accepted) is redirected (302) to /inventory,
+   * as Rails/Devise applications do; a POST of /login still logs in. @default false
+   */
+  loginRedirects: boolean;
 }
 
 export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
@@ -113,6 +118,7 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   revalidateMs: 300,
   forbiddenEvery: 0,
   forbiddenListing: false,
+  loginRedirects: false,
 });
 
 type IntegerField = { kind: 'integer'; min: number; max: number };
@@ -153,6 +159,7 @@ const FIELDS: Record<keyof PortalOptions, Field> = {
   revalidateMs: { kind: 'integer', min: 0, max: 60_000 },
   forbiddenEvery: { kind: 'integer', min: 0, max: MAX_VEHICLES },
   forbiddenListing: { kind: 'boolean' },
+  loginRedirects: { kind: 'boolean' },
 };
 
 /** The fault bands, drawn from one number: together at most 1. */
@@ -262,6 +269,7 @@ const ENV_NAMES: [string, keyof PortalOptions][] = [
   ['DEMO_REVALIDATE_MS', 'revalidateMs'],
   ['DEMO_FORBIDDEN_EVERY', 'forbiddenEvery'],
   ['DEMO_FORBIDDEN_LISTING', 'forbiddenListing'],
+  ['DEMO_LOGIN_REDIRECTS', 'loginRedirects'],
 ];
 
 const TRUE_WORDS = ['1', 'true', 'yes', 'on'];

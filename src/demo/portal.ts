@@ -429,7 +429,15 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
   };
 
   const login: Handler = async (req, res) => {
-    if (req.method !== 'POST') return sendHtml(res, 200, loginPage());
+    if (req.method !== 'POST') {
+      // Rails/Devise send a signed-in visitor away from the sign-in form.
+      if (opts.loginRedirects && readCookie(req, COOKIE) !== undefined) {
+        const session = await sessionOf(req, res);
+        if (res.destroyed) return;
+        if (session?.licenceAccepted) return redirect(res, 302, '/inventory');
+      }
+      return sendHtml(res, 200, loginPage());
+    }
     const form = await readForm(req);
     if (!form) return sendHtml(res, 413, loginPage('The form was too large.'));
     const username = form.get('username') ?? '';

@@ -115,6 +115,7 @@ describe('portalOptionsFromEnv', () => {
       DEMO_REVALIDATE_MS: '250',
       DEMO_FORBIDDEN_EVERY: '7',
       DEMO_FORBIDDEN_LISTING: 'yes',
+      DEMO_LOGIN_REDIRECTS: '1',
       UNRELATED: 'x',
     };
     expect(portalOptionsFromEnv(env)).toEqual({
@@ -145,6 +146,7 @@ describe('portalOptionsFromEnv', () => {
       revalidateMs: 250,
       forbiddenEvery: 7,
       forbiddenListing: true,
+      loginRedirects: true,
     });
     expect(() => resolvePortalOptions(portalOptionsFromEnv(env))).not.toThrow();
   });
