@@ -38,9 +38,14 @@ function hsl(hue: number, saturation: number, lightness: number): Rgb {
   return [Math.round((r + m) * 255), Math.round((g + m) * 255), Math.round((b + m) * 255)];
 }
 
+/** The hash behind a card's looks: a later edition (a revision of the portal) is a re-coloured card. */
+function cardHash(id: string, edition: number): number {
+  return fnv1a(edition === 1 ? id : `${id}/edition-${edition}`);
+}
+
 /** The two colours of a card, shared with its HTML page so the page and the PNG look alike. */
-export function cardColors(id: string): { primary: string; secondary: string } {
-  const hash = fnv1a(id);
+export function cardColors(id: string, edition = 1): { primary: string; secondary: string } {
+  const hash = cardHash(id, edition);
   const hue = hash % 360;
   const css = ([r, g, b]: Rgb): string => `rgb(${r}, ${g}, ${b})`;
   return { primary: css(hsl(hue, 0.55, 0.45)), secondary: css(hsl(hue + 40, 0.6, 0.8)) };
@@ -55,9 +60,12 @@ function chunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([head, data, crc]);
 }
 
-/** The PNG of card `id`: a gradient card with a frame, striped art, an emblem and a bar code of the id. */
-export function cardPng(id: string): Buffer {
-  const hash = fnv1a(id);
+/**
+ * The PNG of card `id`: a gradient card with a frame, striped art, an emblem and a bar code of the id. A later
+ * `edition` has other colours and shapes.
+ */
+export function cardPng(id: string, edition = 1): Buffer {
+  const hash = cardHash(id, edition);
   const hue = hash % 360;
   const top = hsl(hue, 0.55, 0.45);
   const bottom = hsl(hue + 40, 0.6, 0.8);

@@ -1,12 +1,9 @@
 // Sends one file the way a real server does: ETag, Last-Modified, single byte ranges, If-Range, 304, 416.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { notModified, type Validators } from './conditional.js';
 
-export interface FileBody {
+export interface FileBody extends Validators {
   body: Buffer;
-  /** A strong ETag, quotes included. */
-  etag: string;
-  /** An HTTP date. */
-  lastModified: string;
   contentType: string;
   contentDisposition: string;
 }
@@ -50,13 +47,6 @@ function ifRangeHolds(value: string, file: FileBody): boolean {
   return !Number.isNaN(date) && date === Date.parse(file.lastModified);
 }
 
-function noneMatch(value: string, etag: string): boolean {
-  return value.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t.replace(/^W\//, '') === etag;
-  });
-}
-
 /**
  * Answers `req` with `file`: status and headers here, the body (the whole file or the requested range) through
  * `send`, which may pace it or cut it short after the headers promised all of it.
@@ -69,8 +59,7 @@ export function sendFile(
 ): FileReply {
   const length = file.body.length;
   const common = { ETag: file.etag, 'Last-Modified': file.lastModified, 'Accept-Ranges': 'bytes' };
-  const ifNoneMatch = req.headers['if-none-match'];
-  if (ifNoneMatch !== undefined && noneMatch(ifNoneMatch, file.etag)) {
+  if (notModified(req.method, req.headers, file)) {
     res.writeHead(304, common);
     res.end();
     return { outcome: 'not-modified', start: 0 };

@@ -223,10 +223,13 @@ export function cardName(id: string): string {
   return `${ADJECTIVES[hash % ADJECTIVES.length]} ${NOUNS[(hash >>> 3) % NOUNS.length]}`;
 }
 
-/** The card page: every style of `#card` is inline, so it renders the same with the stylesheet blocked. */
-export function cardPage(id: string): string {
+/**
+ * The card page: every style of `#card` is inline, so it renders the same with the stylesheet blocked. A later
+ * `edition` has the colours of its PNG.
+ */
+export function cardPage(id: string, edition = 1): string {
   const hash = idHash(id);
-  const { primary, secondary } = cardColors(id);
+  const { primary, secondary } = cardColors(id, edition);
   const power = 20 + (hash % 80);
   const speed = 20 + ((hash >>> 7) % 80);
   const cardStyle =

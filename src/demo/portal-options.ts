@@ -1,5 +1,6 @@
 // The demo portal's options: defaults, validation (one message per bad field) and parsing from DEMO_* variables.
 import { MAX_VEHICLES } from './inventory.js';
+import { MAX_REVISION } from './revision.js';
 
 export interface PortalOptions {
   /** Interface to listen on. @default '127.0.0.1' */
@@ -86,6 +87,12 @@ export interface PortalOptions {
    * as Rails/Devise applications do; a POST of /login still logs in. @default false
    */
   loginRedirects: boolean;
+  /**
+   * The revision of the portal's data. Each revision from 2 on changes the file of every 10th vehicle and card
+   * (new bytes, ETag and Last-Modified) and removes every 50th, shifted by one item per revision (revision.ts
+   * has the rule). Portal.setRevision changes it while the portal runs. @default 1
+   */
+  revision: number;
 }
 
 export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
@@ -119,6 +126,7 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   forbiddenEvery: 0,
   forbiddenListing: false,
   loginRedirects: false,
+  revision: 1,
 });
 
 type IntegerField = { kind: 'integer'; min: number; max: number };
@@ -160,6 +168,7 @@ const FIELDS: Record<keyof PortalOptions, Field> = {
   forbiddenEvery: { kind: 'integer', min: 0, max: MAX_VEHICLES },
   forbiddenListing: { kind: 'boolean' },
   loginRedirects: { kind: 'boolean' },
+  revision: { kind: 'integer', min: 1, max: MAX_REVISION },
 };
 
 /** The fault bands, drawn from one number: together at most 1. */
@@ -270,6 +279,7 @@ const ENV_NAMES: [string, keyof PortalOptions][] = [
   ['DEMO_FORBIDDEN_EVERY', 'forbiddenEvery'],
   ['DEMO_FORBIDDEN_LISTING', 'forbiddenListing'],
   ['DEMO_LOGIN_REDIRECTS', 'loginRedirects'],
+  ['DEMO_REVISION', 'revision'],
 ];
 
 const TRUE_WORDS = ['1', 'true', 'yes', 'on'];

@@ -1,9 +1,10 @@
 // The embedded demo dealer portal on node:http: login, licence, inventory, stickers, cards, and injected faults.
-import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { meterBody } from './body-meter.js';
 import { cardPng } from './card-png.js';
 import { type Fault, FaultPlan, type ItemRouteKind } from './fault-plan.js';
+import { FileCache } from './file-cache.js';
 import { type FileBody, sendFile } from './file-response.js';
 import { cardIds, makeVehicles, type Vehicle } from './inventory.js';
 import { type Pace, writePaced } from './paced-body.js';
@@ -20,6 +21,7 @@ import {
 } from './pages.js';
 import { type PortalOptions, resolvePortalOptions } from './portal-options.js';
 import { SlidingWindowLimiter } from './rate-limiter.js';
+import { itemAt, revisionDate } from './revision.js';
 import { headerFingerprint, SessionBinding } from './session-binding.js';
 import { type Session, SessionStore } from './session-store.js';
 import { stickerPdf } from './sticker-pdf.js';
@@ -60,13 +62,26 @@ export interface PortalStats {
   revalidations: number;
   /** Pages and files answered 403 to a logged-in user (`forbiddenEvery`, `forbiddenListing`). */
   sent403: number;
+  /** File requests answered 304 Not Modified (If-None-Match, If-Modified-Since). */
+  notModified: number;
+  /** Bytes of file bodies (PDF, PNG) written to sockets, as sent (cut bodies count what was sent). */
+  fileBodyBytes: number;
 }
 
 export interface Portal {
   /** `http://host:port`, no trailing slash. */
   url: string;
   port: number;
+  /** The options it was started with (`revision` is the first revision; see `revision` for the current one). */
   options: Readonly<PortalOptions>;
+  /** The revision the portal serves now. */
+  readonly revision: number;
+  /**
+   * Serves revision `n` from the next request on (see revision.ts for what each revision changes and
+   * removes), at the same URL; a test can pull, change the portal, and refresh. Throws a RangeError naming
+   * `revision` for a value out of range.
+   */
+  setRevision(n: number): void;
   /** A copy of the counters so far. */
   stats(): PortalStats;
   /** Stops listening and destroys every connection, stuck ones included; safe to call twice. */
@@ -74,8 +89,6 @@ export interface Portal {
 }
 
 const COOKIE = 'pp_session';
-// A fixed date: the files never change, so caches and If-Range see one stable validator.
-const LAST_MODIFIED = 'Mon, 01 Jan 2024 00:00:00 GMT';
 const MAX_FORM_BYTES = 16 * 1024;
 // Recently built files are kept so benchmarks with padded stickers do not rebuild megabytes per request.
 const FILE_CACHE_BYTES = 64 * 1024 * 1024;
@@ -128,8 +141,12 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
   const limiter = new SlidingWindowLimiter(opts.rateLimitPerSec);
   const timers = new Set<NodeJS.Timeout>();
   const stuck = new Set<ServerResponse>();
-  const fileCache = new Map<string, FileBody>();
-  let fileCacheBytes = 0;
+  const fileCache = new FileCache(FILE_CACHE_BYTES);
+  let revision = opts.revision;
+  // What the listings show at this revision: the items not removed, in their order.
+  const present = <T>(items: readonly T[]): T[] => items.filter((_, i) => !itemAt(i + 1, revision).gone);
+  let listedVehicles = present(vehicles);
+  let listedCards = present(cards);
   let closing: Promise<void> | undefined;
   const stats: PortalStats = {
     logins: 0,
@@ -150,6 +167,8 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     peakFilesInFlight: 0,
     revalidations: 0,
     sent403: 0,
+    notModified: 0,
+    fileBodyBytes: 0,
   };
 
   const later = (fn: () => void, ms: number): void => {
@@ -234,30 +253,6 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     );
   };
 
-  const cachedFile = (key: string, build: () => Omit<FileBody, 'etag' | 'lastModified'>): FileBody => {
-    const hit = fileCache.get(key);
-    if (hit) {
-      // Re-insert: Map order is the LRU order.
-      fileCache.delete(key);
-      fileCache.set(key, hit);
-      return hit;
-    }
-    const built = build();
-    const file: FileBody = {
-      ...built,
-      etag: `"${createHash('sha1').update(built.body).digest('hex')}"`,
-      lastModified: LAST_MODIFIED,
-    };
-    fileCache.set(key, file);
-    fileCacheBytes += file.body.length;
-    for (const [oldKey, old] of fileCache) {
-      if (fileCacheBytes <= FILE_CACHE_BYTES || oldKey === key) break;
-      fileCache.delete(oldKey);
-      fileCacheBytes -= old.body.length;
-    }
-    return file;
-  };
-
   /** One rule for a vehicle or card: its page and its file alike answer 403 to a logged-in user. */
   const forbidden = (itemNumber: number): boolean =>
     opts.forbiddenEvery > 0 && itemNumber % opts.forbiddenEvery === 0;
@@ -318,6 +313,9 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     fault: 'truncate' | 'stall' | undefined,
   ) => {
     const { outcome, start } = sendFile(req, res, file, (slice) => {
+      meterBody(res, (bytes) => {
+        stats.fileBodyBytes += bytes;
+      });
       const pace: Pace =
         fault === 'stall'
           ? { burstBytes: 1024, bytesPerSec: 1 }
@@ -326,6 +324,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
             : { bytesPerSec: opts.fileBytesPerSec };
       writePaced(res, slice, pace, later);
     });
+    if (outcome === 'not-modified') stats.notModified++;
     if (outcome !== 'body') return;
     bump(stats.filesServed, key);
     if (start === 0) bump(stats.filesFromZero, key);
@@ -339,12 +338,15 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     const detail = /^\/vehicle\/([^/]+)$/.exec(url.pathname);
     const stock = decodeSegment((sticker ?? detail)?.[1] ?? '');
     const vehicle: Vehicle | undefined = stock === undefined ? undefined : vehicleByStock.get(stock);
-    if (!vehicle) return notFound(res, `Vehicle ${stock ?? ''}`, true);
-    const number = vehicleNumber.get(vehicle.stock)!;
+    const number = vehicle && vehicleNumber.get(vehicle.stock)!;
+    const state = number === undefined ? undefined : itemAt(number, revision);
+    if (!vehicle || number === undefined || !state || state.gone)
+      return notFound(res, `Vehicle ${stock ?? ''}`, true);
     if (sticker) {
       return itemRoute(res, 'sticker', vehicle.stock, number, (fault) => {
-        const file = cachedFile(`sticker:${vehicle.stock}`, () => ({
-          body: stickerPdf(vehicle, opts.stickerPadBytes),
+        const key = `sticker:${vehicle.stock}:${state.edition}`;
+        const file = fileCache.get(key, revisionDate(state.changedIn), () => ({
+          body: stickerPdf(vehicle, opts.stickerPadBytes, state.edition),
           contentType: 'application/pdf',
           contentDisposition: `attachment; filename="${vehicle.stock}-window-sticker.pdf"`,
         }));
@@ -362,11 +364,13 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     const page = /^\/card\/([^/]+)$/.exec(url.pathname);
     const id = decodeSegment((png ?? page)?.[1] ?? '');
     const number = id === undefined ? undefined : cardNumber.get(id);
-    if (id === undefined || number === undefined) return notFound(res, `Card ${id ?? ''}`, true);
+    const state = number === undefined ? undefined : itemAt(number, revision);
+    if (id === undefined || number === undefined || !state || state.gone)
+      return notFound(res, `Card ${id ?? ''}`, true);
     if (png) {
       return itemRoute(res, 'card-png', id, number, (fault) => {
-        const file = cachedFile(`card:${id}`, () => ({
-          body: cardPng(id),
+        const file = fileCache.get(`card:${id}:${state.edition}`, revisionDate(state.changedIn), () => ({
+          body: cardPng(id, state.edition),
           contentType: 'image/png',
           contentDisposition: `inline; filename="${id}.png"`,
         }));
@@ -374,7 +378,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       });
     }
     return itemRoute(res, 'card', id, number, async () => {
-      await sendHtml(res, 200, cardPage(id));
+      await sendHtml(res, 200, cardPage(id, state.edition));
       if (!res.destroyed) bump(stats.pagesServed, id);
     });
   };
@@ -383,14 +387,16 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     const query = (url.searchParams.get('q') ?? '').trim();
     if (query !== '') {
       // Stock numbers are upper case, so one map lookup is an exact, case-insensitive search.
-      const found = vehicleByStock.get(query.toUpperCase());
+      const stock = query.toUpperCase();
+      const found = vehicleByStock.get(stock);
+      const shown = found && !itemAt(vehicleNumber.get(stock)!, revision).gone ? [found] : [];
       return sendHtml(
         res,
         200,
-        inventoryPage({ vehicles: found ? [found] : [], total: vehicles.length, page: 1, pages: 1, query }),
+        inventoryPage({ vehicles: shown, total: listedVehicles.length, page: 1, pages: 1, query }),
       );
     }
-    const pages = Math.max(1, Math.ceil(vehicles.length / opts.pageSize));
+    const pages = Math.max(1, Math.ceil(listedVehicles.length / opts.pageSize));
     const page = Number(url.searchParams.get('page') ?? '1');
     if (!Number.isInteger(page) || page < 1) {
       return sendHtml(
@@ -401,16 +407,16 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     }
     if (page > pages) return notFound(res, `Inventory page ${page}`, true);
     const start = (page - 1) * opts.pageSize;
-    const rows = vehicles.slice(start, start + opts.pageSize);
+    const rows = listedVehicles.slice(start, start + opts.pageSize);
     return sendHtml(
       res,
       200,
-      inventoryPage({ vehicles: rows, total: vehicles.length, page, pages, query: '' }),
+      inventoryPage({ vehicles: rows, total: listedVehicles.length, page, pages, query: '' }),
     );
   };
 
   const cardList: Handler = (_req, res, url) => {
-    const pages = Math.max(1, Math.ceil(cards.length / opts.pageSize));
+    const pages = Math.max(1, Math.ceil(listedCards.length / opts.pageSize));
     const page = Number(url.searchParams.get('page') ?? '1');
     if (!Number.isInteger(page) || page < 1) {
       return sendHtml(
@@ -424,7 +430,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     return sendHtml(
       res,
       200,
-      cardsPage(cards.slice(start, start + opts.pageSize), cards.length, page, pages),
+      cardsPage(listedCards.slice(start, start + opts.pageSize), listedCards.length, page, pages),
     );
   };
 
@@ -562,6 +568,14 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     url: `http://${hostInUrl}:${port}`,
     port,
     options: opts,
+    get revision() {
+      return revision;
+    },
+    setRevision(n: number): void {
+      revision = resolvePortalOptions({ ...opts, revision: n }).revision;
+      listedVehicles = present(vehicles);
+      listedCards = present(cards);
+    },
     stats: snapshot,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {

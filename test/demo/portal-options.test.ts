@@ -116,6 +116,7 @@ describe('portalOptionsFromEnv', () => {
       DEMO_FORBIDDEN_EVERY: '7',
       DEMO_FORBIDDEN_LISTING: 'yes',
       DEMO_LOGIN_REDIRECTS: '1',
+      DEMO_REVISION: '2',
       UNRELATED: 'x',
     };
     expect(portalOptionsFromEnv(env)).toEqual({
@@ -147,6 +148,7 @@ describe('portalOptionsFromEnv', () => {
       forbiddenEvery: 7,
       forbiddenListing: true,
       loginRedirects: true,
+      revision: 2,
     });
     expect(() => resolvePortalOptions(portalOptionsFromEnv(env))).not.toThrow();
   });
