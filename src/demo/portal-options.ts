@@ -19,6 +19,11 @@ export interface PortalOptions {
   pageSize: number;
   /** Delay added to every HTML page. @default 0 */
   pageLatencyMs: number;
+  /**
+   * Delay of the listing pages (inventory, search, card list) instead of `pageLatencyMs`; null = the page
+   * latency. Detail pages keep `pageLatencyMs`. @default null
+   */
+  listLatencyMs: number | null;
   /** Delay added to every file response (PDF, PNG). @default 0 */
   fileLatencyMs: number;
   /** Share of item requests answered 500. @default 0 */
@@ -104,6 +109,7 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   cards: 50,
   pageSize: 25,
   pageLatencyMs: 0,
+  listLatencyMs: null,
   fileLatencyMs: 0,
   failureRate: 0,
   stuckRate: 0,
@@ -129,7 +135,8 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   revision: 1,
 });
 
-type IntegerField = { kind: 'integer'; min: number; max: number };
+/** `nullable`: null is allowed too, and means "not set". */
+type IntegerField = { kind: 'integer'; min: number; max: number; nullable?: true };
 type RateField = { kind: 'rate' };
 type StringField = { kind: 'string' };
 type TokenField = { kind: 'token' };
@@ -146,6 +153,7 @@ const FIELDS: Record<keyof PortalOptions, Field> = {
   cards: { kind: 'integer', min: 0, max: MAX_VEHICLES },
   pageSize: { kind: 'integer', min: 1, max: 1000 },
   pageLatencyMs: { kind: 'integer', min: 0, max: HOUR_MS },
+  listLatencyMs: { kind: 'integer', min: 0, max: HOUR_MS, nullable: true },
   fileLatencyMs: { kind: 'integer', min: 0, max: HOUR_MS },
   failureRate: { kind: 'rate' },
   stuckRate: { kind: 'rate' },
@@ -206,6 +214,7 @@ function checkField(name: string, field: Field, value: unknown): void {
     if (value === '') throw new RangeError(`Expected \`${name}\` to be a non-empty string, got \`\``);
     return;
   }
+  if (field.kind === 'integer' && field.nullable && value === null) return;
   if (typeof value !== 'number')
     throw new TypeError(`Expected \`${name}\` to be a number, got \`${show(value)}\``);
   if (field.kind === 'rate') {
@@ -254,6 +263,7 @@ const ENV_NAMES: [string, keyof PortalOptions][] = [
   ['DEMO_VEHICLES', 'vehicles'],
   ['DEMO_CARDS', 'cards'],
   ['DEMO_PAGE_LATENCY_MS', 'pageLatencyMs'],
+  ['DEMO_LIST_LATENCY_MS', 'listLatencyMs'],
   ['DEMO_FILE_LATENCY_MS', 'fileLatencyMs'],
   ['DEMO_FAILURE_RATE', 'failureRate'],
   ['DEMO_STUCK_RATE', 'stuckRate'],

@@ -383,56 +383,56 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     });
   };
 
+  // The listing pages (inventory, cards) have a latency of their own when one is set.
+  const listLatencyMs = opts.listLatencyMs ?? opts.pageLatencyMs;
+  const sendList = (res: ServerResponse, status: number, page: string): Promise<void> =>
+    sendHtml(res, status, page, {}, listLatencyMs);
+
+  /**
+   * Page `?page=` of `items` through `render(rows, page, pages)`: 400 for a page number that is not a positive
+   * integer, 404 past the last page.
+   */
+  const paged = <T>(
+    res: ServerResponse,
+    url: URL,
+    items: readonly T[],
+    what: string,
+    render: (rows: T[], page: number, pages: number) => string,
+  ): Promise<void> => {
+    const pages = Math.max(1, Math.ceil(items.length / opts.pageSize));
+    const page = Number(url.searchParams.get('page') ?? '1');
+    if (!Number.isInteger(page) || page < 1) {
+      return sendList(
+        res,
+        400,
+        messagePage('Bad request', 'The page number must be a positive integer.', true),
+      );
+    }
+    if (page > pages)
+      return sendList(res, 404, messagePage('Not found', `${what} page ${page} does not exist.`, true));
+    const start = (page - 1) * opts.pageSize;
+    return sendList(res, 200, render(items.slice(start, start + opts.pageSize), page, pages));
+  };
+
   const inventory: Handler = (_req, res, url) => {
+    const total = listedVehicles.length;
     const query = (url.searchParams.get('q') ?? '').trim();
     if (query !== '') {
       // Stock numbers are upper case, so one map lookup is an exact, case-insensitive search.
       const stock = query.toUpperCase();
       const found = vehicleByStock.get(stock);
       const shown = found && !itemAt(vehicleNumber.get(stock)!, revision).gone ? [found] : [];
-      return sendHtml(
-        res,
-        200,
-        inventoryPage({ vehicles: shown, total: listedVehicles.length, page: 1, pages: 1, query }),
-      );
+      return sendList(res, 200, inventoryPage({ vehicles: shown, total, page: 1, pages: 1, query }));
     }
-    const pages = Math.max(1, Math.ceil(listedVehicles.length / opts.pageSize));
-    const page = Number(url.searchParams.get('page') ?? '1');
-    if (!Number.isInteger(page) || page < 1) {
-      return sendHtml(
-        res,
-        400,
-        messagePage('Bad request', 'The page number must be a positive integer.', true),
-      );
-    }
-    if (page > pages) return notFound(res, `Inventory page ${page}`, true);
-    const start = (page - 1) * opts.pageSize;
-    const rows = listedVehicles.slice(start, start + opts.pageSize);
-    return sendHtml(
-      res,
-      200,
-      inventoryPage({ vehicles: rows, total: listedVehicles.length, page, pages, query: '' }),
+    return paged(res, url, listedVehicles, 'Inventory', (rows, page, pages) =>
+      inventoryPage({ vehicles: rows, total, page, pages, query: '' }),
     );
   };
 
-  const cardList: Handler = (_req, res, url) => {
-    const pages = Math.max(1, Math.ceil(listedCards.length / opts.pageSize));
-    const page = Number(url.searchParams.get('page') ?? '1');
-    if (!Number.isInteger(page) || page < 1) {
-      return sendHtml(
-        res,
-        400,
-        messagePage('Bad request', 'The page number must be a positive integer.', true),
-      );
-    }
-    if (page > pages) return notFound(res, `Card page ${page}`, true);
-    const start = (page - 1) * opts.pageSize;
-    return sendHtml(
-      res,
-      200,
-      cardsPage(listedCards.slice(start, start + opts.pageSize), listedCards.length, page, pages),
+  const cardList: Handler = (_req, res, url) =>
+    paged(res, url, listedCards, 'Card', (rows, page, pages) =>
+      cardsPage(rows, listedCards.length, page, pages),
     );
-  };
 
   const login: Handler = async (req, res) => {
     if (req.method !== 'POST') {
@@ -520,7 +520,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     if (!session?.licenceAccepted) return toLogin(req, res, session);
     if (!isRead) return allow('GET, HEAD');
     if ((path === '/inventory' || path === '/cards') && opts.forbiddenListing)
-      return sendHtml(res, 403, forbiddenPage(), {});
+      return sendList(res, 403, forbiddenPage());
     if (path === '/inventory') return inventory(req, res, url);
     if (path === '/cards') return cardList(req, res, url);
     if (path.startsWith('/vehicle/')) return vehicleRoutes(req, res, url);

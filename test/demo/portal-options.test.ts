@@ -19,6 +19,12 @@ describe('resolvePortalOptions', () => {
     });
   });
 
+  it('takes null for an unset list latency, its default', () => {
+    expect(DEFAULT_PORTAL_OPTIONS.listLatencyMs).toBeNull();
+    expect(resolvePortalOptions({ listLatencyMs: null }).listLatencyMs).toBeNull();
+    expect(resolvePortalOptions({ listLatencyMs: 0 }).listLatencyMs).toBe(0);
+  });
+
   it('takes a session id prefix of letters, digits, - and _, empty by default', () => {
     expect(DEFAULT_PORTAL_OPTIONS.sessionIdPrefix).toBe('');
     expect(resolvePortalOptions({ sessionIdPrefix: 'Canary-9_z' }).sessionIdPrefix).toBe('Canary-9_z');
@@ -37,6 +43,7 @@ describe('resolvePortalOptions', () => {
     [{ password: '' }, RangeError, 'Expected `password` to be a non-empty string, got ``'],
     [{ vehicel: 5 }, TypeError, 'Unknown portal option `vehicel`'],
     [{ connectionClose: 'yes' }, TypeError, 'Expected `connectionClose` to be true or false, got `yes`'],
+    [{ listLatencyMs: 'x' }, TypeError, 'Expected `listLatencyMs` to be a number, got `x`'],
     [{ bindSession: 1 }, TypeError, 'Expected `bindSession` to be true or false, got `1`'],
     [{ revalidateMs: -1 }, RangeError, 'Expected `revalidateMs` to be an integer from 0 to 60000, got `-1`'],
     [
@@ -117,6 +124,7 @@ describe('portalOptionsFromEnv', () => {
       DEMO_FORBIDDEN_LISTING: 'yes',
       DEMO_LOGIN_REDIRECTS: '1',
       DEMO_REVISION: '2',
+      DEMO_LIST_LATENCY_MS: '1000',
       UNRELATED: 'x',
     };
     expect(portalOptionsFromEnv(env)).toEqual({
@@ -149,6 +157,7 @@ describe('portalOptionsFromEnv', () => {
       forbiddenListing: true,
       loginRedirects: true,
       revision: 2,
+      listLatencyMs: 1000,
     });
     expect(() => resolvePortalOptions(portalOptionsFromEnv(env))).not.toThrow();
   });
