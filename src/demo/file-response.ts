@@ -5,7 +5,10 @@ import { notModified, type Validators } from './conditional.js';
 export interface FileBody extends Validators {
   body: Buffer;
   contentType: string;
-  contentDisposition: string;
+  /** Sent when set (item files name themselves; a stylesheet does not). */
+  contentDisposition?: string;
+  /** Sent when set: public assets are cacheable. */
+  cacheControl?: string;
 }
 
 /** What the client got: a body (whole file or one range; `send` decides how it goes out), or no body at all. */
@@ -58,7 +61,12 @@ export function sendFile(
   send: (slice: Buffer) => void = (slice) => res.end(slice),
 ): FileReply {
   const length = file.body.length;
-  const common = { ETag: file.etag, 'Last-Modified': file.lastModified, 'Accept-Ranges': 'bytes' };
+  const common = {
+    ETag: file.etag,
+    'Last-Modified': file.lastModified,
+    'Accept-Ranges': 'bytes',
+    ...(file.cacheControl ? { 'Cache-Control': file.cacheControl } : {}),
+  };
   if (notModified(req.method, req.headers, file)) {
     res.writeHead(304, common);
     res.end();
@@ -82,7 +90,7 @@ export function sendFile(
   res.writeHead(range ? 206 : 200, {
     ...common,
     'Content-Type': file.contentType,
-    'Content-Disposition': file.contentDisposition,
+    ...(file.contentDisposition ? { 'Content-Disposition': file.contentDisposition } : {}),
     'Content-Length': String(slice.length),
     ...(range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${length}` } : {}),
   });

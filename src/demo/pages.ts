@@ -1,42 +1,7 @@
-// The portal's HTML pages: a tagged template that escapes every interpolated value, a layout, one function per page.
+// The portal's HTML pages: a layout and one function per page, built with the escaping `html` template.
 import { cardColors } from './card-png.js';
+import { html, SafeHtml } from './html.js';
 import type { Vehicle } from './inventory.js';
-
-/** Markup that is already safe: the only thing `html` inserts without escaping. */
-export class SafeHtml {
-  constructor(readonly value: string) {}
-  toString(): string {
-    return this.value;
-  }
-}
-
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (ch) => ESCAPES[ch] ?? ch);
-}
-
-function render(value: unknown): string {
-  if (value instanceof SafeHtml) return value.value;
-  if (Array.isArray(value)) return value.map(render).join('');
-  if (value === null || value === undefined || value === false) return '';
-  return escapeHtml(String(value));
-}
-
-/** Template tag: every `${value}` is escaped unless it is SafeHtml (or an array of them). */
-export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
-  let out = strings[0] ?? '';
-  values.forEach((value, i) => {
-    out += render(value) + (strings[i + 1] ?? '');
-  });
-  return new SafeHtml(out);
-}
 
 type Section = 'inventory' | 'cards' | null;
 
@@ -45,9 +10,11 @@ interface LayoutOptions {
   section?: Section;
   loggedIn: boolean;
   body: SafeHtml;
+  /** More of the head, after the site's stylesheet. */
+  head?: SafeHtml;
 }
 
-export function layout({ title, section = null, loggedIn, body }: LayoutOptions): string {
+export function layout({ title, section = null, loggedIn, body, head }: LayoutOptions): string {
   const link = (href: string, label: string, name: Section) =>
     html`<a href="${href}"${name === section ? new SafeHtml(' class="active" aria-current="page"') : ''}>${label}</a>`;
   return html`<!doctype html>
@@ -56,7 +23,7 @@ export function layout({ title, section = null, loggedIn, body }: LayoutOptions)
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} - Prestige Motors Dealer Portal</title>
-<link rel="stylesheet" href="/static/site.css">
+<link rel="stylesheet" href="/static/site.css">${head ? html`\n${head}` : ''}
 </head>
 <body>
 <header class="top">
@@ -166,12 +133,50 @@ ${query ? html`<p><a href="/inventory">Back to the full inventory</a></p>` : pag
   });
 }
 
-export function vehiclePage(vehicle: Vehicle): string {
+/** A string as a JavaScript literal that is safe inside a <script> element. */
+function scriptString(value: string): SafeHtml {
+  return new SafeHtml(JSON.stringify(value).replace(/</g, '\\u003c'));
+}
+
+/**
+ * The sticker link, or (`byScript`) an empty slot and an inline script that adds the same link once the page
+ * has loaded: a page that needs its script. Its HTML then holds no link to the sticker and not its URL.
+ */
+function stickerLink(vehicle: Vehicle, byScript: boolean): SafeHtml {
+  if (!byScript) {
+    return html`<a id="download-sticker" class="button" href="/vehicle/${encodeURIComponent(vehicle.stock)}/sticker.pdf" download>Download window sticker</a>`;
+  }
+  return html`<p id="sticker-slot"></p>
+<script>
+// The sticker link is built here, after the load event, as a client-side framework would.
+addEventListener('load', () => setTimeout(() => {
+  const link = document.createElement('a');
+  link.id = 'download' + '-sticker';
+  link.className = 'button';
+  link.download = '';
+  link.href = '/vehicle/' + encodeURIComponent(${scriptString(vehicle.stock)}) + '/sticker' + '.pdf';
+  link.textContent = 'Download window sticker';
+  document.getElementById('sticker-slot').append(link);
+}, 0));
+</script>`;
+}
+
+export interface VehicleView {
+  /** The sticker link is added by a script after load instead of being in the HTML. @default false */
+  linkByScript?: boolean;
+  /** More of the head (the heavy page's stylesheet and script). */
+  head?: SafeHtml;
+  /** More of the page after the vehicle's panel (the heavy page's content). */
+  more?: SafeHtml;
+}
+
+export function vehiclePage(vehicle: Vehicle, view: VehicleView = {}): string {
   const title = `${vehicle.year} ${vehicle.make} ${vehicle.model}`;
   return layout({
     title,
     section: 'inventory',
     loggedIn: true,
+    ...(view.head ? { head: view.head } : {}),
     body: html`<p><a href="/inventory">&larr; Inventory</a></p>
 <div class="panel">
 <h1>${title}</h1>
@@ -182,8 +187,9 @@ export function vehiclePage(vehicle: Vehicle): string {
 <dt>Make</dt><dd>${vehicle.make}</dd>
 <dt>Model</dt><dd>${vehicle.model}</dd>
 </dl>
-<a id="download-sticker" class="button" href="/vehicle/${encodeURIComponent(vehicle.stock)}/sticker.pdf" download>Download window sticker</a>
-</div>`,
+${stickerLink(vehicle, view.linkByScript ?? false)}
+</div>
+${view.more}`,
   });
 }
 

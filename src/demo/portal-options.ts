@@ -98,6 +98,17 @@ export interface PortalOptions {
    * has the rule). Portal.setRevision changes it while the portal runs. @default 1
    */
   revision: number;
+  /**
+   * Detail pages weigh what a real portal's do: about 150 KB of HTML and 2,000 elements, a 200-300 KB script
+   * (/static/heavy.js) that builds about 600 elements on load, a 70 KB stylesheet and 8 photos, all public and
+   * cacheable. The sticker link stays in the HTML. Deterministic for a seed. @default false
+   */
+  heavy: boolean;
+  /**
+   * Every Nth vehicle's detail page (by number) has no sticker link in its HTML: an inline script adds it
+   * after the load event (a page that needs its script), light or heavy. 0 = none. @default 0
+   */
+  scriptLinkEvery: number;
 }
 
 export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
@@ -133,6 +144,8 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   forbiddenListing: false,
   loginRedirects: false,
   revision: 1,
+  heavy: false,
+  scriptLinkEvery: 0,
 });
 
 /** `nullable`: null is allowed too, and means "not set". */
@@ -177,6 +190,8 @@ const FIELDS: Record<keyof PortalOptions, Field> = {
   forbiddenListing: { kind: 'boolean' },
   loginRedirects: { kind: 'boolean' },
   revision: { kind: 'integer', min: 1, max: MAX_REVISION },
+  heavy: { kind: 'boolean' },
+  scriptLinkEvery: { kind: 'integer', min: 0, max: MAX_VEHICLES },
 };
 
 /** The fault bands, drawn from one number: together at most 1. */
@@ -290,6 +305,8 @@ const ENV_NAMES: [string, keyof PortalOptions][] = [
   ['DEMO_FORBIDDEN_LISTING', 'forbiddenListing'],
   ['DEMO_LOGIN_REDIRECTS', 'loginRedirects'],
   ['DEMO_REVISION', 'revision'],
+  ['DEMO_HEAVY', 'heavy'],
+  ['DEMO_SCRIPT_LINK_EVERY', 'scriptLinkEvery'],
 ];
 
 const TRUE_WORDS = ['1', 'true', 'yes', 'on'];

@@ -6,6 +6,8 @@ import { cardPng } from './card-png.js';
 import { type Fault, FaultPlan, type ItemRouteKind } from './fault-plan.js';
 import { FileCache } from './file-cache.js';
 import { type FileBody, sendFile } from './file-response.js';
+import { heavyScript, heavyStylesheet } from './heavy-assets.js';
+import { HEAVY_SCRIPT_PATH, HEAVY_STYLESHEET_PATH, heavyVehiclePage } from './heavy-page.js';
 import { cardIds, makeVehicles, type Vehicle } from './inventory.js';
 import { type Pace, writePaced } from './paced-body.js';
 import {
@@ -19,6 +21,7 @@ import {
   sessionExpiredPage,
   vehiclePage,
 } from './pages.js';
+import { PHOTOS_PER_VEHICLE, vehiclePhoto } from './photo-png.js';
 import { type PortalOptions, resolvePortalOptions } from './portal-options.js';
 import { SlidingWindowLimiter } from './rate-limiter.js';
 import { itemAt, revisionDate } from './revision.js';
@@ -92,7 +95,6 @@ const COOKIE = 'pp_session';
 const MAX_FORM_BYTES = 16 * 1024;
 // Recently built files are kept so benchmarks with padded stickers do not rebuild megabytes per request.
 const FILE_CACHE_BYTES = 64 * 1024 * 1024;
-
 /** The faults that change how a file's body is sent (the others answer before any body). */
 function bodyFault(fault: Fault | undefined): 'truncate' | 'stall' | undefined {
   return fault === 'truncate' || fault === 'stall' ? fault : undefined;
@@ -354,7 +356,11 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       });
     }
     return itemRoute(res, 'detail', vehicle.stock, number, async () => {
-      await sendHtml(res, 200, vehiclePage(vehicle));
+      const view = { linkByScript: opts.scriptLinkEvery > 0 && number % opts.scriptLinkEvery === 0 };
+      const page = opts.heavy
+        ? heavyVehiclePage(vehicle, number, opts.seed, view)
+        : vehiclePage(vehicle, view);
+      await sendHtml(res, 200, page);
       if (!res.destroyed) bump(stats.pagesServed, vehicle.stock);
     });
   };
@@ -434,6 +440,29 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       cardsPage(rows, listedCards.length, page, pages),
     );
 
+  /** The heavy page's script, stylesheet and photos: public, cacheable, built on first use (file cache). */
+  const heavyAsset = (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> | void => {
+    const asset = (key: string, contentType: string, build: () => Buffer): FileBody =>
+      fileCache.get(key, revisionDate(1), () => ({
+        body: build(),
+        contentType,
+        cacheControl: 'public, max-age=3600',
+      }));
+    const photo = /^\/photos\/([^/]+)\/(\d+)\.png$/.exec(path);
+    const stock = decodeSegment(photo?.[1] ?? '');
+    const n = Number(photo?.[2]);
+    let file: FileBody | undefined;
+    if (path === HEAVY_SCRIPT_PATH) {
+      file = asset(path, 'text/javascript; charset=utf-8', () => Buffer.from(heavyScript(opts.seed)));
+    } else if (path === HEAVY_STYLESHEET_PATH) {
+      file = asset(path, 'text/css; charset=utf-8', () => Buffer.from(heavyStylesheet(opts.seed)));
+    } else if (stock !== undefined && vehicleByStock.has(stock) && n >= 1 && n <= PHOTOS_PER_VEHICLE) {
+      file = asset(`photo:${stock}:${n}`, 'image/png', () => vehiclePhoto(stock, n));
+    }
+    if (!file) return notFound(res, 'This file', false);
+    sendFile(req, res, file);
+  };
+
   const login: Handler = async (req, res) => {
     if (req.method !== 'POST') {
       // Rails/Devise send a signed-in visitor away from the sign-in form.
@@ -488,6 +517,10 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       });
       res.end(SITE_CSS);
       return;
+    }
+    if (opts.heavy && (path.startsWith('/static/heavy.') || path.startsWith('/photos/'))) {
+      if (!isRead) return allow('GET, HEAD');
+      return heavyAsset(req, res, path);
     }
     if (path === '/_stats') {
       if (!isRead) return allow('GET, HEAD');

@@ -125,6 +125,8 @@ describe('portalOptionsFromEnv', () => {
       DEMO_LOGIN_REDIRECTS: '1',
       DEMO_REVISION: '2',
       DEMO_LIST_LATENCY_MS: '1000',
+      DEMO_HEAVY: 'true',
+      DEMO_SCRIPT_LINK_EVERY: '5',
       UNRELATED: 'x',
     };
     expect(portalOptionsFromEnv(env)).toEqual({
@@ -158,6 +160,8 @@ describe('portalOptionsFromEnv', () => {
       loginRedirects: true,
       revision: 2,
       listLatencyMs: 1000,
+      heavy: true,
+      scriptLinkEvery: 5,
     });
     expect(() => resolvePortalOptions(portalOptionsFromEnv(env))).not.toThrow();
   });
