@@ -58,6 +58,28 @@ ${error ? html`<p class="error">${error}</p>` : ''}
   });
 }
 
+/**
+ * The second-factor form. It is a signed-out page (no sign-out button), so `button[type=submit]` is its one
+ * button; the page says which fields to use, for a person and for a script.
+ */
+export function totpPage(error?: string): string {
+  return layout({
+    title: 'Two-step verification',
+    loggedIn: false,
+    body: html`<div class="panel narrow">
+<h1>Two-step verification</h1>
+<p>Enter the 6-digit code your authenticator app shows for Prestige Motors.</p>
+${error ? html`<p class="error">${error}</p>` : ''}
+<form method="post" action="/login/code" id="totp">
+<label for="code">Verification code</label>
+<input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required autofocus>
+<p><button type="submit">Verify</button></p>
+</form>
+<p class="hint">Demo portal: the code is the TOTP of DEMO_TOTP_SECRET (RFC 6238: SHA-1, 30 seconds, 6 digits), as any authenticator app or <code>oathtool --totp -b SECRET</code> computes it. Type it into <code>input[name=code]</code> and press <code>button[type=submit]</code>.</p>
+</div>`,
+  });
+}
+
 export function licencePage(error?: string): string {
   return layout({
     title: 'Licence agreement',

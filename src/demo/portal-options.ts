@@ -109,6 +109,11 @@ export interface PortalOptions {
    * after the load event (a page that needs its script), light or heavy. 0 = none. @default 0
    */
   scriptLinkEvery: number;
+  /**
+   * A base32 TOTP secret (RFC 6238: SHA-1, 30 s, 6 digits): after a correct password the portal asks for the
+   * current code at /login/code before the licence page. Empty = no second factor. @default ''
+   */
+  totpSecret: string;
 }
 
 export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
@@ -146,6 +151,7 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   revision: 1,
   heavy: false,
   scriptLinkEvery: 0,
+  totpSecret: '',
 });
 
 /** `nullable`: null is allowed too, and means "not set". */
@@ -154,7 +160,9 @@ type RateField = { kind: 'rate' };
 type StringField = { kind: 'string' };
 type TokenField = { kind: 'token' };
 type BooleanField = { kind: 'boolean' };
-type Field = IntegerField | RateField | StringField | TokenField | BooleanField;
+/** A secret in base32, or '' for none; a bad one is never shown in the message. */
+type Base32Field = { kind: 'base32' };
+type Field = IntegerField | RateField | StringField | TokenField | BooleanField | Base32Field;
 
 const HOUR_MS = 3_600_000;
 const FIELDS: Record<keyof PortalOptions, Field> = {
@@ -192,6 +200,7 @@ const FIELDS: Record<keyof PortalOptions, Field> = {
   revision: { kind: 'integer', min: 1, max: MAX_REVISION },
   heavy: { kind: 'boolean' },
   scriptLinkEvery: { kind: 'integer', min: 0, max: MAX_VEHICLES },
+  totpSecret: { kind: 'base32' },
 };
 
 /** The fault bands, drawn from one number: together at most 1. */
@@ -213,6 +222,15 @@ function checkField(name: string, field: Field, value: unknown): void {
   if (field.kind === 'boolean') {
     if (typeof value !== 'boolean')
       throw new TypeError(`Expected \`${name}\` to be true or false, got \`${show(value)}\``);
+    return;
+  }
+  if (field.kind === 'base32') {
+    // 16 characters are 80 bits, the least RFC 4226 allows; '=' pads to a multiple of 8.
+    if (typeof value !== 'string' || !(value === '' || /^[A-Za-z2-7]{16,1024}=*$/.test(value))) {
+      throw new TypeError(
+        `Expected \`${name}\` to be empty or a base32 secret of at least 16 letters A-Z and digits 2-7 (the value is not shown)`,
+      );
+    }
     return;
   }
   if (field.kind === 'token') {
@@ -307,6 +325,7 @@ const ENV_NAMES: [string, keyof PortalOptions][] = [
   ['DEMO_REVISION', 'revision'],
   ['DEMO_HEAVY', 'heavy'],
   ['DEMO_SCRIPT_LINK_EVERY', 'scriptLinkEvery'],
+  ['DEMO_TOTP_SECRET', 'totpSecret'],
 ];
 
 const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
@@ -315,6 +334,7 @@ const FALSE_WORDS = ['0', 'false', 'no', 'off'];
 /** The value of one variable as its field's type; a word that does not parse is kept as text for checkField. */
 function parseVariable(field: Field, raw: string): unknown {
   if (field.kind === 'string' || field.kind === 'token') return raw;
+  if (field.kind === 'base32') return raw.trim();
   const text = raw.trim();
   if (field.kind === 'boolean') {
     const lower = text.toLowerCase();

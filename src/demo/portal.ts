@@ -19,6 +19,7 @@ import {
   loginPage,
   messagePage,
   sessionExpiredPage,
+  totpPage,
   vehiclePage,
 } from './pages.js';
 import { PHOTOS_PER_VEHICLE, vehiclePhoto } from './photo-png.js';
@@ -29,6 +30,7 @@ import { headerFingerprint, SessionBinding } from './session-binding.js';
 import { type Session, SessionStore } from './session-store.js';
 import { stickerPdf } from './sticker-pdf.js';
 import { SITE_CSS } from './stylesheet.js';
+import { TotpStep } from './totp-step.js';
 
 export { DEFAULT_PORTAL_OPTIONS, type PortalOptions, portalOptionsFromEnv } from './portal-options.js';
 
@@ -65,6 +67,8 @@ export interface PortalStats {
   revalidations: number;
   /** Pages and files answered 403 to a logged-in user (`forbiddenEvery`, `forbiddenListing`). */
   sent403: number;
+  /** Second-factor codes refused (wrong, from too far off, or not six digits). */
+  totpFailures: number;
   /** File requests answered 304 Not Modified (If-None-Match, If-Modified-Since). */
   notModified: number;
   /** Bytes of file bodies (PDF, PNG) written to sockets, as sent (cut bodies count what was sent). */
@@ -169,6 +173,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     peakFilesInFlight: 0,
     revalidations: 0,
     sent403: 0,
+    totpFailures: 0,
     notModified: 0,
     fileBodyBytes: 0,
   };
@@ -183,6 +188,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
   const delay = (ms: number): Promise<void> =>
     ms === 0 ? Promise.resolve() : new Promise((resolve) => later(resolve, ms));
   const binding = new SessionBinding(sessions, opts.revalidateMs, delay);
+  const totp = opts.totpSecret === '' ? undefined : new TotpStep(opts.totpSecret);
   const startedAt = Date.now();
   // The bursts run on the portal's clock: the same schedule from every start, whatever the client does.
   const inBurst = (): boolean =>
@@ -481,14 +487,31 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       return sendHtml(res, 401, loginPage('Invalid username or password', username));
     }
     stats.logins++;
-    const session = sessions.create(headerFingerprint(req));
-    redirect(res, 303, '/licence', { 'Set-Cookie': sessionCookie(session.id) });
+    const session = sessions.create(headerFingerprint(req), totp !== undefined);
+    redirect(res, 303, totp ? '/login/code' : '/licence', { 'Set-Cookie': sessionCookie(session.id) });
+  };
+
+  /** The second factor, between the password and the licence: a TOTP code for a session that awaits one. */
+  const loginCode: Handler = async (req, res) => {
+    const session = await sessionOf(req, res);
+    if (res.destroyed) return;
+    if (!totp || !session) return toLogin(req, res, session);
+    if (!session.awaitingCode) return redirect(res, 302, '/licence');
+    if (req.method !== 'POST') return sendHtml(res, 200, totpPage());
+    const form = await readForm(req);
+    if (!totp.accepts((form?.get('code') ?? '').trim())) {
+      stats.totpFailures++;
+      return sendHtml(res, 401, totpPage('That code is not valid. Enter the current 6-digit code.'));
+    }
+    session.awaitingCode = false;
+    redirect(res, 303, '/licence');
   };
 
   const licence: Handler = async (req, res) => {
     const session = await sessionOf(req, res);
     if (res.destroyed) return;
     if (!session) return toLogin(req, res, session);
+    if (session.awaitingCode) return redirect(res, 302, '/login/code');
     if (req.method !== 'POST') return sendHtml(res, 200, licencePage());
     const form = await readForm(req);
     if (form?.get('accept') !== 'on') {
@@ -531,6 +554,8 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     }
     if (path === '/login')
       return method === 'POST' || isRead ? login(req, res, url) : allow('GET, HEAD, POST');
+    if (path === '/login/code')
+      return method === 'POST' || isRead ? loginCode(req, res, url) : allow('GET, HEAD, POST');
     if (path === '/licence')
       return method === 'POST' || isRead ? licence(req, res, url) : allow('GET, HEAD, POST');
     if (path === '/logout') {

@@ -7,6 +7,8 @@ export interface Session {
   licenceAccepted: boolean;
   /** The headers of the login request (see session-binding.ts); used only when the portal binds sessions. */
   fingerprint: string;
+  /** The password was right, the second factor is still to come: nothing but /login/code is open. */
+  awaitingCode: boolean;
 }
 
 export class SessionStore {
@@ -23,13 +25,14 @@ export class SessionStore {
   }
 
   /** A new session; every login gets one, so every login must accept the licence again. */
-  create(fingerprint = ''): Session {
+  create(fingerprint = '', awaitingCode = false): Session {
     this.#prune();
     const session: Session = {
       id: this.#newId(),
       createdAt: Date.now(),
       licenceAccepted: false,
       fingerprint,
+      awaitingCode,
     };
     this.#sessions.set(session.id, session);
     return session;

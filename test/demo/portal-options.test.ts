@@ -19,6 +19,27 @@ describe('resolvePortalOptions', () => {
     });
   });
 
+  it('takes a base32 TOTP secret of 16 characters or more, either case, padded or not, and never shows a bad one', () => {
+    expect(DEFAULT_PORTAL_OPTIONS.totpSecret).toBe('');
+    for (const secret of [
+      'JBSWY3DPEHPK3PXP',
+      'jbswy3dpehpk3pxp',
+      'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ',
+      'MFRGGZDFMZTWQ2LK======',
+    ]) {
+      expect(resolvePortalOptions({ totpSecret: secret }).totpSecret).toBe(secret);
+    }
+    for (const secret of ['JBSWY3DPEHPK3PX', 'JBSWY3DPEHPK3PX1', 'JBSW Y3DP EHPK 3PXP']) {
+      expect(() => resolvePortalOptions({ totpSecret: secret })).toThrow(TypeError);
+      try {
+        resolvePortalOptions({ totpSecret: secret });
+      } catch (err) {
+        expect((err as Error).message).toContain('`totpSecret`');
+        expect((err as Error).message).not.toContain(secret);
+      }
+    }
+  });
+
   it('takes null for an unset list latency, its default', () => {
     expect(DEFAULT_PORTAL_OPTIONS.listLatencyMs).toBeNull();
     expect(resolvePortalOptions({ listLatencyMs: null }).listLatencyMs).toBeNull();
@@ -127,6 +148,7 @@ describe('portalOptionsFromEnv', () => {
       DEMO_LIST_LATENCY_MS: '1000',
       DEMO_HEAVY: 'true',
       DEMO_SCRIPT_LINK_EVERY: '5',
+      DEMO_TOTP_SECRET: ' GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ ',
       UNRELATED: 'x',
     };
     expect(portalOptionsFromEnv(env)).toEqual({
@@ -162,6 +184,7 @@ describe('portalOptionsFromEnv', () => {
       listLatencyMs: 1000,
       heavy: true,
       scriptLinkEvery: 5,
+      totpSecret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ',
     });
     expect(() => resolvePortalOptions(portalOptionsFromEnv(env))).not.toThrow();
   });
