@@ -13,10 +13,14 @@ export class FileCache {
   }
 
   /**
-   * The file under `key`, built on a miss; its strong ETag is the SHA-1 of its bytes. `key` must name one
-   * version of the bytes (an edition, an encoding): a cached file is never rebuilt.
+   * The file under `key`, built on a miss; its strong ETag is the SHA-1 of its bytes unless `build` gives
+   * one. `key` must name one version of the bytes (an edition, an encoding): a cached file is never rebuilt.
    */
-  get(key: string, lastModified: string, build: () => Omit<FileBody, 'etag' | 'lastModified'>): FileBody {
+  get(
+    key: string,
+    lastModified: string,
+    build: () => Omit<FileBody, 'etag' | 'lastModified'> & { etag?: string },
+  ): FileBody {
     const hit = this.#files.get(key);
     if (hit) {
       this.#files.delete(key);
@@ -26,7 +30,7 @@ export class FileCache {
     const built = build();
     const file: FileBody = {
       ...built,
-      etag: `"${createHash('sha1').update(built.body).digest('hex')}"`,
+      etag: built.etag ?? `"${createHash('sha1').update(built.body).digest('hex')}"`,
       lastModified,
     };
     this.#files.set(key, file);

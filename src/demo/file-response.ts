@@ -9,6 +9,8 @@ export interface FileBody extends Validators {
   contentDisposition?: string;
   /** Sent when set: public assets are cacheable. */
   cacheControl?: string;
+  /** The content coding of `body` (see content-encoding.ts); unset is the file as it is. */
+  contentEncoding?: string;
 }
 
 /** What the client got: a body (whole file or one range; `send` decides how it goes out), or no body at all. */
@@ -91,6 +93,7 @@ export function sendFile(
     ...common,
     'Content-Type': file.contentType,
     ...(file.contentDisposition ? { 'Content-Disposition': file.contentDisposition } : {}),
+    ...(file.contentEncoding ? { 'Content-Encoding': file.contentEncoding } : {}),
     'Content-Length': String(slice.length),
     ...(range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${length}` } : {}),
   });

@@ -114,6 +114,13 @@ export interface PortalOptions {
    * current code at /login/code before the licence page. Empty = no second factor. @default ''
    */
   totpSecret: string;
+  /**
+   * HTML pages and files are sent in the best content coding the request's Accept-Encoding allows (br, then
+   * zstd where node:zlib has it, gzip, deflate), with `Vary: Accept-Encoding`; a coded file has its own ETag
+   * (the identity ETag with a `-br`, `-gzip`, ... suffix). A Range request gets the identity bytes (206 as
+   * always), as most servers do. @default false
+   */
+  compress: boolean;
 }
 
 export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
@@ -152,6 +159,7 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   heavy: false,
   scriptLinkEvery: 0,
   totpSecret: '',
+  compress: false,
 });
 
 /** `nullable`: null is allowed too, and means "not set". */
@@ -201,6 +209,7 @@ const FIELDS: Record<keyof PortalOptions, Field> = {
   heavy: { kind: 'boolean' },
   scriptLinkEvery: { kind: 'integer', min: 0, max: MAX_VEHICLES },
   totpSecret: { kind: 'base32' },
+  compress: { kind: 'boolean' },
 };
 
 /** The fault bands, drawn from one number: together at most 1. */
@@ -326,6 +335,7 @@ const ENV_NAMES: [string, keyof PortalOptions][] = [
   ['DEMO_HEAVY', 'heavy'],
   ['DEMO_SCRIPT_LINK_EVERY', 'scriptLinkEvery'],
   ['DEMO_TOTP_SECRET', 'totpSecret'],
+  ['DEMO_COMPRESS', 'compress'],
 ];
 
 const TRUE_WORDS = ['1', 'true', 'yes', 'on'];

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { meterBody } from './body-meter.js';
 import { cardPng } from './card-png.js';
+import { type Encoding, encode, negotiate } from './content-encoding.js';
 import { type Fault, FaultPlan, type ItemRouteKind } from './fault-plan.js';
 import { FileCache } from './file-cache.js';
 import { type FileBody, sendFile } from './file-response.js';
@@ -212,13 +213,21 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     if (status >= 500) stats.sent5xx++;
     if (status === 429) stats.sent429++;
     if (status === 403) stats.sent403++;
+    let body: Buffer = Buffer.from(page);
+    let encoding: Encoding | 'identity' = 'identity';
+    if (opts.compress) {
+      res.setHeader('Vary', 'Accept-Encoding');
+      encoding = negotiate(res.req.headers['accept-encoding']);
+      if (encoding !== 'identity') body = encode(body, encoding);
+    }
     res.writeHead(status, {
       'Content-Type': 'text/html; charset=utf-8',
-      'Content-Length': String(Buffer.byteLength(page)),
+      'Content-Length': String(body.length),
       'Cache-Control': 'no-store',
+      ...(encoding === 'identity' ? {} : { 'Content-Encoding': encoding }),
       ...headers,
     });
-    res.end(page);
+    res.end(body);
   };
 
   const redirect = (res: ServerResponse, status: 302 | 303, location: string, headers = {}): void => {
@@ -313,13 +322,41 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     await answer(bodyFault(fault));
   };
 
+  /**
+   * The representation of `file` (cached under `cacheKey`) to send: as it is, or with `compress` the best
+   * coding the request accepts, cached beside it with its own ETag (the identity one with a `-br`, `-gzip`...
+   * suffix, as Apache does). A Range request always gets the identity bytes: ranges, If-Range and resumes
+   * are of the file as it is, as most servers do.
+   */
+  const represent = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    cacheKey: string,
+    file: FileBody,
+  ): FileBody => {
+    if (!opts.compress) return file;
+    res.setHeader('Vary', 'Accept-Encoding');
+    if (req.headers.range !== undefined) return file;
+    const encoding = negotiate(req.headers['accept-encoding']);
+    if (encoding === 'identity') return file;
+    return fileCache.get(`${cacheKey}:${encoding}`, file.lastModified, () => ({
+      ...file,
+      body: encode(file.body, encoding),
+      contentEncoding: encoding,
+      etag: file.etag.replace(/"$/, `-${encoding}"`),
+    }));
+  };
+
+  /** Sends an item's file (PDF, PNG) as `represent` picks it, paced or cut as `fault` says, and counts it. */
   const serveFile = (
     req: IncomingMessage,
     res: ServerResponse,
     key: string,
-    file: FileBody,
+    cacheKey: string,
+    identity: FileBody,
     fault: 'truncate' | 'stall' | undefined,
   ) => {
+    const file = represent(req, res, cacheKey, identity);
     const { outcome, start } = sendFile(req, res, file, (slice) => {
       meterBody(res, (bytes) => {
         stats.fileBodyBytes += bytes;
@@ -358,7 +395,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
           contentType: 'application/pdf',
           contentDisposition: `attachment; filename="${vehicle.stock}-window-sticker.pdf"`,
         }));
-        serveFile(req, res, vehicle.stock, file, fault);
+        serveFile(req, res, vehicle.stock, key, file, fault);
       });
     }
     return itemRoute(res, 'detail', vehicle.stock, number, async () => {
@@ -381,12 +418,13 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       return notFound(res, `Card ${id ?? ''}`, true);
     if (png) {
       return itemRoute(res, 'card-png', id, number, (fault) => {
-        const file = fileCache.get(`card:${id}:${state.edition}`, revisionDate(state.changedIn), () => ({
+        const key = `card:${id}:${state.edition}`;
+        const file = fileCache.get(key, revisionDate(state.changedIn), () => ({
           body: cardPng(id, state.edition),
           contentType: 'image/png',
           contentDisposition: `inline; filename="${id}.png"`,
         }));
-        serveFile(req, res, id, file, fault);
+        serveFile(req, res, id, key, file, fault);
       });
     }
     return itemRoute(res, 'card', id, number, async () => {
@@ -446,27 +484,34 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       cardsPage(rows, listedCards.length, page, pages),
     );
 
-  /** The heavy page's script, stylesheet and photos: public, cacheable, built on first use (file cache). */
-  const heavyAsset = (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> | void => {
-    const asset = (key: string, contentType: string, build: () => Buffer): FileBody =>
-      fileCache.get(key, revisionDate(1), () => ({
+  /**
+   * The public assets: the site's stylesheet, and in heavy mode the heavy page's script, stylesheet and
+   * photos. Cacheable, built on first use (file cache); undefined for any other path.
+   */
+  const staticAsset = (path: string): { key: string; file: FileBody } | undefined => {
+    const asset = (key: string, contentType: string, build: () => Buffer) => ({
+      key,
+      file: fileCache.get(key, revisionDate(1), () => ({
         body: build(),
         contentType,
         cacheControl: 'public, max-age=3600',
-      }));
+      })),
+    });
+    if (path === '/static/site.css')
+      return asset(path, 'text/css; charset=utf-8', () => Buffer.from(SITE_CSS));
+    if (!opts.heavy) return undefined;
+    if (path === HEAVY_SCRIPT_PATH) {
+      return asset(path, 'text/javascript; charset=utf-8', () => Buffer.from(heavyScript(opts.seed)));
+    }
+    if (path === HEAVY_STYLESHEET_PATH) {
+      return asset(path, 'text/css; charset=utf-8', () => Buffer.from(heavyStylesheet(opts.seed)));
+    }
     const photo = /^\/photos\/([^/]+)\/(\d+)\.png$/.exec(path);
     const stock = decodeSegment(photo?.[1] ?? '');
     const n = Number(photo?.[2]);
-    let file: FileBody | undefined;
-    if (path === HEAVY_SCRIPT_PATH) {
-      file = asset(path, 'text/javascript; charset=utf-8', () => Buffer.from(heavyScript(opts.seed)));
-    } else if (path === HEAVY_STYLESHEET_PATH) {
-      file = asset(path, 'text/css; charset=utf-8', () => Buffer.from(heavyStylesheet(opts.seed)));
-    } else if (stock !== undefined && vehicleByStock.has(stock) && n >= 1 && n <= PHOTOS_PER_VEHICLE) {
-      file = asset(`photo:${stock}:${n}`, 'image/png', () => vehiclePhoto(stock, n));
-    }
-    if (!file) return notFound(res, 'This file', false);
-    sendFile(req, res, file);
+    if (stock === undefined || !vehicleByStock.has(stock) || !(n >= 1 && n <= PHOTOS_PER_VEHICLE))
+      return undefined;
+    return asset(`photo:${stock}:${n}`, 'image/png', () => vehiclePhoto(stock, n));
   };
 
   const login: Handler = async (req, res) => {
@@ -531,19 +576,13 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       res.end();
     };
 
-    if (path === '/static/site.css') {
+    if (path.startsWith('/static/') || path.startsWith('/photos/')) {
+      // Public, like a CDN's: an unknown asset is a 404 whoever asks.
+      const asset = staticAsset(path);
+      if (!asset) return notFound(res, 'This file', false);
       if (!isRead) return allow('GET, HEAD');
-      res.writeHead(200, {
-        'Content-Type': 'text/css; charset=utf-8',
-        'Content-Length': String(Buffer.byteLength(SITE_CSS)),
-        'Cache-Control': 'public, max-age=3600',
-      });
-      res.end(SITE_CSS);
+      sendFile(req, res, represent(req, res, asset.key, asset.file));
       return;
-    }
-    if (opts.heavy && (path.startsWith('/static/heavy.') || path.startsWith('/photos/'))) {
-      if (!isRead) return allow('GET, HEAD');
-      return heavyAsset(req, res, path);
     }
     if (path === '/_stats') {
       if (!isRead) return allow('GET, HEAD');

@@ -37,31 +37,34 @@ async function signedInPage(options: Partial<PortalOptions>, javaScriptEnabled =
 const countAll = (page: Page) => page.evaluate(() => document.querySelectorAll('*').length);
 
 describe('heavy page in Chromium', () => {
-  it('runs its script on load: ~600 more elements laid out, photos and styles loaded, no error', async () => {
-    const { page, errors } = await signedInPage({ heavy: true });
-    await page.goto(`${started[0]!.url}/vehicle/S00002`);
-    await page.waitForSelector('html[data-heavy="ready"]', { timeout: 20_000 });
-    const built = await page.evaluate(() => {
-      const root = document.getElementById('configurator')!;
-      return {
-        inside: root.querySelectorAll('*').length + 1,
-        rows: root.dataset.rows,
-        height: Number(root.dataset.height),
-        photos: Array.from(document.images, (img) => img.complete && img.naturalWidth),
-        gallery: getComputedStyle(document.querySelector('.gallery')!).display,
-      };
+  for (const compress of [false, true]) {
+    it(`runs its script on load: ~600 more elements laid out, photos and styles loaded, no error${compress ? ' (compressed)' : ''}`, async () => {
+      const { portal, page, errors } = await signedInPage({ heavy: true, compress });
+      const response = await page.goto(`${portal.url}/vehicle/S00002`);
+      expect(response?.headers()['content-encoding']).toBe(compress ? 'br' : undefined);
+      await page.waitForSelector('html[data-heavy="ready"]', { timeout: 20_000 });
+      const built = await page.evaluate(() => {
+        const root = document.getElementById('configurator')!;
+        return {
+          inside: root.querySelectorAll('*').length + 1,
+          rows: root.dataset.rows,
+          height: Number(root.dataset.height),
+          photos: Array.from(document.images, (img) => img.complete && img.naturalWidth),
+          gallery: getComputedStyle(document.querySelector('.gallery')!).display,
+        };
+      });
+      expect(errors).toEqual([]);
+      expect(built.inside).toBeGreaterThanOrEqual(590);
+      expect(built.inside).toBeLessThanOrEqual(610);
+      expect(built.rows).toBe('119');
+      // Laid out: the rows have a real height.
+      expect(built.height).toBeGreaterThan(119 * 10);
+      expect(built.photos).toEqual(Array(8).fill(160));
+      expect(built.gallery).toBe('grid');
+      expect(await countAll(page)).toBeGreaterThan(2_500);
+      expect(await page.getAttribute('#download-sticker', 'href')).toBe('/vehicle/S00002/sticker.pdf');
     });
-    expect(errors).toEqual([]);
-    expect(built.inside).toBeGreaterThanOrEqual(590);
-    expect(built.inside).toBeLessThanOrEqual(610);
-    expect(built.rows).toBe('119');
-    // Laid out: the rows have a real height.
-    expect(built.height).toBeGreaterThan(119 * 10);
-    expect(built.photos).toEqual(Array(8).fill(160));
-    expect(built.gallery).toBe('grid');
-    expect(await countAll(page)).toBeGreaterThan(2_500);
-    expect(await page.getAttribute('#download-sticker', 'href')).toBe('/vehicle/S00002/sticker.pdf');
-  });
+  }
 });
 
 describe('script-built sticker link in Chromium', () => {

@@ -149,6 +149,7 @@ describe('portalOptionsFromEnv', () => {
       DEMO_HEAVY: 'true',
       DEMO_SCRIPT_LINK_EVERY: '5',
       DEMO_TOTP_SECRET: ' GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ ',
+      DEMO_COMPRESS: 'true',
       UNRELATED: 'x',
     };
     expect(portalOptionsFromEnv(env)).toEqual({
@@ -185,6 +186,7 @@ describe('portalOptionsFromEnv', () => {
       heavy: true,
       scriptLinkEvery: 5,
       totpSecret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ',
+      compress: true,
     });
     expect(() => resolvePortalOptions(portalOptionsFromEnv(env))).not.toThrow();
   });
