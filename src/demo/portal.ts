@@ -16,65 +16,23 @@ import {
   cardsPage,
   forbiddenPage,
   inventoryPage,
-  licencePage,
-  loginPage,
   messagePage,
   sessionExpiredPage,
-  totpPage,
   vehiclePage,
 } from './pages.js';
 import { PHOTOS_PER_VEHICLE, vehiclePhoto } from './photo-png.js';
 import { type PortalOptions, resolvePortalOptions } from './portal-options.js';
+import { emptyStats, type PortalStats } from './portal-stats.js';
 import { SlidingWindowLimiter } from './rate-limiter.js';
+import { decodeSegment } from './request-parts.js';
 import { itemAt, revisionDate } from './revision.js';
-import { headerFingerprint, SessionBinding } from './session-binding.js';
-import { type Session, SessionStore } from './session-store.js';
+import { SessionStore } from './session-store.js';
+import { createSignIn } from './sign-in.js';
 import { stickerPdf } from './sticker-pdf.js';
 import { SITE_CSS } from './stylesheet.js';
-import { TotpStep } from './totp-step.js';
 
 export { DEFAULT_PORTAL_OPTIONS, type PortalOptions, portalOptionsFromEnv } from './portal-options.js';
-
-export interface PortalStats {
-  logins: number;
-  loginFailures: number;
-  /** Per item key (stock number or card id): file responses that started a 200/206 body (truncated ones count). */
-  filesServed: Record<string, number>;
-  /**
-   * Per item key: file bodies sent from byte 0 (a 200, or a 206 from 0). Above 1, a download started over
-   * instead of resuming its `.part`.
-   */
-  filesFromZero: Record<string, number>;
-  /** File bodies sent from a later byte: 206 answers that resumed a `.part`. */
-  filesResumed: number;
-  /** Per item key: detail and card HTML pages answered 200. */
-  pagesServed: Record<string, number>;
-  sent5xx: number;
-  sent429: number;
-  stuck: number;
-  truncated: number;
-  /** File bodies that stalled (the first KiB, then 1 byte per second). */
-  stalled: number;
-  /** File requests answered with the 200 "session expired" page (the session itself stayed valid). */
-  htmlExpired: number;
-  /** Sessions the portal dropped for outliving `sessionLifetimeMs`. */
-  expiredSessions: number;
-  requests: number;
-  /** File requests (PDF, PNG) open right now: from arrival until their response closes. */
-  filesInFlight: number;
-  /** The most file requests ever open at once. */
-  peakFilesInFlight: number;
-  /** Requests whose headers did not match their bound session: re-validated, the session id rotated. */
-  revalidations: number;
-  /** Pages and files answered 403 to a logged-in user (`forbiddenEvery`, `forbiddenListing`). */
-  sent403: number;
-  /** Second-factor codes refused (wrong, from too far off, or not six digits). */
-  totpFailures: number;
-  /** File requests answered 304 Not Modified (If-None-Match, If-Modified-Since). */
-  notModified: number;
-  /** Bytes of file bodies (PDF, PNG) written to sockets, as sent (cut bodies count what was sent). */
-  fileBodyBytes: number;
-}
+export type { PortalStats } from './portal-stats.js';
 
 export interface Portal {
   /** `http://host:port`, no trailing slash. */
@@ -96,8 +54,6 @@ export interface Portal {
   close(): Promise<void>;
 }
 
-const COOKIE = 'pp_session';
-const MAX_FORM_BYTES = 16 * 1024;
 // Recently built files are kept so benchmarks with padded stickers do not rebuild megabytes per request.
 const FILE_CACHE_BYTES = 64 * 1024 * 1024;
 /** The faults that change how a file's body is sent (the others answer before any body). */
@@ -106,33 +62,6 @@ function bodyFault(fault: Fault | undefined): 'truncate' | 'stall' | undefined {
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
-
-function readCookie(req: IncomingMessage, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_FORM_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-}
-
-function decodeSegment(segment: string): string | undefined {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Starts the portal on `options.host:options.port` (a free port by default). Options are validated first. */
 export async function startPortal(options: Partial<PortalOptions> = {}): Promise<Portal> {
@@ -155,29 +84,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
   let listedVehicles = present(vehicles);
   let listedCards = present(cards);
   let closing: Promise<void> | undefined;
-  const stats: PortalStats = {
-    logins: 0,
-    loginFailures: 0,
-    filesServed: {},
-    filesFromZero: {},
-    filesResumed: 0,
-    pagesServed: {},
-    sent5xx: 0,
-    sent429: 0,
-    stuck: 0,
-    truncated: 0,
-    stalled: 0,
-    htmlExpired: 0,
-    expiredSessions: 0,
-    requests: 0,
-    filesInFlight: 0,
-    peakFilesInFlight: 0,
-    revalidations: 0,
-    sent403: 0,
-    totpFailures: 0,
-    notModified: 0,
-    fileBodyBytes: 0,
-  };
+  const stats = emptyStats();
 
   const later = (fn: () => void, ms: number): void => {
     const timer = setTimeout(() => {
@@ -188,8 +95,6 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
   };
   const delay = (ms: number): Promise<void> =>
     ms === 0 ? Promise.resolve() : new Promise((resolve) => later(resolve, ms));
-  const binding = new SessionBinding(sessions, opts.revalidateMs, delay);
-  const totp = opts.totpSecret === '' ? undefined : new TotpStep(opts.totpSecret);
   const startedAt = Date.now();
   // The bursts run on the portal's clock: the same schedule from every start, whatever the client does.
   const inBurst = (): boolean =>
@@ -243,32 +148,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
   const notFound = (res: ServerResponse, what: string, loggedIn: boolean): Promise<void> =>
     sendHtml(res, 404, messagePage('Not found', `${what} does not exist.`, loggedIn));
 
-  const sessionCookie = (id: string): string => `${COOKIE}=${id}; HttpOnly; Path=/; SameSite=Lax`;
-
-  /**
-   * The request's live session. A bound session whose headers differ is re-validated first; when that rotates
-   * its id, the new cookie is set on `res`.
-   */
-  const sessionOf = async (req: IncomingMessage, res: ServerResponse): Promise<Session | undefined> => {
-    const session = sessions.get(readCookie(req, COOKIE));
-    if (!session || !opts.bindSession) return session;
-    const checked = await binding.check(session, req);
-    if (checked && checked.id !== session.id) res.setHeader('Set-Cookie', sessionCookie(checked.id));
-    return checked;
-  };
-
-  /** The login redirect, clearing a cookie that names a session we no longer know (expired, or from a restart). */
-  const toLogin = (req: IncomingMessage, res: ServerResponse, session: Session | undefined): void => {
-    // A live session that has not accepted the licence keeps its cookie: the browser's own side requests
-    // (favicon, prefetch) land here too, and must not log the user out halfway through the licence page.
-    const stale = session === undefined && readCookie(req, COOKIE) !== undefined;
-    redirect(
-      res,
-      302,
-      '/login',
-      stale ? { 'Set-Cookie': `${COOKIE}=; HttpOnly; Path=/; SameSite=Lax; Max-Age=0` } : {},
-    );
-  };
+  const signIn = createSignIn({ opts, stats, sessions, delay, sendHtml, redirect });
 
   /** One rule for a vehicle or card: its page and its file alike answer 403 to a logged-in user. */
   const forbidden = (itemNumber: number): boolean =>
@@ -514,58 +394,6 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     return asset(`photo:${stock}:${n}`, 'image/png', () => vehiclePhoto(stock, n));
   };
 
-  const login: Handler = async (req, res) => {
-    if (req.method !== 'POST') {
-      // Rails/Devise send a signed-in visitor away from the sign-in form.
-      if (opts.loginRedirects && readCookie(req, COOKIE) !== undefined) {
-        const session = await sessionOf(req, res);
-        if (res.destroyed) return;
-        if (session?.licenceAccepted) return redirect(res, 302, '/inventory');
-      }
-      return sendHtml(res, 200, loginPage());
-    }
-    const form = await readForm(req);
-    if (!form) return sendHtml(res, 413, loginPage('The form was too large.'));
-    const username = form.get('username') ?? '';
-    if (username !== opts.username || (form.get('password') ?? '') !== opts.password) {
-      stats.loginFailures++;
-      return sendHtml(res, 401, loginPage('Invalid username or password', username));
-    }
-    stats.logins++;
-    const session = sessions.create(headerFingerprint(req), totp !== undefined);
-    redirect(res, 303, totp ? '/login/code' : '/licence', { 'Set-Cookie': sessionCookie(session.id) });
-  };
-
-  /** The second factor, between the password and the licence: a TOTP code for a session that awaits one. */
-  const loginCode: Handler = async (req, res) => {
-    const session = await sessionOf(req, res);
-    if (res.destroyed) return;
-    if (!totp || !session) return toLogin(req, res, session);
-    if (!session.awaitingCode) return redirect(res, 302, '/licence');
-    if (req.method !== 'POST') return sendHtml(res, 200, totpPage());
-    const form = await readForm(req);
-    if (!totp.accepts((form?.get('code') ?? '').trim())) {
-      stats.totpFailures++;
-      return sendHtml(res, 401, totpPage('That code is not valid. Enter the current 6-digit code.'));
-    }
-    session.awaitingCode = false;
-    redirect(res, 303, '/licence');
-  };
-
-  const licence: Handler = async (req, res) => {
-    const session = await sessionOf(req, res);
-    if (res.destroyed) return;
-    if (!session) return toLogin(req, res, session);
-    if (session.awaitingCode) return redirect(res, 302, '/login/code');
-    if (req.method !== 'POST') return sendHtml(res, 200, licencePage());
-    const form = await readForm(req);
-    if (form?.get('accept') !== 'on') {
-      return sendHtml(res, 400, licencePage('You must accept the licence agreement to continue.'));
-    }
-    session.licenceAccepted = true;
-    redirect(res, 303, '/inventory');
-  };
-
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://portal.invalid');
     const path = url.pathname;
@@ -591,20 +419,12 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       res.end(body);
       return;
     }
-    if (path === '/login')
-      return method === 'POST' || isRead ? login(req, res, url) : allow('GET, HEAD, POST');
-    if (path === '/login/code')
-      return method === 'POST' || isRead ? loginCode(req, res, url) : allow('GET, HEAD, POST');
-    if (path === '/licence')
-      return method === 'POST' || isRead ? licence(req, res, url) : allow('GET, HEAD, POST');
-    if (path === '/logout') {
-      if (method !== 'POST') return allow('POST');
-      const id = readCookie(req, COOKIE);
-      if (id !== undefined) sessions.delete(id);
-      return redirect(res, 303, '/login', {
-        'Set-Cookie': `${COOKIE}=; HttpOnly; Path=/; SameSite=Lax; Max-Age=0`,
-      });
+    const forms = { '/login': signIn.login, '/login/code': signIn.loginCode, '/licence': signIn.licence };
+    if (Object.hasOwn(forms, path)) {
+      const handler = forms[path as keyof typeof forms];
+      return method === 'POST' || isRead ? handler(req, res) : allow('GET, HEAD, POST');
     }
+    if (path === '/logout') return method === 'POST' ? signIn.logout(req, res) : allow('POST');
     if (path === '/') return redirect(res, 302, '/inventory');
     if (path === '/favicon.ico') {
       res.writeHead(404, { 'Content-Length': '0', 'Cache-Control': 'public, max-age=3600' });
@@ -612,9 +432,9 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       return;
     }
 
-    const session = await sessionOf(req, res);
+    const session = await signIn.sessionOf(req, res);
     if (res.destroyed) return;
-    if (!session?.licenceAccepted) return toLogin(req, res, session);
+    if (!session?.licenceAccepted) return signIn.toLogin(req, res, session);
     if (!isRead) return allow('GET, HEAD');
     if ((path === '/inventory' || path === '/cards') && opts.forbiddenListing)
       return sendList(res, 403, forbiddenPage());
@@ -629,7 +449,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     return {
       ...stats,
       expiredSessions: sessions.expired,
-      revalidations: binding.count,
+      revalidations: signIn.revalidations(),
       filesServed: { ...stats.filesServed },
       filesFromZero: { ...stats.filesFromZero },
       pagesServed: { ...stats.pagesServed },
