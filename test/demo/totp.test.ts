@@ -1,24 +1,15 @@
 // DEMO_TOTP_SECRET: a second factor between the password and the licence, checked against codes computed here
 // by hand (node:crypto, RFC 4226/6238), not by the library the portal uses.
-import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Portal, type PortalOptions, startPortal } from '../../src/demo/portal.js';
 import { TotpStep } from '../../src/demo/totp-step.js';
 import { login, request, sessionCookie } from './portal-client.js';
+import { totpCode } from './totp-code.js';
 
 // RFC 6238's SHA-1 test secret, the ASCII string "12345678901234567890", in base32.
 const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
 
-/** RFC 6238 by hand: HMAC-SHA-1 of the 30 s step number, dynamic truncation, `digits` digits. */
-function code(atMs: number, digits = 6): string {
-  const key = Buffer.from('12345678901234567890', 'ascii');
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 30_000)));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const offset = mac[19]! & 0xf;
-  const value = mac.readUInt32BE(offset) & 0x7fffffff;
-  return String(value % 10 ** digits).padStart(digits, '0');
-}
+const code = (atMs: number, digits = 6): string => totpCode(SECRET, atMs, digits);
 
 const started: Portal[] = [];
 async function portal(options: Partial<PortalOptions> = {}): Promise<Portal> {

@@ -1,10 +1,11 @@
-// The heavy page and the script-built link in real Chromium (Playwright, not pagepool): the script runs
-// without an error, builds its ~600 elements, the photos and stylesheet load, and a script link appears.
+// The demo portal in real Chromium (Playwright, not pagepool): signing in through the forms with a TOTP code and
+// a header-bound session, the heavy page's script and assets, and the script-built sticker link.
 import type { Browser, BrowserContext, Page } from 'playwright';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Portal, type PortalOptions, startPortal } from '../../src/demo/portal.js';
 import { launchTestBrowser } from '../helpers/chromium.js';
-import { signIn } from './portal-client.js';
+import { rawRequest, signIn } from './portal-client.js';
+import { totpCode } from './totp-code.js';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -84,4 +85,45 @@ describe('script-built sticker link in Chromium', () => {
       expect(await off.page.$('#sticker-slot')).not.toBeNull();
     });
   }
+});
+
+describe('signing in with Chromium', () => {
+  it('types the password and the TOTP code into the forms; its own pages and assets never re-validate', async () => {
+    const secret = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+    const portal = await startPortal({
+      vehicles: 3,
+      totpSecret: secret,
+      bindSession: true,
+      heavy: true,
+      compress: true,
+    });
+    started.push(portal);
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${portal.url}/inventory`);
+    await page.fill('input[name=username]', 'demo');
+    await page.fill('input[name=password]', 'demo-pass');
+    await page.click('button[type=submit]');
+    await page.waitForURL('**/login/code');
+    await page.fill('input[name=code]', totpCode(secret, Date.now()));
+    await page.click('button[type=submit]');
+    await page.waitForURL('**/licence');
+    await page.check('#accept');
+    await page.click('#accept-licence');
+    await page.waitForURL('**/inventory');
+    await page.click('a[href="/vehicle/S00002"]');
+    await page.waitForSelector('html[data-heavy="ready"]', { timeout: 20_000 });
+    expect(portal.stats()).toMatchObject({ logins: 1, totpFailures: 0, revalidations: 0 });
+
+    // A client with other headers and the browser's cookie takes the session over; the browser is logged out.
+    const [cookie] = await context.cookies();
+    const other = await rawRequest(portal, '/vehicle/S00001/sticker.pdf', {
+      headers: { cookie: `${cookie!.name}=${cookie!.value}`, 'user-agent': 'curl/8' },
+    });
+    expect(other.status).toBe(200);
+    expect(portal.stats().revalidations).toBe(1);
+    await page.goto(`${portal.url}/vehicle/S00003`);
+    expect(new URL(page.url()).pathname).toBe('/login');
+  });
 });
