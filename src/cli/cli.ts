@@ -177,6 +177,7 @@ export async function main(argv: string[]): Promise<number> {
               err,
               baseUrl,
               progress.phaseKnown ? (progress.loggedIn ? 'listing' : 'login') : null,
+              site.login !== undefined,
             ),
         config,
       );
@@ -382,7 +383,12 @@ const UNREACHABLE =
   /net::(ERR_CONNECTION_REFUSED|ERR_NAME_NOT_RESOLVED|ERR_ADDRESS_UNREACHABLE|ERR_CONNECTION_TIMED_OUT|ERR_CONNECTION_RESET|ERR_INTERNET_DISCONNECTED|ERR_TIMED_OUT|ERR_UNSAFE_PORT)/;
 
 /** An error that ended the command before any item started, as the one line that says what to fix. */
-function setupFailure(err: unknown, baseUrl: string, phase: 'login' | 'listing' | null): unknown {
+function setupFailure(
+  err: unknown,
+  baseUrl: string,
+  phase: 'login' | 'listing' | null,
+  hasLogin: boolean,
+): unknown {
   // An empty listing is its own answer (NO_ITEMS, exit 1), not a setup failure.
   if (exitCodeOf(err) !== EXIT.failed || (err instanceof PagepoolError && err.code === 'NO_ITEMS'))
     return err;
@@ -395,8 +401,8 @@ function setupFailure(err: unknown, baseUrl: string, phase: 'login' | 'listing' 
     );
   }
   // A listing page the portal refuses to the logged-in account is no fault of list(): its message says so.
-  const checkList =
-    err instanceof PagepoolError && err.code === 'FORBIDDEN' ? '' : " (check the adapter's list())";
+  const refused = hasLogin && err instanceof PagepoolError && err.code === 'FORBIDDEN';
+  const checkList = refused ? '' : " (check the adapter's list())";
   const advice = {
     login: `The login failed: ${text} (check the adapter's login() and the credentials)`,
     listing: `Listing the items failed before any item started: ${text}${checkList}`,
