@@ -89,7 +89,8 @@ export interface PortalOptions {
   forbiddenListing: boolean;
   /**
    * A GET of /login by a visitor whose session is valid (licence accepted) is redirected (302) to /inventory,
-   * as Rails/Devise applications do; a POST of /login still logs in. @default false
+   * as Rails/Devise applications do; a POST of /login still logs in. On by default: real portals behave so, and
+   * pagepool's logins must cope. @default true
    */
   loginRedirects: boolean;
   /**
@@ -154,7 +155,7 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   revalidateMs: 300,
   forbiddenEvery: 0,
   forbiddenListing: false,
-  loginRedirects: false,
+  loginRedirects: true,
   revision: 1,
   heavy: false,
   scriptLinkEvery: 0,
