@@ -3,11 +3,18 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
-import { request } from 'undici';
-import { FileInvalidError, PermanentError, SessionExpiredError, TransferTooSlowError } from '../errors.js';
+import {
+  FileInvalidError,
+  PagepoolError,
+  PermanentError,
+  SessionExpiredError,
+  TransferError,
+  TransferTooSlowError,
+} from '../errors.js';
 import { metaPathOf, PartFile, removePart, sizeOf } from './atomic-write.js';
 import { diskFullError, isDiskFull } from './disk-space.js';
 import { checkKind, isHtmlContentType, wantsHtml } from './file-kind.js';
+import { type HttpResponse, SYNC_WRITE_BYTES, sendGet } from './http-request.js';
 import { HttpStatusError, httpStatusError } from './http-status.js';
 import { type MinSpeed, SpeedFloor } from './speed-floor.js';
 import type { FileKind } from './types.js';
@@ -79,7 +86,7 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
     // left unread it would hold its connection, and the agent's close() would wait for it for ever.
     try {
       const where = attempt.url;
-      const status = response.statusCode;
+      const status = response.status;
 
       if (status === 416 && offset > 0) {
         await response.body.dump();
@@ -129,7 +136,7 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
 
       return await streamBody(attempt, response, { append, expected, resumable: meta !== undefined });
     } catch (err) {
-      abandon(response.body);
+      response.body.stop(new Error('body not needed'));
       throw err;
     }
   }
@@ -138,7 +145,7 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
 
 async function streamBody(
   attempt: DownloadAttempt,
-  response: Dispatcher.ResponseData,
+  response: HttpResponse,
   options: { append: boolean; expected: number | undefined; resumable: boolean },
 ): Promise<DownloadResult> {
   const { partPath, kind, nameHint, url } = attempt;
@@ -157,14 +164,14 @@ async function streamBody(
         const error = new TransferTooSlowError(
           `${url} sent ${Math.round(speed)} bytes/s over ${windowMs / 1000} s, below the minimum of ${bytesPerSec} bytes/s`,
         );
-        response.body.destroy(error);
+        response.body.stop(error);
       },
       Math.max(50, windowMs / 10),
     );
   try {
     for await (const chunk of response.body) {
-      floor?.add((chunk as Buffer).byteLength);
-      await part.write(chunk as Buffer);
+      floor?.add(chunk.byteLength);
+      await part.write(chunk, { sync: chunk.byteLength >= SYNC_WRITE_BYTES });
       if (!checked && part.headComplete) {
         checkKind(kind, part.head(), nameHint, url);
         checked = true;
@@ -174,14 +181,14 @@ async function streamBody(
     if (!checked) checkKind(kind, part.head(), nameHint, url);
   } catch (err) {
     clearInterval(watch);
-    abandon(response.body);
+    response.body.stop(new Error('body not needed'));
     // A cut or a timeout leaves bytes worth resuming; a wrong file (or no validator) leaves nothing.
     if (options.resumable && !(err instanceof FileInvalidError || err instanceof SessionExpiredError)) {
       await part.close();
     } else {
       await part.discard();
     }
-    throw err;
+    throw clientError(err, url, attempt.signal);
   }
   if (options.expected !== undefined && part.bytes !== options.expected) {
     const short = part.bytes < options.expected;
@@ -207,7 +214,7 @@ async function streamBody(
 async function requestFollowingRedirects(
   attempt: DownloadAttempt,
   extra: Record<string, string>,
-): Promise<Dispatcher.ResponseData> {
+): Promise<HttpResponse> {
   let url = attempt.url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers: Record<string, string> = {
@@ -219,14 +226,14 @@ async function requestFollowingRedirects(
     if (attempt.userAgent !== undefined) headers['user-agent'] = attempt.userAgent;
     const cookies = await attempt.cookies(url);
     if (cookies.length > 0) headers.cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-    const response = await request(url, {
-      method: 'GET',
-      headers,
-      dispatcher: attempt.dispatcher,
-      signal: attempt.signal,
-    });
+    let response: HttpResponse;
+    try {
+      response = await sendGet(attempt.dispatcher, new URL(url), headers, attempt.signal);
+    } catch (err) {
+      throw clientError(err, url, attempt.signal);
+    }
     const location = header(response.headers, 'location');
-    if (![301, 302, 303, 307, 308].includes(response.statusCode) || location === undefined) return response;
+    if (![301, 302, 303, 307, 308].includes(response.status) || location === undefined) return response;
     await response.body.dump();
     url = new URL(location, url).href;
   }
@@ -300,13 +307,7 @@ async function readMeta(partPath: string): Promise<PartMeta | undefined> {
   }
 }
 
-// destroy() without an error listener would surface as an uncaught exception.
-function abandon(body: Dispatcher.ResponseData['body']): void {
-  body.on('error', () => {});
-  body.destroy();
-}
-
-function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+function header(headers: HttpResponse['headers'], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
@@ -318,4 +319,53 @@ function parseLength(value: string | undefined): number | undefined {
 
 function lowerKeys(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** What an HTTP client failure says to a user, by its code; the code itself goes on the error. */
+const CLIENT_FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found (DNS)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
+  UND_ERR_BODY_TIMEOUT: 'the body stalled (no data in time)',
+  UND_ERR_SOCKET: 'the connection closed mid-body',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the connection closed before the whole body arrived',
+  UND_ERR_CLOSED: 'the connection pool is closed',
+  UND_ERR_DESTROYED: 'the connection pool is closed',
+};
+
+/**
+ * A failure of the HTTP client as the item's retryable TransferError naming the URL; our own errors and the
+ * signal's reason (a timeout, a shutdown) pass through unchanged.
+ */
+function clientError(err: unknown, url: string, signal: AbortSignal): unknown {
+  if (err instanceof PagepoolError || (signal.aborted && err === signal.reason)) return err;
+  const code = errorCode(err);
+  const what = (code !== undefined && CLIENT_FAILURES[code]) || describeCause(err);
+  return new TransferError(
+    `GET ${url}: ${what}${code === undefined ? '' : ` (${code})`}`,
+    { url, chain: [url], reason: code },
+    {
+      cause: err,
+    },
+  );
+}
+
+function errorCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function describeCause(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0] || err.name : String(err);
 }

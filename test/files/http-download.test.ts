@@ -13,6 +13,7 @@ import {
   PermanentError,
   RateLimitedError,
   SessionExpiredError,
+  TransferError,
   TransferTooSlowError,
 } from '../../src/errors.js';
 import { parseContentRange } from '../../src/files/http-download.js';
@@ -453,7 +454,11 @@ describe('fetch: timeouts and cancellation', () => {
       { bodyIdleTimeoutMs: 200, retries: 1 },
     );
     const err = await rejection(files.fetch(`${server.origin}/stall.pdf`, { kind: 'pdf' }));
-    expect((err as { code?: string }).code).toBe('UND_ERR_BODY_TIMEOUT');
+    expect(err).toBeInstanceOf(TransferError);
+    expect(err).toMatchObject({ code: 'TRANSFER_FAILED', reason: 'UND_ERR_BODY_TIMEOUT' });
+    expect((err as Error).message).toBe(
+      `GET ${server.origin}/stall.pdf: the body stalled (no data in time) (UND_ERR_BODY_TIMEOUT)`,
+    );
     expect(server.requests).toHaveLength(2);
     expect(await listDir(dir)).toEqual([]);
   });
@@ -473,6 +478,47 @@ describe('fetch: timeouts and cancellation', () => {
     expect((err as Error).message).toBe('task deadline');
     expect(server.requests).toHaveLength(1);
     expect((await listDir(dir)).filter((n) => !n.endsWith('.part') && !n.endsWith('.json'))).toEqual([]);
+  });
+});
+
+describe('fetch: a failure inside the HTTP client', () => {
+  it("is the item's retryable TransferError naming the URL and the client's code (connection refused)", async () => {
+    const gone = await startServer(() => {});
+    const origin = gone.origin;
+    await gone.close();
+    const dir = await tempDir();
+    const store = makeStore(dir, { retries: 1 });
+    open.push(store);
+    const files = store.forJob({ key: 'k', signal: new AbortController().signal });
+    const err = await rejection(files.fetch(`${origin}/a.pdf`, { kind: 'pdf' }));
+    expect(err).toBeInstanceOf(TransferError);
+    expect(err).toMatchObject({
+      code: 'TRANSFER_FAILED',
+      reason: 'ECONNREFUSED',
+      url: `${origin}/a.pdf`,
+      chain: [`${origin}/a.pdf`],
+    });
+    expect((err as Error).message).toBe(`GET ${origin}/a.pdf: connection refused (ECONNREFUSED)`);
+    expect(classify(err)).toBe('retry');
+    expect(await listDir(dir)).toEqual([]);
+  });
+
+  it('a connection closed mid-body is a TransferError after `retries`, nothing left without a validator', async () => {
+    const { server, dir, files } = await setup(
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/pdf', 'content-length': 200_000 });
+        res.write(pdfBytes(100_000), () => res.socket?.destroy());
+      },
+      { retries: 2 },
+    );
+    const err = await rejection(files.fetch(`${server.origin}/cut.pdf`, { kind: 'pdf' }));
+    expect(err).toBeInstanceOf(TransferError);
+    expect((err as TransferError).url).toBe(`${server.origin}/cut.pdf`);
+    expect((err as Error).message).toMatch(
+      new RegExp(`^GET ${server.origin}/cut.pdf: the connection closed`),
+    );
+    expect(server.requests).toHaveLength(3);
+    expect(await listDir(dir)).toEqual([]);
   });
 });
 
