@@ -12,10 +12,13 @@ import {
   TransferTooSlowError,
 } from '../errors.js';
 import { metaPathOf, PartFile, removePart, sizeOf } from './atomic-write.js';
+import { browserHeadersFor } from './browser-headers.js';
+import { canDecode, contentCoding, decode } from './content-decoding.js';
 import { diskFullError, isDiskFull } from './disk-space.js';
 import { checkKind, isHtmlContentType, wantsHtml } from './file-kind.js';
 import { type HttpResponse, SYNC_WRITE_BYTES, sendGet } from './http-request.js';
 import { HttpStatusError, httpStatusError } from './http-status.js';
+import { type BrowserCookie, cookiesFromResponse } from './set-cookies.js';
 import { type MinSpeed, SpeedFloor } from './speed-floor.js';
 import type { FileKind } from './types.js';
 
@@ -35,9 +38,13 @@ export interface DownloadAttempt {
   kind: FileKind;
   /** The name the file will probably get: `.html` there is the only way HTML bytes are accepted. */
   nameHint: string;
+  /** The adapter's own headers: they override the browser's. */
   headers: Record<string, string>;
+  /** The browser's navigation headers (see browser-headers.ts); none: `accept-encoding: identity` only. */
+  browserHeaders: Readonly<Record<string, string>>;
   cookies(url: string): Promise<Array<{ name: string; value: string }>>;
-  userAgent: string | undefined;
+  /** Takes the cookies a response set (redirects included) into the browser's session. */
+  addCookies: ((cookies: BrowserCookie[]) => Promise<void>) | undefined;
   dispatcher: Dispatcher;
   signal: AbortSignal;
   /** Free space to ask for in a disk-full message. */
@@ -112,12 +119,21 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
         );
       }
 
-      const contentLength = parseLength(header(response.headers, 'content-length'));
+      // A compressed body is decoded as it streams and fetched whole: a Range counts encoded bytes while the
+      // `.part` holds decoded ones, and servers that compress on the fly make each encoding anew (nginx then
+      // weakens the ETag), so a resume could not be proven to continue the same bytes.
+      const coding = contentCoding(header(response.headers, 'content-encoding'));
+      if (coding !== undefined && !canDecode(coding)) {
+        await removePart(partPath);
+        throw new PermanentError(`${where} sent a body pagepool cannot decode (Content-Encoding: ${coding})`);
+      }
+      const contentLength =
+        coding === undefined ? parseLength(header(response.headers, 'content-length')) : undefined;
       let expected: number | undefined;
       let append = false;
       if (status === 206) {
         const range = parseContentRange(header(response.headers, 'content-range'));
-        if (range === undefined || range.start !== offset) {
+        if (range === undefined || range.start !== offset || coding !== undefined) {
           await removePart(partPath);
           throw new FileInvalidError(`Unusable Content-Range from ${where}: restarting from zero`);
         }
@@ -129,12 +145,17 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
         expected = contentLength;
       }
       if (!append) {
-        meta = freshMeta(attempt.url, response.headers, expected);
+        meta = coding === undefined ? freshMeta(attempt.url, response.headers, expected) : undefined;
         if (meta === undefined) await removePart(partPath);
         else await writeMeta(partPath, meta, attempt.diskMarginBytes + (expected ?? 0));
       }
 
-      return await streamBody(attempt, response, { append, expected, resumable: meta !== undefined });
+      return await streamBody(attempt, response, {
+        append,
+        expected,
+        resumable: meta !== undefined,
+        coding,
+      });
     } catch (err) {
       response.body.stop(new Error('body not needed'));
       throw err;
@@ -146,7 +167,7 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
 async function streamBody(
   attempt: DownloadAttempt,
   response: HttpResponse,
-  options: { append: boolean; expected: number | undefined; resumable: boolean },
+  options: { append: boolean; expected: number | undefined; resumable: boolean; coding: string | undefined },
 ): Promise<DownloadResult> {
   const { partPath, kind, nameHint, url } = attempt;
   const needed = attempt.diskMarginBytes + (options.expected ?? 0);
@@ -168,8 +189,20 @@ async function streamBody(
       },
       Math.max(50, windowMs / 10),
     );
+  const { coding } = options;
+  const chunks =
+    coding === undefined
+      ? response.body
+      : decode(
+          response.body,
+          coding,
+          (err) =>
+            new FileInvalidError(`The ${coding} body from ${url} cannot be decoded: ${describeCause(err)}`, {
+              cause: err,
+            }),
+        );
   try {
-    for await (const chunk of response.body) {
+    for await (const chunk of chunks) {
       floor?.add(chunk.byteLength);
       await part.write(chunk, { sync: chunk.byteLength >= SYNC_WRITE_BYTES });
       if (!checked && part.headComplete) {
@@ -217,21 +250,24 @@ async function requestFollowingRedirects(
 ): Promise<HttpResponse> {
   let url = attempt.url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const target = new URL(url);
     const headers: Record<string, string> = {
-      // undici does not decompress; ask for the bytes as they are stored.
+      // Without a browser to copy, ask for the bytes as they are stored.
       'accept-encoding': 'identity',
+      ...browserHeadersFor(target, attempt.browserHeaders),
       ...lowerKeys(attempt.headers),
       ...extra,
     };
-    if (attempt.userAgent !== undefined) headers['user-agent'] = attempt.userAgent;
     const cookies = await attempt.cookies(url);
     if (cookies.length > 0) headers.cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
     let response: HttpResponse;
     try {
-      response = await sendGet(attempt.dispatcher, new URL(url), headers, attempt.signal);
+      response = await sendGet(attempt.dispatcher, target, headers, attempt.signal);
     } catch (err) {
       throw clientError(err, url, attempt.signal);
     }
+    // Before the next hop reads the cookies: a login redirect often sets the session it then needs.
+    await keepCookies(attempt, target, response);
     const location = header(response.headers, 'location');
     if (![301, 302, 303, 307, 308].includes(response.status) || location === undefined) return response;
     await response.body.dump();
@@ -319,6 +355,14 @@ function parseLength(value: string | undefined): number | undefined {
 
 function lowerKeys(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** Hands the response's Set-Cookie to the browser; a cookie the browser refuses is its call, as for a page. */
+async function keepCookies(attempt: DownloadAttempt, url: URL, response: HttpResponse): Promise<void> {
+  const raw = response.headers['set-cookie'];
+  if (attempt.addCookies === undefined || raw === undefined) return;
+  const cookies = cookiesFromResponse(url, Array.isArray(raw) ? raw : [raw]);
+  if (cookies.length > 0) await attempt.addCookies(cookies).catch(() => {});
 }
 
 /** What an HTTP client failure says to a user, by its code; the code itself goes on the error. */

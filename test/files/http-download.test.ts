@@ -252,7 +252,7 @@ describe('fetch: status codes and session expiry', () => {
     });
     const store = makeStore(dir, {
       cookies: async () => [{ name: 'sid', value: 'abc' }],
-      userAgent: 'pagepool-test',
+      headers: { 'user-agent': 'pagepool-test' },
     });
     open.push(store);
     const files = store.forJob({ key: 'k', signal: new AbortController().signal });
@@ -261,7 +261,7 @@ describe('fetch: status codes and session expiry', () => {
     );
     expect(server.requests.map((r) => r.url)).toEqual(['/doc.pdf', '/login?next=/doc.pdf']);
     expect(server.requests.every((r) => r.headers.cookie === 'sid=abc')).toBe(true);
-    expect(server.requests[0]?.headers['user-agent']).toBe('pagepool-test');
+    expect(server.requests.every((r) => r.headers['user-agent'] === 'pagepool-test')).toBe(true);
     expect(await listDir(dir)).toEqual([]);
   });
 
