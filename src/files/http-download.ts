@@ -88,11 +88,11 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
       // If-Range: the server sends the rest only if the file is still the version we have.
       headers['if-range'] = check;
     }
-    const response = await requestFollowingRedirects(attempt, headers);
+    const { response, route } = await requestFollowingRedirects(attempt, headers);
     // Whatever fails from here on (a full disk writing `.part.json`, a bad Content-Range), the body goes:
     // left unread it would hold its connection, and the agent's close() would wait for it for ever.
     try {
-      const where = attempt.url;
+      const { where } = route;
       const status = response.status;
 
       if (status === 416 && offset > 0) {
@@ -150,7 +150,7 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
         else await writeMeta(partPath, meta, attempt.diskMarginBytes + (expected ?? 0));
       }
 
-      return await streamBody(attempt, response, {
+      return await streamBody(attempt, response, route, {
         append,
         expected,
         resumable: meta !== undefined,
@@ -167,9 +167,11 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
 async function streamBody(
   attempt: DownloadAttempt,
   response: HttpResponse,
+  route: Route,
   options: { append: boolean; expected: number | undefined; resumable: boolean; coding: string | undefined },
 ): Promise<DownloadResult> {
-  const { partPath, kind, nameHint, url } = attempt;
+  const { partPath, kind, nameHint } = attempt;
+  const url = route.where;
   const needed = attempt.diskMarginBytes + (options.expected ?? 0);
   const part = await PartFile.open(partPath, { append: options.append, neededBytes: needed });
   let checked = false;
@@ -221,7 +223,7 @@ async function streamBody(
     } else {
       await part.discard();
     }
-    throw clientError(err, url, attempt.signal);
+    throw clientError(err, route, attempt.signal);
   }
   if (options.expected !== undefined && part.bytes !== options.expected) {
     const short = part.bytes < options.expected;
@@ -243,11 +245,20 @@ async function streamBody(
   }
 }
 
+/** The URLs one request went through: where it ended, and how to name it in a message. */
+interface Route {
+  /** Every URL requested, first to last: `chain[0]` is the adapter's, the last the one that answered or failed. */
+  chain: string[];
+  /** `http://a/x`, or after redirects `http://a/x -> 302 http://b/y`. */
+  where: string;
+}
+
 /** Sends the GET, following up to MAX_REDIRECTS redirects by hand (fresh cookies for every hop). */
 async function requestFollowingRedirects(
   attempt: DownloadAttempt,
   extra: Record<string, string>,
-): Promise<HttpResponse> {
+): Promise<{ response: HttpResponse; route: Route }> {
+  const route: Route = { chain: [attempt.url], where: attempt.url };
   let url = attempt.url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const target = new URL(url);
@@ -264,17 +275,21 @@ async function requestFollowingRedirects(
     try {
       response = await sendGet(attempt.dispatcher, target, headers, attempt.signal);
     } catch (err) {
-      throw clientError(err, url, attempt.signal);
+      throw clientError(err, route, attempt.signal);
     }
     // Before the next hop reads the cookies: a login redirect often sets the session it then needs.
     await keepCookies(attempt, target, response);
     const location = header(response.headers, 'location');
-    if (![301, 302, 303, 307, 308].includes(response.status) || location === undefined) return response;
+    if (![301, 302, 303, 307, 308].includes(response.status) || location === undefined) {
+      return { response, route };
+    }
     await response.body.dump();
     url = new URL(location, url).href;
+    route.chain.push(url);
+    route.where += ` -> ${response.status} ${url}`;
   }
   // A portal bouncing us between pages is almost always a login loop.
-  throw new SessionExpiredError(`More than ${MAX_REDIRECTS} redirects from ${attempt.url}`);
+  throw new SessionExpiredError(`More than ${MAX_REDIRECTS} redirects: ${route.where}`);
 }
 
 /** The error a final status means, or undefined for 200/206: `httpStatusError`, and any other 1xx-3xx retried. */
@@ -385,19 +400,19 @@ const CLIENT_FAILURES: Record<string, string> = {
 };
 
 /**
- * A failure of the HTTP client as the item's retryable TransferError naming the URL; our own errors and the
+ * A failure of the HTTP client as the item's retryable TransferError naming the URL that failed and the redirects
+ * that led there (`GET http://a/x -> 302 http://b/y: connection refused (ECONNREFUSED)`); our own errors and the
  * signal's reason (a timeout, a shutdown) pass through unchanged.
  */
-function clientError(err: unknown, url: string, signal: AbortSignal): unknown {
+function clientError(err: unknown, route: Route, signal: AbortSignal): unknown {
   if (err instanceof PagepoolError || (signal.aborted && err === signal.reason)) return err;
   const code = errorCode(err);
   const what = (code !== undefined && CLIENT_FAILURES[code]) || describeCause(err);
+  const url = route.chain[route.chain.length - 1] ?? route.where;
   return new TransferError(
-    `GET ${url}: ${what}${code === undefined ? '' : ` (${code})`}`,
-    { url, chain: [url], reason: code },
-    {
-      cause: err,
-    },
+    `GET ${route.where}: ${what}${code === undefined ? '' : ` (${code})`}`,
+    { url, chain: [...route.chain], reason: code },
+    { cause: err },
   );
 }
 

@@ -513,6 +513,39 @@ describe('fetch: a failure inside the HTTP client', () => {
     expect(await listDir(dir)).toEqual([]);
   });
 
+  it('after a redirect names the chain that led to the URL that failed', async () => {
+    const gone = await startServer(() => {});
+    const dead = gone.origin;
+    await gone.close();
+    const { server, dir, files } = await setup((_req, res) => {
+      res.writeHead(302, { location: `${dead}/b.pdf` }).end();
+    });
+    const err = await rejection(files.fetch(`${server.origin}/a.pdf`, { kind: 'pdf' }));
+    expect(err).toMatchObject({
+      code: 'TRANSFER_FAILED',
+      reason: 'ECONNREFUSED',
+      url: `${dead}/b.pdf`,
+      chain: [`${server.origin}/a.pdf`, `${dead}/b.pdf`],
+    });
+    expect((err as Error).message).toBe(
+      `GET ${server.origin}/a.pdf -> 302 ${dead}/b.pdf: connection refused (ECONNREFUSED)`,
+    );
+    expect(await listDir(dir)).toEqual([]);
+  });
+
+  it('a status after redirects names the chain too', async () => {
+    const { server, files } = await setup((req, res) => {
+      if (req.url === '/a.pdf') res.writeHead(301, { location: '/b.pdf' }).end();
+      else if (req.url === '/b.pdf') res.writeHead(307, { location: '/c.pdf' }).end();
+      else res.writeHead(404).end();
+    });
+    const err = await rejection(files.fetch(`${server.origin}/a.pdf`, { kind: 'pdf' }));
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as Error).message).toBe(
+      `${server.origin}/a.pdf -> 301 ${server.origin}/b.pdf -> 307 ${server.origin}/c.pdf does not exist (404)`,
+    );
+  });
+
   it('a connection closed mid-body is a TransferError after `retries`, nothing left without a validator', async () => {
     const { server, dir, files } = await setup(
       (_req, res) => {
