@@ -1,14 +1,29 @@
 // A private Debian nginx for one test file: a temp prefix, a free port on 127.0.0.1, a config the test writes
 // (its `server {}` body); stopped (SIGTERM, then SIGKILL) and its folder removed after.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, spawnTethered, stopTethered, waitForPort } from './tethered.js';
 
+/** One line of the access log: what nginx sent, in its own words. */
+export interface ServedRequest {
+  /** The request's path and query, as sent (percent-encoded). */
+  uri: string;
+  status: number;
+  /** The Connection header sent (`close` with `keepalive_timeout 0`), `-` for none. */
+  connection: string;
+  /** The Content-Encoding sent (`gzip`), `-` for none. */
+  encoding: string;
+  /** Body bytes sent (compressed, when it was). */
+  bytes: number;
+}
+
 export interface NginxServer {
   /** `http://127.0.0.1:PORT` */
   origin: string;
+  /** Every request served so far, from nginx's access log, oldest first. */
+  served(): Promise<ServedRequest[]>;
   /** Stops nginx and removes its prefix folder; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -50,6 +65,7 @@ export async function startNginx(server: string): Promise<NginxServer> {
       let stopping: Promise<void> | undefined;
       return {
         origin: `http://127.0.0.1:${port}`,
+        served: async () => parseLog(await readFile(path.join(prefix, 'logs', 'access.log'), 'utf8')),
         stop: () => {
           stopping ??= (async () => {
             await stopTethered(child);
@@ -79,7 +95,8 @@ error_log ${temp('logs/error.log')} warn;
 ${process.getuid?.() === 0 ? 'user root;' : ''}
 events { worker_connections 256; }
 http {
-  access_log off;
+  log_format served '$status $sent_http_connection $sent_http_content_encoding $body_bytes_sent $request_uri';
+  access_log ${temp('logs/access.log')} served;
   client_body_temp_path ${temp('client_body')};
   proxy_temp_path ${temp('proxy')};
   fastcgi_temp_path ${temp('fastcgi')};
@@ -93,4 +110,14 @@ http {
   }
 }
 `;
+}
+
+function parseLog(text: string): ServedRequest[] {
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [status, connection = '-', encoding = '-', bytes, ...uri] = line.split(' ');
+      return { uri: uri.join(' '), status: Number(status), connection, encoding, bytes: Number(bytes) };
+    });
 }
