@@ -1,4 +1,7 @@
 // The public API: `import { run, defineSite } from 'pagepool'`.
+
+/** The Playwright page an adapter gets (`login`, `list`, `job.page`): `import type { Page } from 'pagepool'`. */
+export type { Page } from 'playwright';
 export {
   ConfigError,
   classify,
@@ -27,5 +30,3 @@ export type { RunEvents } from './run-events.js';
 export { type CheckResponseOptions, checkResponse } from './sites/check-response.js';
 export { BUILT_IN_SITES, loadSite } from './sites/load-site.js';
 export { type Credentials, defineSite, type Job, type ListContext, type Site } from './sites/site.js';
-/** The Playwright page an adapter gets (`login`, `list`, `job.page`): `import type { Page } from 'pagepool'`. */
-export type { Page } from 'playwright';
