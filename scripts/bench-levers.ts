@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startPortal } from '../src/demo/portal.js';
-import { type ChildRun, measureChild, TABLE_HEADER, tableRow, writeRefs } from './benchmark.js';
+import { type ChildRun, measureChild, writeRefs } from './bench-measure.js';
 
 interface Lever {
   args?: string[];
@@ -63,6 +63,14 @@ const levers = Object.entries(LEVERS).filter(
   ([name]) => only.length === 0 || name === 'none' || only.includes(name),
 );
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+const pad = (s: string, n: number) => s.padStart(n);
+const TABLE_HEADER = `${pad('conc', 4)} ${'system'.padEnd(9)} ${pad('items/s', 7)} ${pad('wall/s', 6)} ${pad('CPU s/item', 10)} ${pad('CPU limit', 9)} ${pad('peak MB', 7)} ${pad('node', 5)} ${pad('browser', 7)} ${pad('renderers', 9)} ${pad('gpu/util', 8)}`;
+
+/** One row: steady rates (first to last file), CPU per item and the CPU-bound limit it implies, peak PSS. */
+function tableRow(c: number, system: string, r: ChildRun, cores: number): string {
+  const k = r.peakKinds;
+  return `${pad(String(c), 4)} ${system.padEnd(9)} ${pad(r.steadyRate.toFixed(2), 7)} ${pad(r.wallRate.toFixed(2), 6)} ${pad(r.steadyCpuPerItem.toFixed(4), 10)} ${pad((cores / r.steadyCpuPerItem).toFixed(1), 9)} ${pad(mb(r.peakBytes), 7)} ${pad(mb(k.node), 5)} ${pad(mb(k.browser), 7)} ${pad(mb(k.renderer), 9)} ${pad(mb(k['gpu/utility']), 8)}${r.pss ? '' : ' (RSS)'}`;
+}
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : 0);
 
 /** The median renderer's PSS at its first sample with 10% of the items done, and at its last sample. */

@@ -16,7 +16,7 @@ import { PageSession } from '../src/browser/page-session.js';
 import { startPortal } from '../src/demo/portal.js';
 import { descendants } from '../src/metrics/process-tree-memory.js';
 import { demoLogin } from '../src/sites/demo-portal-login.js';
-import { CPU_KINDS, type CpuKind, TreeCpu } from './benchmark.js';
+import { CPU_KINDS, type CpuKind, TreeCpu } from './bench-measure.js';
 
 interface Variant {
   /** Chromium switches for this variant's own browser. */

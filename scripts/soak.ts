@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startPortal } from '../src/demo/portal.js';
 import { processMemory } from '../src/metrics/process-tree-memory.js';
-import { runCli, writeRefs } from './benchmark.js';
+import { runCli, writeRefs } from './bench-measure.js';
 
 /** Items pulled before memory is taken as settled (browser caches, JIT, pools warmed up). */
 const WARMUP_ITEMS = 2000;
