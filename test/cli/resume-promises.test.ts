@@ -2,7 +2,7 @@
 // what was in flight, and leaves alone what failed permanently (a 404, "no document") unless you add
 // `--retry-failed`. `--fresh` starts over and keeps the old checkpoint as a backup." Checked through the built
 // command as a user runs it (real Chromium), what reached the portal read from a logging proxy in front of it.
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nodeCheckpointFs } from '../../src/checkpoint/checkpoint-fs.js';
@@ -127,6 +127,38 @@ describe('the next run: transient failures retried, permanent ones left alone un
     expect(third.stderr).toMatch(/S99999/);
     expect([...(await doneKeys(cwd))].sort()).toEqual(stocks.filter((s) => s !== 'S99999'));
   });
+
+  it(
+    'the embedded demo with DEMO_FAILURE_RATE: the next run pulls the items that failed, and only them',
+    SLOW,
+    async () => {
+      const N = 20;
+      const cwd = await tempDir();
+      const pull = (failureRate: string) =>
+        runCli(['run', '--site', 'demo', '--retries', '0', '--concurrency', '4'], {
+          cwd,
+          env: { DEMO_VEHICLES: String(N), DEMO_FAILURE_RATE: failureRate },
+          timeoutMs: 120_000,
+        });
+      const reportItems = async () => {
+        const file = path.join(outDir(cwd), '.pagepool', 'report.json');
+        const report = JSON.parse(await readFile(file, 'utf8')) as {
+          items: Array<{ key: string; outcome: string }>;
+        };
+        return report.items;
+      };
+      const first = await pull('0.3');
+      expect(first.code, first.stderr).toBe(1);
+      const failed = (await reportItems()).filter((i) => i.outcome !== 'done').map((i) => i.key);
+      expect(failed.length).toBeGreaterThan(0);
+      expect((await doneKeys(cwd)).size).toBe(N - failed.length);
+
+      const second = await pull('0');
+      expect(second.code, second.stderr).toBe(0);
+      expect((await reportItems()).map((i) => i.key).sort()).toEqual(failed.sort());
+      expect((await doneKeys(cwd)).size).toBe(N);
+    },
+  );
 
   it(
     '"no document" from the adapter `pagepool init` writes is permanent: not asked for again',
