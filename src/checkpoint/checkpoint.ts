@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import type { CheckpointFile, CheckpointFs } from './checkpoint-fs.js';
 import { nodeCheckpointFs } from './checkpoint-fs.js';
 import { type LoadedCheckpoint, loadCheckpoint } from './checkpoint-loader.js';
+import { CheckpointLock } from './checkpoint-lock.js';
 import { journalPathFor } from './checkpoint-paths.js';
 import type { CheckpointState } from './checkpoint-state.js';
 import {
@@ -98,6 +99,8 @@ export class Checkpoint {
     private readonly manifest: CheckpointFile | null,
     /** Manifest lines of keys not done here, by key: see `orphanLines`. */
     private readonly orphans: Map<string, Set<string>>,
+    /** One writer per checkpoint: held from open to close. */
+    private readonly lock: CheckpointLock | null,
   ) {
     this.path = options.path;
     this.journalPath = journalPathFor(options.path);
@@ -116,17 +119,29 @@ export class Checkpoint {
     });
   }
 
-  /** Creates the folder, loads snapshot + journal in one pass, and opens the journal for appending. */
+  /**
+   * Creates the folder, takes the checkpoint's lock (CheckpointInUseError while another process writes it), loads
+   * snapshot + journal in one pass, and opens the journal for appending.
+   */
   static async open(options: CheckpointOptions): Promise<Checkpoint> {
     validate(options);
     const fs = options.fs ?? nodeCheckpointFs;
     const journalPath = journalPathFor(options.path);
     await fs.mkdir(dirname(options.path));
-    const loaded = await loadCheckpoint(fs, options.path, journalPath, {
-      keepNotUploaded: options.uploads ?? false,
-      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
-    });
-    const journal = await fs.openAppend(journalPath);
+    // A swapped file layer (crash simulation) lives in this process alone: there is no other writer to keep out.
+    const lock = options.fs ? null : await CheckpointLock.acquire(options.path, 'run');
+    let loaded: LoadedCheckpoint;
+    let journal: CheckpointFile;
+    try {
+      loaded = await loadCheckpoint(fs, options.path, journalPath, {
+        keepNotUploaded: options.uploads ?? false,
+        ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+      });
+      journal = await fs.openAppend(journalPath);
+    } catch (err) {
+      await lock?.release();
+      throw err;
+    }
     let manifest: CheckpointFile | null = null;
     let orphans = new Map<string, Set<string>>();
     try {
@@ -149,9 +164,10 @@ export class Checkpoint {
     } catch (err) {
       await journal.close().catch(() => {});
       await manifest?.close().catch(() => {});
+      await lock?.release();
       throw err;
     }
-    return new Checkpoint(options, fs, loaded, journal, manifest, orphans);
+    return new Checkpoint(options, fs, loaded, journal, manifest, orphans, lock);
   }
 
   /** Done: whole on disk and, when the checkpoint was opened with `uploads`, every file uploaded. */
@@ -264,6 +280,7 @@ export class Checkpoint {
       } finally {
         await this.journal.close().catch(() => {});
         await this.manifest?.close().catch(() => {});
+        await this.lock?.release();
       }
     })();
     return this.closing;
