@@ -36,6 +36,8 @@ export interface UiOptions {
 }
 
 export interface Ui {
+  /** A line for the user now (on stderr), drawn above the bars when they are up rather than under them. */
+  notice(line: string): void;
   /** Stops timers and bars and leaves the terminal clean; idempotent. */
   stop(): void;
 }
@@ -128,6 +130,7 @@ export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): U
 
   let stopped = false;
   return {
+    notice: toErr,
     stop() {
       if (stopped) return;
       stopped = true;

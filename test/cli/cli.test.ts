@@ -67,7 +67,7 @@ describe('pagepool --help', () => {
     const { code, stdout } = await runCli(['--help'], { cwd });
     expect(code).toBe(0);
     for (const s of Object.values(SETTINGS)) if (s.flag) expect(stdout).toContain(`--${s.flag}`);
-    expect(stdout).toMatch(/Exit codes: 0 .*1 .*2 [\s\S]*3 .*130/);
+    expect(stdout).toMatch(/Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}130 /);
   });
 });
 
@@ -130,6 +130,32 @@ describe('bad settings', () => {
       /^pagepool: Unknown option `--concurrence`\. See `pagepool --help`\.$/,
     ],
     ['unknown command', ['pull'], {}, /^pagepool: Unknown command `pull`.*\. See `pagepool --help`\.$/],
+    // Issue 22.3: a command word after an option was taken as a value or ignored, and `--max 2 init` ran a pull.
+    [
+      'a command word after an option',
+      ['--max', '2', 'init'],
+      {},
+      /^pagepool: Unexpected argument `init`: the command comes first, as in `pagepool init \.\.\.`\. See `pagepool --help`\.$/,
+    ],
+    [
+      'an option that does not apply to the command',
+      ['init', '--max', '2'],
+      {},
+      /^pagepool: Option `--max` does not apply to `init`\. See `pagepool init --help`\.$/,
+    ],
+    // Issue 22.11: Number() took 1e3 and 0x4.
+    [
+      'an exponent for an integer',
+      ['--max', '1e3'],
+      {},
+      /^pagepool: Expected `--max` to be an integer from 0 to/,
+    ],
+    [
+      'a hexadecimal integer',
+      ['--concurrency', '0x4'],
+      {},
+      /^pagepool: Expected `--concurrency` to be an integer from 1 to 64, got `0x4`/,
+    ],
     [
       'missing credentials',
       ['--site', 'demo', '--base-url', 'http://127.0.0.1:9'],
