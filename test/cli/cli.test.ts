@@ -275,6 +275,37 @@ export default { ...demo, async login() { throw new Error('my login exploded'); 
       stderr: `pagepool: Cannot reach the portal at ${url} (ERR_CONNECTION_REFUSED): check \`--base-url\` and that the portal is up\n`,
     });
     expect(existsSync(path.join(cwd, 'downloads', '.pagepool', 'report.json'))).toBe(false);
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  // Issue 22.11: Chromium refuses some ports outright (9 is discard); that is not "the portal is down".
+  it(
+    'a --base-url on a port Chromium refuses: exit 2, one line that says so, nothing in --out',
+    SLOW,
+    async () => {
+      const cwd = await tempDir();
+      const { code, stderr, stdout } = await runCli(['run', '--base-url', 'http://127.0.0.1:9'], {
+        cwd,
+        env: { PAGEPOOL_USERNAME: 'demo', PAGEPOOL_PASSWORD: 'demo-pass' },
+      });
+      expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+      expect(stderr).toBe(
+        'pagepool: Chromium refuses the port of http://127.0.0.1:9 (ERR_UNSAFE_PORT: a port it keeps for other protocols): serve the portal on another port\n',
+      );
+      expect(await readdir(cwd)).toEqual([]);
+    },
+  );
+
+  // Issue 22.9: with no display, --headed said "The login failed ... check the adapter's login()".
+  it('--headed with no display: the browser could not start, exit 2, nothing in --out', SLOW, async () => {
+    const cwd = await tempDir();
+    // runCli passes no DISPLAY: as on a server.
+    const { code, stderr } = await runCli(['run', '--headed', '--max', '1'], { cwd });
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^pagepool: The browser could not start: .*`--headed` needs a display/);
+    expect(stderr).not.toMatch(/login/);
+    expect(await readdir(cwd)).toEqual([]);
   });
 
   it(
