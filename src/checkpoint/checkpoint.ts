@@ -30,7 +30,7 @@ export type { CheckpointFile, CheckpointFs } from './checkpoint-fs.js';
 export type { CheckpointSummary } from './checkpoint-summary.js';
 export { repairCheckpoint } from './repair.js';
 export { startFresh } from './start-fresh.js';
-export { formatStatus, readStatus } from './status.js';
+export { formatStatus, readStatus, statusCounts } from './status.js';
 
 export interface CheckpointOptions {
   /** The snapshot file, e.g. `downloads/.pagepool/checkpoint.json`; the journal is `<path>l` beside it. */

@@ -332,6 +332,8 @@ export default { ...demo, async login() { throw new Error('my login exploded'); 
         await readFile(path.join(cwd, 'downloads', '.pagepool', 'report.json'), 'utf8'),
       );
       expect(report.totals.failed).toBe(failures);
+      // Issue 22.9: 500s were counted under the metrics code UNKNOWN.
+      expect(report.metrics.failures).toEqual({ HTTP_STATUS: { failed: failures, retried: 0 } });
       expect(report.totals.done).toBe(summary.done);
       // --quiet and exit 1: the one-line summary still comes, in the words `status` uses.
       const lines = stdout.trimEnd().split('\n');
@@ -343,6 +345,24 @@ export default { ...demo, async login() { throw new Error('my login exploded'); 
       );
       const text = await runCli(['status'], { cwd });
       expect(text.stdout).toMatch(new RegExp(`^  failed \\(will be retried\\) +${failures} items, `, 'm'));
+      // Issue 22.10: --json said `"failed":0,"pending":7` where the text said 7 failed, and the reasons were one
+      // line per vehicle. Now both come from one set of counts, and alike failures are one group.
+      expect(summary).toMatchObject({
+        failed: failures,
+        failedWillBeRetried: failures,
+        failedPermanently: 0,
+      });
+      expect(summary.failuresByReason).toEqual([
+        {
+          reason: 'vehicle <key> answered HTTP 500',
+          count: failures,
+          permanent: false,
+          examples: expect.any(Array),
+        },
+      ]);
+      expect(text.stdout).toMatch(
+        new RegExp(`^ +${failures} {2}transient {2}vehicle <key> answered HTTP 500 \\(S\\d{5}`, 'm'),
+      );
       expect(text.stdout).toMatch(/^ {2}failed permanently +0 items, /m);
     },
   );
