@@ -21,6 +21,8 @@ export interface Config extends Omit<SettingValues, 'checkpoint' | 'noColor'> {
   command: CommandName;
   /** The command's positional arguments (`init`'s PATH, `try`'s N), as given. */
   args: readonly string[];
+  /** The folder relative paths (`--site`, `--out`, `--refs`, .env) are read from: where the user typed the command. */
+  cwd: string;
   /** Absolute; `<out>/.pagepool/checkpoint.json` unless set. */
   checkpoint: string;
   /** ANSI colours: stdout is a TTY and NO_COLOR is not set. */
@@ -57,7 +59,7 @@ export type Parsed =
 
 const SEE_HELP = 'See `pagepool --help`.';
 
-export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: LoadOptions): Parsed {
+export function loadConfig({ argv, env, cwd = userCwd(), isTTY = false }: LoadOptions): Parsed {
   // The command word comes first, or there is none (`run`); after `--` nothing is an option.
   const word = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : null;
   const known = word !== null && isCommandName(word) ? word : null;
@@ -142,6 +144,7 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
     ...rest,
     command,
     args: positionals.slice(0, spec.args.length),
+    cwd,
     checkpoint: checkpoint ?? path.join(v.out, '.pagepool', 'checkpoint.json'),
     color: isTTY && noColor === null && environment.NO_COLOR === undefined,
     demoEnv,
@@ -329,6 +332,15 @@ function parseFlags(argv: string[]) {
     options[flag] = { type: SETTINGS[name].parser === 'boolean' ? 'boolean' : 'string' };
   }
   return parseArgs({ args, options, allowPositionals: true, strict: true });
+}
+
+/**
+ * Where the user typed the command. Under `npm start --` or `npm run test:10 --` npm runs us in the package's root,
+ * whatever folder the user was in, and says where that was in INIT_CWD: paths the user typed are relative to it.
+ */
+function userCwd(): string {
+  const { INIT_CWD, npm_lifecycle_event } = process.env;
+  return INIT_CWD && npm_lifecycle_event ? path.resolve(INIT_CWD) : process.cwd();
 }
 
 /** process.env with .env (in the working folder) underneath; .env never overrides the real environment. */

@@ -19,7 +19,7 @@ export async function openPortalSession(
   config: Readonly<Config>,
   announce: (line: string) => void = () => {},
 ): Promise<PortalSession> {
-  const site = await loadSite(config.site);
+  const site = await loadSite(config.site, config.cwd);
   let baseUrl = config.baseUrl;
   let portal: Portal | null = null;
   let defaults: Credentials = { username: '', password: '' };
