@@ -457,6 +457,52 @@ export default { ...demo, async login() { throw new Error('my login exploded'); 
     ]);
     expect(`${stdout}${stderr}`).not.toMatch(/run again|resume/);
   });
+
+  // Issue 22.2: exit 2 promises that nothing was pulled and nothing is left in --out. A bad line 30 stopped the
+  // run after 9 items; a CSV without the key column left a checkpoint, a report and an empty manifest behind.
+  it(
+    'a --refs file with a bad last line: exit 2 before anything starts, nothing pulled, --out not created',
+    SLOW,
+    async () => {
+      const cwd = await tempDir();
+      const good = Array.from({ length: 29 }, (_, i) =>
+        JSON.stringify({
+          stock: `S${String(i + 1).padStart(5, '0')}`,
+          url: `vehicle/S${String(i + 1).padStart(5, '0')}`,
+        }),
+      );
+      await writeFile(path.join(cwd, 'bad30.jsonl'), `${good.join('\n')}\n{"stock": "S00030",\n`);
+      const { code, stderr, stdout } = await runCli(['run', '--refs', 'bad30.jsonl', '--out', 'X'], {
+        cwd,
+        env: { DEMO_VEHICLES: '30' },
+      });
+      expect(code).toBe(2);
+      expect(stderr).toMatch(
+        /^pagepool: `--refs` \S*bad30\.jsonl line 30 is not valid JSON: \{"stock": "S00030",\n$/,
+      );
+      expect(stdout).not.toMatch(/saved/);
+      expect((await readdir(cwd)).sort()).toEqual(['bad30.jsonl']);
+    },
+  );
+
+  it(
+    'a --refs CSV without the column the key is read from: exit 2 naming it, --out not created',
+    SLOW,
+    async () => {
+      const cwd = await tempDir();
+      await writeFile(path.join(cwd, 'nokey.csv'), 'id,url\nS00001,vehicle/S00001\nS00002,vehicle/S00002\n');
+      const { code, stderr } = await runCli(['run', '--refs', 'nokey.csv', '--out', 'X'], {
+        cwd,
+        env: { DEMO_VEHICLES: '3' },
+      });
+      expect(code).toBe(2);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stderr).toMatch(
+        /^pagepool: `--refs` \S*nokey\.csv: 2 of 2 items are not refs of site demo \(every item: does the file have the column or field the key is read from\?\): item 1: /,
+      );
+      expect((await readdir(cwd)).sort()).toEqual(['nokey.csv']);
+    },
+  );
 });
 
 describe('a corrupt checkpoint', () => {
