@@ -334,13 +334,23 @@ function parseFlags(argv: string[]) {
   return parseArgs({ args, options, allowPositionals: true, strict: true });
 }
 
+/** pagepool's own scripts in package.json that run the command. */
+const OWN_SCRIPTS = ['start', 'demo', 'test:10', 'test:30'];
+
 /**
- * Where the user typed the command. Under `npm start --` or `npm run test:10 --` npm runs us in the package's root,
- * whatever folder the user was in, and says where that was in INIT_CWD: paths the user typed are relative to it.
+ * Where the user typed the command. Under `npm start --` or `npm run test:10 --` in a checkout, npm runs us in the
+ * package's root whatever folder the user was in, and says where that was in INIT_CWD: paths the user typed are
+ * relative to it. Only for our own scripts, run in our own root: a user's script that does `cd sub && pagepool`
+ * means `sub`.
  */
 function userCwd(): string {
-  const { INIT_CWD, npm_lifecycle_event } = process.env;
-  return INIT_CWD && npm_lifecycle_event ? path.resolve(INIT_CWD) : process.cwd();
+  const { INIT_CWD, npm_lifecycle_event, npm_package_name } = process.env;
+  const ownRoot = path.resolve(import.meta.dirname, '..');
+  const ours =
+    npm_package_name === 'pagepool' &&
+    OWN_SCRIPTS.includes(npm_lifecycle_event ?? '') &&
+    path.resolve(process.cwd()) === ownRoot;
+  return ours && INIT_CWD ? path.resolve(INIT_CWD) : process.cwd();
 }
 
 /** process.env with .env (in the working folder) underneath; .env never overrides the real environment. */

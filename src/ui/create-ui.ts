@@ -64,8 +64,8 @@ export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): U
   const plain =
     mode === 'plain' ? new PlainRenderer(events, stats, { out, intervalMs: plainIntervalMs, now }) : null;
 
-  const toErr = (line: string): void => {
-    if (tty) tty.notice(line, 'err');
+  const toErr = (line: string, now = false): void => {
+    if (tty) tty.notice(line, 'err', now);
     else err.write(`${line}\n`);
   };
   const toOut = (line: string): void => {
@@ -130,7 +130,7 @@ export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): U
 
   let stopped = false;
   return {
-    notice: toErr,
+    notice: (line) => toErr(line, true),
     stop() {
       if (stopped) return;
       stopped = true;
