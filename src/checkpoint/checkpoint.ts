@@ -1,7 +1,7 @@
 // The crash-safe checkpoint: snapshot + append-only journal + manifest, every write under one mutex.
 import { dirname } from 'node:path';
 import { Mutex } from 'async-mutex';
-import { ConfigError } from '../errors.js';
+import { ConfigError, isErrno } from '../errors.js';
 import type { CheckpointFile, CheckpointFs } from './checkpoint-fs.js';
 import { nodeCheckpointFs } from './checkpoint-fs.js';
 import { type LoadedCheckpoint, loadCheckpoint } from './checkpoint-loader.js';
@@ -271,12 +271,19 @@ export class Checkpoint {
     await this.mutex.runExclusive(() => this.compactLocked());
   }
 
-  /** Waits for queued writes, compacts, closes the files. Idempotent. */
+  /**
+   * Waits for queued writes, compacts, closes the files. Idempotent. A compaction the disk has no room for is
+   * skipped: the journal already holds every record, and the next open replays it.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       try {
         await this.writer.idle();
-        await this.mutex.runExclusive(() => this.compactLocked());
+        await this.mutex
+          .runExclusive(() => this.compactLocked())
+          .catch((err: unknown) => {
+            if (!isErrno(err, 'ENOSPC') && !isErrno(err, 'EDQUOT')) throw err;
+          });
       } finally {
         await this.journal.close().catch(() => {});
         await this.manifest?.close().catch(() => {});

@@ -261,6 +261,8 @@ async function processItem<Ref>(
  * look at, and a snapshot (a screenshot and the HTML, ~0.3 s) would only delay the hold or the re-login.
  */
 function worthSnapshot(err: unknown, ctx: AttemptContext): boolean {
+  // Stopped by the run (a full disk, Ctrl+C): its error is the stop's ("Target page ... closed"), not the item's.
+  if (ctx.signal.aborted && classify(ctx.signal.reason) === 'fatal') return false;
   const decision = classify(err);
   return decision !== 'fatal' && decision !== 'backoff' && decision !== 'relogin' && !ctx.abandoned.aborted;
 }
