@@ -113,7 +113,8 @@ export default async function tryCommand({ config, signal, interrupts }: Command
       ].join('\n')}\n`,
     );
     keep = failed.size > 0 && existsSync(failuresDir);
-    if (keep) say(`Failure snapshots kept in ${failuresDir}; delete ${out} when done.`);
+    // Said even with --quiet: it is where the answer to "why did it fail" is.
+    if (keep) process.stdout.write(`Failure snapshots kept in ${failuresDir}; delete ${out} when done.\n`);
     const ok = failed.size === 0 && badFiles === 0 && savedKeys.size > 0;
     return ok ? EXIT_CODES.ok : EXIT_CODES.failed;
   } finally {
