@@ -1,14 +1,13 @@
 // `run --queue`, `work` and `enqueue`: the fleet's commands, with the same checks, display and setup-failure
 // lines as a local pull. BullMQ and ioredis are loaded only here (~25 MB a local pull does not need).
 import { EXIT_CODES } from '../errors.js';
-import { createUi } from '../ui/create-ui.js';
 import type { CommandContext } from './command-context.js';
 import { ensureCreatable } from './out-folder.js';
 import { openPortalSession } from './portal-session.js';
+import { showProgress } from './progress-display.js';
 import { openPullServices } from './pull-services.js';
 import { isInterrupt } from './report-error.js';
 import { SetupProgress } from './setup-failure.js';
-import { uiOptions } from './ui-options.js';
 
 export async function fleetPull({ config, signal, interrupts }: CommandContext): Promise<number> {
   const pulls = config.command !== 'enqueue';
@@ -27,11 +26,7 @@ export async function fleetPull({ config, signal, interrupts }: CommandContext):
       const { events } = services;
       // `enqueue` logs in and lists without events: there the failing phase is not known.
       const progress = new SetupProgress(!session.site.login, pulls ? events : null);
-      const ui = createUi(events, uiOptions(config));
-      const undoDisplay = interrupts.useDisplay(
-        (line) => ui.notice(line),
-        () => ui.stop(),
-      );
+      const display = showProgress(events, config, interrupts);
       try {
         const { fleetCommand } = await import('../fleet/fleet-commands.js');
         return await fleetCommand({
@@ -47,8 +42,7 @@ export async function fleetPull({ config, signal, interrupts }: CommandContext):
         if (isInterrupt(err, signal)) return EXIT_CODES.interrupted;
         throw progress.explain(err, session.baseUrl);
       } finally {
-        undoDisplay();
-        ui.stop();
+        display.stop();
       }
     } finally {
       await session.close();

@@ -8,18 +8,17 @@ import { workerOptionsFrom } from '../../config.js';
 import { EXIT_CODES } from '../../errors.js';
 import type { QueueSummary } from '../../queue/task-queue.js';
 import { run } from '../../run.js';
-import { createUi } from '../../ui/create-ui.js';
 import { RunReport } from '../../ui/run-report.js';
 import { formatNothingToDo } from '../../ui/run-summary.js';
 import type { CommandContext } from '../command-context.js';
 import { fleetPull } from '../fleet-pull.js';
 import { ensureCreatable, missingFolders } from '../out-folder.js';
 import { openPortalSession } from '../portal-session.js';
+import { showProgress } from '../progress-display.js';
 import { openPullServices } from '../pull-services.js';
 import { checkRefsFile } from '../refs-check.js';
 import { isInterrupt } from '../report-error.js';
 import { SetupProgress } from '../setup-failure.js';
-import { uiOptions } from '../ui-options.js';
 
 export default async function runCommand(ctx: CommandContext): Promise<number> {
   if (ctx.config.queue) return fleetPull(ctx);
@@ -53,11 +52,7 @@ export default async function runCommand(ctx: CommandContext): Promise<number> {
         const { events } = services;
         progress = new SetupProgress(!session.site.login, events);
         const report = new RunReport(events, { metrics: services.collector });
-        const ui = createUi(events, uiOptions(config));
-        const undoDisplay = interrupts.useDisplay(
-          (line) => ui.notice(line),
-          () => ui.stop(),
-        );
+        const display = showProgress(events, config, interrupts);
         let summary: QueueSummary;
         try {
           summary = await run({
@@ -77,8 +72,7 @@ export default async function runCommand(ctx: CommandContext): Promise<number> {
           if (isInterrupt(err, signal)) return EXIT_CODES.interrupted;
           throw progress.explain(err, session.baseUrl);
         } finally {
-          undoDisplay();
-          ui.stop();
+          display.stop();
           // Only a run that tried something has something to report: a run with nothing to do (or that never got
           // to its first item) leaves the last report as it was.
           if (progress.started) {

@@ -12,15 +12,14 @@ import { workerOptionsFrom } from '../../config.js';
 import { ConfigError, EXIT_CODES } from '../../errors.js';
 import { run } from '../../run.js';
 import type { RunEvents } from '../../run-events.js';
-import { createUi } from '../../ui/create-ui.js';
 import { formatBytes, formatDuration, toAscii } from '../../ui/text-format.js';
 import type { CommandContext } from '../command-context.js';
 import { checkSavedFile } from '../file-check.js';
 import { openPortalSession } from '../portal-session.js';
+import { showProgress } from '../progress-display.js';
 import { checkRefsFile } from '../refs-check.js';
 import { isInterrupt } from '../report-error.js';
 import { SetupProgress } from '../setup-failure.js';
-import { uiOptions } from '../ui-options.js';
 
 const DEFAULT_ITEMS = 10;
 const MAX_ITEMS = 1000;
@@ -53,11 +52,7 @@ export default async function tryCommand({ config, signal, interrupts }: Command
     const failed = new Map<string, string>();
     events.on('task:failed', ({ key, reason }) => failed.set(key, reason));
     const progress = new SetupProgress(!session.site.login, events);
-    const ui = createUi(events, uiOptions(config));
-    const undoDisplay = interrupts.useDisplay(
-      (line) => ui.notice(line),
-      () => ui.stop(),
-    );
+    const display = showProgress(events, config, interrupts);
     const started = performance.now();
     let reason: string;
     try {
@@ -78,8 +73,7 @@ export default async function tryCommand({ config, signal, interrupts }: Command
       if (isInterrupt(err, signal)) return EXIT_CODES.interrupted;
       throw progress.explain(err, session.baseUrl);
     } finally {
-      undoDisplay();
-      ui.stop();
+      display.stop();
     }
     const seconds = (performance.now() - started) / 1000;
     const manifest = await readFile(path.join(out, 'manifest.jsonl'), 'utf8').catch(() => '');
