@@ -1,41 +1,26 @@
 // Issue 22.5: `pagepool list | head -3` ended with `Error: write EPIPE` and a stack, exit 1; `run | head -1` too.
 // A closed stdout now ends the command quietly, as Ctrl+C does (a pull keeps its checkpoint), like `git log | head`.
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, runCli } from '../helpers/cli.js';
+import { BIN, runCli, runShell } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 
 afterAll(removeTempDirs);
 
 /** `pagepool ARGS | head -N` in bash: what head printed, pagepool's stderr and its exit code (PIPESTATUS). */
-function piped(
+async function piped(
   args: string[],
   lines: number,
   cwd: string,
   env: Record<string, string>,
 ): Promise<{ head: string; stderr: string; code: number }> {
-  return new Promise((resolve, reject) => {
-    const quoted = args.map((a) => `'${a}'`).join(' ');
-    const script = `'${process.execPath}' '${BIN}' ${quoted} 2>pagepool.err | head -${lines}; echo "\${PIPESTATUS[0]}" > pagepool.code`;
-    const child = spawn('bash', ['-c', script], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    });
-    let head = '';
-    child.stdout.on('data', (d: Buffer) => {
-      head += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', async () => {
-      clearTimeout(timer);
-      const stderr = await readFile(path.join(cwd, 'pagepool.err'), 'utf8');
-      const code = Number((await readFile(path.join(cwd, 'pagepool.code'), 'utf8')).trim());
-      resolve({ head, stderr, code });
-    });
-  });
+  const quoted = args.map((a) => `'${a}'`).join(' ');
+  const script = `'${process.execPath}' '${BIN}' ${quoted} 2>pagepool.err | head -${lines}; echo "\${PIPESTATUS[0]}" > pagepool.code`;
+  const { stdout } = await runShell(script, { cwd, env });
+  const stderr = await readFile(path.join(cwd, 'pagepool.err'), 'utf8');
+  const code = Number((await readFile(path.join(cwd, 'pagepool.code'), 'utf8')).trim());
+  return { head: stdout, stderr, code };
 }
 
 describe('a closed stdout', () => {

@@ -1,12 +1,11 @@
 // `pagepool init` and the README's adapter: one text, written by init, shown verbatim in the README, and run as
 // it is against the embedded demo portal through the real CLI.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adapterSkeleton } from '../../src/sites/adapter-skeleton.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, runShell } from '../helpers/cli.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const made: string[] = [];
@@ -30,34 +29,6 @@ function printedCommand(stdout: string): string {
   const line = stdout.split('\n')[1]?.trim();
   if (!line) throw new Error(`no command in: ${stdout}`);
   return line;
-}
-
-/** Runs a command line as the user would paste it into a shell in `cwd`. */
-function shell(
-  command: string,
-  cwd: string,
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', command], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 describe("the README's adapter", () => {
@@ -108,7 +79,11 @@ describe('pagepool init', () => {
     // Two pages: at 8 pages every item retries on the same Retry-After tick and the herd can use up an item's
     // free retries (noted as an open problem in the closing note of session 19).
     // Pasted as printed, in the folder init ran in (npm runs it from the package root: paths stay the user's).
-    const pull = await shell(`${printedCommand(init.stdout)} --quiet --concurrency 2`, cwd, env);
+    const pull = await runShell(`${printedCommand(init.stdout)} --quiet --concurrency 2`, {
+      cwd,
+      env,
+      timeoutMs: 300_000,
+    });
     expect(pull.stderr).toBe('');
     expect(pull.code).toBe(0);
     const want = Array.from({ length: 8 }, (_, i) => `S0000${i + 1}.pdf`);
