@@ -67,6 +67,10 @@ describe('pagepool --help', () => {
     const { code, stdout } = await runCli(['--help'], { cwd });
     expect(code).toBe(0);
     for (const s of Object.values(SETTINGS)) if (s.flag) expect(stdout).toContain(`--${s.flag}`);
+    // Issue 22.11: --version, -v, -h and `run --queue` were missing.
+    expect(stdout).toMatch(/^ {2}-v, --version +print the version$/m);
+    expect(stdout).toMatch(/^ {2}-h, --help +show this help/m);
+    expect(stdout).toMatch(/^ {2}run +pull every item \(the default command\); with --queue, /m);
     expect(stdout).toMatch(/Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}130 /);
   });
 });
