@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run setup: install the dependencies, build dist/ (the `pagepool` command and the library) and, when no
 # Chromium is found, install Debian's chromium-headless-shell (what headless runs launch) and chromium (for
-# --headed) through apt-get (and, for the tests, redis-server and poppler-utils when missing).
+# --headed) through apt-get (and, for the tests, redis-server, poppler-utils and tmux when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,9 +29,11 @@ if [ -z "$missing" ] && [ -z "${CHROMIUM_PATH:-}" ] && [ -x /usr/bin/chromium ] 
   && command -v apt-get >/dev/null 2>&1; then
   shell="chromium-headless-shell"
 fi
-# The test suite also drives a real redis-server (fleet tests) and poppler's pdftoppm (the independent PDF check).
+# The test suite also drives a real redis-server (fleet tests), poppler's pdftoppm (the independent PDF check) and
+# tmux (the progress display read off a real terminal).
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v pdftoppm >/dev/null 2>&1 || missing="$missing poppler-utils"
+command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
 [ -z "$missing$shell" ] && exit 0
 
 if command -v apt-get >/dev/null 2>&1; then

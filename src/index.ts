@@ -1,4 +1,10 @@
 // The public API: `import { run, defineSite } from 'pagepool'`.
+
+export {
+  type Portal as DemoPortal,
+  type PortalOptions as DemoPortalOptions,
+  startPortal as startDemoPortal,
+} from './demo/portal.js';
 export {
   ConfigError,
   classify,
