@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'LOGIN_FAILED'
   | 'DISK_FULL'
   | 'CHECKPOINT_CORRUPT'
+  | 'CHECKPOINT_IN_USE'
+  | 'HTTP_STATUS'
   | 'FILE_INVALID'
   | 'TRANSFER_TOO_SLOW'
   | 'TRANSFER_FAILED'
@@ -191,6 +193,7 @@ export function classify(err: unknown): Decision {
       case 'LOGIN_FAILED':
       case 'DISK_FULL':
       case 'CHECKPOINT_CORRUPT':
+      case 'CHECKPOINT_IN_USE':
       case 'SHUTDOWN':
       case 'NO_BROWSER':
       case 'NO_ITEMS':
@@ -220,6 +223,7 @@ export function exitCodeOf(err: unknown): number {
       case 'LOGIN_FAILED':
       case 'SETUP_FAILED':
       case 'CHECKPOINT_CORRUPT':
+      case 'CHECKPOINT_IN_USE':
       case 'NO_BROWSER':
       case 'UPLOAD_DENIED':
         return EXIT_CODES.usage;

@@ -1,8 +1,8 @@
 // Writing `NAME.part` while hashing, then fsync -> abort check -> rename -> fsync of the folder,
 // so a final name only ever holds a whole, checked file.
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { createReadStream, writeSync } from 'node:fs';
-import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { diskFullError, isDiskFull } from './disk-space.js';
 import { HEAD_BYTES } from './file-kind.js';
@@ -224,4 +224,28 @@ export async function writePart(
     await part.discard();
     throw err;
   }
+}
+
+/**
+ * A small whole file (a report, a trace) written the way every file is: a temporary file beside it (exclusive
+ * create), fsync, rename, fsync of the folder. The one helper for it: report.json and trace.zip use it too.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true });
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const handle = await open(temp, 'wx');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dir);
 }

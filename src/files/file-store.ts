@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Agent } from 'undici';
+import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
 import { JobFiles } from './job-files.js';
 import { NameRegistry } from './name-registry.js';
@@ -81,19 +82,22 @@ export type ResolvedFileStoreOptions = Required<
 };
 
 /** The minimum transfer speed a store uses unless told: fails a 1 byte/s trickle in ~10 s, spares 1 KiB/s. */
-export const DEFAULT_MIN_SPEED = Object.freeze({ bytesPerSec: 512, windowMs: 10_000 });
+export const DEFAULT_MIN_SPEED = Object.freeze({
+  bytesPerSec: LIBRARY_DEFAULTS.minSpeedBytesPerSec,
+  windowMs: LIBRARY_DEFAULTS.minSpeedWindowMs,
+});
 
 const DEFAULTS = {
   connectTimeoutMs: 10_000,
   headersTimeoutMs: 30_000,
-  bodyIdleTimeoutMs: 10_000,
+  bodyIdleTimeoutMs: LIBRARY_DEFAULTS.fileIdleTimeoutMs,
   minSpeedBytesPerSec: DEFAULT_MIN_SPEED.bytesPerSec,
   minSpeedWindowMs: DEFAULT_MIN_SPEED.windowMs,
   retries: 3,
   retryMinTimeoutMs: 1_000,
   rateLimitRetries: 10,
   rateLimitWaitMs: 30_000,
-  diskMarginBytes: 100 * 1024 * 1024,
+  diskMarginBytes: LIBRARY_DEFAULTS.diskMarginBytes,
   maxNameLength: 120,
   session: true,
   headers: {},
