@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'HTTP_STATUS'
   | 'FILE_INVALID'
   | 'TRANSFER_TOO_SLOW'
+  | 'TRANSFER_FAILED'
   | 'FILE_NAME'
   | 'SETUP_FAILED'
   | 'NO_BROWSER'
@@ -112,6 +113,28 @@ export class NoItemsError extends PagepoolError {
 export class TransferTooSlowError extends PagepoolError {
   constructor(message: string, options?: ErrorOptions) {
     super('TRANSFER_TOO_SLOW', message, options);
+  }
+}
+
+/**
+ * A file request failed in the network or the HTTP client (connection refused or reset, cut short, a timeout):
+ * transient, retried (a `.part` it leaves is resumed). `url` is the URL that failed; `chain` every URL the
+ * request went through, first to last (redirects), so `chain[0]` is the URL the adapter asked for and the last
+ * is `url`; `reason` the client's own code (`ECONNREFUSED`, `UND_ERR_SOCKET`...) when it gave one.
+ */
+export class TransferError extends PagepoolError {
+  readonly url: string;
+  readonly chain: readonly string[];
+  readonly reason: string | undefined;
+  constructor(
+    message: string,
+    details: { url: string; chain: readonly string[]; reason: string | undefined },
+    options?: ErrorOptions,
+  ) {
+    super('TRANSFER_FAILED', message, options);
+    this.url = details.url;
+    this.chain = details.chain;
+    this.reason = details.reason;
   }
 }
 

@@ -10,6 +10,7 @@ import { TraceRecorder } from '../browser/trace-recorder.js';
 import { readManifestClaims } from '../checkpoint/manifest-claims.js';
 import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { classify, describe, PagepoolError, SessionExpiredError } from '../errors.js';
+import { captureBrowserHeaders } from '../files/browser-headers.js';
 import { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
 import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
@@ -138,14 +139,20 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     await closeBrowser();
     throw err;
   }
-  const userAgent = await pool.context.pages()[0]?.evaluate(() => navigator.userAgent);
+  // File requests carry the browser's own headers (one local navigation reads them), and cookies they are
+  // given go back to the browser: the portal sees one browser and one session.
+  const headers = await captureBrowserHeaders(pool.context).catch((err: unknown) => {
+    warn(`file requests will not carry the browser's headers: ${(err as Error).message}`);
+    return {};
+  });
   const downloads = new Stage('downloads', options.downloads || defaultDownloads(options.concurrency));
   const pages = new PageGate(options.concurrency);
   const store = new FileStore({
     outDir: path.join(options.out, site.name),
     connections: options.concurrency + downloads.limit,
     cookies: (url) => pool.context.cookies(url),
-    ...(userAgent ? { userAgent } : {}),
+    addCookies: (cookies) => pool.context.addCookies(cookies),
+    headers,
     bodyIdleTimeoutMs: options.fileIdleTimeoutMs ?? LIBRARY_DEFAULTS.fileIdleTimeoutMs,
     ...(options.minSpeedBytesPerSec === undefined
       ? {}

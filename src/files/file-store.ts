@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { JobFiles } from './job-files.js';
 import { NameRegistry } from './name-registry.js';
 import { PathLock } from './path-lock.js';
+import type { BrowserCookie } from './set-cookies.js';
 import type { Files } from './types.js';
 
 export interface FileStoreOptions {
@@ -17,8 +18,15 @@ export interface FileStoreOptions {
   connections: number;
   /** The session's cookies for a URL: pass `(url) => context.cookies(url)`. */
   cookies(url: string): Promise<Array<{ name: string; value: string }>>;
-  /** Sent on every request, so the portal sees the browser it logged in with. */
-  userAgent?: string;
+  /**
+   * The browser's own request headers (`captureBrowserHeaders(context)`: User-Agent, Accept, Accept-Language,
+   * Accept-Encoding, client hints), sent with every file request so the portal sees the browser it logged in
+   * with; a fetch's own `headers` override them. None: only `accept-encoding: identity`.
+   * @default {}
+   */
+  headers?: Record<string, string>;
+  /** Takes the cookies file responses set into the browser's session: pass `(c) => context.addCookies(c)`. */
+  addCookies?: (cookies: BrowserCookie[]) => Promise<void>;
   /** @default 10_000 */
   connectTimeoutMs?: number;
   /** @default 30_000 */
@@ -67,9 +75,9 @@ export interface FileStoreOptions {
 }
 
 export type ResolvedFileStoreOptions = Required<
-  Omit<FileStoreOptions, 'userAgent' | 'claims' | 'onRateLimited'>
+  Omit<FileStoreOptions, 'addCookies' | 'claims' | 'onRateLimited'>
 > & {
-  userAgent?: string;
+  addCookies?: (cookies: BrowserCookie[]) => Promise<void>;
   onRateLimited?: (error: unknown, retryAfterMs: number) => void;
 };
 
@@ -92,6 +100,7 @@ const DEFAULTS = {
   diskMarginBytes: LIBRARY_DEFAULTS.diskMarginBytes,
   maxNameLength: 120,
   session: true,
+  headers: {},
 };
 
 /** State every job of one output folder shares. */
@@ -180,8 +189,15 @@ function validate(options: FileStoreOptions): ResolvedFileStoreOptions {
   if (merged.onRateLimited !== undefined && typeof merged.onRateLimited !== 'function') {
     problems.push(`Expected \`onRateLimited\` to be a function, got \`${typeof merged.onRateLimited}\``);
   }
-  if (merged.userAgent !== undefined && typeof merged.userAgent !== 'string') {
-    problems.push(`Expected \`userAgent\` to be a string, got \`${String(merged.userAgent)}\``);
+  if (
+    typeof merged.headers !== 'object' ||
+    merged.headers === null ||
+    Object.values(merged.headers).some((v) => typeof v !== 'string')
+  ) {
+    problems.push(`Expected \`headers\` to be an object of strings, got \`${String(merged.headers)}\``);
+  }
+  if (merged.addCookies !== undefined && typeof merged.addCookies !== 'function') {
+    problems.push(`Expected \`addCookies\` to be a function, got \`${typeof merged.addCookies}\``);
   }
   integer('connectTimeoutMs', 1, 600_000);
   integer('headersTimeoutMs', 1, 3_600_000);

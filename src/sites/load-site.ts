@@ -2,7 +2,7 @@
 // folder, with `import ... from 'pagepool'` bound to the pagepool that is running it.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { register } from 'node:module';
+import nodeModule, { register } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError } from '../errors.js';
@@ -75,9 +75,17 @@ async function registerAdapterHooks(): Promise<void> {
   // Imported here, not at the top: it loads esbuild, which only a user's adapter needs.
   const tsx = await import('tsx/esm/api');
   tsx.register();
-  register<AdapterHooksData>(`./adapter-hooks${ext}`, import.meta.url, {
-    data: { entry: new URL(`../index${ext}`, import.meta.url).href },
-  });
+  const entry = new URL(`../index${ext}`, import.meta.url).href;
+  register<AdapterHooksData>(`./adapter-hooks${ext}`, import.meta.url, { data: { entry } });
+  // Where Node has in-thread hooks (22.15+, 24), tsx uses them: ours go in the same chain, after tsx's, so first.
+  const registerHooks = (nodeModule as { registerHooks?: (hooks: { resolve: unknown }) => unknown })
+    .registerHooks;
+  if (registerHooks) {
+    const { syncResolveHook } = (await import(
+      `./adapter-hooks${ext}`
+    )) as typeof import('./adapter-hooks.js');
+    registerHooks({ resolve: syncResolveHook(entry) });
+  }
 }
 
 /** One line: where the module is broken (file:line:column) and the compiler's message, else the error's first line. */
