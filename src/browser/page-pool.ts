@@ -2,13 +2,14 @@
 // grow, or get old; every M tasks the pool moves to a fresh context carrying the old one's storage state.
 import { EventEmitter } from 'node:events';
 import { type Browser, type BrowserContext, errors, type Page, type Response } from 'playwright';
+import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { describe, LoginError, ShutdownError } from '../errors.js';
 import { PageSession } from './page-session.js';
 
 const CONTEXT_OPTIONS = { acceptDownloads: true } as const;
 const MIB = 1024 * 1024;
 /** The default of `pageTimeoutMs`: a detail page of a slow portal loads in a few seconds, a hung one never. */
-export const PAGE_TIMEOUT_MS = 30_000;
+export const PAGE_TIMEOUT_MS = LIBRARY_DEFAULTS.pageTimeoutMs;
 
 export interface PagePoolOptions {
   browser: Browser;
@@ -99,7 +100,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     checkOptions(options);
     this.options = {
       block: true,
-      recycleAfter: 200,
+      recycleAfter: LIBRARY_DEFAULTS.recycleAfter,
       memoryCheckEvery: 20,
       pageHeapLimitBytes: 64 * MIB,
       contextRecycleAfter: 1000,

@@ -111,32 +111,28 @@ describe('a bad ref from the listing (regression: an empty key stopped the run n
   });
 });
 
-describe('bad lines in --refs', () => {
+describe('bad lines in --refs - (read as they come: stdin cannot be checked first)', () => {
   it(
     'a line that is not JSON and one parseRef refuses each fail alone, named by line; the rest is pulled; exit 1',
     SLOW,
     async () => {
       const p = await portal({ vehicles: 5 });
       const cwd = await tempDir();
-      const refs = path.join(cwd, 'refs.jsonl');
-      await writeFile(
-        refs,
-        [
-          '{"stock":"S00001"}',
-          '{"stock":"S00002"',
-          '{"url":"vehicle/S00003"}',
-          '{"stock":"S00004"}',
-          '',
-        ].join('\n'),
-      );
+      const input = [
+        '{"stock":"S00001"}',
+        '{"stock":"S00002"',
+        '{"url":"vehicle/S00003"}',
+        '{"stock":"S00004"}',
+        '',
+      ];
       const { code, stdout, stderr } = await runCli(
-        ['run', '--site', 'demo', '--base-url', p.url, '--refs', refs, '--concurrency', '2'],
-        { cwd, env: login(p) },
+        ['run', '--site', 'demo', '--base-url', p.url, '--refs', '-', '--concurrency', '2'],
+        { cwd, env: login(p), input: input.join('\n') },
       );
       expect(code).toBe(1);
       expect(stderr.trimEnd().split('\n')).toEqual([
-        `BAD REF from \`--refs\` ${refs} line 2: not valid JSON: {"stock":"S00002"`,
-        `BAD REF from \`--refs\` ${refs} line 3: not a ref of site demo: a vehicle ref needs a \`stock\`: {"url":"vehicle/S00003"}`,
+        'BAD REF from `--refs` stdin line 2: not valid JSON: {"stock":"S00002"',
+        'BAD REF from `--refs` stdin line 3: not a ref of site demo: a vehicle ref needs a `stock`: {"url":"vehicle/S00003"}',
       ]);
       expect(lastLine(stdout)).toMatch(/^Done in .*: 2 of 2 items saved \(.*\), 2 bad refs skipped\.$/);
       const status = JSON.parse((await runCli(['status', '--json'], { cwd })).stdout);
