@@ -12,7 +12,6 @@ import type { RunEvents } from '../run-events.js';
 import { loadSite } from '../sites/load-site.js';
 import { readRefs } from '../sites/read-refs.js';
 import type { Credentials, Site } from '../sites/site.js';
-import { formatBadRef } from '../ui/run-summary.js';
 import { type EnqueueCounts, enqueueRefs } from './fleet-enqueue.js';
 import {
   FLEET_PREFIX,
@@ -109,9 +108,10 @@ async function enqueue(
         signal,
       });
   let badRefs = 0;
+  // Shown by the command's display, as a local pull shows them.
   const events = listingEvents((bad) => {
     badRefs += 1;
-    process.stderr.write(`${formatBadRef(bad)}\n`);
+    ctx.events.emit('ref:bad', bad);
   });
   const counts = await enqueueRefs({
     queue,
