@@ -111,6 +111,22 @@ describe('a bad ref from the listing (regression: an empty key stopped the run n
   });
 });
 
+describe('pagepool try with a bad ref', () => {
+  it('shows it as a row of the table and on stderr, and exits 1', SLOW, async () => {
+    const p = await portal({ vehicles: 4 });
+    const cwd = await tempDir();
+    const site = await downloadAllAdapter(cwd);
+    const { code, stdout, stderr } = await runCli(['try', '--site', site, '--base-url', p.url, '4'], {
+      cwd,
+      env: login(p),
+    });
+    expect(code).toBe(1);
+    expect(stderr).toContain('BAD REF from the listing page');
+    const row = stdout.split('\n').find((line) => line.includes('BAD REF'));
+    expect(row).toMatch(/\{"stock":"","url":"inventory\/download-all"\}.*BAD REF.*the listing page/);
+  });
+});
+
 describe('bad lines in --refs - (read as they come: stdin cannot be checked first)', () => {
   it(
     'a line that is not JSON and one parseRef refuses each fail alone, named by line; the rest is pulled; exit 1',
