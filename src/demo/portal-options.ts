@@ -41,7 +41,8 @@ export interface PortalOptions {
   stallRate: number;
   /**
    * Share of file requests answered `200 text/html` with a "your session has expired" page and no redirect,
-   * while the session stays valid (a portal node that lost it): the client cannot tell it from a real expiry.
+   * while the session stays valid (a portal node that lost it): the file alone cannot tell it from a real expiry
+   * (pagepool looks at the item's page again before it logs in again).
    * @default 0
    */
   htmlExpiredRate: number;
