@@ -3,6 +3,7 @@
 
 export type ErrorCode =
   | 'PERMANENT'
+  | 'FORBIDDEN'
   | 'SESSION_EXPIRED'
   | 'RATE_LIMITED'
   | 'TASK_TIMEOUT'
@@ -37,6 +38,21 @@ export class PagepoolError extends Error {
 export class PermanentError extends PagepoolError {
   constructor(message: string, options?: ErrorOptions) {
     super('PERMANENT', message, options);
+  }
+}
+
+/**
+ * The portal refused this item to a session that is still logged in (a 401 or 403 whose page is not a login page):
+ * recorded with its snapshot, never retried, and no re-login (a new session of the same account would be refused
+ * too).
+ */
+export class ForbiddenError extends PermanentError {
+  override readonly code: ErrorCode = 'FORBIDDEN';
+  /** The HTTP status that refused it (401 or 403). */
+  readonly status: number;
+  constructor(status: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.status = status;
   }
 }
 
@@ -183,6 +199,7 @@ export function classify(err: unknown): Decision {
   if (err instanceof PagepoolError) {
     switch (err.code) {
       case 'PERMANENT':
+      case 'FORBIDDEN':
       case 'FILE_NAME':
         return 'permanent';
       case 'SESSION_EXPIRED':

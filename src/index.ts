@@ -10,6 +10,7 @@ export {
 export {
   ConfigError,
   classify,
+  ForbiddenError,
   LoginError,
   NoItemsError,
   PagepoolError,

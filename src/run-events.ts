@@ -17,6 +17,18 @@ export interface RunEvents extends QueueEvents, UploadEvents {
   ];
   /** More items were found by the listing (total grows as the inventory is paged through). */
   'run:total': [{ total: number }];
+  /**
+   * The source gave one more ref: `pages` the listing has opened so far (null for `--refs`), refs `seen` so far
+   * (bad ones included), how many of them are `fresh` (to be pulled: not done in the checkpoint); `done` once the
+   * source has no more.
+   */
+  'list:progress': [{ pages: number | null; seen: number; fresh: number; done: boolean }];
+  /**
+   * A ref that cannot be worked was skipped: `ref` as JSON (cut to 120 characters), `where` it came from (`the
+   * listing page URL`, `` `--refs` FILE line N ``), and why (`site.key() gave an empty string`). It is no item:
+   * no checkpoint record, but the run exits 1.
+   */
+  'ref:bad': [{ ref: string; where: string; reason: string }];
   /** A page picked up an item, or the item moved to a new stage ("search", "detail", "download"). */
   'task:stage': [{ key: string; attempt: number; slot: number; stage: string }];
   /** The item gave its page back (`job.releasePage()`) and goes on downloading without it. */

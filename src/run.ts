@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { PagePool } from './browser/page-pool.js';
 import { Checkpoint } from './checkpoint/checkpoint.js';
-import { limitSource, listWithRelogin, parseRefs } from './engine/item-source.js';
+import { limitSource, listWithRelogin, parseRefs, type SourceEntry } from './engine/item-source.js';
 import {
   type AttemptContext,
   browserFor,
@@ -63,8 +63,14 @@ export interface RunOptions<Ref> extends Omit<ItemWorkerOptions<Ref>, 'concurren
   events?: EventEmitter<RunEvents>;
 }
 
+/** What `run()` resolves with: the queue's summary, and the refs skipped as unworkable ('ref:bad' events). */
+export interface RunSummary extends QueueSummary {
+  /** Refs with no usable key (or `--refs` lines that are no ref): reported, skipped, not in the checkpoint. */
+  badRefs: number;
+}
+
 /** Pulls every item of `site` not yet done in the checkpoint. Resolves with the queue's summary. */
-export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> {
+export async function run<Ref>(options: RunOptions<Ref>): Promise<RunSummary> {
   const { site, baseUrl } = options;
   const events = options.events ?? new EventEmitter<RunEvents>();
   const signal = options.signal ?? new AbortController().signal;
@@ -124,12 +130,16 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
           .catch((err: unknown) => warn(`checkpoint: ${(err as Error).message}`));
       });
       const retryFailed = options.retryFailed ?? false;
+      let badRefs = 0;
+      const onBadRef = () => {
+        badRefs += 1;
+      };
+      events.on('ref:bad', onBadRef);
       const source = limitSource(
         options.refs
           ? parseRefs(site, readRefs(options.refs))
           : listWithRelogin(site, worker.pool, baseUrl, signal, events, worker.login),
         {
-          site,
           skip: (key) => checkpoint.shouldSkip(key, { retryFailed }),
           max: options.max ?? 0,
           events,
@@ -147,14 +157,16 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
               saved: (files) => checkpoint.saved(ctx.key, ctx.attempt, files),
             })
         : (ref: Ref, ctx: AttemptContext) => worker.work(ref, ctx);
-      const summary = await queue.run(source, work, { signal });
+      const summary = await queue.run(source, work, { signal }).finally(() => {
+        events.off('ref:bad', onBadRef);
+      });
       events.emit(
         'run:end',
         summary.error === undefined
           ? { reason: summary.reason }
           : { reason: summary.reason, error: summary.error },
       );
-      return summary;
+      return { ...summary, badRefs };
     } finally {
       await checkpoint.close();
     }
@@ -168,8 +180,8 @@ export type ListOptions<Ref> = Pick<
   'site' | 'baseUrl' | 'credentials' | 'chromiumPath' | 'headed' | 'slowMoMs' | 'signal' | 'browser' | 'max'
 >;
 
-/** The site's refs, after one login, without downloading anything (`pagepool list`). */
-export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<Ref> {
+/** The site's refs (and its bad refs), after one login, without downloading anything (`pagepool list`). */
+export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<SourceEntry<Ref>> {
   const { site, baseUrl, credentials } = options;
   const signal = options.signal ?? new AbortController().signal;
   const { browser, close: closeBrowser } = await browserFor(options);
@@ -178,7 +190,7 @@ export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<
     pool = await new PagePool({ browser, size: 1, login: siteLogin(site, credentials, baseUrl) }).open();
     let n = 0;
     const login = new SingleFlightLogin(() => pool!.relogin());
-    for await (const ref of listWithRelogin(
+    for await (const entry of listWithRelogin(
       site,
       pool,
       baseUrl,
@@ -186,7 +198,7 @@ export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<
       new EventEmitter<RunEvents>(),
       login,
     )) {
-      yield ref;
+      yield entry;
       n += 1;
       if (options.max && n >= options.max) return;
     }

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { type Browser, type BrowserContext, errors, type Page, type Response } from 'playwright';
 import { LIBRARY_DEFAULTS } from '../defaults.js';
-import { ShutdownError } from '../errors.js';
+import { describe, LoginError, ShutdownError } from '../errors.js';
 import { PageSession } from './page-session.js';
 
 const CONTEXT_OPTIONS = { acceptDownloads: true } as const;
@@ -230,12 +230,20 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     this.unblocked.add(page);
   }
 
-  /** One new login on a page of its own; the shared context's cookies then serve every page. */
+  /**
+   * One new login on a page of its own; the shared context's cookies then serve every page. A login that fails
+   * is the login's failure, not the item's (or the listing's) that asked for it: a `LoginError` saying so, which
+   * stops the run (exit 2) rather than sending every item round again into the same failing login.
+   */
   async relogin(): Promise<void> {
     if (!this.options.login) return;
     const page = await this.newPage();
     try {
       await this.loginOn(page);
+    } catch (err) {
+      if (err instanceof ShutdownError || this.closed) throw err;
+      const advice = err instanceof LoginError ? '' : " (check the adapter's login())";
+      throw new LoginError(`The re-login failed: ${describe(err)}${advice}`, { cause: err });
     } finally {
       await this.closePage(page);
     }

@@ -5,9 +5,9 @@ import { EXIT_CODES } from '../errors.js';
 export const EXIT_CODE_MEANINGS: Readonly<Record<keyof typeof EXIT_CODES, string>> = {
   ok: 'every item is done (or nothing was left to do)',
   failed:
-    'the run finished but some items failed (see `pagepool status` and `<out>/.pagepool/report.json`), or the listing or the `--refs` file produced no items at all',
+    'the run finished but some items failed (see `pagepool status` and `<out>/.pagepool/report.json`), some refs could not be worked (skipped, each named on stderr), or the listing or the `--refs` file produced no items at all',
   usage:
-    'a problem to fix before anything can be pulled: a usage or configuration error, a bad `--refs` file, the adapter does not load, the browser does not start, the login failed, the portal is unreachable, `--out` or `--checkpoint` cannot be created, the checkpoint is corrupt or in use by another run, or the bucket of `--upload` cannot be written. Found before the first item, it leaves nothing in `--out`; a bucket that refuses writes mid-run (403) stops the run with the rest pending',
+    'a problem to fix before anything can be pulled: a usage or configuration error, a bad `--refs` file, the adapter does not load, the browser does not start, the login (or a re-login mid-run) failed, the portal is unreachable, `--out` or `--checkpoint` cannot be created, the checkpoint is corrupt or in use by another run, or the bucket of `--upload` cannot be written. Found before the first item, it leaves nothing in `--out`; a bucket that refuses writes mid-run (403) stops the run with the rest pending',
   diskSpace:
     'stopped for disk space (`--disk-margin` reached, or the disk is full); free space and run again',
   interrupted: 'interrupted (Ctrl+C or SIGTERM); run again to resume',

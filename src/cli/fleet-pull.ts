@@ -6,6 +6,7 @@ import { ensureCreatable } from './out-folder.js';
 import { openPortalSession } from './portal-session.js';
 import { showProgress } from './progress-display.js';
 import { openPullServices } from './pull-services.js';
+import { checkRefsFile } from './refs-check.js';
 import { isInterrupt } from './report-error.js';
 import { SetupProgress } from './setup-failure.js';
 
@@ -23,6 +24,8 @@ export async function fleetPull({ config, signal, interrupts }: CommandContext):
   try {
     const session = await openPortalSession(config, config.command === 'run' ? say : () => {});
     try {
+      // As for a local pull: a --refs file with a bad line is a bad file, found before anything is queued.
+      if (config.refs && config.refs !== '-') await checkRefsFile(session.site, config.refs);
       const { events } = services;
       // `enqueue` logs in and lists without events: there the failing phase is not known.
       const progress = new SetupProgress(!session.site.login, pulls ? events : null);

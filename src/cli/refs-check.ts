@@ -1,7 +1,8 @@
 // `--refs FILE` read through once before anything starts: a line that is not JSON, a CSV without the column the
 // site's key needs, a ref the site rejects, or no refs at all stop the run with exit 2 and nothing created.
-// (`--refs -` is read as it comes: stdin cannot be read twice.)
-import { ConfigError, describe } from '../errors.js';
+// (`--refs -` is read as it comes: stdin cannot be read twice, so a bad line there is that line's bad ref.)
+import { parseRefs } from '../engine/item-source.js';
+import { ConfigError } from '../errors.js';
 import { readRefs } from '../sites/read-refs.js';
 import type { Site } from '../sites/site.js';
 
@@ -12,21 +13,15 @@ export async function checkRefsFile(site: Site<unknown>, file: string): Promise<
   const problems: string[] = [];
   let bad = 0;
   let item = 0;
-  for await (const value of readRefs(file)) {
+  // The same reading as the run's (parseRefs): what passes here is what the run gets.
+  for await (const entry of parseRefs(site, readRefs(file))) {
     item += 1;
-    let problem: string | null = null;
-    try {
-      const ref = site.parseRef ? site.parseRef(value) : value;
-      const key: unknown = site.key(ref);
-      if (typeof key !== 'string' || key === '') {
-        problem = `site ${site.name} finds no key in it (got \`${String(key)}\`)`;
-      }
-    } catch (err) {
-      problem = describe(err);
-    }
-    if (problem === null) continue;
+    if (!('bad' in entry)) continue;
+    // A line that is not JSON: the file is not what it says it is, whatever its other lines are.
+    if (entry.bad.reason === 'not valid JSON')
+      throw new ConfigError(`${entry.bad.where} is not valid JSON: ${entry.bad.ref.slice(0, 60)}`);
     bad += 1;
-    if (problems.length < SHOWN) problems.push(`item ${item}: ${problem}`);
+    if (problems.length < SHOWN) problems.push(`item ${item}: ${entry.bad.reason}`);
   }
   if (bad === 0) return;
   const all =

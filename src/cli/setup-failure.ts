@@ -11,9 +11,11 @@ export type SetupPhase = 'login' | 'listing' | null;
 export class SetupProgress {
   started = false;
   #phase: SetupPhase;
+  readonly #hasLogin: boolean;
 
   /** `loggedIn`: a site without login() is past the login from the start (the pool emits no 'login' for it). */
   constructor(loggedIn: boolean, events: EventEmitter<RunEvents> | null) {
+    this.#hasLogin = !loggedIn;
     this.#phase = events === null ? null : loggedIn ? 'listing' : 'login';
     events?.once('login', () => {
       this.#phase = 'listing';
@@ -25,7 +27,7 @@ export class SetupProgress {
 
   /** `err` as the user should read it: unchanged once an item has started, else the setup failure it is. */
   explain(err: unknown, baseUrl: string): unknown {
-    return this.started ? err : setupFailure(err, baseUrl, this.#phase);
+    return this.started ? err : setupFailure(err, baseUrl, this.#phase, this.#hasLogin);
   }
 }
 
@@ -33,7 +35,7 @@ const UNREACHABLE =
   /net::(ERR_CONNECTION_REFUSED|ERR_NAME_NOT_RESOLVED|ERR_ADDRESS_UNREACHABLE|ERR_CONNECTION_TIMED_OUT|ERR_CONNECTION_RESET|ERR_INTERNET_DISCONNECTED|ERR_TIMED_OUT)/;
 
 /** An error that ended the command before any item started, as the one line that says what to fix. */
-export function setupFailure(err: unknown, baseUrl: string, phase: SetupPhase): unknown {
+export function setupFailure(err: unknown, baseUrl: string, phase: SetupPhase, hasLogin = true): unknown {
   // An empty listing is its own answer (NO_ITEMS, exit 1), not a setup failure.
   if (exitCodeOf(err) !== EXIT_CODES.failed || (err instanceof PagepoolError && err.code === 'NO_ITEMS'))
     return err;
@@ -52,11 +54,13 @@ export function setupFailure(err: unknown, baseUrl: string, phase: SetupPhase): 
     );
   }
   if (phase === 'listing') {
+    // A listing page the portal refuses to the logged-in account is no fault of list(): its message says so.
+    const refused = hasLogin && err instanceof PagepoolError && err.code === 'FORBIDDEN';
+    const advice = refused ? '' : " (check the adapter's list())";
     // A listing that fails before its first item produced no items (issue 16: exit 1, like an empty listing).
-    return new NoItemsError(
-      `Listing the items failed before any item started: ${text} (check the adapter's list())`,
-      { cause: err },
-    );
+    return new NoItemsError(`Listing the items failed before any item started: ${text}${advice}`, {
+      cause: err,
+    });
   }
   const advice =
     phase === 'login'

@@ -41,7 +41,8 @@ export interface PortalOptions {
   stallRate: number;
   /**
    * Share of file requests answered `200 text/html` with a "your session has expired" page and no redirect,
-   * while the session stays valid (a portal node that lost it): the client cannot tell it from a real expiry.
+   * while the session stays valid (a portal node that lost it): the file alone cannot tell it from a real expiry
+   * (pagepool looks at the item's page again before it logs in again).
    * @default 0
    */
   htmlExpiredRate: number;
@@ -89,7 +90,8 @@ export interface PortalOptions {
   forbiddenListing: boolean;
   /**
    * A GET of /login by a visitor whose session is valid (licence accepted) is redirected (302) to /inventory,
-   * as Rails/Devise applications do; a POST of /login still logs in. @default false
+   * as Rails/Devise applications do; a POST of /login still logs in. On by default: real portals behave so, and
+   * pagepool's logins must cope. @default true
    */
   loginRedirects: boolean;
   /**
@@ -154,7 +156,7 @@ export const DEFAULT_PORTAL_OPTIONS: Readonly<PortalOptions> = Object.freeze({
   revalidateMs: 300,
   forbiddenEvery: 0,
   forbiddenListing: false,
-  loginRedirects: false,
+  loginRedirects: true,
   revision: 1,
   heavy: false,
   scriptLinkEvery: 0,

@@ -1,14 +1,63 @@
 // Where items come from: the site's listing (with re-login), or a refs file; then --max and the checkpoint filter.
+// A ref that cannot be worked (no usable key, a `--refs` line that is no ref) is recorded and skipped, naming itself
+// and where it came from: one bad ref never stops the run.
 import type { EventEmitter } from 'node:events';
+import type { Response } from 'playwright';
 import type { PagePool } from '../browser/page-pool.js';
-import { ConfigError, SessionExpiredError } from '../errors.js';
+import { describe, SessionExpiredError } from '../errors.js';
 import type { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
 import { listSite } from '../sites/list-site.js';
+import type { RefLine } from '../sites/read-refs.js';
 import type { Site } from '../sites/site.js';
 
 /** Listing restarts in a row that yield nothing new before the listing is given up. */
 const MAX_FRUITLESS_RESTARTS = 3;
+/** A bad ref is shown as its JSON cut to this many characters. */
+export const BAD_REF_CHARS = 120;
+
+/** A ref that cannot be worked, as the run reports it ('ref:bad'). */
+export interface BadRef {
+  /** The ref as JSON (the line's text for a line that is not JSON), cut to 120 characters (ending `...`). */
+  ref: string;
+  /** Where it came from: `the listing page URL` or `` `--refs` FILE line N ``. */
+  where: string;
+  /** Why it cannot be worked: `site.key() gave an empty string`, `not valid JSON`, ... */
+  reason: string;
+}
+
+/**
+ * One item of a source: a ref with its key, or a bad ref. `pages`: the listing's documents opened so far (absent
+ * for `--refs`).
+ */
+export type SourceEntry<Ref> = ({ ref: Ref; key: string } | { bad: BadRef }) & { pages?: number };
+
+/** The ref with its key, or a bad ref when `site.key(ref)` throws or gives anything but a non-empty string. */
+export function keyed<Ref>(site: Site<Ref>, ref: Ref, where: string): SourceEntry<Ref> {
+  let key: unknown;
+  try {
+    key = site.key(ref);
+  } catch (err) {
+    return { bad: badRef(ref, where, `site.key() threw: ${describe(err)}`) };
+  }
+  if (typeof key === 'string' && key !== '') return { ref, key };
+  const got = key === '' ? 'an empty string' : `${typeof key} \`${String(key)}\`, not a string`;
+  return { bad: badRef(ref, where, `site.key() gave ${got}`) };
+}
+
+function badRef(value: unknown, where: string, reason: string): BadRef {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return { ref: cut(text), where, reason };
+}
+
+function cut(text: string): string {
+  return text.length > BAD_REF_CHARS ? `${text.slice(0, BAD_REF_CHARS - 3)}...` : text;
+}
 
 /**
  * The site's listing on a page of its own. If the portal logs us out mid-listing, log in again (the workers'
@@ -22,9 +71,23 @@ export async function* listWithRelogin<Ref>(
   signal: AbortSignal,
   events: EventEmitter<RunEvents>,
   login: SingleFlightLogin,
-): AsyncGenerator<Ref> {
+): AsyncGenerator<SourceEntry<Ref>> {
   const seen = new Set<string>();
+  // A listing started again after a re-login meets its bad refs again: each is reported once.
+  const seenBad = new Set<string>();
   const page = await pool.extraPage();
+  // Documents the listing opened (its pages), across restarts; redirects are no page of it.
+  let pages = 0;
+  const onResponse = (response: Response) => {
+    try {
+      const status = response.status();
+      const document = response.request().isNavigationRequest() && response.frame() === page.mainFrame();
+      if (document && (status < 300 || status >= 400)) pages += 1;
+    } catch {
+      // A service worker's response has no frame: it is no page of the listing.
+    }
+  };
+  page.on('response', onResponse);
   try {
     for (let fruitless = 0; ; ) {
       // The session the next request of the listing goes out with: logins done before it do not fix its failure.
@@ -33,10 +96,12 @@ export async function* listWithRelogin<Ref>(
       try {
         const log = (message: string) => events.emit('warning', { message });
         for await (const ref of listSite(site, { page, signal, baseUrl, log })) {
-          const key = site.key(ref);
-          if (seen.has(key)) continue;
-          seen.add(key);
-          yield ref;
+          const entry = keyed(site, ref, `the listing page ${page.url()}`);
+          const id = 'key' in entry ? entry.key : `${entry.bad.where}\n${entry.bad.ref}`;
+          const known = 'key' in entry ? seen : seenBad;
+          if (known.has(id)) continue;
+          known.add(id);
+          yield { ...entry, pages };
           epoch = login.epoch;
         }
         return;
@@ -50,31 +115,39 @@ export async function* listWithRelogin<Ref>(
       }
     }
   } finally {
+    page.off('response', onResponse);
     await page.close().catch(() => {});
   }
 }
 
-export async function* parseRefs<Ref>(site: Site<Ref>, values: AsyncIterable<unknown>): AsyncGenerator<Ref> {
-  let n = 0;
-  for await (const value of values) {
-    n += 1;
+/** `--refs` lines as refs of `site` (its `parseRef`); a line that is not one is that line's bad ref. */
+export async function* parseRefs<Ref>(
+  site: Site<Ref>,
+  lines: AsyncIterable<RefLine>,
+): AsyncGenerator<SourceEntry<Ref>> {
+  for await (const line of lines) {
+    if ('error' in line) {
+      yield { bad: { ref: cut(line.text), where: line.where, reason: line.error } };
+      continue;
+    }
     let ref: Ref;
     try {
-      ref = site.parseRef ? site.parseRef(value) : (value as Ref);
+      ref = site.parseRef ? site.parseRef(line.value) : (line.value as Ref);
     } catch (err) {
-      throw new ConfigError(
-        `\`--refs\` item ${n} is not a ref of site ${site.name}: ${(err as Error).message}`,
-      );
+      yield { bad: badRef(line.value, line.where, `not a ref of site ${site.name}: ${describe(err)}`) };
+      continue;
     }
-    yield ref;
+    yield keyed(site, ref, line.where);
   }
 }
 
-/** Applies `--max` (first N of the source) and skips what is finished. */
+/**
+ * Applies `--max` (first N of the source) and skips what is finished; reports each bad ref ('ref:bad') and the
+ * listing's progress ('list:progress': pages, refs seen, how many new) as it goes.
+ */
 export async function* limitSource<Ref>(
-  source: AsyncIterable<Ref>,
+  source: AsyncIterable<SourceEntry<Ref>>,
   opts: {
-    site: Site<Ref>;
     /** True for keys this run must not process (done, or failed permanently). */
     skip(key: string): boolean;
     max: number;
@@ -83,13 +156,21 @@ export async function* limitSource<Ref>(
 ): AsyncGenerator<Ref> {
   let seen = 0;
   let queued = 0;
-  for await (const ref of source) {
+  let pages: number | null = null;
+  const progress = (done: boolean) => opts.events.emit('list:progress', { pages, seen, fresh: queued, done });
+  for await (const entry of source) {
     seen += 1;
-    if (!opts.skip(opts.site.key(ref))) {
+    pages = entry.pages ?? null;
+    if ('bad' in entry) {
+      opts.events.emit('ref:bad', entry.bad);
+      progress(false);
+    } else if (!opts.skip(entry.key)) {
       queued += 1;
       opts.events.emit('run:total', { total: queued });
-      yield ref;
-    }
-    if (opts.max > 0 && seen >= opts.max) return;
+      progress(false);
+      yield entry.ref;
+    } else progress(false);
+    if (opts.max > 0 && seen >= opts.max) break;
   }
+  progress(true);
 }

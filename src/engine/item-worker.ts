@@ -9,15 +9,16 @@ import { PagePool } from '../browser/page-pool.js';
 import { TraceRecorder } from '../browser/trace-recorder.js';
 import { readManifestClaims } from '../checkpoint/manifest-claims.js';
 import { LIBRARY_DEFAULTS } from '../defaults.js';
-import { classify, describe, PagepoolError, SessionExpiredError } from '../errors.js';
+import { classify, describe } from '../errors.js';
 import { captureBrowserHeaders } from '../files/browser-headers.js';
 import { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
 import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
 import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
-import { checkResponse, checkResponseFor } from '../sites/check-response.js';
+import { checkResponseFor } from '../sites/check-response.js';
 import { type Credentials, type Job, type Site, siteLogin } from '../sites/site.js';
+import { explainFailure, markFileFailure, SessionLook } from './explain-failure.js';
 import { PageGate, Stage } from './stage.js';
 
 /** Items in the download stage by default: twice the pages (swept at 8 pages: README, "Speed and benchmarks"). */
@@ -190,7 +191,12 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
       return null;
     });
   }
-  const deps: ItemDeps = { pool, downloads, store, events, baseUrl, snapshots, trace, secrets };
+  const login = new SingleFlightLogin(async () => {
+    if (trace) await secrets();
+    await pool.relogin();
+  });
+  const look = new SessionLook(pool, site);
+  const deps: ItemDeps = { pool, downloads, store, events, baseUrl, snapshots, trace, secrets, login, look };
   return {
     pool,
     downloads,
@@ -199,10 +205,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
       const leavePages = pages.take();
       return processItem(site, ref, ctx, deps, leavePages).finally(leavePages);
     },
-    login: new SingleFlightLogin(async () => {
-      if (trace) await secrets();
-      await pool.relogin();
-    }),
+    login,
     async close() {
       await trace?.stop();
       await store.close();
@@ -221,6 +224,8 @@ interface ItemDeps {
   snapshots: FailureSnapshots | null;
   trace: TraceRecorder | null;
   secrets(): Promise<string[]>;
+  login: SingleFlightLogin;
+  look: SessionLook;
 }
 
 /**
@@ -303,6 +308,19 @@ async function attemptItem<Ref>(
     events.emit('file:saved', { key: ctx.key, path: file.path, bytes: file.bytes });
     return file;
   });
+  // What the portal says about a failure is read before the queue acts on it (explain-failure.ts).
+  const loginEpoch = deps.login.epoch;
+  let lastUrl: string | undefined;
+  const explain = (err: unknown, page: Page | null) =>
+    explainFailure(err, {
+      site,
+      baseUrl: deps.baseUrl,
+      pool,
+      look: deps.look,
+      page,
+      lastUrl: (page && pool.lastDocument(page)?.url()) ?? lastUrl,
+      sessionChanged: () => deps.login.inFlight !== null || deps.login.epoch > loginEpoch,
+    });
   let processing: Promise<void> | undefined;
   try {
     await pool.withPage(
@@ -330,6 +348,7 @@ async function attemptItem<Ref>(
                 events.emit('download:left', { key: ctx.key });
               };
               holding = false;
+              lastUrl = pool.lastDocument(page)?.url();
               leavePages();
               events.emit('page:released', { key: ctx.key, slot });
               if (over || ctx.abandoned.aborted) leaveOnce();
@@ -365,7 +384,7 @@ async function attemptItem<Ref>(
         try {
           await Promise.race([processing, released]);
         } catch (err) {
-          const explained = await explain(site, page, err, pool);
+          const explained = await explain(err, page);
           // Only while this attempt still holds the page: after releasePage() it shows another item.
           if (holding && deps.snapshots && worthSnapshot(explained, ctx)) {
             await deps.snapshots
@@ -384,33 +403,15 @@ async function attemptItem<Ref>(
       },
       { signal: ctx.signal, abandoned: ctx.abandoned },
     );
-    await processing;
+    // A file that failed after releasePage(): no page of the attempt's is left to read.
+    await processing?.catch(async (err: unknown) => {
+      throw await explain(err, null);
+    });
   } finally {
     over = true;
     (leave as (() => void) | null)?.();
   }
   return saved;
-}
-
-/**
- * An unclassified error, read from the page: one that shows the login form is a session expiry; a navigation
- * Chromium failed because the answer was an error status with no body gets that status's meaning (a 429 with
- * its Retry-After, a 503 retried, a 404 for good), as `checkResponse` would have given it.
- */
-async function explain<Ref>(site: Site<Ref>, page: Page, err: unknown, pool: PagePool): Promise<unknown> {
-  if (err instanceof PagepoolError || page.isClosed()) return err;
-  const document = pool.lastDocument(page);
-  if (document && document.status() >= 400 && /net::ERR_HTTP_RESPONSE_CODE_FAILURE/.test(describe(err))) {
-    try {
-      await checkResponse(page, document, { what: document.url(), session: site.login !== undefined });
-    } catch (mapped) {
-      if (mapped instanceof Error && mapped.cause === undefined) mapped.cause = err;
-      return mapped;
-    }
-  }
-  if (!site.loggedOut) return err;
-  const loggedOut = await site.loggedOut(page).catch(() => false);
-  return loggedOut ? new SessionExpiredError('the portal logged us out', { cause: err }) : err;
 }
 
 /** `files` whose every operation first awaits `before()`, and whose every saved file goes through `onSaved`. */
@@ -424,7 +425,7 @@ function collecting(
     return onSaved(await start());
   };
   return {
-    fetch: (url, opts) => keep(() => files.fetch(url, opts)),
+    fetch: (url, opts) => keep(() => markFileFailure(files.fetch(url, opts))),
     fromDownload: (download, opts) => keep(() => files.fromDownload(download, opts)),
     fromBytes: (bytes, opts) => keep(() => files.fromBytes(bytes, opts)),
     screenshot: (element, opts) => keep(() => files.screenshot(element, opts)),

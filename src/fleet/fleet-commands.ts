@@ -107,18 +107,24 @@ async function enqueue(
         slowMoMs: config.slowMoMs,
         signal,
       });
+  let badRefs = 0;
+  // Shown by the command's display, as a local pull shows them.
+  const events = listingEvents((bad) => {
+    badRefs += 1;
+    ctx.events.emit('ref:bad', bad);
+  });
   const counts = await enqueueRefs({
     queue,
     redis,
     site,
-    source: limitSource(source, { site, skip: () => false, max: config.max, events: quiet() }),
+    source: limitSource(source, { skip: () => false, max: config.max, events }),
     retries: config.retries,
     retryFailed: config.retryFailed,
     signal,
   });
   await lock.release();
   if (!config.quiet) process.stdout.write(`${describeCounts(counts, config.queue!, queue.name)}\n`);
-  return EXIT.ok;
+  return badRefs > 0 ? EXIT.failed : EXIT.ok;
 }
 
 /** `work`: this machine's page pool on the queue until it is drained. `run`: the same, and one process lists. */
@@ -149,6 +155,7 @@ async function work(
     machine: machineId(),
     upload: ctx.upload ?? null,
   });
+  let badRefs = 0;
   try {
     let listing: Promise<EnqueueCounts | undefined> = Promise.resolve(undefined);
     if (lists) {
@@ -159,7 +166,14 @@ async function work(
         queue,
         redis,
         site,
-        source: limitSource(source, { site, skip: () => false, max: config.max, events: quiet() }),
+        source: limitSource(source, {
+          skip: () => false,
+          max: config.max,
+          events: listingEvents((bad) => {
+            badRefs += 1;
+            events.emit('ref:bad', bad);
+          }),
+        }),
         retries: config.retries,
         retryFailed: config.retryFailed,
         signal,
@@ -183,15 +197,20 @@ async function work(
     }
     if (summary.reason === 'fatal') throw summary.error;
     if (summary.reason === 'interrupted') return EXIT.interrupted;
-    return summary.queueFailed > 0 ? EXIT.failed : EXIT.ok;
+    return summary.queueFailed > 0 || badRefs > 0 ? EXIT.failed : EXIT.ok;
   } finally {
     await fleet.close();
   }
 }
 
-/** The listing's running total is the fleet's, not this machine's: it stays off the progress display. */
-function quiet(): EventEmitter<RunEvents> {
-  return new EventEmitter<RunEvents>();
+/**
+ * The listing's running total is the fleet's, not this machine's: it stays off the progress display. Its bad refs
+ * (no usable key) go to `onBadRef`.
+ */
+function listingEvents(onBadRef: (bad: RunEvents['ref:bad'][0]) => void): EventEmitter<RunEvents> {
+  const events = new EventEmitter<RunEvents>();
+  events.on('ref:bad', onBadRef);
+  return events;
 }
 
 function describeCounts(c: EnqueueCounts, url: string, name: string): string {

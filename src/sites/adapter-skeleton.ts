@@ -26,6 +26,8 @@ export default defineSite<Ref>({
   // A portal without a login: delete \`login\` and \`loggedOut\`, and no credentials are asked for.
   async login(page, { username, password }, baseUrl) {
     await checkResponse(page, await page.goto(\`\${baseUrl}/login\`));
+    // Still logged in: many portals send a logged-in visitor of /login on to their pages. Nothing to do then.
+    if (!page.url().includes('/login')) return;
     await page.fill('input[name=username]', username);
     await page.fill('input[name=password]', password);
     await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);

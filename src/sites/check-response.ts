@@ -1,15 +1,20 @@
-// `checkResponse`: what a page navigation's response means for the item, with the same status mapping as files.
+// `checkResponse`: what a page navigation's response means for the item, with the same status mapping as files,
+// and the one test of "is this a login page" that a 401/403 is judged by.
 import type { Page, Response } from 'playwright';
 import { SessionExpiredError } from '../errors.js';
-import { httpStatusError } from '../files/http-status.js';
+import { AccessDeniedError, forbiddenError, httpStatusError } from '../files/http-status.js';
 import type { Site } from './site.js';
 
 export interface CheckResponseOptions {
   /** Names what was opened in the error (`vehicle S00017`). @default the response's URL */
   what?: string;
-  /** The site's logged-out test: true after the navigation means the session expired. */
+  /**
+   * The site's logged-out test: true after the navigation means the session expired. It also judges a 401/403:
+   * a login page is an expired session, any other page a `ForbiddenError`. Without it, a 401/403 page with a
+   * visible password field is taken for the login page.
+   */
   loggedOut?: ((page: Page) => Promise<boolean> | boolean) | undefined;
-  /** The portal has a login, so a 401/403 means the session ended; false makes them permanent. @default true */
+  /** The portal has a login, so a 401/403 may mean the session ended; false makes them permanent. @default true */
   session?: boolean;
 }
 
@@ -17,7 +22,8 @@ export interface CheckResponseOptions {
  * Throws the error a navigation's outcome means, or returns when the page is usable:
  * logged out (the site's `loggedOut(page)`) -> `SessionExpiredError`; 404/410 -> `PermanentError`;
  * 429 -> `RateLimitedError` with the Retry-After (seconds or an HTTP date); 5xx/408 -> a retried error;
- * 401/403 -> `SessionExpiredError` (permanent with `session: false`); any other 4xx -> `PermanentError`.
+ * 401/403 -> `SessionExpiredError` on a login page, else `ForbiddenError` (code `FORBIDDEN`, permanent, no
+ * re-login); any other 4xx -> `PermanentError`.
  * `response` is what `page.goto()` or `page.waitForNavigation()` returned (null for a same-document navigation).
  */
 export async function checkResponse(
@@ -29,7 +35,15 @@ export async function checkResponse(
   if (options.loggedOut && (await options.loggedOut(page)))
     throw new SessionExpiredError(`redirected to the login page while opening ${what}`);
   if (!response) return;
-  const error = httpStatusError(response.status(), {
+  const status = response.status();
+  if ((status === 401 || status === 403) && (options.session ?? true)) {
+    // The site's own test said "not logged out" above; without one, the page's password field decides.
+    const loginForm = options.loggedOut ? false : await showsLoginForm(page);
+    if (loginForm === null) throw new AccessDeniedError(status, what);
+    if (loginForm) throw new SessionExpiredError(`${what} answered HTTP ${status} with a login form`);
+    throw forbiddenError(status, what, true);
+  }
+  const error = httpStatusError(status, {
     what,
     retryAfter: (await response.headerValue('retry-after')) ?? undefined,
     session: options.session ?? true,
@@ -48,4 +62,31 @@ export function checkResponseFor(site: Pick<Site, 'login' | 'loggedOut'>, page: 
       loggedOut,
       session: site.login !== undefined,
     });
+}
+
+/**
+ * Whether `page` is the portal's login page, for a site with a login: its `loggedOut(page)`, or without one, a
+ * visible password field. Null when the page cannot be read (closed, navigating): nobody can tell.
+ */
+export async function isLoginPage(
+  site: Pick<Site, 'login' | 'loggedOut'>,
+  page: Page,
+): Promise<boolean | null> {
+  if (!site.login) return false;
+  if (site.loggedOut) return site.loggedOut(page).catch(() => null);
+  return showsLoginForm(page);
+}
+
+/**
+ * A visible password field: what a login page has and a page for a logged-in user almost never does. Read with
+ * one `page.evaluate` (no locator: see demo-vehicles.ts). Null when the page cannot be read.
+ */
+export async function showsLoginForm(page: Page): Promise<boolean | null> {
+  return page
+    .evaluate(() =>
+      Array.from(document.querySelectorAll('input[type=password]')).some(
+        (input) => input.getClientRects().length > 0,
+      ),
+    )
+    .catch(() => null);
 }

@@ -18,7 +18,7 @@ export default defineSite<CardRef>({
     let next: string | null = `${baseUrl}/cards?page=1`;
     while (next) {
       signal.throwIfAborted();
-      await checkResponse(await page.goto(next, { waitUntil: 'domcontentloaded' }), 'the card list');
+      await checkResponse(await page.goto(next, { waitUntil: 'domcontentloaded' }));
       const ids = await page
         .locator('a[href*="/card/"]')
         .evaluateAll((links) => links.map((a) => (a as HTMLAnchorElement).pathname.split('/').pop() ?? ''));

@@ -23,7 +23,8 @@ export default defineSite<VehicleRef>({
     let next: string | null = `${baseUrl}/inventory?page=1`;
     while (next) {
       signal.throwIfAborted();
-      await checkResponse(await page.goto(next, { waitUntil: 'domcontentloaded' }), 'the inventory');
+      // Named by its URL (checkResponse's default in a listing): a refused page says which one.
+      await checkResponse(await page.goto(next, { waitUntil: 'domcontentloaded' }));
       const rows = await page.locator('tr[data-stock]').evaluateAll((trs) =>
         trs.map((tr) => ({
           stock: (tr as HTMLElement).dataset.stock ?? '',

@@ -2,10 +2,19 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { ConfigError, NoItemsError } from '../errors.js';
+import { NoItemsError } from '../errors.js';
 
-/** Yields refs lazily; `file` is a path or '-' for `stdin`. Blank lines are skipped; no refs at all is an error. */
-export async function* readRefs(file: string, stdin: Readable = process.stdin): AsyncGenerator<unknown> {
+/**
+ * One ref of `--refs`: its value, or the line's text and why it is none (not valid JSON). `where` names the line
+ * in messages: `` `--refs` refs.jsonl line 7 ``.
+ */
+export type RefLine = { where: string; value: unknown } | { where: string; text: string; error: string };
+
+/**
+ * Yields refs lazily; `file` is a path or '-' for `stdin`. Blank lines are skipped; no refs at all is an error. A
+ * line that is not valid JSON is that line's failure (yielded with its error), not the file's.
+ */
+export async function* readRefs(file: string, stdin: Readable = process.stdin): AsyncGenerator<RefLine> {
   const input = file === '-' ? stdin : createReadStream(file);
   const name = file === '-' ? 'stdin' : file;
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
@@ -18,15 +27,17 @@ export async function* readRefs(file: string, stdin: Readable = process.stdin): 
     const line = raw.trim();
     if (line === '') continue;
     format ??= line.startsWith('{') || line.startsWith('"') || line.startsWith('[') ? 'jsonl' : 'csv';
+    const where = `\`--refs\` ${name} line ${lineNo}`;
     if (format === 'jsonl') {
+      refs += 1;
       let value: unknown;
       try {
         value = JSON.parse(line);
       } catch {
-        throw new ConfigError(`\`--refs\` ${name} line ${lineNo} is not valid JSON: ${line.slice(0, 60)}`);
+        yield { where, text: line, error: 'not valid JSON' };
+        continue;
       }
-      refs += 1;
-      yield value;
+      yield { where, value };
       continue;
     }
     const cells = splitCsvLine(line);
@@ -35,7 +46,7 @@ export async function* readRefs(file: string, stdin: Readable = process.stdin): 
       continue;
     }
     refs += 1;
-    yield Object.fromEntries(header.map((h, i) => [h, cells[i] ?? '']));
+    yield { where, value: Object.fromEntries(header.map((h, i) => [h, cells[i] ?? ''])) };
   }
   if (refs === 0) throw new NoItemsError(`the \`--refs\` file ${name} produced no items`);
 }

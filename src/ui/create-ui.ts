@@ -3,7 +3,7 @@ import type { EventEmitter } from 'node:events';
 import type { RunEvents } from '../run-events.js';
 import { PlainRenderer } from './plain-renderer.js';
 import { RunStats } from './run-stats.js';
-import { formatSummary } from './run-summary.js';
+import { formatBadRef, formatSummary } from './run-summary.js';
 import { formatDuration, plural, toAscii } from './text-format.js';
 import { TtyRenderer } from './tty-renderer.js';
 
@@ -91,6 +91,7 @@ export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): U
     },
     'task:failed': ({ key, reason }) => toErr(`FAILED ${toAscii(key)}: ${toAscii(reason)}`),
     warning: ({ message }) => toErr(`WARNING: ${toAscii(message)}`),
+    'ref:bad': (bad) => toErr(formatBadRef(bad)),
     backoff: ({ untilMs, reason }) => {
       // One line per hold: the 429s that come while it is on (they only move its end) say nothing new.
       const on = now() < announcedUntil;
@@ -110,7 +111,7 @@ export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): U
       if (reason === 'fatal' && !tried) return;
       // Nothing was left to try: the caller says so with the checkpoint's counts (formatNothingToDo).
       if (reason === 'done' && !tried && stats.pending() === 0) return;
-      const exitsNonZero = reason !== 'done' || stats.failed > 0;
+      const exitsNonZero = reason !== 'done' || stats.failed > 0 || stats.badRefs > 0;
       if (mode !== 'quiet' || exitsNonZero) out.write(`${formatSummary(stats, now())}\n`);
     },
   };

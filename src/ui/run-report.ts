@@ -39,12 +39,16 @@ export interface ReportJson {
     duplicates: number;
     bytes: number;
     interrupted: number;
+    /** Refs skipped as unworkable (listed in `badRefs`). */
+    badRefs: number;
   };
   /** `--upload`: files sent, files already in the bucket (same sha256), failed uploads, bytes sent, MB/s. */
   uploads: { uploaded: number; skipped: number; failed: number; bytes: number; mbPerSec: number };
   timing: { wallMs: number; p50Ms: number | null; p95Ms: number | null; itemsPerSec: number };
   /** The metrics /metrics serves, as they stood when the report was taken, with the run's peaks. */
   metrics: MetricsSnapshot;
+  /** Refs that could not be worked, skipped: as JSON (cut to 120 characters), where from, and why. */
+  badRefs: Array<{ ref: string; where: string; reason: string }>;
   items: ReportItem[];
 }
 
@@ -79,6 +83,7 @@ export class RunReport {
   private readonly now: () => number;
   private readonly open = new Map<string, OpenItem>();
   private readonly items: ReportItem[] = [];
+  private readonly badRefs: ReportJson['badRefs'] = [];
   private doneMs = new Float64Array(1024);
   private doneCount = 0;
   private readonly metrics: MetricsCollector;
@@ -123,6 +128,9 @@ export class RunReport {
       record.reason = reason;
       record.permanent = permanent;
     });
+    events.on('ref:bad', ({ ref, where, reason }) => {
+      this.badRefs.push({ ref, where, reason });
+    });
     events.on('task:interrupted', ({ key, attempt }) => {
       this.finish(key, 'interrupted', attempt, 0);
     });
@@ -153,6 +161,7 @@ export class RunReport {
         duplicates: s.duplicates,
         bytes: s.bytes,
         interrupted: s.interrupted,
+        badRefs: s.badRefs,
       },
       uploads: {
         ...s.uploads,
@@ -165,6 +174,7 @@ export class RunReport {
         itemsPerSec: wallMs > 0 ? Math.round((s.done / (wallMs / 1000)) * 100) / 100 : 0,
       },
       metrics: this.finalMetrics ?? this.metrics.snapshot(),
+      badRefs: this.badRefs,
       items: this.items,
     };
     if (s.reason === 'fatal' && s.error !== undefined) report.error = describe(s.error);

@@ -30,6 +30,10 @@ export class RunStats {
   skipped = 0;
   /** The outcome counts, taken the way the metrics take them (metrics/run-counts.ts). */
   readonly counts: RunCounts;
+  /** Refs skipped as unworkable ('ref:bad'). */
+  badRefs = 0;
+  /** The source's progress: listing pages opened (null for `--refs`), refs seen, how many new; null before any. */
+  listing: { pages: number | null; seen: number; fresh: number; done: boolean } | null = null;
   /** `--upload`: files sent to the store, files already there (same sha256), failed uploads, bytes sent. */
   readonly uploads = { uploaded: 0, skipped: 0, failed: 0, bytes: 0 };
   startedAt: number;
@@ -118,6 +122,12 @@ export class RunStats {
       },
       'task:interrupted': ({ key }) => {
         this.close(key);
+      },
+      'ref:bad': () => {
+        this.badRefs += 1;
+      },
+      'list:progress': (progress) => {
+        this.listing = progress;
       },
       'upload:progress': ({ bytes }) => {
         this.uploads.bytes += bytes;

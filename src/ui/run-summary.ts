@@ -29,6 +29,7 @@ export function formatSummary(stats: RunStats, now: number): string {
   if (stats.abandoned > 0) parts.push(`${plural(stats.abandoned, 'stuck task')} restarted`);
   if (stats.skipped > 0) parts.push(`${stats.skipped} skipped (done in an earlier run)`);
   if (stats.duplicates > 0) parts.push(`${plural(stats.duplicates, 'duplicate key')} ignored`);
+  if (stats.badRefs > 0) parts.push(`${plural(stats.badRefs, 'bad ref')} skipped`);
 
   const duration = formatDuration(stats.elapsedMs(now));
   const head = stats.reason === 'fatal' ? `Stopped after ${duration}` : `Done in ${duration}`;
@@ -53,17 +54,37 @@ export function formatSummary(stats: RunStats, now: number): string {
   return text;
 }
 
+/** One skipped bad ref, as stderr shows it: `BAD REF from the listing page URL: site.key() gave an empty string: {...}`. */
+export function formatBadRef({ ref, where, reason }: { ref: string; where: string; reason: string }): string {
+  return `BAD REF from ${toAscii(where)}: ${toAscii(reason)}: ${toAscii(ref)}`;
+}
+
 /** How the run summary names the two kinds of failure; `pagepool status` uses the same words (tested). */
 export const FAILED_RETRIED = 'failed (will be retried)';
 export const FAILED_PERMANENTLY = 'failed permanently';
 
-/** A run that found nothing left to try, with what the checkpoint holds. */
-export function formatNothingToDo(counts: { done: number; failedPermanently: number }): string {
-  if (counts.failedPermanently === 0) {
-    return `Nothing to do: all ${plural(counts.done, 'item')} in the checkpoint are done already.`;
-  }
-  return (
-    `Nothing to do: ${plural(counts.done, 'item')} in the checkpoint are done already and ` +
-    `${counts.failedPermanently} ${FAILED_PERMANENTLY} (--retry-failed tries them again).`
-  );
+/**
+ * A run that found nothing left to try, with what the checkpoint holds, what the source showed (`listed`: the last
+ * 'list:progress') and the bad refs it skipped.
+ */
+export function formatNothingToDo(counts: {
+  done: number;
+  failedPermanently: number;
+  listed?: { pages: number | null; seen: number } | null;
+  badRefs?: number;
+}): string {
+  const { listed, badRefs = 0 } = counts;
+  const source =
+    listed === undefined || listed === null
+      ? ''
+      : listed.pages === null
+        ? `the refs gave ${plural(listed.seen, 'item')}, none new; `
+        : `the listing showed ${plural(listed.seen, 'item')} on ${plural(listed.pages, 'page')}, none new; `;
+  const held =
+    counts.failedPermanently === 0
+      ? `all ${plural(counts.done, 'item')} in the checkpoint are done already.`
+      : `${plural(counts.done, 'item')} in the checkpoint are done already and ` +
+        `${counts.failedPermanently} ${FAILED_PERMANENTLY} (--retry-failed tries them again).`;
+  const bad = badRefs > 0 ? ` ${plural(badRefs, 'bad ref')} skipped (see above).` : '';
+  return `Nothing to do: ${source}${held}${bad}`;
 }

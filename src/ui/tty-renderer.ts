@@ -1,5 +1,6 @@
 // TTY mode: a cli-progress MultiBar with one total bar and one line per page slot, redrawn 4 times a second.
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import { listingPart } from './progress-line.js';
 import type { RunStats } from './run-stats.js';
 import { formatClock, formatMbPerSec, toAscii } from './text-format.js';
 
@@ -130,6 +131,7 @@ export class TtyRenderer {
         ? [`uploaded ${s.uploads.uploaded + s.uploads.skipped} (${formatMbPerSec(s.uploadBytesPerSec(now))})`]
         : []),
       ...(s.uploads.failed > 0 ? [this.paint(`upload failures ${s.uploads.failed}`, 'red')] : []),
+      ...(s.listing && !s.listing.done ? [listingPart(s, 'listing ')] : []),
       // Both stages, when the run has two: pages busy, items downloading.
       ...(s.downloads > 0
         ? [`pages ${s.pagesBusy}/${s.concurrency}`, `downloads ${s.downloadsInFlight}/${s.downloads}`]

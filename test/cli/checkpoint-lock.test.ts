@@ -160,7 +160,9 @@ describe('report.json', () => {
     expect(JSON.parse(before).totals.done).toBe(3);
     const again = await runCli(['run'], { cwd, env });
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain('Nothing to do: all 3 items in the checkpoint are done already.');
+    expect(again.stdout).toContain(
+      'Nothing to do: the listing showed 3 items on 1 page, none new; all 3 items in the checkpoint are done already.',
+    );
     expect(await readFile(file, 'utf8')).toBe(before);
   });
 });

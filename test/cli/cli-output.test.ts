@@ -57,7 +57,7 @@ async function readReport(out: string): Promise<Report> {
 
 const START = /^Starting demo: (item count not known yet|\d+ items), \d+ pages?$/;
 const PROGRESS =
-  /^\[\d\d:\d\d\] \d+(\/\d+)? done( \(\d+\.\d%\))?, \d+ failed, \d+ retrying, \d+\.\d items\/s, \d+\.\d MB\/s, ETA (\d\d:\d\d|--:--)$/;
+  /^\[\d\d:\d\d\] \d+(\/\d+)? done( \(\d+\.\d%\))?, \d+ failed, \d+ retrying, \d+\.\d items\/s, \d+\.\d MB\/s, ETA (\d\d:\d\d|--:--)(, listing: \d+ pages?, \d+ items? seen, \d+ new)?$/;
 // The duration as formatDuration writes it: `31.2 s` under a minute, `2 min 05 s` past one (a slow machine).
 const SUMMARY = /^Done in (\d+\.\d s|\d+ min \d\d s): 40 of 40 items saved \(\d+\.\d kB\)\.$/;
 
@@ -123,7 +123,7 @@ describe('pagepool run, not on a terminal', () => {
       expect(again.code).toBe(0);
       expect(again.stdout).not.toMatch(/saved/);
       expect(again.stdout.trimEnd().split('\n').at(-1)).toBe(
-        'Nothing to do: all 8 items in the checkpoint are done already.',
+        'Nothing to do: the listing showed 8 items on 1 page, none new; all 8 items in the checkpoint are done already.',
       );
     },
   );

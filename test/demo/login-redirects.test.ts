@@ -42,8 +42,10 @@ describe('loginRedirects', () => {
     }
   });
 
-  it('is off by default: /login shows the form to a signed-in visitor', async () => {
-    const p = await portal();
+  it('is on by default; off, /login shows the form to a signed-in visitor', async () => {
+    const on = await portal();
+    expect((await request(on, '/login', await signIn(on))).status).toBe(302);
+    const p = await portal({ loginRedirects: false });
     const res = await request(p, '/login', await signIn(p));
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/<input[^>]+name="password"/);

@@ -130,7 +130,7 @@ describe('two stages', () => {
   });
 
   it('a download that fails after releasePage() is retried by the policy, back through a page, and the item ends done', async () => {
-    // A file answered with the "session expired" page: a re-login and a retry, which needs a page again.
+    // A file answered with the "session expired" page while the session is live: a retry, which needs a page again.
     const { summary, seen, stats, checkpoint } = await pull(
       { vehicles: 12, htmlExpiredRate: 0.3 },
       { concurrency: 2, downloads: 2, retries: 6, backoff: { minMs: 50, maxMs: 200 } },

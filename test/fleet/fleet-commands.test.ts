@@ -387,6 +387,32 @@ describe('fleet work: failures and a 429', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ done: N, failed: 1, pending: 0 });
   }, 150_000);
 
+  it('`enqueue --refs -` with a line that is no ref: that line named on stderr, the rest queued, exit 1', async () => {
+    const p = await portal({ vehicles: 3 });
+    const db = database(9);
+    const refs = await readFile(await writeRefs(p, 3), 'utf8');
+    const enqueued = await runCli(['enqueue', '--queue', db.url, '--base-url', p.url, '--refs', '-'], {
+      env: ENV,
+      input: `${refs}{"stock":\n`,
+    });
+    expect(enqueued.code).toBe(1);
+    expect(enqueued.stderr).toBe('BAD REF from `--refs` stdin line 4: not valid JSON: {"stock":\n');
+    expect(enqueued.stdout).toContain('Queued 3 new items');
+  }, 60_000);
+
+  it('`enqueue --refs FILE` with a bad line: a bad file, exit 2, nothing queued (as for a local pull)', async () => {
+    const p = await portal({ vehicles: 3 });
+    const db = database(10);
+    const refs = await writeRefs(p, 3);
+    await writeFile(refs, `${await readFile(refs, 'utf8')}{"stock":\n`);
+    const enqueued = await runCli(['enqueue', '--queue', db.url, '--base-url', p.url, '--refs', refs], {
+      env: ENV,
+    });
+    expect(enqueued.code).toBe(2);
+    expect(enqueued.stderr).toBe(`pagepool: \`--refs\` ${refs} line 4 is not valid JSON: {"stock":\n`);
+    expect(await db.client.keys('*')).toEqual([]);
+  }, 60_000);
+
   // Was `it.fails` (issue 18): Chromium turns a 429 with an empty body into net::ERR_HTTP_RESPONSE_CODE_FAILURE, so
   // the 429 was retried as a plain failure and nobody held; and jobs BullMQ had already handed over started
   // without looking at the fleet's hold. Now the failed navigation's response is read for its status and

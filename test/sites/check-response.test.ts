@@ -3,16 +3,17 @@
 import type { Browser, BrowserContext, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Portal, startPortal } from '../../src/demo/portal.js';
-import { httpStatusError, parseRetryAfter } from '../../src/files/http-status.js';
+import { AccessDeniedError, httpStatusError, parseRetryAfter } from '../../src/files/http-status.js';
 import {
   checkResponse,
   classify,
+  ForbiddenError,
   PermanentError,
   RateLimitedError,
   SessionExpiredError,
 } from '../../src/index.js';
 import { demoLoggedOut, demoLogin } from '../../src/sites/demo-portal-login.js';
-import { makeStore, rejection, removeTempDirs, tempDir } from '../files/helpers.js';
+import { makeStore, rejection, removeTempDirs, startServer, tempDir } from '../files/helpers.js';
 import { launchTestBrowser } from '../helpers/chromium.js';
 import { startStaticServer } from '../helpers/static-server.js';
 
@@ -105,6 +106,71 @@ describe('checkResponse on the demo portal', () => {
   });
 });
 
+describe('401/403: what the page says', () => {
+  // Pages a portal answers 403 with: its own page for a logged-in user who may not see the item, its login form,
+  // and a page whose login form is hidden (a header dropdown).
+  const PAGES: Record<string, string> = {
+    '/forbidden': '<h1>You may not see this vehicle</h1><a href="/inventory">Back</a>',
+    '/login-form': '<form method="post"><input name="user"><input type="password" name="pw"></form>',
+    '/hidden-form': '<h1>Forbidden</h1><form hidden><input type="password" name="pw"></form>',
+  };
+  const serve = () =>
+    startServer((req, res) => {
+      const body = PAGES[req.url ?? ''] ?? '';
+      res.writeHead(req.url === '/unauthorized' ? 401 : 403, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><html><body>${body || '<p>no</p>'}</body></html>`);
+    });
+
+  it("a 403 page that is not the login page: ForbiddenError (FORBIDDEN, permanent), by the site's loggedOut", async () => {
+    const server = await serve();
+    try {
+      const p = await page();
+      const err = await outcome(p, `${server.origin}/forbidden`, async () => false);
+      expect(err).toBeInstanceOf(ForbiddenError);
+      expect(err).toBeInstanceOf(PermanentError);
+      expect((err as ForbiddenError).code).toBe('FORBIDDEN');
+      expect((err as ForbiddenError).status).toBe(403);
+      expect((err as Error).message).toBe(
+        'the page answered HTTP 403 while the session is still logged in: the portal refuses it to this account',
+      );
+      expect(classify(err)).toBe('permanent');
+      // The site's loggedOut says login page: an expired session, whatever the status.
+      expect(await outcome(p, `${server.origin}/forbidden`, async () => true)).toBeInstanceOf(
+        SessionExpiredError,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('without loggedOut, a visible password field makes a 401/403 a session expiry; no form, or a hidden one, FORBIDDEN', async () => {
+    const server = await serve();
+    try {
+      const p = await page();
+      const judge = async (path: string) =>
+        checkResponse(p, await p.goto(`${server.origin}${path}`)).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      const expired = await judge('/login-form');
+      expect(expired).toBeInstanceOf(SessionExpiredError);
+      expect(expired).not.toBeInstanceOf(AccessDeniedError);
+      expect(classify(expired)).toBe('relogin');
+      expect(await judge('/forbidden')).toBeInstanceOf(ForbiddenError);
+      expect(await judge('/hidden-form')).toBeInstanceOf(ForbiddenError);
+      expect(await judge('/unauthorized')).toMatchObject({ code: 'FORBIDDEN', status: 401 });
+      // A portal without a login: nothing to renew, FORBIDDEN even on a login form.
+      const noLogin = await checkResponse(p, await p.goto(`${server.origin}/login-form`), {
+        session: false,
+      }).catch((err: unknown) => err);
+      expect(noLogin).toBeInstanceOf(ForbiddenError);
+      expect((noLogin as Error).message).toBe(`${server.origin}/login-form answered HTTP 403`);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('files.fetch maps the same statuses the same way', () => {
   /** What one `files.fetch` of `url` (no retries) rejects with, sent with the cookies of `p`'s session. */
   const fetchFrom = async (url: string, p?: Page) => {
@@ -116,12 +182,12 @@ describe('files.fetch maps the same statuses the same way', () => {
       await store.close();
     }
   };
-  it('403 on a file: a session expiry for a store of a site with login, permanent for one without', async () => {
+  it('403 on a file: AccessDeniedError (looked into by the engine) for a site with login, FORBIDDEN for one without', async () => {
     const server = await startStaticServer(await tempDir());
     try {
       for (const [session, expected] of [
-        [true, SessionExpiredError],
-        [false, PermanentError],
+        [true, AccessDeniedError],
+        [false, ForbiddenError],
       ] as const) {
         const store = makeStore(await tempDir(), { retries: 0, session });
         const files = store.forJob({ key: 'k', signal: new AbortController().signal });
@@ -174,9 +240,16 @@ describe('httpStatusError, the one table', () => {
     expect(err === undefined ? undefined : classify(err)).toBe(decision);
   });
 
-  it('401/403 are permanent when the portal has no login to renew', () => {
+  it('401/403 are permanent (FORBIDDEN) when the portal has no login to renew', () => {
     expect(classify(httpStatusError(403, { what, session: false }))).toBe('permanent');
-    expect(classify(httpStatusError(401, { what, session: false }))).toBe('permanent');
+    expect(httpStatusError(401, { what, session: false })).toMatchObject({ code: 'FORBIDDEN', status: 401 });
+  });
+
+  it('401/403 with a login: an AccessDeniedError that keeps its status, a session expiry until looked into', () => {
+    const err = httpStatusError(403, { what: 'http://x/a.pdf' });
+    expect(err).toBeInstanceOf(AccessDeniedError);
+    expect(err).toMatchObject({ status: 403, what: 'http://x/a.pdf', code: 'SESSION_EXPIRED' });
+    expect((err as Error).message).toBe('http://x/a.pdf answered HTTP 403');
   });
 
   it('Retry-After in seconds or as an HTTP date', () => {

@@ -160,6 +160,45 @@ describe('createUi plain mode', () => {
     expect(out.text).toBe(before);
   });
 
+  it('says what the listing has found so far while it goes on with nothing to do (pages, items seen, none new)', () => {
+    const { events, out, ui, advance } = setup('plain', { plainIntervalMs: 5000 });
+    events.emit('run:start', { site: 'demo', concurrency: 2, total: null, skipped: 0 });
+    events.emit('list:progress', { pages: 4, seen: 100, fresh: 0, done: false });
+    advance(5000);
+    expect(out.lines.at(-1)).toBe(
+      '[00:05] 0 done, 0 failed, 0 retrying, 0.0 items/s, 0.0 MB/s, ETA --:--, listing: 4 pages, 100 items seen, 0 new',
+    );
+    // `--refs` has no pages.
+    events.emit('list:progress', { pages: null, seen: 1, fresh: 1, done: false });
+    advance(5000);
+    expect(out.lines.at(-1)).toMatch(/ETA --:--, listing: 1 item seen, 1 new$/);
+    events.emit('list:progress', { pages: null, seen: 2, fresh: 1, done: true });
+    advance(5000);
+    expect(out.lines.at(-1)).toMatch(/ETA --:--$/);
+    ui.stop();
+  });
+
+  it('a bad ref: one BAD REF line on err naming it and where it came from; the summary counts it, even in quiet mode', () => {
+    for (const mode of ['plain', 'quiet'] as const) {
+      const { events, out, err, ui, advance } = setup(mode);
+      events.emit('run:start', { site: 'demo', concurrency: 1, total: null, skipped: 0 });
+      events.emit('ref:bad', {
+        ref: '{"stock":"","url":"vehicle/"}',
+        where: 'the listing page http://127.0.0.1:9/inventory?page=1',
+        reason: 'site.key() gave an empty string',
+      });
+      runDone(events, advance, { key: 'A', ms: 1000, bytes: 1000 });
+      events.emit('run:end', { reason: 'done' });
+      expect(err.lines).toEqual([
+        'BAD REF from the listing page http://127.0.0.1:9/inventory?page=1: site.key() gave an empty string: ' +
+          '{"stock":"","url":"vehicle/"}',
+      ]);
+      // The run exits 1 for it: the summary is printed in quiet mode too.
+      expect(out.lines.at(-1)).toBe('Done in 1.0 s: 1 item saved (1.0 kB), 1 bad ref skipped.');
+      ui.stop();
+    }
+  });
+
   it('ends with the summary after run:end and prints no progress afterwards', () => {
     const { events, out, ui, advance } = setup('plain', { plainIntervalMs: 1000 });
     events.emit('run:start', { site: 'demo', concurrency: 2, total: 2, skipped: 0 });

@@ -47,6 +47,11 @@ function mixedRun() {
     ms: 300,
   });
   events.emit('task:duplicate', { key: 'K1' });
+  events.emit('ref:bad', {
+    ref: '{"stock":""}',
+    where: 'the listing page http://portal/inventory?page=2',
+    reason: 'site.key() gave an empty string',
+  });
   events.emit('relogin', { done: false });
   events.emit('relogin', { done: true });
   events.emit('task:start', { key: 'I', attempt: 1 });
@@ -110,7 +115,17 @@ describe('RunReport', () => {
       duplicates: 1,
       bytes: 20 * 100 + 15,
       interrupted: 1,
+      badRefs: 1,
     });
+    // A bad ref has no key: it is listed on its own, with where it came from, not among the items.
+    expect(json.badRefs).toEqual([
+      {
+        ref: '{"stock":""}',
+        where: 'the listing page http://portal/inventory?page=2',
+        reason: 'site.key() gave an empty string',
+      },
+    ]);
+    expect(json.items.some((item) => item.key === '')).toBe(false);
     const wallMs = 210_000 + 4500 + 300 + 200;
     // Done durations: 1..20 s and 4.5 s. Nearest rank: p50 is the 11th of 21, p95 the 20th.
     expect(json.timing).toEqual({

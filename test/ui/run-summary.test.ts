@@ -123,4 +123,16 @@ describe('formatNothingToDo', () => {
         '(--retry-failed tries them again).',
     );
   });
+
+  it('says what the listing (or --refs) showed, and the bad refs it skipped', () => {
+    expect(
+      formatNothingToDo({ done: 300, failedPermanently: 0, listed: { pages: 12, seen: 301 }, badRefs: 1 }),
+    ).toBe(
+      'Nothing to do: the listing showed 301 items on 12 pages, none new; all 300 items in the checkpoint are ' +
+        'done already. 1 bad ref skipped (see above).',
+    );
+    expect(formatNothingToDo({ done: 2, failedPermanently: 0, listed: { pages: null, seen: 2 } })).toBe(
+      'Nothing to do: the refs gave 2 items, none new; all 2 items in the checkpoint are done already.',
+    );
+  });
 });

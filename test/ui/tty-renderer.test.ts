@@ -69,6 +69,22 @@ describe('tty renderer', () => {
     ).toThrow('Expected `slowAfterMs` to be an integer from 0 to 86400000, got `-1`');
   });
 
+  it('shows what the listing has found while it goes on (pages, items seen, how many new), and drops it at its end', () => {
+    const { events, term, ui, advance } = setup();
+    events.emit('run:start', { site: 'demo', concurrency: 1, total: null, skipped: 0 });
+    events.emit('list:progress', { pages: 1, seen: 25, fresh: 0, done: false });
+    events.emit('list:progress', { pages: 3, seen: 75, fresh: 2, done: false });
+    advance(FRAME_MS);
+    expect(term.visible[0]).toBe(
+      '[------------------------] 0/? | 0.0 items/s | 0.0 MB/s | ETA --:-- | failed 0 | retrying 0 | ' +
+        'listing 3 pages, 75 items seen, 2 new',
+    );
+    events.emit('list:progress', { pages: 12, seen: 300, fresh: 2, done: true });
+    advance(FRAME_MS);
+    expect(term.visible[0]).toMatch(/retrying 0$/);
+    ui.stop();
+  });
+
   it('draws a total bar and one idle line per page slot', () => {
     const { events, term, ui, advance } = setup();
     events.emit('run:start', { site: 'demo', concurrency: 3, total: 300, skipped: 0 });

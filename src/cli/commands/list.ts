@@ -1,6 +1,7 @@
 // `pagepool list`: the site's refs as JSONL on stdout, after one login; downloads nothing.
 import { EXIT_CODES } from '../../errors.js';
 import { listRefs } from '../../run.js';
+import { formatBadRef } from '../../ui/run-summary.js';
 import type { CommandContext } from '../command-context.js';
 import { openPortalSession } from '../portal-session.js';
 import { isInterrupt } from '../report-error.js';
@@ -10,8 +11,9 @@ export default async function list({ config, signal }: CommandContext): Promise<
   const session = await openPortalSession(config);
   // `list` emits no events: an early failure is "the login or the listing".
   const progress = new SetupProgress(false, null);
+  let badRefs = 0;
   try {
-    for await (const ref of listRefs({
+    for await (const entry of listRefs({
       site: session.site,
       baseUrl: session.baseUrl,
       credentials: session.credentials,
@@ -24,7 +26,10 @@ export default async function list({ config, signal }: CommandContext): Promise<
       progress.started = true;
       // Stops at once when the reader is gone (`| head`): the next write would only fail again.
       if (signal.aborted) break;
-      process.stdout.write(`${JSON.stringify(ref)}\n`);
+      if ('bad' in entry) {
+        badRefs += 1;
+        process.stderr.write(`${formatBadRef(entry.bad)}\n`);
+      } else process.stdout.write(`${JSON.stringify(entry.ref)}\n`);
     }
   } catch (err) {
     if (isInterrupt(err, signal)) return EXIT_CODES.interrupted;
@@ -32,5 +37,6 @@ export default async function list({ config, signal }: CommandContext): Promise<
   } finally {
     await session.close();
   }
-  return signal.aborted ? EXIT_CODES.interrupted : EXIT_CODES.ok;
+  if (signal.aborted) return EXIT_CODES.interrupted;
+  return badRefs > 0 ? EXIT_CODES.failed : EXIT_CODES.ok;
 }

@@ -6,8 +6,8 @@ import { readStatus, startFresh } from '../../checkpoint/checkpoint.js';
 import { CheckpointLock } from '../../checkpoint/checkpoint-lock.js';
 import { workerOptionsFrom } from '../../config.js';
 import { EXIT_CODES } from '../../errors.js';
-import type { QueueSummary } from '../../queue/task-queue.js';
-import { run } from '../../run.js';
+import { type RunSummary, run } from '../../run.js';
+import type { RunEvents } from '../../run-events.js';
 import { RunReport } from '../../ui/run-report.js';
 import { formatNothingToDo } from '../../ui/run-summary.js';
 import type { CommandContext } from '../command-context.js';
@@ -53,7 +53,16 @@ export default async function runCommand(ctx: CommandContext): Promise<number> {
         progress = new SetupProgress(!session.site.login, events);
         const report = new RunReport(events, { metrics: services.collector });
         const display = showProgress(events, config, interrupts);
-        let summary: QueueSummary;
+        // What the source showed and what it could not use, for the "nothing to do" line and the report.
+        let listed: RunEvents['list:progress'][0] | null = null;
+        let badRefs = 0;
+        events.on('list:progress', (shown) => {
+          listed = shown;
+        });
+        events.on('ref:bad', () => {
+          badRefs += 1;
+        });
+        let summary: RunSummary;
         try {
           summary = await run({
             site: session.site,
@@ -73,9 +82,9 @@ export default async function runCommand(ctx: CommandContext): Promise<number> {
           throw progress.explain(err, session.baseUrl);
         } finally {
           display.stop();
-          // Only a run that tried something has something to report: a run with nothing to do (or that never got
-          // to its first item) leaves the last report as it was.
-          if (progress.started) {
+          // Only a run that tried something (or skipped a bad ref) has something to report: a run with nothing to do
+          // (or that never got to its first item) leaves the last report as it was.
+          if (progress.started || badRefs > 0) {
             await report.write(path.join(checkpointDir, 'report.json')).catch(() => {});
           }
         }
@@ -84,9 +93,9 @@ export default async function runCommand(ctx: CommandContext): Promise<number> {
         if (!progress.started && summary.pending.length === 0 && !config.quiet) {
           // Nothing was left to try: say so with what the checkpoint holds, not "0 items saved".
           const held = await readStatus(config.checkpoint);
-          say(formatNothingToDo({ done: held.done, failedPermanently: held.failed }));
+          say(formatNothingToDo({ done: held.done, failedPermanently: held.failed, listed, badRefs }));
         }
-        return summary.failed > 0 ? EXIT_CODES.failed : EXIT_CODES.ok;
+        return summary.failed > 0 || summary.badRefs > 0 ? EXIT_CODES.failed : EXIT_CODES.ok;
       } finally {
         await session.close();
       }

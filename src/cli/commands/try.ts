@@ -51,6 +51,9 @@ export default async function tryCommand({ config, signal, interrupts }: Command
     const events = new EventEmitter<RunEvents>();
     const failed = new Map<string, string>();
     events.on('task:failed', ({ key, reason }) => failed.set(key, reason));
+    // A ref with no usable key (a selector that also matched a "download all" link): a row of its own.
+    const badRefs: RunEvents['ref:bad'][0][] = [];
+    events.on('ref:bad', (bad) => badRefs.push(bad));
     const progress = new SetupProgress(!session.site.login, events);
     const display = showProgress(events, config, interrupts);
     const started = performance.now();
@@ -99,6 +102,8 @@ export default async function tryCommand({ config, signal, interrupts }: Command
       const snapshot = path.join(failuresDir, safeKey(key));
       rows.push([key, 'FAILED', toAscii(why), existsSync(snapshot) ? `snapshot: ${snapshot}` : '']);
     }
+    for (const bad of badRefs)
+      rows.push([toAscii(bad.ref), 'BAD REF', toAscii(bad.where), toAscii(bad.reason)]);
     const tried = savedKeys.size + failed.size;
     process.stdout.write(
       `${[
@@ -109,7 +114,7 @@ export default async function tryCommand({ config, signal, interrupts }: Command
     keep = failed.size > 0 && existsSync(failuresDir);
     // Said even with --quiet: it is where the answer to "why did it fail" is.
     if (keep) process.stdout.write(`Failure snapshots kept in ${failuresDir}; delete ${out} when done.\n`);
-    const ok = failed.size === 0 && badFiles === 0 && savedKeys.size > 0;
+    const ok = failed.size === 0 && badFiles === 0 && badRefs.length === 0 && savedKeys.size > 0;
     return ok ? EXIT_CODES.ok : EXIT_CODES.failed;
   } finally {
     await session.close();
