@@ -5,11 +5,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
 import { ConfigError } from './errors.js';
+import { noProxyProblem, proxyHasPassword, proxyUrlProblem, redactProxyUrl } from './proxy/proxy-settings.js';
 import { SETTINGS, type Setting, type SettingName, type SettingValues, shownDefault } from './settings.js';
 import { s3UrlProblem } from './sinks/s3-destination.js';
 import type { S3SinkOptions } from './sinks/s3-sink.js';
 
-export const COMMANDS = ['run', 'list', 'status', 'repair', 'enqueue', 'work', 'init'] as const;
+export const COMMANDS = ['run', 'list', 'status', 'repair', 'enqueue', 'work', 'init', 'login'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** One validated, frozen configuration: every setting of src/settings.ts in library units (ms, bytes). */
@@ -83,8 +84,10 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
     }
     const result = parseValue(setting, given.raw, cwd);
     if ('problem' in result) {
+      // A proxy URL may carry a password: never echo it.
+      const shown = setting.parser === 'proxy-url' ? redactProxyUrl(given.raw) : given.raw;
       (given.isFlag ? usage : problems).push(
-        `Expected ${given.from} to be ${result.problem}, got \`${given.raw}\``,
+        `Expected ${given.from} to be ${result.problem}, got \`${shown}\``,
       );
       values_[name] = setting.default;
     } else values_[name] = result.value;
@@ -122,6 +125,14 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
       'Set both `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, or neither (the SDK then finds credentials)',
     );
   }
+  // Issue 24: a password on the command line is visible to every user of the machine (ps, /proc).
+  if (config.proxy !== null && read('proxy')?.isFlag && proxyHasPassword(config.proxy)) {
+    usage.push(
+      '`--proxy` must not carry a password: put the whole URL in PAGEPOOL_PROXY (environment or .env)',
+    );
+  }
+  const noProxy = config.proxy === null ? null : noProxyProblem(config.noProxy);
+  if (noProxy !== null) problems.push(noProxy);
   if (config.refs && config.refs !== '-' && !existsSync(config.refs)) {
     problems.push(`Cannot read \`--refs\` file \`${read('refs')?.raw}\`: it does not exist`);
   }
@@ -225,6 +236,10 @@ function parseValue(setting: Setting, raw: string, cwd: string): Parse {
       const problem = s3UrlProblem(raw);
       return problem === null ? { value: raw } : { problem: `s3://BUCKET/PREFIX (${problem})` };
     }
+    case 'proxy-url': {
+      const problem = proxyUrlProblem(raw);
+      return problem === null ? { value: raw.trim() } : { problem };
+    }
     case 'boolean': {
       const lower = text.toLowerCase();
       const on = ['1', 'true', 'yes', 'on'].includes(lower);
@@ -318,6 +333,8 @@ export function helpText(): string {
     '  enqueue   fleet: add every item of the site to the shared queue (--queue)',
     '  work      fleet: pull items from the shared queue on this machine (--queue)',
     '  init      write a commented adapter skeleton to [PATH] (default adapters/my-portal.ts)',
+    '  login     log in once and save the session (--session) that runs start from; a person logs in',
+    "            in a browser window when the site's login is 'manual', or with --headed",
     '',
     'Options (flag, environment variable, default):',
   ];
