@@ -57,7 +57,9 @@ describe('pagepool status', () => {
       expect.stringMatching(/^ {2}updated {2}\d{4}-\d\d-\d\dT[\d:.]+Z \.\. \d{4}-\d\d-\d\dT[\d:.]+Z$/),
     ]);
     expect(lines[6]).toBe('  failures by reason:');
-    const reasons = lines.slice(7);
+    const reasons = lines.slice(7, -1);
+    // Last, whether a session is saved and when (issue 24): the run saved the one it logged in with.
+    expect(lines.at(-1)).toMatch(/^Session .*session\.json: saved \d{4}-\d\d-\d\dT[\d:.]+Z$/);
     expect(reasons).toHaveLength(transient.length + 1);
     expect(reasons.filter((l) => /^ +1 {2}permanent {2}.*S99999/.test(l))).toHaveLength(1);
     const failedKeys = reasons

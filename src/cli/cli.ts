@@ -23,9 +23,13 @@ import { diskFullError } from '../files/disk-space.js';
 import { machineId } from '../fleet/fleet-options.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { type MetricsServer, openMetricsServer } from '../metrics/metrics-server.js';
+import { checkProxy } from '../proxy/proxy-check.js';
 import type { QueueSummary } from '../queue/task-queue.js';
 import { listRefs, run } from '../run.js';
 import type { RunEvents } from '../run-events.js';
+import { loginCommand } from '../sessions/login-command.js';
+import { formatSessionStatus, sessionFileInfo } from '../sessions/session-file.js';
+import { sessionSettingsFrom } from '../sessions/session-settings.js';
 import { initCommand } from '../sites/adapter-skeleton.js';
 import { isBuiltInSite, loadSite } from '../sites/load-site.js';
 import type { Credentials } from '../sites/site.js';
@@ -138,11 +142,52 @@ export async function main(argv: string[]): Promise<number> {
     const credentials = {
       username: config.username || defaults.username,
       password: config.password || defaults.password,
+      totpSecret: config.totpSecret,
     };
-    if (site.login && (!credentials.username || !credentials.password)) {
+    // Issue 24: the saved session, the proxy, and `pagepool login` (src/sessions/).
+    const sessions = sessionSettingsFrom(config, { embeddedPortal: portal !== undefined });
+    if (site.login === 'manual' && !site.loggedOut) {
       throw new ConfigError(
-        'Missing credentials: set PAGEPOOL_USERNAME (or --username) and PAGEPOOL_PASSWORD',
+        `Site ${site.name} logs in by hand (login: 'manual') but has no loggedOut(page): add it, so pagepool can tell a working session from an expired one`,
       );
+    }
+    const byHand = site.login === 'manual' || (config.command === 'login' && config.headed);
+    if (typeof site.login === 'function' && !byHand && (!credentials.username || !credentials.password)) {
+      // A saved session stands in for them until it expires (a fleet machine given only the session file).
+      const saved = config.command !== 'login' && sessions.sessionFile !== null;
+      if (!saved || !(await sessionFileInfo(sessions.sessionFile!)).saved) {
+        throw new ConfigError(
+          'Missing credentials: set PAGEPOOL_USERNAME (or --username) and PAGEPOOL_PASSWORD',
+        );
+      }
+    }
+    // Before the browser: an unreachable proxy or a refused proxy password names the proxy, not the portal.
+    if (sessions.proxy) await checkProxy(sessions.proxy);
+    if (config.command === 'login') {
+      if (sessions.sessionFile === null) {
+        throw new ConfigError(
+          '`pagepool login` needs a real portal (`--base-url`): the embedded demo portal forgets its sessions when the command ends',
+        );
+      }
+      await ensureCreatable('--session', sessions.sessionFile, path.dirname(sessions.sessionFile));
+      try {
+        await loginCommand({
+          site,
+          baseUrl,
+          credentials,
+          file: sessions.sessionFile,
+          proxy: sessions.proxy,
+          byHand,
+          chromiumPath: config.chromiumPath,
+          slowMoMs: config.slowMoMs,
+          signal: controller.signal,
+          say: (line) => process.stdout.write(`${line}\n`),
+        });
+      } catch (err) {
+        if (isInterrupt(err, controller.signal)) return EXIT.interrupted;
+        return fail(setupFailure(err, baseUrl, 'login'), config);
+      }
+      return EXIT.ok;
     }
     const common = {
       site,
@@ -153,6 +198,7 @@ export async function main(argv: string[]): Promise<number> {
       slowMoMs: config.slowMoMs,
       signal: controller.signal,
       max: config.max,
+      ...sessions,
     };
     // Whatever fails before the first item starts is a setup failure: exit 2, and a line that says what to fix.
     // `list` and `enqueue` log in and list without events: there the failing phase is not known.
@@ -164,6 +210,9 @@ export async function main(argv: string[]): Promise<number> {
     };
     const track = (events: EventEmitter<RunEvents>) => {
       events.once('login', () => {
+        progress.loggedIn = true;
+      });
+      events.once('session:restored', () => {
         progress.loggedIn = true;
       });
       events.once('task:start', () => {
@@ -191,6 +240,7 @@ export async function main(argv: string[]): Promise<number> {
           site,
           baseUrl,
           credentials,
+          sessions,
           signal: controller.signal,
           events,
           upload,
@@ -311,8 +361,13 @@ async function status(config: Config): Promise<number> {
     );
   }
   const summary = await readStatus(config.checkpoint);
+  // Only whether a session is saved and when: it is a credential.
+  const sessionFile = sessionSettingsFrom(config, { embeddedPortal: false }).sessionFile!;
+  const session = await sessionFileInfo(sessionFile);
   process.stdout.write(
-    config.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatStatus(summary, config.checkpoint)}\n`,
+    config.json
+      ? `${JSON.stringify({ ...summary, session: { saved: session.saved, ...(session.savedAt ? { savedAt: session.savedAt.toISOString() } : {}) } }, null, 2)}\n`
+      : `${formatStatus(summary, config.checkpoint)}\n${formatSessionStatus(sessionFile, session)}\n`,
   );
   return EXIT.ok;
 }

@@ -11,11 +11,14 @@ import { readManifestClaims } from '../checkpoint/manifest-claims.js';
 import { classify, describe, PagepoolError, SessionExpiredError } from '../errors.js';
 import { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
+import { proxySecrets } from '../proxy/proxy-settings.js';
 import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
 import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
+import { poolSession } from '../sessions/saved-session.js';
+import type { SessionSettings } from '../sessions/session-settings.js';
 import { checkResponse, checkResponseFor } from '../sites/check-response.js';
-import { type Credentials, type Job, type Site, siteLogin } from '../sites/site.js';
+import type { Credentials, Job, Site } from '../sites/site.js';
 import { PageGate, Stage } from './stage.js';
 
 /** Items in the download stage by default: twice the pages (swept at 8 pages: README, "Speed and benchmarks"). */
@@ -33,7 +36,8 @@ export interface AttemptContext {
   abandoned: AbortSignal;
 }
 
-export interface ItemWorkerOptions<Ref> {
+/** With the saved session (`sessionFile`, `freshSession`) and the proxy of SessionSettings. */
+export interface ItemWorkerOptions<Ref> extends SessionSettings {
   site: Site<Ref>;
   baseUrl: string;
   credentials: Credentials;
@@ -109,13 +113,14 @@ export async function browserFor(
 
 /** Launches (or borrows) the browser, logs in once and opens the file store. */
 export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Promise<ItemWorker<Ref>> {
-  const { site, baseUrl, credentials, events } = options;
+  const { site, baseUrl, events } = options;
   const warn = (message: string) => events.emit('warning', { message });
   const { browser, close: closeBrowser } = await browserFor(options);
   const pool = new PagePool({
     browser,
     size: options.concurrency,
-    login: siteLogin(site, credentials, baseUrl),
+    // The saved session to start from, the login that replaces it, the proxy (src/sessions/saved-session.ts).
+    ...(await poolSession({ ...options, warn })),
     block: options.block ?? true,
     recycleAfter: options.recycleAfter ?? 200,
     ...(options.pageTimeoutMs === undefined ? {} : { pageTimeoutMs: options.pageTimeoutMs }),
@@ -124,6 +129,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
   });
   pool.on('page:replaced', (replaced) => events.emit('page:replaced', replaced));
   pool.on('login', (login) => events.emit('login', login));
+  pool.on('session:restored', () => events.emit('session:restored'));
   pool.on('warning', (warning) => events.emit('warning', warning));
   try {
     await pool.open();
@@ -152,6 +158,8 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
       if (pages.holdUntil(untilMs)) events.emit('backoff', { untilMs, reason: describe(error) });
     },
     session: site.login !== undefined,
+    // Files leave from the same address as the pages.
+    ...(options.proxy ? { proxy: options.proxy } : {}),
     // Names other keys already own (from earlier runs) stay theirs, whatever order this run goes in.
     claims: await readManifestClaims(path.join(options.out, 'manifest.jsonl'), options.out),
   });
@@ -160,7 +168,12 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
   const cookieValues = new Set<string>();
   const secrets = async () => {
     for (const cookie of await pool.context.cookies().catch(() => [])) cookieValues.add(cookie.value);
-    return [options.credentials.password, ...cookieValues];
+    return [
+      options.credentials.password,
+      options.credentials.totpSecret ?? '',
+      ...proxySecrets(options.proxy),
+      ...cookieValues,
+    ];
   };
   const snapshots =
     (options.failureSnapshots ?? true)

@@ -2,8 +2,10 @@
 // path locks shared by every job; `forJob` hands an item its `Files`.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { ConfigError } from '../errors.js';
+import { proxyDispatcher } from '../proxy/proxy-dispatcher.js';
+import type { ProxySettings } from '../proxy/proxy-settings.js';
 import { JobFiles } from './job-files.js';
 import { NameRegistry } from './name-registry.js';
 import { PathLock } from './path-lock.js';
@@ -63,11 +65,14 @@ export interface FileStoreOptions {
    * @default true
    */
   session?: boolean;
+  /** Send every request through this proxy (`--proxy`, NO_PROXY respected), as the browser's pages go. */
+  proxy?: ProxySettings;
 }
 
 export type ResolvedFileStoreOptions = Required<
-  Omit<FileStoreOptions, 'userAgent' | 'claims' | 'onRateLimited'>
+  Omit<FileStoreOptions, 'userAgent' | 'claims' | 'onRateLimited' | 'proxy'>
 > & {
+  proxy?: ProxySettings;
   userAgent?: string;
   onRateLimited?: (error: unknown, retryAfterMs: number) => void;
 };
@@ -93,7 +98,7 @@ const DEFAULTS = {
 /** State every job of one output folder shares. */
 export interface StoreContext {
   readonly options: ResolvedFileStoreOptions;
-  readonly agent: Agent;
+  readonly agent: Dispatcher;
   readonly names: NameRegistry;
   readonly locks: PathLock;
 }
@@ -105,12 +110,13 @@ export class FileStore {
   constructor(options: FileStoreOptions) {
     const resolved = validate(options);
     mkdirSync(resolved.outDir, { recursive: true });
-    const agent = new Agent({
+    const agentOptions = {
       connections: resolved.connections,
       connect: { timeout: resolved.connectTimeoutMs },
       headersTimeout: resolved.headersTimeoutMs,
       bodyTimeout: resolved.bodyIdleTimeoutMs,
-    });
+    };
+    const agent = resolved.proxy ? proxyDispatcher(resolved.proxy, agentOptions) : new Agent(agentOptions);
     const names = new NameRegistry(resolved.maxNameLength);
     for (const [file, key] of options.claims ?? []) {
       if (typeof file !== 'string' || typeof key !== 'string' || key === '') {
