@@ -1,12 +1,8 @@
-// A trading card as a deterministic 240x336 RGB PNG, encoded by hand with node:zlib (deflate + crc32).
-import { crc32, deflateSync } from 'node:zlib';
+// A trading card as a deterministic 240x336 RGB PNG.
+import { encodePng, type Rgb } from './png.js';
 
 export const CARD_WIDTH = 240;
 export const CARD_HEIGHT = 336;
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-type Rgb = [number, number, number];
 
 /** FNV-1a (32 bit) of the id: every colour and shape of a card comes from it. */
 function fnv1a(text: string): number {
@@ -38,26 +34,25 @@ function hsl(hue: number, saturation: number, lightness: number): Rgb {
   return [Math.round((r + m) * 255), Math.round((g + m) * 255), Math.round((b + m) * 255)];
 }
 
+/** The hash behind a card's looks: a later edition (a revision of the portal) is a re-coloured card. */
+function cardHash(id: string, edition: number): number {
+  return fnv1a(edition === 1 ? id : `${id}/edition-${edition}`);
+}
+
 /** The two colours of a card, shared with its HTML page so the page and the PNG look alike. */
-export function cardColors(id: string): { primary: string; secondary: string } {
-  const hash = fnv1a(id);
+export function cardColors(id: string, edition = 1): { primary: string; secondary: string } {
+  const hash = cardHash(id, edition);
   const hue = hash % 360;
   const css = ([r, g, b]: Rgb): string => `rgb(${r}, ${g}, ${b})`;
   return { primary: css(hsl(hue, 0.55, 0.45)), secondary: css(hsl(hue + 40, 0.6, 0.8)) };
 }
 
-function chunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(data, crc32(head.subarray(4))) >>> 0, 0);
-  return Buffer.concat([head, data, crc]);
-}
-
-/** The PNG of card `id`: a gradient card with a frame, striped art, an emblem and a bar code of the id. */
-export function cardPng(id: string): Buffer {
-  const hash = fnv1a(id);
+/**
+ * The PNG of card `id`: a gradient card with a frame, striped art, an emblem and a bar code of the id. A later
+ * `edition` has other colours and shapes.
+ */
+export function cardPng(id: string, edition = 1): Buffer {
+  const hash = cardHash(id, edition);
   const hue = hash % 360;
   const top = hsl(hue, 0.55, 0.45);
   const bottom = hsl(hue + 40, 0.6, 0.8);
@@ -73,7 +68,7 @@ export function cardPng(id: string): Buffer {
   const raw = Buffer.alloc(stride * CARD_HEIGHT);
   for (let y = 0; y < CARD_HEIGHT; y++) {
     const row = y * stride;
-    raw[row] = 0; // filter type None: simplest, and the deflate does the work
+    raw[row] = 0; // filter type None
     const t = y / (CARD_HEIGHT - 1);
     for (let x = 0; x < CARD_WIDTH; x++) {
       let color: Rgb = [
@@ -102,18 +97,5 @@ export function cardPng(id: string): Buffer {
     }
   }
 
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(CARD_WIDTH, 0);
-  ihdr.writeUInt32BE(CARD_HEIGHT, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // colour type: truecolour RGB
-  ihdr[10] = 0; // compression: deflate
-  ihdr[11] = 0; // filter method 0
-  ihdr[12] = 0; // no interlace
-  return Buffer.concat([
-    PNG_SIGNATURE,
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw, { level: 9 })),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return encodePng(CARD_WIDTH, CARD_HEIGHT, raw);
 }

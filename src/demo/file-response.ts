@@ -1,14 +1,16 @@
 // Sends one file the way a real server does: ETag, Last-Modified, single byte ranges, If-Range, 304, 416.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { notModified, type Validators } from './conditional.js';
 
-export interface FileBody {
+export interface FileBody extends Validators {
   body: Buffer;
-  /** A strong ETag, quotes included. */
-  etag: string;
-  /** An HTTP date. */
-  lastModified: string;
   contentType: string;
-  contentDisposition: string;
+  /** Sent when set (item files name themselves; a stylesheet does not). */
+  contentDisposition?: string;
+  /** Sent when set: public assets are cacheable. */
+  cacheControl?: string;
+  /** The content coding of `body` (see content-encoding.ts); unset is the file as it is. */
+  contentEncoding?: string;
 }
 
 /** What the client got: a body (whole file or one range; `send` decides how it goes out), or no body at all. */
@@ -50,13 +52,6 @@ function ifRangeHolds(value: string, file: FileBody): boolean {
   return !Number.isNaN(date) && date === Date.parse(file.lastModified);
 }
 
-function noneMatch(value: string, etag: string): boolean {
-  return value.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t.replace(/^W\//, '') === etag;
-  });
-}
-
 /**
  * Answers `req` with `file`: status and headers here, the body (the whole file or the requested range) through
  * `send`, which may pace it or cut it short after the headers promised all of it.
@@ -68,9 +63,13 @@ export function sendFile(
   send: (slice: Buffer) => void = (slice) => res.end(slice),
 ): FileReply {
   const length = file.body.length;
-  const common = { ETag: file.etag, 'Last-Modified': file.lastModified, 'Accept-Ranges': 'bytes' };
-  const ifNoneMatch = req.headers['if-none-match'];
-  if (ifNoneMatch !== undefined && noneMatch(ifNoneMatch, file.etag)) {
+  const common = {
+    ETag: file.etag,
+    'Last-Modified': file.lastModified,
+    'Accept-Ranges': 'bytes',
+    ...(file.cacheControl ? { 'Cache-Control': file.cacheControl } : {}),
+  };
+  if (notModified(req.method, req.headers, file)) {
     res.writeHead(304, common);
     res.end();
     return { outcome: 'not-modified', start: 0 };
@@ -93,7 +92,8 @@ export function sendFile(
   res.writeHead(range ? 206 : 200, {
     ...common,
     'Content-Type': file.contentType,
-    'Content-Disposition': file.contentDisposition,
+    ...(file.contentDisposition ? { 'Content-Disposition': file.contentDisposition } : {}),
+    ...(file.contentEncoding ? { 'Content-Encoding': file.contentEncoding } : {}),
     'Content-Length': String(slice.length),
     ...(range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${length}` } : {}),
   });

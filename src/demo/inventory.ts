@@ -1,4 +1,5 @@
 // The demo portal's data: a deterministic vehicle inventory (real-looking VINs) and trading card ids.
+import { prng } from './prng.js';
 
 export interface Vehicle {
   /** Stock number: `S00001`, `S00002`, ... */
@@ -91,18 +92,6 @@ export function vinCheckDigit(vin: string): string {
   }
   const rest = sum % 11;
   return rest === 10 ? 'X' : String(rest);
-}
-
-/** mulberry32: small, fast and the same on every platform, so an inventory is a pure function of its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function checkCount(name: string, n: number, max: number): void {

@@ -1,42 +1,7 @@
-// The portal's HTML pages: a tagged template that escapes every interpolated value, a layout, one function per page.
+// The portal's HTML pages: a layout and one function per page, built with the escaping `html` template.
 import { cardColors } from './card-png.js';
+import { html, SafeHtml } from './html.js';
 import type { Vehicle } from './inventory.js';
-
-/** Markup that is already safe: the only thing `html` inserts without escaping. */
-export class SafeHtml {
-  constructor(readonly value: string) {}
-  toString(): string {
-    return this.value;
-  }
-}
-
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (ch) => ESCAPES[ch] ?? ch);
-}
-
-function render(value: unknown): string {
-  if (value instanceof SafeHtml) return value.value;
-  if (Array.isArray(value)) return value.map(render).join('');
-  if (value === null || value === undefined || value === false) return '';
-  return escapeHtml(String(value));
-}
-
-/** Template tag: every `${value}` is escaped unless it is SafeHtml (or an array of them). */
-export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
-  let out = strings[0] ?? '';
-  values.forEach((value, i) => {
-    out += render(value) + (strings[i + 1] ?? '');
-  });
-  return new SafeHtml(out);
-}
 
 type Section = 'inventory' | 'cards' | null;
 
@@ -45,9 +10,11 @@ interface LayoutOptions {
   section?: Section;
   loggedIn: boolean;
   body: SafeHtml;
+  /** More of the head, after the site's stylesheet. */
+  head?: SafeHtml;
 }
 
-export function layout({ title, section = null, loggedIn, body }: LayoutOptions): string {
+export function layout({ title, section = null, loggedIn, body, head }: LayoutOptions): string {
   const link = (href: string, label: string, name: Section) =>
     html`<a href="${href}"${name === section ? new SafeHtml(' class="active" aria-current="page"') : ''}>${label}</a>`;
   return html`<!doctype html>
@@ -56,7 +23,7 @@ export function layout({ title, section = null, loggedIn, body }: LayoutOptions)
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} - Prestige Motors Dealer Portal</title>
-<link rel="stylesheet" href="/static/site.css">
+<link rel="stylesheet" href="/static/site.css">${head ? html`\n${head}` : ''}
 </head>
 <body>
 <header class="top">
@@ -87,6 +54,28 @@ ${error ? html`<p class="error">${error}</p>` : ''}
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <p><button type="submit">Sign in</button></p>
 </form>
+</div>`,
+  });
+}
+
+/**
+ * The second-factor form. It is a signed-out page (no sign-out button), so `button[type=submit]` is its one
+ * button; the page says which fields to use, for a person and for a script.
+ */
+export function totpPage(error?: string): string {
+  return layout({
+    title: 'Two-step verification',
+    loggedIn: false,
+    body: html`<div class="panel narrow">
+<h1>Two-step verification</h1>
+<p>Enter the 6-digit code your authenticator app shows for Prestige Motors.</p>
+${error ? html`<p class="error">${error}</p>` : ''}
+<form method="post" action="/login/code" id="totp">
+<label for="code">Verification code</label>
+<input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required autofocus>
+<p><button type="submit">Verify</button></p>
+</form>
+<p class="hint">Demo portal: the code is the TOTP of DEMO_TOTP_SECRET (RFC 6238: SHA-1, 30 seconds, 6 digits), as any authenticator app or <code>oathtool --totp -b SECRET</code> computes it. Type it into <code>input[name=code]</code> and press <code>button[type=submit]</code>.</p>
 </div>`,
   });
 }
@@ -166,12 +155,50 @@ ${query ? html`<p><a href="/inventory">Back to the full inventory</a></p>` : pag
   });
 }
 
-export function vehiclePage(vehicle: Vehicle): string {
+/** A string as a JavaScript literal that is safe inside a <script> element. */
+function scriptString(value: string): SafeHtml {
+  return new SafeHtml(JSON.stringify(value).replace(/</g, '\\u003c'));
+}
+
+/**
+ * The sticker link, or (`byScript`) an empty slot and an inline script that adds the same link once the page
+ * has loaded: a page that needs its script. Its HTML then holds no link to the sticker and not its URL.
+ */
+function stickerLink(vehicle: Vehicle, byScript: boolean): SafeHtml {
+  if (!byScript) {
+    return html`<a id="download-sticker" class="button" href="/vehicle/${encodeURIComponent(vehicle.stock)}/sticker.pdf" download>Download window sticker</a>`;
+  }
+  return html`<p id="sticker-slot"></p>
+<script>
+// The sticker link is built here, after the load event, as a client-side framework would.
+addEventListener('load', () => setTimeout(() => {
+  const link = document.createElement('a');
+  link.id = 'download' + '-sticker';
+  link.className = 'button';
+  link.download = '';
+  link.href = '/vehicle/' + encodeURIComponent(${scriptString(vehicle.stock)}) + '/sticker' + '.pdf';
+  link.textContent = 'Download window sticker';
+  document.getElementById('sticker-slot').append(link);
+}, 0));
+</script>`;
+}
+
+export interface VehicleView {
+  /** The sticker link is added by a script after load instead of being in the HTML. @default false */
+  linkByScript?: boolean;
+  /** More of the head (the heavy page's stylesheet and script). */
+  head?: SafeHtml;
+  /** More of the page after the vehicle's panel (the heavy page's content). */
+  more?: SafeHtml;
+}
+
+export function vehiclePage(vehicle: Vehicle, view: VehicleView = {}): string {
   const title = `${vehicle.year} ${vehicle.make} ${vehicle.model}`;
   return layout({
     title,
     section: 'inventory',
     loggedIn: true,
+    ...(view.head ? { head: view.head } : {}),
     body: html`<p><a href="/inventory">&larr; Inventory</a></p>
 <div class="panel">
 <h1>${title}</h1>
@@ -182,8 +209,9 @@ export function vehiclePage(vehicle: Vehicle): string {
 <dt>Make</dt><dd>${vehicle.make}</dd>
 <dt>Model</dt><dd>${vehicle.model}</dd>
 </dl>
-<a id="download-sticker" class="button" href="/vehicle/${encodeURIComponent(vehicle.stock)}/sticker.pdf" download>Download window sticker</a>
-</div>`,
+${stickerLink(vehicle, view.linkByScript ?? false)}
+</div>
+${view.more}`,
   });
 }
 
@@ -223,10 +251,13 @@ export function cardName(id: string): string {
   return `${ADJECTIVES[hash % ADJECTIVES.length]} ${NOUNS[(hash >>> 3) % NOUNS.length]}`;
 }
 
-/** The card page: every style of `#card` is inline, so it renders the same with the stylesheet blocked. */
-export function cardPage(id: string): string {
+/**
+ * The card page: every style of `#card` is inline, so it renders the same with the stylesheet blocked. A later
+ * `edition` has the colours of its PNG.
+ */
+export function cardPage(id: string, edition = 1): string {
   const hash = idHash(id);
-  const { primary, secondary } = cardColors(id);
+  const { primary, secondary } = cardColors(id, edition);
   const power = 20 + (hash % 80);
   const speed = 20 + ((hash >>> 7) % 80);
   const cardStyle =
@@ -262,6 +293,11 @@ export function messagePage(title: string, message: string, loggedIn: boolean): 
     loggedIn,
     body: html`<div class="panel"><h1>${title}</h1><p>${message}</p><p><a href="/inventory">Go to the inventory</a></p></div>`,
   });
+}
+
+/** The 403 page for a logged-in user: the portal's own layout, signed in, no login form. */
+export function forbiddenPage(): string {
+  return messagePage('Forbidden', 'You may not see this document.', true);
 }
 
 /** What some portals send instead of a file once the session is gone: a 200 page, no redirect. */

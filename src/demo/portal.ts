@@ -1,79 +1,61 @@
 // The embedded demo dealer portal on node:http: login, licence, inventory, stickers, cards, and injected faults.
-import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { meterBody } from './body-meter.js';
 import { cardPng } from './card-png.js';
+import { type Encoding, encode, negotiate } from './content-encoding.js';
 import { type Fault, FaultPlan, type ItemRouteKind } from './fault-plan.js';
+import { FileCache } from './file-cache.js';
 import { type FileBody, sendFile } from './file-response.js';
+import { heavyScript, heavyStylesheet } from './heavy-assets.js';
+import { HEAVY_SCRIPT_PATH, HEAVY_STYLESHEET_PATH, heavyVehiclePage } from './heavy-page.js';
 import { cardIds, makeVehicles, type Vehicle } from './inventory.js';
 import { type Pace, writePaced } from './paced-body.js';
 import {
   cardPage,
   cardsPage,
+  forbiddenPage,
   inventoryPage,
-  licencePage,
-  loginPage,
   messagePage,
   sessionExpiredPage,
   vehiclePage,
 } from './pages.js';
+import { PHOTOS_PER_VEHICLE, vehiclePhoto } from './photo-png.js';
 import { type PortalOptions, resolvePortalOptions } from './portal-options.js';
+import { emptyStats, type PortalStats } from './portal-stats.js';
 import { SlidingWindowLimiter } from './rate-limiter.js';
-import { type Session, SessionStore } from './session-store.js';
+import { decodeSegment } from './request-parts.js';
+import { itemAt, revisionDate } from './revision.js';
+import { SessionStore } from './session-store.js';
+import { createSignIn } from './sign-in.js';
 import { stickerPdf } from './sticker-pdf.js';
 import { SITE_CSS } from './stylesheet.js';
 
 export { DEFAULT_PORTAL_OPTIONS, type PortalOptions, portalOptionsFromEnv } from './portal-options.js';
-
-export interface PortalStats {
-  logins: number;
-  loginFailures: number;
-  /** Per item key (stock number or card id): file responses that started a 200/206 body (truncated ones count). */
-  filesServed: Record<string, number>;
-  /**
-   * Per item key: file bodies sent from byte 0 (a 200, or a 206 from 0). Above 1, a download started over
-   * instead of resuming its `.part`.
-   */
-  filesFromZero: Record<string, number>;
-  /** File bodies sent from a later byte: 206 answers that resumed a `.part`. */
-  filesResumed: number;
-  /** Per item key: detail and card HTML pages answered 200. */
-  pagesServed: Record<string, number>;
-  sent5xx: number;
-  sent429: number;
-  stuck: number;
-  truncated: number;
-  /** File bodies that stalled (the first KiB, then 1 byte per second). */
-  stalled: number;
-  /** File requests answered with the 200 "session expired" page (the session itself stayed valid). */
-  htmlExpired: number;
-  /** Sessions the portal dropped for outliving `sessionLifetimeMs`. */
-  expiredSessions: number;
-  requests: number;
-  /** File requests (PDF, PNG) open right now: from arrival until their response closes. */
-  filesInFlight: number;
-  /** The most file requests ever open at once. */
-  peakFilesInFlight: number;
-}
+export type { PortalStats } from './portal-stats.js';
 
 export interface Portal {
   /** `http://host:port`, no trailing slash. */
   url: string;
   port: number;
+  /** The options it was started with (`revision` is the first revision; see `revision` for the current one). */
   options: Readonly<PortalOptions>;
+  /** The revision the portal serves now. */
+  readonly revision: number;
+  /**
+   * Serves revision `n` from the next request on (see revision.ts for what each revision changes and
+   * removes), at the same URL; a test can pull, change the portal, and refresh. Throws a RangeError naming
+   * `revision` for a value out of range.
+   */
+  setRevision(n: number): void;
   /** A copy of the counters so far. */
   stats(): PortalStats;
   /** Stops listening and destroys every connection, stuck ones included; safe to call twice. */
   close(): Promise<void>;
 }
 
-const COOKIE = 'pp_session';
-// A fixed date: the files never change, so caches and If-Range see one stable validator.
-const LAST_MODIFIED = 'Mon, 01 Jan 2024 00:00:00 GMT';
-const MAX_FORM_BYTES = 16 * 1024;
 // Recently built files are kept so benchmarks with padded stickers do not rebuild megabytes per request.
 const FILE_CACHE_BYTES = 64 * 1024 * 1024;
-
 /** The faults that change how a file's body is sent (the others answer before any body). */
 function bodyFault(fault: Fault | undefined): 'truncate' | 'stall' | undefined {
   return fault === 'truncate' || fault === 'stall' ? fault : undefined;
@@ -81,66 +63,28 @@ function bodyFault(fault: Fault | undefined): 'truncate' | 'stall' | undefined {
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 
-function readCookie(req: IncomingMessage, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_FORM_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-}
-
-function decodeSegment(segment: string): string | undefined {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Starts the portal on `options.host:options.port` (a free port by default). Options are validated first. */
 export async function startPortal(options: Partial<PortalOptions> = {}): Promise<Portal> {
   const opts = resolvePortalOptions(options);
   const vehicles = makeVehicles(opts.vehicles, opts.seed);
   const vehicleByStock = new Map(vehicles.map((v) => [v.stock, v]));
+  // An item's number (1-based, its place in the full inventory or card list) drives the every-Nth rules.
+  const vehicleNumber = new Map(vehicles.map((v, i) => [v.stock, i + 1]));
   const cards = cardIds(opts.cards);
-  const cardSet = new Set(cards);
+  const cardNumber = new Map(cards.map((id, i) => [id, i + 1]));
   const sessions = new SessionStore(opts.sessionLifetimeMs, opts.sessionIdPrefix);
   const faults = new FaultPlan(opts.seed, opts);
   const limiter = new SlidingWindowLimiter(opts.rateLimitPerSec);
   const timers = new Set<NodeJS.Timeout>();
   const stuck = new Set<ServerResponse>();
-  const fileCache = new Map<string, FileBody>();
-  let fileCacheBytes = 0;
+  const fileCache = new FileCache(FILE_CACHE_BYTES);
+  let revision = opts.revision;
+  // What the listings show at this revision: the items not removed, in their order.
+  const present = <T>(items: readonly T[]): T[] => items.filter((_, i) => !itemAt(i + 1, revision).gone);
+  let listedVehicles = present(vehicles);
+  let listedCards = present(cards);
   let closing: Promise<void> | undefined;
-  const stats: PortalStats = {
-    logins: 0,
-    loginFailures: 0,
-    filesServed: {},
-    filesFromZero: {},
-    filesResumed: 0,
-    pagesServed: {},
-    sent5xx: 0,
-    sent429: 0,
-    stuck: 0,
-    truncated: 0,
-    stalled: 0,
-    htmlExpired: 0,
-    expiredSessions: 0,
-    requests: 0,
-    filesInFlight: 0,
-    peakFilesInFlight: 0,
-  };
+  const stats = emptyStats();
 
   const later = (fn: () => void, ms: number): void => {
     const timer = setTimeout(() => {
@@ -173,13 +117,22 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     if (res.destroyed) return;
     if (status >= 500) stats.sent5xx++;
     if (status === 429) stats.sent429++;
+    if (status === 403) stats.sent403++;
+    let body: Buffer = Buffer.from(page);
+    let encoding: Encoding | 'identity' = 'identity';
+    if (opts.compress) {
+      res.setHeader('Vary', 'Accept-Encoding');
+      encoding = negotiate(res.req.headers['accept-encoding']);
+      if (encoding !== 'identity') body = encode(body, encoding);
+    }
     res.writeHead(status, {
       'Content-Type': 'text/html; charset=utf-8',
-      'Content-Length': String(Buffer.byteLength(page)),
+      'Content-Length': String(body.length),
       'Cache-Control': 'no-store',
+      ...(encoding === 'identity' ? {} : { 'Content-Encoding': encoding }),
       ...headers,
     });
-    res.end(page);
+    res.end(body);
   };
 
   const redirect = (res: ServerResponse, status: 302 | 303, location: string, headers = {}): void => {
@@ -195,56 +148,26 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
   const notFound = (res: ServerResponse, what: string, loggedIn: boolean): Promise<void> =>
     sendHtml(res, 404, messagePage('Not found', `${what} does not exist.`, loggedIn));
 
-  const sessionOf = (req: IncomingMessage): Session | undefined => sessions.get(readCookie(req, COOKIE));
+  const signIn = createSignIn({ opts, stats, sessions, delay, sendHtml, redirect });
 
-  /** The login redirect, clearing a cookie that names a session we no longer know (expired, or from a restart). */
-  const toLogin = (req: IncomingMessage, res: ServerResponse, session: Session | undefined): void => {
-    // A live session that has not accepted the licence keeps its cookie: the browser's own side requests
-    // (favicon, prefetch) land here too, and must not log the user out halfway through the licence page.
-    const stale = session === undefined && readCookie(req, COOKIE) !== undefined;
-    redirect(
-      res,
-      302,
-      '/login',
-      stale ? { 'Set-Cookie': `${COOKIE}=; HttpOnly; Path=/; SameSite=Lax; Max-Age=0` } : {},
-    );
-  };
-
-  const cachedFile = (key: string, build: () => Omit<FileBody, 'etag' | 'lastModified'>): FileBody => {
-    const hit = fileCache.get(key);
-    if (hit) {
-      // Re-insert: Map order is the LRU order.
-      fileCache.delete(key);
-      fileCache.set(key, hit);
-      return hit;
-    }
-    const built = build();
-    const file: FileBody = {
-      ...built,
-      etag: `"${createHash('sha1').update(built.body).digest('hex')}"`,
-      lastModified: LAST_MODIFIED,
-    };
-    fileCache.set(key, file);
-    fileCacheBytes += file.body.length;
-    for (const [oldKey, old] of fileCache) {
-      if (fileCacheBytes <= FILE_CACHE_BYTES || oldKey === key) break;
-      fileCache.delete(oldKey);
-      fileCacheBytes -= old.body.length;
-    }
-    return file;
-  };
+  /** One rule for a vehicle or card: its page and its file alike answer 403 to a logged-in user. */
+  const forbidden = (itemNumber: number): boolean =>
+    opts.forbiddenEvery > 0 && itemNumber % opts.forbiddenEvery === 0;
 
   /**
    * The common path of the four item routes: draw the fault for this attempt, apply the real limiter, wait
-   * the latency, then either fail or let `answer` respond.
+   * the latency, then either fail or let `answer` respond. A forbidden item draws no fault: its 403 is the
+   * application's answer, given after the limiter and the latency like any other.
    */
   const itemRoute = async (
     res: ServerResponse,
     kind: ItemRouteKind,
     item: string,
+    itemNumber: number,
     answer: (fault: 'truncate' | 'stall' | undefined) => Promise<void> | void,
   ): Promise<void> => {
-    const fault = faults.next(kind, item);
+    const denied = forbidden(itemNumber);
+    const fault = denied ? undefined : faults.next(kind, item);
     const retryAfter = { 'Retry-After': String(opts.retryAfterSec) };
     const tooMany = messagePage('Too many requests', 'Slow down and try again shortly.', true);
     // A limiter refuses at once, before any work: that is what makes it cheap for the server.
@@ -266,6 +189,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     }
     if (res.destroyed) return;
     const latency = isFile ? 0 : opts.pageLatencyMs;
+    if (denied) return sendHtml(res, 403, forbiddenPage(), {}, latency);
     if (fault === 'error') {
       const page = messagePage('Server error', 'Something went wrong. Please try again.', true);
       return sendHtml(res, 500, page, {}, latency);
@@ -278,14 +202,45 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     await answer(bodyFault(fault));
   };
 
+  /**
+   * The representation of `file` (cached under `cacheKey`) to send: as it is, or with `compress` the best
+   * coding the request accepts, cached beside it with its own ETag (the identity one with a `-br`, `-gzip`...
+   * suffix, as Apache does). A Range request always gets the identity bytes: ranges, If-Range and resumes
+   * are of the file as it is, as most servers do.
+   */
+  const represent = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    cacheKey: string,
+    file: FileBody,
+  ): FileBody => {
+    if (!opts.compress) return file;
+    res.setHeader('Vary', 'Accept-Encoding');
+    if (req.headers.range !== undefined) return file;
+    const encoding = negotiate(req.headers['accept-encoding']);
+    if (encoding === 'identity') return file;
+    return fileCache.get(`${cacheKey}:${encoding}`, file.lastModified, () => ({
+      ...file,
+      body: encode(file.body, encoding),
+      contentEncoding: encoding,
+      etag: file.etag.replace(/"$/, `-${encoding}"`),
+    }));
+  };
+
+  /** Sends an item's file (PDF, PNG) as `represent` picks it, paced or cut as `fault` says, and counts it. */
   const serveFile = (
     req: IncomingMessage,
     res: ServerResponse,
     key: string,
-    file: FileBody,
+    cacheKey: string,
+    identity: FileBody,
     fault: 'truncate' | 'stall' | undefined,
   ) => {
+    const file = represent(req, res, cacheKey, identity);
     const { outcome, start } = sendFile(req, res, file, (slice) => {
+      meterBody(res, (bytes) => {
+        stats.fileBodyBytes += bytes;
+      });
       const pace: Pace =
         fault === 'stall'
           ? { burstBytes: 1024, bytesPerSec: 1 }
@@ -294,6 +249,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
             : { bytesPerSec: opts.fileBytesPerSec };
       writePaced(res, slice, pace, later);
     });
+    if (outcome === 'not-modified') stats.notModified++;
     if (outcome !== 'body') return;
     bump(stats.filesServed, key);
     if (start === 0) bump(stats.filesFromZero, key);
@@ -307,19 +263,27 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     const detail = /^\/vehicle\/([^/]+)$/.exec(url.pathname);
     const stock = decodeSegment((sticker ?? detail)?.[1] ?? '');
     const vehicle: Vehicle | undefined = stock === undefined ? undefined : vehicleByStock.get(stock);
-    if (!vehicle) return notFound(res, `Vehicle ${stock ?? ''}`, true);
+    const number = vehicle && vehicleNumber.get(vehicle.stock)!;
+    const state = number === undefined ? undefined : itemAt(number, revision);
+    if (!vehicle || number === undefined || !state || state.gone)
+      return notFound(res, `Vehicle ${stock ?? ''}`, true);
     if (sticker) {
-      return itemRoute(res, 'sticker', vehicle.stock, (fault) => {
-        const file = cachedFile(`sticker:${vehicle.stock}`, () => ({
-          body: stickerPdf(vehicle, opts.stickerPadBytes),
+      return itemRoute(res, 'sticker', vehicle.stock, number, (fault) => {
+        const key = `sticker:${vehicle.stock}:${state.edition}`;
+        const file = fileCache.get(key, revisionDate(state.changedIn), () => ({
+          body: stickerPdf(vehicle, opts.stickerPadBytes, state.edition),
           contentType: 'application/pdf',
           contentDisposition: `attachment; filename="${vehicle.stock}-window-sticker.pdf"`,
         }));
-        serveFile(req, res, vehicle.stock, file, fault);
+        serveFile(req, res, vehicle.stock, key, file, fault);
       });
     }
-    return itemRoute(res, 'detail', vehicle.stock, async () => {
-      await sendHtml(res, 200, vehiclePage(vehicle));
+    return itemRoute(res, 'detail', vehicle.stock, number, async () => {
+      const view = { linkByScript: opts.scriptLinkEvery > 0 && number % opts.scriptLinkEvery === 0 };
+      const page = opts.heavy
+        ? heavyVehiclePage(vehicle, number, opts.seed, view)
+        : vehiclePage(vehicle, view);
+      await sendHtml(res, 200, page);
       if (!res.destroyed) bump(stats.pagesServed, vehicle.stock);
     });
   };
@@ -328,98 +292,106 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     const png = /^\/card\/([^/]+)\.png$/.exec(url.pathname);
     const page = /^\/card\/([^/]+)$/.exec(url.pathname);
     const id = decodeSegment((png ?? page)?.[1] ?? '');
-    if (id === undefined || !cardSet.has(id)) return notFound(res, `Card ${id ?? ''}`, true);
+    const number = id === undefined ? undefined : cardNumber.get(id);
+    const state = number === undefined ? undefined : itemAt(number, revision);
+    if (id === undefined || number === undefined || !state || state.gone)
+      return notFound(res, `Card ${id ?? ''}`, true);
     if (png) {
-      return itemRoute(res, 'card-png', id, (fault) => {
-        const file = cachedFile(`card:${id}`, () => ({
-          body: cardPng(id),
+      return itemRoute(res, 'card-png', id, number, (fault) => {
+        const key = `card:${id}:${state.edition}`;
+        const file = fileCache.get(key, revisionDate(state.changedIn), () => ({
+          body: cardPng(id, state.edition),
           contentType: 'image/png',
           contentDisposition: `inline; filename="${id}.png"`,
         }));
-        serveFile(req, res, id, file, fault);
+        serveFile(req, res, id, key, file, fault);
       });
     }
-    return itemRoute(res, 'card', id, async () => {
-      await sendHtml(res, 200, cardPage(id));
+    return itemRoute(res, 'card', id, number, async () => {
+      await sendHtml(res, 200, cardPage(id, state.edition));
       if (!res.destroyed) bump(stats.pagesServed, id);
     });
   };
 
+  // The listing pages (inventory, cards) have a latency of their own when one is set.
+  const listLatencyMs = opts.listLatencyMs ?? opts.pageLatencyMs;
+  const sendList = (res: ServerResponse, status: number, page: string): Promise<void> =>
+    sendHtml(res, status, page, {}, listLatencyMs);
+
+  /**
+   * Page `?page=` of `items` through `render(rows, page, pages)`: 400 for a page number that is not a positive
+   * integer, 404 past the last page.
+   */
+  const paged = <T>(
+    res: ServerResponse,
+    url: URL,
+    items: readonly T[],
+    what: string,
+    render: (rows: T[], page: number, pages: number) => string,
+  ): Promise<void> => {
+    const pages = Math.max(1, Math.ceil(items.length / opts.pageSize));
+    const page = Number(url.searchParams.get('page') ?? '1');
+    if (!Number.isInteger(page) || page < 1) {
+      return sendList(
+        res,
+        400,
+        messagePage('Bad request', 'The page number must be a positive integer.', true),
+      );
+    }
+    if (page > pages)
+      return sendList(res, 404, messagePage('Not found', `${what} page ${page} does not exist.`, true));
+    const start = (page - 1) * opts.pageSize;
+    return sendList(res, 200, render(items.slice(start, start + opts.pageSize), page, pages));
+  };
+
   const inventory: Handler = (_req, res, url) => {
+    const total = listedVehicles.length;
     const query = (url.searchParams.get('q') ?? '').trim();
     if (query !== '') {
       // Stock numbers are upper case, so one map lookup is an exact, case-insensitive search.
-      const found = vehicleByStock.get(query.toUpperCase());
-      return sendHtml(
-        res,
-        200,
-        inventoryPage({ vehicles: found ? [found] : [], total: vehicles.length, page: 1, pages: 1, query }),
-      );
+      const stock = query.toUpperCase();
+      const found = vehicleByStock.get(stock);
+      const shown = found && !itemAt(vehicleNumber.get(stock)!, revision).gone ? [found] : [];
+      return sendList(res, 200, inventoryPage({ vehicles: shown, total, page: 1, pages: 1, query }));
     }
-    const pages = Math.max(1, Math.ceil(vehicles.length / opts.pageSize));
-    const page = Number(url.searchParams.get('page') ?? '1');
-    if (!Number.isInteger(page) || page < 1) {
-      return sendHtml(
-        res,
-        400,
-        messagePage('Bad request', 'The page number must be a positive integer.', true),
-      );
-    }
-    if (page > pages) return notFound(res, `Inventory page ${page}`, true);
-    const start = (page - 1) * opts.pageSize;
-    const rows = vehicles.slice(start, start + opts.pageSize);
-    return sendHtml(
-      res,
-      200,
-      inventoryPage({ vehicles: rows, total: vehicles.length, page, pages, query: '' }),
+    return paged(res, url, listedVehicles, 'Inventory', (rows, page, pages) =>
+      inventoryPage({ vehicles: rows, total, page, pages, query: '' }),
     );
   };
 
-  const cardList: Handler = (_req, res, url) => {
-    const pages = Math.max(1, Math.ceil(cards.length / opts.pageSize));
-    const page = Number(url.searchParams.get('page') ?? '1');
-    if (!Number.isInteger(page) || page < 1) {
-      return sendHtml(
-        res,
-        400,
-        messagePage('Bad request', 'The page number must be a positive integer.', true),
-      );
-    }
-    if (page > pages) return notFound(res, `Card page ${page}`, true);
-    const start = (page - 1) * opts.pageSize;
-    return sendHtml(
-      res,
-      200,
-      cardsPage(cards.slice(start, start + opts.pageSize), cards.length, page, pages),
+  const cardList: Handler = (_req, res, url) =>
+    paged(res, url, listedCards, 'Card', (rows, page, pages) =>
+      cardsPage(rows, listedCards.length, page, pages),
     );
-  };
 
-  const login: Handler = async (req, res) => {
-    if (req.method !== 'POST') return sendHtml(res, 200, loginPage());
-    const form = await readForm(req);
-    if (!form) return sendHtml(res, 413, loginPage('The form was too large.'));
-    const username = form.get('username') ?? '';
-    if (username !== opts.username || (form.get('password') ?? '') !== opts.password) {
-      stats.loginFailures++;
-      return sendHtml(res, 401, loginPage('Invalid username or password', username));
-    }
-    stats.logins++;
-    const session = sessions.create();
-    redirect(res, 303, '/licence', {
-      'Set-Cookie': `${COOKIE}=${session.id}; HttpOnly; Path=/; SameSite=Lax`,
+  /**
+   * The public assets: the site's stylesheet, and in heavy mode the heavy page's script, stylesheet and
+   * photos. Cacheable, built on first use (file cache); undefined for any other path.
+   */
+  const staticAsset = (path: string): { key: string; file: FileBody } | undefined => {
+    const asset = (key: string, contentType: string, build: () => Buffer) => ({
+      key,
+      file: fileCache.get(key, revisionDate(1), () => ({
+        body: build(),
+        contentType,
+        cacheControl: 'public, max-age=3600',
+      })),
     });
-  };
-
-  const licence: Handler = async (req, res) => {
-    const session = sessionOf(req);
-    if (!session) return toLogin(req, res, session);
-    if (req.method !== 'POST') return sendHtml(res, 200, licencePage());
-    const form = await readForm(req);
-    if (form?.get('accept') !== 'on') {
-      return sendHtml(res, 400, licencePage('You must accept the licence agreement to continue.'));
+    if (path === '/static/site.css')
+      return asset(path, 'text/css; charset=utf-8', () => Buffer.from(SITE_CSS));
+    if (!opts.heavy) return undefined;
+    if (path === HEAVY_SCRIPT_PATH) {
+      return asset(path, 'text/javascript; charset=utf-8', () => Buffer.from(heavyScript(opts.seed)));
     }
-    session.licenceAccepted = true;
-    redirect(res, 303, '/inventory');
+    if (path === HEAVY_STYLESHEET_PATH) {
+      return asset(path, 'text/css; charset=utf-8', () => Buffer.from(heavyStylesheet(opts.seed)));
+    }
+    const photo = /^\/photos\/([^/]+)\/(\d+)\.png$/.exec(path);
+    const stock = decodeSegment(photo?.[1] ?? '');
+    const n = Number(photo?.[2]);
+    if (stock === undefined || !vehicleByStock.has(stock) || !(n >= 1 && n <= PHOTOS_PER_VEHICLE))
+      return undefined;
+    return asset(`photo:${stock}:${n}`, 'image/png', () => vehiclePhoto(stock, n));
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -432,14 +404,12 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       res.end();
     };
 
-    if (path === '/static/site.css') {
+    if (path.startsWith('/static/') || path.startsWith('/photos/')) {
+      // Public, like a CDN's: an unknown asset is a 404 whoever asks.
+      const asset = staticAsset(path);
+      if (!asset) return notFound(res, 'This file', false);
       if (!isRead) return allow('GET, HEAD');
-      res.writeHead(200, {
-        'Content-Type': 'text/css; charset=utf-8',
-        'Content-Length': String(Buffer.byteLength(SITE_CSS)),
-        'Cache-Control': 'public, max-age=3600',
-      });
-      res.end(SITE_CSS);
+      sendFile(req, res, represent(req, res, asset.key, asset.file));
       return;
     }
     if (path === '/_stats') {
@@ -449,18 +419,12 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       res.end(body);
       return;
     }
-    if (path === '/login')
-      return method === 'POST' || isRead ? login(req, res, url) : allow('GET, HEAD, POST');
-    if (path === '/licence')
-      return method === 'POST' || isRead ? licence(req, res, url) : allow('GET, HEAD, POST');
-    if (path === '/logout') {
-      if (method !== 'POST') return allow('POST');
-      const id = readCookie(req, COOKIE);
-      if (id !== undefined) sessions.delete(id);
-      return redirect(res, 303, '/login', {
-        'Set-Cookie': `${COOKIE}=; HttpOnly; Path=/; SameSite=Lax; Max-Age=0`,
-      });
+    const forms = { '/login': signIn.login, '/login/code': signIn.loginCode, '/licence': signIn.licence };
+    if (Object.hasOwn(forms, path)) {
+      const handler = forms[path as keyof typeof forms];
+      return method === 'POST' || isRead ? handler(req, res) : allow('GET, HEAD, POST');
     }
+    if (path === '/logout') return method === 'POST' ? signIn.logout(req, res) : allow('POST');
     if (path === '/') return redirect(res, 302, '/inventory');
     if (path === '/favicon.ico') {
       res.writeHead(404, { 'Content-Length': '0', 'Cache-Control': 'public, max-age=3600' });
@@ -468,9 +432,12 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
       return;
     }
 
-    const session = sessionOf(req);
-    if (!session?.licenceAccepted) return toLogin(req, res, session);
+    const session = await signIn.sessionOf(req, res);
+    if (res.destroyed) return;
+    if (!session?.licenceAccepted) return signIn.toLogin(req, res, session);
     if (!isRead) return allow('GET, HEAD');
+    if ((path === '/inventory' || path === '/cards') && opts.forbiddenListing)
+      return sendList(res, 403, forbiddenPage());
     if (path === '/inventory') return inventory(req, res, url);
     if (path === '/cards') return cardList(req, res, url);
     if (path.startsWith('/vehicle/')) return vehicleRoutes(req, res, url);
@@ -482,6 +449,7 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     return {
       ...stats,
       expiredSessions: sessions.expired,
+      revalidations: signIn.revalidations(),
       filesServed: { ...stats.filesServed },
       filesFromZero: { ...stats.filesFromZero },
       pagesServed: { ...stats.pagesServed },
@@ -490,6 +458,8 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
 
   const server = createServer((req, res) => {
     stats.requests++;
+    // Node sees the header, ends the socket once this response is flushed, and never reads a next request on it.
+    if (opts.connectionClose) res.setHeader('Connection', 'close');
     route(req, res).catch(() => {
       if (!res.headersSent && !res.destroyed) {
         stats.sent5xx++;
@@ -515,6 +485,14 @@ export async function startPortal(options: Partial<PortalOptions> = {}): Promise
     url: `http://${hostInUrl}:${port}`,
     port,
     options: opts,
+    get revision() {
+      return revision;
+    },
+    setRevision(n: number): void {
+      revision = resolvePortalOptions({ ...opts, revision: n }).revision;
+      listedVehicles = present(vehicles);
+      listedCards = present(cards);
+    },
     stats: snapshot,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {

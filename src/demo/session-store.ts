@@ -5,6 +5,10 @@ export interface Session {
   id: string;
   createdAt: number;
   licenceAccepted: boolean;
+  /** The headers of the login request (see session-binding.ts); used only when the portal binds sessions. */
+  fingerprint: string;
+  /** The password was right, the second factor is still to come: nothing but /login/code is open. */
+  awaitingCode: boolean;
 }
 
 export class SessionStore {
@@ -21,15 +25,28 @@ export class SessionStore {
   }
 
   /** A new session; every login gets one, so every login must accept the licence again. */
-  create(): Session {
+  create(fingerprint = '', awaitingCode = false): Session {
     this.#prune();
     const session: Session = {
-      id: this.#prefix + randomBytes(24).toString('base64url'),
+      id: this.#newId(),
       createdAt: Date.now(),
       licenceAccepted: false,
+      fingerprint,
+      awaitingCode,
     };
     this.#sessions.set(session.id, session);
     return session;
+  }
+
+  /**
+   * The same session under a new id, bound to `fingerprint`; the old id is deleted at once (PHP's
+   * `session_regenerate_id(true)`). It keeps its age: a rotation does not extend its lifetime.
+   */
+  rotate(session: Session, fingerprint: string): Session {
+    this.#sessions.delete(session.id);
+    const rotated: Session = { ...session, id: this.#newId(), fingerprint };
+    this.#sessions.set(rotated.id, rotated);
+    return rotated;
   }
 
   /** The live session with this id; an expired one is deleted and reads as absent. */
@@ -46,6 +63,10 @@ export class SessionStore {
 
   delete(id: string): void {
     this.#sessions.delete(id);
+  }
+
+  #newId(): string {
+    return this.#prefix + randomBytes(24).toString('base64url');
   }
 
   #expired(session: Session): boolean {

@@ -28,12 +28,14 @@ function text(font: 'F1' | 'F2', size: number, x: number, y: number, value: stri
   return `BT /${font} ${size} Tf ${x} ${y} Td ${pdfString(value)} Tj ET`;
 }
 
-function contentStream(vehicle: Vehicle): string {
+function contentStream(vehicle: Vehicle, edition: number): string {
   const hash = fnv1a(vehicle.vin);
   const base = 18_000 + (hash % 40_000);
   const options = 500 + ((hash >>> 8) % 6_000);
   const destination = 995 + ((hash >>> 16) % 700);
-  const total = base + options + destination;
+  // A later edition is a repricing: one more line, and a total that follows it.
+  const adjustment = 250 * (edition - 1);
+  const total = base + options + destination + adjustment;
   const mpgCity = 18 + (hash % 17);
   const mpgHighway = mpgCity + 6 + ((hash >>> 4) % 8);
   const title = `${vehicle.year} ${vehicle.make} ${vehicle.model}`;
@@ -64,6 +66,7 @@ function contentStream(vehicle: Vehicle): string {
     ['Base price', base],
     ['Installed options', options],
     ['Destination charge', destination],
+    ...(edition > 1 ? ([[`Market adjustment (edition ${edition})`, adjustment]] as [string, number][]) : []),
   ];
   y = 440;
   for (const [label, value] of prices) {
@@ -108,13 +111,17 @@ function fillPadding(out: Buffer, vehicle: Vehicle): void {
 
 /**
  * The window sticker PDF of `vehicle`. With `padBytes`, an extra (unreferenced) stream object makes the file
- * at least that long, for download benchmarks; the same arguments always give the same bytes.
+ * at least that long, for download benchmarks. An `edition` above 1 (a later revision of the portal) adds a
+ * price line; the same arguments always give the same bytes.
  */
-export function stickerPdf(vehicle: Vehicle, padBytes = 0): Buffer {
+export function stickerPdf(vehicle: Vehicle, padBytes = 0, edition = 1): Buffer {
   if (!Number.isInteger(padBytes) || padBytes < 0) {
     throw new RangeError(`Expected \`padBytes\` to be a non-negative integer, got \`${String(padBytes)}\``);
   }
-  const content = Buffer.from(contentStream(vehicle), 'latin1');
+  if (!Number.isInteger(edition) || edition < 1) {
+    throw new RangeError(`Expected \`edition\` to be a positive integer, got \`${String(edition)}\``);
+  }
+  const content = Buffer.from(contentStream(vehicle, edition), 'latin1');
   const info = `<< /Title ${pdfString(`Window sticker ${vehicle.stock}`)} /Subject ${pdfString(vehicle.vin)} /Producer (pagepool demo portal) >>`;
   const bodies: Buffer[] = [
     Buffer.from('<< /Type /Catalog /Pages 2 0 R >>', 'latin1'),

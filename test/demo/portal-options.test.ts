@@ -19,6 +19,33 @@ describe('resolvePortalOptions', () => {
     });
   });
 
+  it('takes a base32 TOTP secret of 16 characters or more, either case, padded or not, and never shows a bad one', () => {
+    expect(DEFAULT_PORTAL_OPTIONS.totpSecret).toBe('');
+    for (const secret of [
+      'JBSWY3DPEHPK3PXP',
+      'jbswy3dpehpk3pxp',
+      'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ',
+      'MFRGGZDFMZTWQ2LK======',
+    ]) {
+      expect(resolvePortalOptions({ totpSecret: secret }).totpSecret).toBe(secret);
+    }
+    for (const secret of ['JBSWY3DPEHPK3PX', 'JBSWY3DPEHPK3PX1', 'JBSW Y3DP EHPK 3PXP']) {
+      expect(() => resolvePortalOptions({ totpSecret: secret })).toThrow(TypeError);
+      try {
+        resolvePortalOptions({ totpSecret: secret });
+      } catch (err) {
+        expect((err as Error).message).toContain('`totpSecret`');
+        expect((err as Error).message).not.toContain(secret);
+      }
+    }
+  });
+
+  it('takes null for an unset list latency, its default', () => {
+    expect(DEFAULT_PORTAL_OPTIONS.listLatencyMs).toBeNull();
+    expect(resolvePortalOptions({ listLatencyMs: null }).listLatencyMs).toBeNull();
+    expect(resolvePortalOptions({ listLatencyMs: 0 }).listLatencyMs).toBe(0);
+  });
+
   it('takes a session id prefix of letters, digits, - and _, empty by default', () => {
     expect(DEFAULT_PORTAL_OPTIONS.sessionIdPrefix).toBe('');
     expect(resolvePortalOptions({ sessionIdPrefix: 'Canary-9_z' }).sessionIdPrefix).toBe('Canary-9_z');
@@ -36,6 +63,10 @@ describe('resolvePortalOptions', () => {
     [{ host: 5 }, TypeError, 'Expected `host` to be a string, got `5`'],
     [{ password: '' }, RangeError, 'Expected `password` to be a non-empty string, got ``'],
     [{ vehicel: 5 }, TypeError, 'Unknown portal option `vehicel`'],
+    [{ connectionClose: 'yes' }, TypeError, 'Expected `connectionClose` to be true or false, got `yes`'],
+    [{ listLatencyMs: 'x' }, TypeError, 'Expected `listLatencyMs` to be a number, got `x`'],
+    [{ bindSession: 1 }, TypeError, 'Expected `bindSession` to be true or false, got `1`'],
+    [{ revalidateMs: -1 }, RangeError, 'Expected `revalidateMs` to be an integer from 0 to 60000, got `-1`'],
     [
       { sessionIdPrefix: 'a b' },
       TypeError,
@@ -107,6 +138,18 @@ describe('portalOptionsFromEnv', () => {
       DEMO_PASSWORD: 'secret 1',
       DEMO_PORT: '8123',
       DEMO_SESSION_ID_PREFIX: 'canary_1',
+      DEMO_CONNECTION_CLOSE: 'true',
+      DEMO_BIND_SESSION: 'on',
+      DEMO_REVALIDATE_MS: '250',
+      DEMO_FORBIDDEN_EVERY: '7',
+      DEMO_FORBIDDEN_LISTING: 'yes',
+      DEMO_LOGIN_REDIRECTS: '1',
+      DEMO_REVISION: '2',
+      DEMO_LIST_LATENCY_MS: '1000',
+      DEMO_HEAVY: 'true',
+      DEMO_SCRIPT_LINK_EVERY: '5',
+      DEMO_TOTP_SECRET: ' GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ ',
+      DEMO_COMPRESS: 'true',
       UNRELATED: 'x',
     };
     expect(portalOptionsFromEnv(env)).toEqual({
@@ -132,6 +175,18 @@ describe('portalOptionsFromEnv', () => {
       password: 'secret 1',
       port: 8123,
       sessionIdPrefix: 'canary_1',
+      connectionClose: true,
+      bindSession: true,
+      revalidateMs: 250,
+      forbiddenEvery: 7,
+      forbiddenListing: true,
+      loginRedirects: true,
+      revision: 2,
+      listLatencyMs: 1000,
+      heavy: true,
+      scriptLinkEvery: 5,
+      totpSecret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ',
+      compress: true,
     });
     expect(() => resolvePortalOptions(portalOptionsFromEnv(env))).not.toThrow();
   });
@@ -144,6 +199,41 @@ describe('portalOptionsFromEnv', () => {
     } finally {
       delete process.env.DEMO_VEHICLES;
     }
+  });
+
+  it('reads a boolean as true/false, 1/0, yes/no or on/off, in any case', () => {
+    for (const word of ['true', '1', 'YES', 'On', ' on ']) {
+      expect(portalOptionsFromEnv({ DEMO_CONNECTION_CLOSE: word })).toEqual({ connectionClose: true });
+    }
+    for (const word of ['false', '0', 'no', 'OFF']) {
+      expect(portalOptionsFromEnv({ DEMO_CONNECTION_CLOSE: word })).toEqual({ connectionClose: false });
+    }
+  });
+
+  it.each([
+    [
+      { DEMO_CONNECTION_CLOSE: 'maybe' },
+      TypeError,
+      'Expected `DEMO_CONNECTION_CLOSE` to be true or false, got `maybe`',
+    ],
+    [
+      { DEMO_VEHICLES: '-5' },
+      RangeError,
+      'Expected `DEMO_VEHICLES` to be an integer from 0 to 999999, got `-5`',
+    ],
+    [
+      { DEMO_FAILURE_RATE: '2' },
+      RangeError,
+      'Expected `DEMO_FAILURE_RATE` to be a number from 0 to 1, got `2`',
+    ],
+    [
+      { DEMO_SESSION_ID_PREFIX: 'a b' },
+      TypeError,
+      'Expected `DEMO_SESSION_ID_PREFIX` to be up to 64 letters, digits, - or _, got `a b`',
+    ],
+  ])('names the variable of a bad value: %o', (env, type, message) => {
+    expect(() => portalOptionsFromEnv(env)).toThrow(type);
+    expect(() => portalOptionsFromEnv(env)).toThrow(message);
   });
 
   it('names the variable whose number does not parse', () => {

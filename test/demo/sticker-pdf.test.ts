@@ -57,6 +57,21 @@ describe('stickerPdf', () => {
     expect(() => stickerPdf(vehicle, -1)).toThrow(RangeError);
   });
 
+  it('adds a price line in a later edition, with a total that follows it, and stays a valid PDF', () => {
+    const first = stickerPdf(vehicle).toString('latin1');
+    const second = stickerPdf(vehicle, 0, 2);
+    const text = second.toString('latin1');
+    expect(first).not.toContain('Market adjustment');
+    expect(text).toContain('(Market adjustment \\(edition 2\\)) Tj ET');
+    expect(text).toContain('($250) Tj ET');
+    const total = (pdf: string) =>
+      Number(/\(Total MSRP\)[^$]*\(\$([\d,]+)\)/.exec(pdf)![1]!.replaceAll(',', ''));
+    expect(total(text) - total(first)).toBe(250);
+    expect(total(stickerPdf(vehicle, 0, 3).toString('latin1')) - total(first)).toBe(500);
+    checkPdfStructure(second);
+    expect(() => stickerPdf(vehicle, 0, 0)).toThrow('`edition`');
+  });
+
   // The one check that does not trust our own generator or parser: poppler (Debian poppler-utils, which CI
   // installs) must read it without a complaint, render one page and find the vehicle's text on it.
   it('renders with pdftoppm and reads back with pdftotext, with no syntax warning', () => {

@@ -1,0 +1,13 @@
+// The demo's one pseudo-random generator: everything it draws is a pure function of a seed.
+
+/** mulberry32: small, fast and the same on every platform, so an inventory is a pure function of its seed. */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
