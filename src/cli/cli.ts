@@ -129,20 +129,24 @@ export async function main(argv: string[]): Promise<number> {
     }
     const site = await loadSite(config.site);
     let baseUrl = config.baseUrl;
-    let defaults: Credentials = { username: '', password: '' };
+    let defaults: Credentials = { username: '', password: '', totpSecret: '' };
     if (baseUrl === '' || baseUrl === 'demo') {
       if (baseUrl === '' && !isBuiltInSite(config.site))
         throw new ConfigError(`Missing \`--base-url\` (PAGEPOOL_BASE_URL) for site \`${config.site}\``);
       portal = await startPortal(demoPortalOptions(config));
       baseUrl = portal.url;
-      defaults = { username: portal.options.username, password: portal.options.password };
+      defaults = {
+        username: portal.options.username,
+        password: portal.options.password,
+        totpSecret: portal.options.totpSecret,
+      };
       // A notice, not an error: stderr carries only errors, so a failed run's stderr is its one line.
       if (!config.quiet && config.command === 'run') process.stdout.write(`Demo portal on ${portal.url}\n`);
     }
     const credentials = {
       username: config.username || defaults.username,
       password: config.password || defaults.password,
-      totpSecret: config.totpSecret,
+      totpSecret: config.totpSecret || (defaults.totpSecret ?? ''),
     };
     // Issue 24: the saved session, the proxy, and `pagepool login` (src/sessions/).
     const sessions = sessionSettingsFrom(config, { embeddedPortal: portal !== undefined });

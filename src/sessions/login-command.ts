@@ -117,7 +117,7 @@ async function waitForPerson(context: BrowserContext, options: LoginCommandOptio
   while (Date.now() < until) {
     if (signal.aborted) throw new ShutdownError('stopped while waiting for the login');
     const pages = context.pages().filter((p) => !p.isClosed());
-    if (pages.length === 0) {
+    if (pages.length === 0 || !context.browser()?.isConnected()) {
       throw new LoginError(
         'The browser window was closed before the portal showed a logged-in page: nothing saved',
       );

@@ -1,7 +1,13 @@
-// totp(): RFC 6238's own test vectors (SHA-1), and a missing or broken seed as a LoginError that never shows it.
-import { describe, expect, it } from 'vitest';
+// totp(): RFC 6238's own test vectors (SHA-1), a missing or broken seed as a LoginError that never shows it, and
+// the demo adapter signing in through the demo portal's TOTP step with it (the real `pagepool`, real Chromium).
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Portal, startPortal } from '../../src/demo/portal.js';
 import { LoginError } from '../../src/errors.js';
 import { totp } from '../../src/sites/totp.js';
+import { runCli } from '../helpers/cli.js';
+import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 
 // RFC 6238 appendix B: the ASCII seed "12345678901234567890", in base32.
 const RFC_SEED = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
@@ -41,4 +47,63 @@ describe('totp', () => {
     expect((error as Error).message).toMatch(/not a base32 seed/);
     expect((error as Error).message).not.toContain(secret);
   });
+});
+
+describe("the demo adapter answers the portal's TOTP step from PAGEPOOL_TOTP_SECRET", () => {
+  const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+  const portals: Portal[] = [];
+  afterAll(async () => {
+    await Promise.all(portals.map((p) => p.close()));
+    await removeTempDirs();
+  });
+  const pull = async (env: Record<string, string>) => {
+    const p = await startPortal({ vehicles: 4, totpSecret: SECRET });
+    portals.push(p);
+    const cwd = await tempDir();
+    const result = await runCli(['run', '--site', 'demo', '--base-url', p.url, '--quiet'], {
+      cwd,
+      env: { PAGEPOOL_USERNAME: 'demo', PAGEPOOL_PASSWORD: 'demo-pass', ...env },
+    });
+    return { p, cwd, result };
+  };
+
+  it('the right seed: one login, every file, and the seed in no output and no file', {
+    timeout: 120_000,
+  }, async () => {
+    const { p, cwd, result } = await pull({ PAGEPOOL_TOTP_SECRET: SECRET });
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(p.stats()).toMatchObject({ logins: 1, totpFailures: 0 });
+    expect(await readdir(path.join(cwd, 'downloads', 'demo'))).toHaveLength(4);
+    expect(`${result.stdout}${result.stderr}`).not.toContain(SECRET);
+    for (const name of await readdir(cwd, { recursive: true })) {
+      const bytes = await readFile(path.join(cwd, name)).catch(() => Buffer.alloc(0));
+      expect(bytes.includes(SECRET), name).toBe(false);
+    }
+  });
+
+  it.each([
+    [
+      {},
+      'pagepool: The portal asks for a one-time code: set PAGEPOOL_TOTP_SECRET to the base32 seed of the account (the text under its QR code)\n',
+      0,
+    ],
+    [
+      { PAGEPOOL_TOTP_SECRET: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ' },
+      'pagepool: The portal refused the one-time code: check PAGEPOOL_TOTP_SECRET\n',
+      1,
+    ],
+  ])(
+    '%j: exit 2, one line, nothing written in --out',
+    { timeout: 120_000 },
+    async (env, stderr, failures) => {
+      const { p, cwd, result } = await pull(env);
+      expect({ code: result.code, stdout: result.stdout, stderr: result.stderr }).toEqual({
+        code: 2,
+        stdout: '',
+        stderr,
+      });
+      expect(p.stats().totpFailures).toBe(failures);
+      expect(await readdir(cwd)).toEqual([]);
+    },
+  );
 });
