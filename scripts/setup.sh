@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run setup: install the dependencies, build dist/ (the `pagepool` command and the library) and, when no
 # Chromium is found, install Debian's chromium-headless-shell (what headless runs launch) and chromium (for
-# --headed) through apt-get (and, for the tests, redis-server and poppler-utils when missing).
+# --headed) through apt-get (and, for the tests, redis-server, poppler-utils, tinyproxy, xvfb and xdotool when
+# missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,10 @@ fi
 # The test suite also drives a real redis-server (fleet tests) and poppler's pdftoppm (the independent PDF check).
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v pdftoppm >/dev/null 2>&1 || missing="$missing poppler-utils"
+# And tinyproxy (--proxy tests), Xvfb and xdotool (`pagepool login --headed` with a scripted person).
+command -v tinyproxy >/dev/null 2>&1 || missing="$missing tinyproxy"
+command -v Xvfb >/dev/null 2>&1 || missing="$missing xvfb"
+command -v xdotool >/dev/null 2>&1 || missing="$missing xdotool"
 [ -z "$missing$shell" ] && exit 0
 
 if command -v apt-get >/dev/null 2>&1; then

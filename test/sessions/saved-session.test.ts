@@ -152,6 +152,9 @@ describe('a saved session', () => {
       expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
       expect(p.stats().logins, 'the run logged in').toBe(1);
       expect(await badPdfs(cwd, p)).toEqual([]);
+      const list = await runCli(['list', '--site', 'demo', '--base-url', p.url, '--max', '3'], { cwd, env });
+      expect(list.stdout.trimEnd().split('\n')).toHaveLength(3);
+      expect(p.stats().logins, 'list logged in').toBe(1);
 
       // `status` says that a session is saved and when, never what it holds.
       const text = await runCli(['status'], { cwd });
