@@ -7,6 +7,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Portal, startPortal } from '../../src/demo/portal.js';
+import { LoginError } from '../../src/errors.js';
+import { loginCommand } from '../../src/sessions/login-command.js';
+import demoVehicles from '../../src/sites/demo-vehicles.js';
 import { totpCode } from '../demo/totp-code.js';
 import { badPdfs, childPull, outDir } from '../helpers/child-pull.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
@@ -122,6 +125,35 @@ describe.skipIf(!hasXvfb())('pagepool login --headed, a person at the keyboard',
         'pagepool: The browser window was closed before the portal showed a logged-in page: nothing saved\n',
     });
     await expect(stat(path.join(outDir(cwd), '.pagepool', 'session.json'))).rejects.toThrow();
+  });
+});
+
+describe.skipIf(!hasXvfb())('loginCommand (the library call under `pagepool login`)', () => {
+  it('nobody logs in within waitMs: a LoginError, nothing saved', { timeout: 60_000 }, async () => {
+    const file = path.join(await tempDir(), 'session.json');
+    const said: string[] = [];
+    const display = process.env.DISPLAY;
+    process.env.DISPLAY = x.display;
+    try {
+      await expect(
+        loginCommand({
+          site: demoVehicles,
+          baseUrl: portal.url,
+          credentials: { username: '', password: '' },
+          file,
+          byHand: true,
+          chromiumPath: null,
+          signal: new AbortController().signal,
+          waitMs: 1_500,
+          say: (line) => said.push(line),
+        }),
+      ).rejects.toThrow(new LoginError('Nobody logged in within 2 s: nothing saved'));
+    } finally {
+      if (display === undefined) delete process.env.DISPLAY;
+      else process.env.DISPLAY = display;
+    }
+    expect(said).toHaveLength(1);
+    await expect(stat(file)).rejects.toThrow();
   });
 });
 

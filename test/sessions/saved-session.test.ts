@@ -232,6 +232,35 @@ describe('a saved session', () => {
   );
 });
 
+describe('pagepool login, refused', () => {
+  it('against the embedded demo portal, whose sessions end with the command: exit 2, nothing written', async () => {
+    const cwd = await tempDir();
+    const r = await runCli(['login', '--site', 'demo'], { cwd, env: { DEMO_VEHICLES: '2' } });
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'pagepool: `pagepool login` needs a real portal (`--base-url`): the embedded demo portal forgets its sessions when the command ends\n',
+    });
+    expect(existsSync(outDir(cwd))).toBe(false);
+  });
+
+  it("a refused password: exit 2, the portal's reason, no session saved", SLOW, async () => {
+    const p = await portal({ vehicles: 2 });
+    const cwd = await tempDir();
+    const r = await runCli(['login', '--site', 'demo', '--base-url', p.url], {
+      cwd,
+      env: { PAGEPOOL_USERNAME: 'demo', PAGEPOOL_PASSWORD: 'wrong' },
+    });
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'pagepool: The portal refused the login for user `demo`: Invalid username or password\n',
+    });
+    expect(existsSync(sessionFile(cwd))).toBe(false);
+  });
+});
+
 describe("a site whose login needs a person (login: 'manual')", () => {
   it(
     'no session, or an expired one: exit 2 with the one line, nothing written in --out; a valid one: no login',
