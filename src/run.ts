@@ -17,7 +17,7 @@ import { QUEUE_DEFAULTS } from './queue/queue-options.js';
 import { SingleFlightLogin } from './queue/single-flight-login.js';
 import { AsyncTaskQueue, type BackoffOptions, type QueueSummary } from './queue/task-queue.js';
 import type { RunEvents } from './run-events.js';
-import { poolSession } from './sessions/saved-session.js';
+import { type PoolSession, poolSession } from './sessions/saved-session.js';
 import { readRefs } from './sites/read-refs.js';
 
 /** The worker's options (site, credentials, out, browser, blocking, recycling, file limits, trace...) plus the run's. */
@@ -182,10 +182,11 @@ export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<
   const signal = options.signal ?? new AbortController().signal;
   const { browser, close: closeBrowser } = await browserFor(options);
   let pool: PagePool | undefined;
+  let session: PoolSession | undefined;
   try {
     // Starts from the saved session and saves after a login, as a run does (src/sessions/saved-session.ts).
-    const session = await poolSession({ ...options, warn: () => {} });
-    pool = await new PagePool({ browser, size: 1, ...session }).open();
+    session = await poolSession({ ...options, warn: () => {} });
+    pool = await new PagePool({ browser, size: 1, ...session.pool }).open();
     let n = 0;
     const login = new SingleFlightLogin(() => pool!.relogin());
     for await (const ref of listWithRelogin(
@@ -201,6 +202,7 @@ export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<
       if (options.max && n >= options.max) return;
     }
   } finally {
+    if (pool) await session?.keep(pool);
     await pool?.close();
     await closeBrowser();
   }

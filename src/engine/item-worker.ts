@@ -116,11 +116,12 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
   const { site, baseUrl, events } = options;
   const warn = (message: string) => events.emit('warning', { message });
   const { browser, close: closeBrowser } = await browserFor(options);
+  // The saved session to start from, the login that replaces it, the proxy (src/sessions/saved-session.ts).
+  const session = await poolSession({ ...options, warn });
   const pool = new PagePool({
     browser,
     size: options.concurrency,
-    // The saved session to start from, the login that replaces it, the proxy (src/sessions/saved-session.ts).
-    ...(await poolSession({ ...options, warn })),
+    ...session.pool,
     block: options.block ?? true,
     recycleAfter: options.recycleAfter ?? 200,
     ...(options.pageTimeoutMs === undefined ? {} : { pageTimeoutMs: options.pageTimeoutMs }),
@@ -205,6 +206,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     async close() {
       await trace?.stop();
       await store.close();
+      await session.keep(pool);
       await pool.close();
       await closeBrowser();
     },

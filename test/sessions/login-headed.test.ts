@@ -3,7 +3,7 @@
 // pages. The session is saved when the portal shows a logged-in page; `run` then pulls headless from it, and
 // the portal's counters show one login in all.
 import { randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Portal, startPortal } from '../../src/demo/portal.js';
@@ -103,6 +103,52 @@ describe.skipIf(!hasXvfb())('pagepool login --headed, a person at the keyboard',
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     expect(portal.stats().logins, 'the run logged in').toBe(1);
     expect(await badPdfs(cwd, portal)).toEqual([]);
+  });
+
+  it('a portal that binds sessions to the browser: the headless run gets the id rotated and saves it; the next run needs no login', {
+    timeout: 240_000,
+  }, async () => {
+    // The person's Chromium and the headless shell send different User-Agents: the portal re-validates the
+    // session on the run's first request and rotates its id (PHP's session_regenerate_id), so the id the
+    // person saved is dead from then on.
+    const bound = await startPortal({ vehicles: 6, totpSecret: SECRET, bindSession: true, revalidateMs: 50 });
+    try {
+      const cwd = await tempDir();
+      let person: Promise<void> = Promise.resolve();
+      const login = await runCli(['login', '--site', 'demo', '--base-url', bound.url, '--headed'], {
+        cwd,
+        env: { DISPLAY: x.display },
+        timeoutMs: 120_000,
+        onSpawn: (child) => {
+          person = signInByKeyboard(x.display).catch((err: unknown) => {
+            child.kill('SIGTERM');
+            throw err;
+          });
+        },
+      });
+      await person;
+      expect(login.code).toBe(0);
+      const file = path.join(outDir(cwd), '.pagepool', 'session.json');
+      const saved = await readFile(file, 'utf8');
+      const env = { PAGEPOOL_USERNAME: '', PAGEPOOL_PASSWORD: '' };
+      // The stickers come through the browser's own download: file requests made outside the browser send
+      // other headers, and until they carry the browser's (the files branch) a bound portal rotates on them too.
+      const refs = [1, 2, 3, 4, 5, 6].map((i) => JSON.stringify({ stock: `S0000${i}`, via: 'download' }));
+      await writeFile(path.join(cwd, 'refs.jsonl'), `${refs.join('\n')}\n`);
+      const first = await childPull({ portal: bound, cwd, args: ['--quiet', '--refs', 'refs.jsonl'], env });
+      expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(bound.stats().revalidations).toBeGreaterThanOrEqual(1);
+      // The rotated session, confirmed logged in at the end of the run, replaced the dead one.
+      expect(await readFile(file, 'utf8')).not.toBe(saved);
+      const revalidations = bound.stats().revalidations;
+      const args = ['--quiet', '--fresh', '--refs', 'refs.jsonl'];
+      const second = await childPull({ portal: bound, cwd, args, env });
+      expect({ code: second.code, stderr: second.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(bound.stats()).toMatchObject({ logins: 1, revalidations });
+      expect(await badPdfs(cwd, bound)).toEqual([]);
+    } finally {
+      await bound.close();
+    }
   });
 
   it('closing the window gives up: exit 2, one line, nothing saved', { timeout: 120_000 }, async () => {
