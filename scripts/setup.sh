@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # npm run setup: install the dependencies, build dist/ (the `pagepool` command and the library) and, when no
 # Chromium is found, install Debian's chromium-headless-shell (what headless runs launch) and chromium (for
-# --headed) through apt-get (and, for the tests, redis-server, poppler-utils, tinyproxy, xvfb and xdotool when
-# missing).
+# --headed) through apt-get (and, for the tests, redis-server, poppler-utils, tmux, nginx, php-cli, zstd,
+# tinyproxy, xvfb and xdotool when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,9 +30,15 @@ if [ -z "$missing" ] && [ -z "${CHROMIUM_PATH:-}" ] && [ -x /usr/bin/chromium ] 
   && command -v apt-get >/dev/null 2>&1; then
   shell="chromium-headless-shell"
 fi
-# The test suite also drives a real redis-server (fleet tests) and poppler's pdftoppm (the independent PDF check).
+# The test suite also drives a real redis-server (fleet tests), poppler's pdftoppm (the independent PDF check), tmux
+# (the progress display read off a real terminal), nginx and php -S (servers that close every connection) and zstd
+# (a zstd-encoded file on a Node without zlib's zstd).
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v pdftoppm >/dev/null 2>&1 || missing="$missing poppler-utils"
+command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
+[ -x /usr/sbin/nginx ] || missing="$missing nginx"
+command -v php >/dev/null 2>&1 || missing="$missing php-cli"
+command -v zstd >/dev/null 2>&1 || missing="$missing zstd"
 # And tinyproxy (--proxy tests), Xvfb and xdotool (`pagepool login --headed` with a scripted person).
 command -v tinyproxy >/dev/null 2>&1 || missing="$missing tinyproxy"
 command -v Xvfb >/dev/null 2>&1 || missing="$missing xvfb"

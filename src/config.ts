@@ -4,18 +4,26 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
+import {
+  COMMAND_NAMES,
+  type CommandName,
+  commandSpec,
+  DEFAULT_COMMAND,
+  isCommandName,
+} from './cli/command-table.js';
 import { ConfigError } from './errors.js';
 import { noProxyProblem, proxyHasPassword, proxyUrlProblem, redactProxyUrl } from './proxy/proxy-settings.js';
-import { SETTINGS, type Setting, type SettingName, type SettingValues, shownDefault } from './settings.js';
+import { SETTINGS, type Setting, type SettingName, type SettingValues } from './settings.js';
 import { s3UrlProblem } from './sinks/s3-destination.js';
 import type { S3SinkOptions } from './sinks/s3-sink.js';
 
-export const COMMANDS = ['run', 'list', 'status', 'repair', 'enqueue', 'work', 'init', 'login'] as const;
-export type Command = (typeof COMMANDS)[number];
-
 /** One validated, frozen configuration: every setting of src/settings.ts in library units (ms, bytes). */
 export interface Config extends Omit<SettingValues, 'checkpoint' | 'noColor'> {
-  command: Command;
+  command: CommandName;
+  /** The command's positional arguments (`init`'s PATH, `try`'s N), as given. */
+  args: readonly string[];
+  /** The folder relative paths (`--site`, `--out`, `--refs`, .env) are read from: where the user typed the command. */
+  cwd: string;
   /** Absolute; `<out>/.pagepool/checkpoint.json` unless set. */
   checkpoint: string;
   /** ANSI colours: stdout is a TTY and NO_COLOR is not set. */
@@ -24,15 +32,18 @@ export interface Config extends Omit<SettingValues, 'checkpoint' | 'noColor'> {
   demoEnv: Readonly<Record<string, string>>;
 }
 
-/** Flags that are not settings. */
-const COMMAND_FLAGS = { help: { type: 'boolean' } } as const;
-
 /** Every flag, by its name on the command line, with the setting it sets. */
 const FLAG_SETTINGS = new Map<string, SettingName>(
   (Object.entries(SETTINGS) as Array<[SettingName, Setting]>)
     .filter(([, s]) => s.flag !== null)
     .map(([name, s]) => [s.flag!, name]),
 );
+
+/** Flags that are not settings: they stand alone, whatever else is on the line. */
+export const STANDALONE_FLAGS = [
+  { flag: 'help', short: 'h', help: "show this help (`pagepool COMMAND --help`: that command's)" },
+  { flag: 'version', short: 'v', help: 'print the version' },
+] as const;
 
 export interface LoadOptions {
   argv: string[];
@@ -41,24 +52,56 @@ export interface LoadOptions {
   isTTY?: boolean;
 }
 
-/** Parsed command line: the command, or a request for help. */
-export type Parsed = { help: true } | { help: false; config: Readonly<Config> };
+/** The parsed command line: a request for help or the version, or a command with its configuration. */
+export type Parsed =
+  | { kind: 'help'; command: CommandName | null }
+  | { kind: 'version' }
+  | { kind: 'command'; config: Readonly<Config> };
 
 const SEE_HELP = 'See `pagepool --help`.';
 
-export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: LoadOptions): Parsed {
+export function loadConfig({ argv, env, cwd = userCwd(), isTTY = false }: LoadOptions): Parsed {
+  // The command word comes first, or there is none (`run`); after `--` nothing is an option.
+  const word = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : null;
+  const known = word !== null && isCommandName(word) ? word : null;
+  const options = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (options.includes('--version') || options.includes('-v')) return { kind: 'version' };
+  if (options.includes('--help') || options.includes('-h')) return { kind: 'help', command: known };
+  if (word !== null && known === null) {
+    throw new ConfigError(
+      `Unknown command \`${word}\`; expected one of ${COMMAND_NAMES.join(', ')}. ${SEE_HELP}`,
+    );
+  }
+  const command: CommandName = known ?? DEFAULT_COMMAND;
+  const spec = commandSpec(command);
+  const seeHelp = known ? `See \`pagepool ${command} --help\`.` : SEE_HELP;
   const { environment, fromFile } = env ? { environment: env, fromFile: new Set<string>() } : readEnv(cwd);
   let parsed: ReturnType<typeof parseFlags>;
   try {
-    parsed = parseFlags(argv);
+    parsed = parseFlags(known ? argv.slice(1) : argv);
   } catch (err) {
-    throw new ConfigError(`${parseErrorSentence(err)} ${SEE_HELP}`);
+    throw new ConfigError(`${parseErrorSentence(err)} ${seeHelp}`);
   }
   const { values, positionals } = parsed;
-  if (values.help) return { help: true };
 
   const usage: string[] = [];
   const problems: string[] = [];
+  const applies = new Set<SettingName>(spec.settings);
+  for (const [flag, name] of FLAG_SETTINGS) {
+    if ((values as Record<string, unknown>)[flag] !== undefined && !applies.has(name)) {
+      usage.push(`Option \`--${flag}\` does not apply to \`${command}\``);
+    }
+  }
+  const extra = positionals.slice(spec.args.length);
+  if (extra.length > 0) {
+    const first = extra[0]!;
+    usage.push(
+      isCommandName(first)
+        ? `Unexpected argument \`${first}\`: the command comes first, as in \`pagepool ${first} ...\``
+        : `Unexpected argument \`${first}\``,
+    );
+  }
+
   const read = (name: SettingName): { raw: string; from: string; isFlag: boolean } | null => {
     const setting: Setting = SETTINGS[name];
     const v = setting.flag === null ? undefined : (values as Record<string, unknown>)[setting.flag];
@@ -76,7 +119,8 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
   const values_ = {} as Record<SettingName, unknown>;
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const setting: Setting = SETTINGS[name];
-    const given = read(name);
+    // A setting that does not apply keeps its default: a bad PAGEPOOL_CONCURRENCY must not stop `status`.
+    const given = applies.has(name) ? read(name) : null;
     if (given === null) {
       values_[name] =
         setting.parser === 'path' ? path.resolve(cwd, String(setting.default)) : setting.default;
@@ -94,11 +138,6 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
   }
   const v = values_ as SettingValues;
 
-  const command = (positionals[0] ?? 'run') as Command;
-  if (!COMMANDS.includes(command))
-    usage.push(`Unknown command \`${positionals[0]}\`; expected one of ${COMMANDS.join(', ')}`);
-  if (positionals.length > 1) usage.push(`Unexpected argument \`${positionals[1]}\``);
-
   const demoEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(environment)) {
     if (name.startsWith('DEMO_') && value !== undefined) demoEnv[name] = value;
@@ -107,20 +146,23 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
   const config: Config = {
     ...rest,
     command,
+    args: positionals.slice(0, spec.args.length),
+    cwd,
     checkpoint: checkpoint ?? path.join(v.out, '.pagepool', 'checkpoint.json'),
     color: isTTY && noColor === null && environment.NO_COLOR === undefined,
     demoEnv,
   };
-  if (config.site.trim() === '') problems.push('Expected `--site` to name a site, got ``');
-  // Only the commands that serve metrics: a bad host in .env must not stop `status`.
-  if ((command === 'run' || command === 'work') && !/^[^\s/]+$/.test(config.metricsHost)) {
+  if (applies.has('site') && config.site.trim() === '') {
+    problems.push('Expected `--site` to name a site, got ``');
+  }
+  if (applies.has('metricsHost') && !/^[^\s/]+$/.test(config.metricsHost)) {
     const from = read('metricsHost')?.from ?? '`--metrics-host`';
     problems.push(`Expected ${from} to be a host name or address, got \`${config.metricsHost}\``);
   }
   if ((command === 'enqueue' || command === 'work') && !config.queue) {
     usage.push(`\`${command}\` needs \`--queue redis://HOST:PORT\` (or PAGEPOOL_QUEUE)`);
   }
-  if ((config.awsAccessKeyId === null) !== (config.awsSecretAccessKey === null)) {
+  if (applies.has('upload') && (config.awsAccessKeyId === null) !== (config.awsSecretAccessKey === null)) {
     problems.push(
       'Set both `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, or neither (the SDK then finds credentials)',
     );
@@ -136,9 +178,9 @@ export function loadConfig({ argv, env, cwd = process.cwd(), isTTY = false }: Lo
   if (config.refs && config.refs !== '-' && !existsSync(config.refs)) {
     problems.push(`Cannot read \`--refs\` file \`${read('refs')?.raw}\`: it does not exist`);
   }
-  if (usage.length > 0) throw new ConfigError(`${[...usage, ...problems].join('; ')}. ${SEE_HELP}`);
+  if (usage.length > 0) throw new ConfigError(`${[...usage, ...problems].join('; ')}. ${seeHelp}`);
   if (problems.length > 0) throw new ConfigError(problems.join('; '));
-  return { help: false, config: Object.freeze(config) };
+  return { kind: 'command', config: Object.freeze(config) };
 }
 
 /** The settings `run` and the fleet commands hand to the item worker and its queue. */
@@ -253,14 +295,10 @@ function parseValue(setting: Setting, raw: string, cwd: string): Parse {
     case 'rate': {
       const min = setting.min ?? 0;
       const max = setting.max ?? Number.MAX_SAFE_INTEGER;
-      const n = Number(setting.parser === 'rate' ? text.replace(/\/s$/, '') : text);
-      const ok =
-        text !== '' &&
-        Number.isFinite(n) &&
-        n >= min &&
-        n <= max &&
-        (setting.parser === 'rate' || Number.isInteger(n));
-      if (!ok) {
+      // Plain decimal digits only: Number() would also take `1e3`, `0x4` and `0b1`, which nobody means here.
+      const digits = setting.parser === 'rate' ? /^\d+(\.\d+)?(\/s)?$/ : /^\d+$/;
+      const n = digits.test(text) ? Number(text.replace(/\/s$/, '')) : Number.NaN;
+      if (!(n >= min && n <= max)) {
         return {
           problem:
             setting.parser === 'rate'
@@ -303,11 +341,31 @@ function parseFlags(argv: string[]) {
       i++;
     } else args.push(arg);
   }
-  const options: Record<string, { type: 'string' | 'boolean' }> = { ...COMMAND_FLAGS };
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const f of STANDALONE_FLAGS) options[f.flag] = { type: 'boolean', short: f.short };
   for (const [flag, name] of FLAG_SETTINGS) {
     options[flag] = { type: SETTINGS[name].parser === 'boolean' ? 'boolean' : 'string' };
   }
   return parseArgs({ args, options, allowPositionals: true, strict: true });
+}
+
+/** pagepool's own scripts in package.json that run the command. */
+const OWN_SCRIPTS = ['start', 'demo', 'test:10', 'test:30'];
+
+/**
+ * Where the user typed the command. Under `npm start --` or `npm run test:10 --` in a checkout, npm runs us in the
+ * package's root whatever folder the user was in, and says where that was in INIT_CWD: paths the user typed are
+ * relative to it. Only for our own scripts, run in our own root: a user's script that does `cd sub && pagepool`
+ * means `sub`.
+ */
+function userCwd(): string {
+  const { INIT_CWD, npm_lifecycle_event, npm_package_name } = process.env;
+  const ownRoot = path.resolve(import.meta.dirname, '..');
+  const ours =
+    npm_package_name === 'pagepool' &&
+    OWN_SCRIPTS.includes(npm_lifecycle_event ?? '') &&
+    path.resolve(process.cwd()) === ownRoot;
+  return ours && INIT_CWD ? path.resolve(INIT_CWD) : process.cwd();
 }
 
 /** process.env with .env (in the working folder) underneath; .env never overrides the real environment. */
@@ -316,47 +374,4 @@ function readEnv(cwd: string): { environment: Record<string, string | undefined>
   dotenv.config({ path: path.join(cwd, '.env'), processEnv: file, quiet: true });
   const fromFile = new Set(Object.keys(file).filter((name) => process.env[name] === undefined));
   return { environment: { ...file, ...process.env }, fromFile };
-}
-
-/** The text of `pagepool --help`, generated from the settings table so it is always true. */
-export function helpText(): string {
-  const lines = [
-    'pagepool - pull every document out of a web portal that has no API',
-    '',
-    'Usage: pagepool [command] [options]',
-    '',
-    'Commands:',
-    '  run       pull every item (default)',
-    "  list      print the site's refs as JSONL on stdout; downloads nothing",
-    '  status    summarise the checkpoint (--json for JSON); starts no browser',
-    '  repair    set aside corrupt checkpoint journal lines so a run can resume',
-    '  enqueue   fleet: add every item of the site to the shared queue (--queue)',
-    '  work      fleet: pull items from the shared queue on this machine (--queue)',
-    '  init      write a commented adapter skeleton to [PATH] (default adapters/my-portal.ts)',
-    '  login     log in once and save the session (--session) that runs start from; a person logs in',
-    "            in a browser window when the site's login is 'manual', or with --headed",
-    '',
-    'Options (flag, environment variable, default):',
-  ];
-  const plain = (text: string) => text.replaceAll('`', '');
-  const settings = Object.values(SETTINGS) as Setting[];
-  for (const s of settings.filter((s) => s.flag !== null)) {
-    const arg = s.parser === 'boolean' ? '' : ` <${s.flag === 'refs' ? 'file' : 'value'}>`;
-    lines.push(`  --${s.flag}${arg}`.padEnd(30) + plain(s.help));
-    const shown = plain(shownDefault(s));
-    const extra = [s.env ?? '', shown !== '' && shown !== 'off' ? `default ${shown}` : ''].filter(Boolean);
-    if (extra.length > 0) lines.push(`${''.padEnd(30)}(${extra.join(', ')})`);
-  }
-  lines.push(`${`  --help`.padEnd(30)}show this help`, '', 'Environment only:');
-  for (const s of settings.filter((s) => s.flag === null)) {
-    lines.push(`  ${s.env}`.padEnd(30) + plain(s.help));
-  }
-  lines.push(
-    '',
-    'Settings come from flags, then the environment (a .env file in the working folder is read), then defaults.',
-    '',
-    'Exit codes: 0 all items done, 1 some items failed, 2 usage, config, login or setup error (nothing pulled),',
-    '3 stopped for disk space, 130 interrupted.',
-  );
-  return lines.join('\n');
 }

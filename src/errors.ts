@@ -11,8 +11,11 @@ export type ErrorCode =
   | 'LOGIN_FAILED'
   | 'DISK_FULL'
   | 'CHECKPOINT_CORRUPT'
+  | 'CHECKPOINT_IN_USE'
+  | 'HTTP_STATUS'
   | 'FILE_INVALID'
   | 'TRANSFER_TOO_SLOW'
+  | 'TRANSFER_FAILED'
   | 'FILE_NAME'
   | 'SETUP_FAILED'
   | 'NO_BROWSER'
@@ -113,6 +116,28 @@ export class TransferTooSlowError extends PagepoolError {
   }
 }
 
+/**
+ * A file request failed in the network or the HTTP client (connection refused or reset, cut short, a timeout):
+ * transient, retried (a `.part` it leaves is resumed). `url` is the URL that failed; `chain` every URL the
+ * request went through, first to last (redirects), so `chain[0]` is the URL the adapter asked for and the last
+ * is `url`; `reason` the client's own code (`ECONNREFUSED`, `UND_ERR_SOCKET`...) when it gave one.
+ */
+export class TransferError extends PagepoolError {
+  readonly url: string;
+  readonly chain: readonly string[];
+  readonly reason: string | undefined;
+  constructor(
+    message: string,
+    details: { url: string; chain: readonly string[]; reason: string | undefined },
+    options?: ErrorOptions,
+  ) {
+    super('TRANSFER_FAILED', message, options);
+    this.url = details.url;
+    this.chain = details.chain;
+    this.reason = details.reason;
+  }
+}
+
 /** The object store refused us mid-run (403, bucket gone): nothing else can upload, so the run stops; items stay pending. */
 export class UploadDeniedError extends PagepoolError {
   constructor(message: string, options?: ErrorOptions) {
@@ -168,6 +193,7 @@ export function classify(err: unknown): Decision {
       case 'LOGIN_FAILED':
       case 'DISK_FULL':
       case 'CHECKPOINT_CORRUPT':
+      case 'CHECKPOINT_IN_USE':
       case 'SHUTDOWN':
       case 'NO_BROWSER':
       case 'NO_ITEMS':
@@ -197,6 +223,7 @@ export function exitCodeOf(err: unknown): number {
       case 'LOGIN_FAILED':
       case 'SETUP_FAILED':
       case 'CHECKPOINT_CORRUPT':
+      case 'CHECKPOINT_IN_USE':
       case 'NO_BROWSER':
       case 'UPLOAD_DENIED':
         return EXIT_CODES.usage;

@@ -1,4 +1,12 @@
 // The public API: `import { run, defineSite } from 'pagepool'`.
+
+/** The Playwright page an adapter gets (`login`, `list`, `job.page`): `import type { Page } from 'pagepool'`. */
+export type { Page } from 'playwright';
+export {
+  type Portal as DemoPortal,
+  type PortalOptions as DemoPortalOptions,
+  startPortal as startDemoPortal,
+} from './demo/portal.js';
 export {
   ConfigError,
   classify,

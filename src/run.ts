@@ -22,12 +22,13 @@ import { readRefs } from './sites/read-refs.js';
 
 /** The worker's options (site, credentials, out, browser, blocking, recycling, file limits, trace...) plus the run's. */
 export interface RunOptions<Ref> extends Omit<ItemWorkerOptions<Ref>, 'concurrency' | 'events'> {
+  /** The checkpoint file (the CLI's is `<out>/.pagepool/checkpoint.json`); its journal and lock sit beside it. */
   checkpoint: string;
-  /** @default 8 */
+  /** Pages working at once. @default 8 */
   concurrency?: number;
-  /** @default 180_000 */
+  /** One item's deadline in ms; then it is abandoned and retried. @default 180_000 */
   taskTimeoutMs?: number;
-  /** @default 2 */
+  /** Retries of a transient failure. @default 2 */
   retries?: number;
   /** At most this many item starts per second (one run talks to one portal: a per-host rate); 0 = none. @default 0 */
   rate?: number;
@@ -49,6 +50,7 @@ export interface RunOptions<Ref> extends Omit<ItemWorkerOptions<Ref>, 'concurren
   max?: number;
   /** JSONL/CSV file of refs ('-' = stdin) instead of `site.list`. @default null */
   refs?: string | null;
+  /** Also retry items that failed permanently before. @default false */
   retryFailed?: boolean;
   /**
    * Upload every item's files (`openUploadStep`, preflighted by its opener, who also closes it): an item is done
@@ -57,6 +59,7 @@ export interface RunOptions<Ref> extends Omit<ItemWorkerOptions<Ref>, 'concurren
   upload?: UploadStep | null;
   /** Aborting it stops the run gracefully: in-flight items finish or stay pending. */
   signal?: AbortSignal;
+  /** The emitter to tell what happens through (RunEvents): progress, files, failures. */
   events?: EventEmitter<RunEvents>;
 }
 

@@ -1,8 +1,9 @@
 // Every setting of the `pagepool` command, declared once: flag, environment variable, parser, range, default
 // (in library units: ms, bytes) and help. Pure data: src/config.ts parses with it; `--help`, the README's
 // configuration table and .env.example are generated from it (scripts/settings-docs.ts).
-import { PAGE_TIMEOUT_MS } from './browser/page-pool.js';
-import { DEFAULT_MIN_SPEED } from './files/file-store.js';
+
+import { LIBRARY_DEFAULTS as D, LIMITS } from './defaults.js';
+import { DEFAULT_PORTAL_OPTIONS } from './demo/portal-options.js';
 import { MAX_RETRIES, QUEUE_DEFAULTS } from './queue/queue-options.js';
 
 /**
@@ -69,7 +70,7 @@ export const SETTINGS = {
     env: 'PAGEPOOL_USERNAME',
     parser: 'text',
     default: '',
-    shownDefault: '(demo: `demo`)',
+    shownDefault: `(demo: \`${DEFAULT_PORTAL_OPTIONS.username}\`)`,
     help: 'login name',
   },
   password: {
@@ -77,7 +78,7 @@ export const SETTINGS = {
     env: 'PAGEPOOL_PASSWORD',
     parser: 'text',
     default: '',
-    shownDefault: '(demo: `demo-pass`)',
+    shownDefault: `(demo: \`${DEFAULT_PORTAL_OPTIONS.password}\`)`,
     help: 'login password: environment only, never a flag, never logged',
   },
   totpSecret: {
@@ -92,17 +93,15 @@ export const SETTINGS = {
     flag: 'concurrency',
     env: 'PAGEPOOL_CONCURRENCY',
     parser: 'integer',
-    min: 1,
-    max: 64,
+    ...LIMITS.concurrency,
     default: QUEUE_DEFAULTS.concurrency,
-    help: 'pages working at once, 1 to 64',
+    help: `pages working at once, ${LIMITS.concurrency.min} to ${LIMITS.concurrency.max}`,
   },
   downloads: {
     flag: 'downloads',
     env: 'PAGEPOOL_DOWNLOADS',
     parser: 'integer',
-    min: 0,
-    max: 256,
+    ...LIMITS.downloads,
     default: 0,
     shownDefault: '0 (2 × `--concurrency`)',
     help: 'items downloading at once after their page is freed; a page waits while all are busy; 0 = 2 × concurrency',
@@ -124,7 +123,7 @@ export const SETTINGS = {
     min: 1,
     max: 3600,
     scale: 1000,
-    default: PAGE_TIMEOUT_MS,
+    default: D.pageTimeoutMs,
     help: 'seconds a navigation or wait on a page may take; then the item is retried on a fresh page',
   },
   retries: {
@@ -245,9 +244,8 @@ export const SETTINGS = {
     flag: 'recycle-after',
     env: 'PAGEPOOL_RECYCLE_AFTER',
     parser: 'integer',
-    min: 1,
-    max: 1_000_000,
-    default: 200,
+    ...LIMITS.recycleAfter,
+    default: D.recycleAfter,
     help: 'replace a page after this many items',
   },
   fileIdleTimeoutMs: {
@@ -257,7 +255,7 @@ export const SETTINGS = {
     min: 1,
     max: 3600,
     scale: 1000,
-    default: 10_000,
+    default: D.fileIdleTimeoutMs,
     help: 'seconds a download may stall',
   },
   minSpeedBytesPerSec: {
@@ -266,8 +264,8 @@ export const SETTINGS = {
     parser: 'integer',
     min: 0,
     max: 1_073_741_824,
-    default: DEFAULT_MIN_SPEED.bytesPerSec,
-    help: 'bytes/s a file download must average over 10 s; slower ones are aborted and resumed (0 is off)',
+    default: D.minSpeedBytesPerSec,
+    help: `bytes/s a file download must average over ${D.minSpeedWindowMs / 1000} s; slower ones are aborted and resumed (0 is off)`,
   },
   diskMarginBytes: {
     flag: 'disk-margin',
@@ -276,15 +274,14 @@ export const SETTINGS = {
     min: 0,
     max: 1_000_000,
     scale: MiB,
-    default: 100 * MiB,
+    default: D.diskMarginBytes,
     help: 'MB of free disk to keep; below it the run stops cleanly (exit 3)',
   },
   rate: {
     flag: 'rate',
     env: 'PAGEPOOL_RATE',
     parser: 'rate',
-    min: 0,
-    max: 10_000,
+    ...LIMITS.rate,
     default: QUEUE_DEFAULTS.rate,
     help: 'at most N item starts per second (`8` or `8/s`); 0 is no limit; fleet: shared',
   },
@@ -310,10 +307,9 @@ export const SETTINGS = {
     flag: 'uploads',
     env: 'PAGEPOOL_UPLOADS',
     parser: 'integer',
-    min: 1,
-    max: 256,
-    default: 8,
-    help: 'files uploading at once, 1 to 256',
+    ...LIMITS.uploads,
+    default: D.uploads,
+    help: `files uploading at once, ${LIMITS.uploads.min} to ${LIMITS.uploads.max}`,
   },
   keepLocal: {
     flag: 'no-keep-local',
@@ -429,7 +425,7 @@ export const SETTINGS = {
     flag: 'metrics-host',
     env: 'PAGEPOOL_METRICS_HOST',
     parser: 'text',
-    default: '127.0.0.1',
+    default: D.metricsHost,
     help: 'interface of the metrics endpoint; another exposes it to the network',
   },
 } as const satisfies Record<string, Setting>;

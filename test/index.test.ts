@@ -2,7 +2,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as api from 'pagepool';
-import { defineSite, PermanentError, run } from 'pagepool';
+import { defineSite, type Page, PermanentError, run } from 'pagepool';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Portal, startPortal } from '../src/demo/portal.js';
 import { removeTempDirs, tempDir } from './helpers/temp-dir.js';
@@ -21,7 +21,7 @@ afterAll(async () => {
 const stickers = defineSite<{ stock: string }>({
   name: 'stickers',
   key: (ref) => ref.stock,
-  async login(page, creds, baseUrl) {
+  async login(page: Page, creds, baseUrl) {
     await page.goto(`${baseUrl}/login`);
     await page.fill('input[name=username]', creds.username);
     await page.fill('input[name=password]', creds.password);

@@ -1,9 +1,10 @@
 // The package as a user gets it: `npm pack`, the tarball installed offline (from the cache `npm ci` filled) into a
-// project of its own, then plain node runs the README's library example, which pulls 10 vehicles from the demo
-// portal with a TypeScript adapter kept in that project, and `npx pagepool --version` runs the installed bin.
+// project of its own; `npx pagepool init` writes the adapter, then plain node runs the README's library example
+// verbatim (it starts the demo portal itself) and again against a portal named by the variables, with a
+// TypeScript adapter kept in that project; `npx pagepool --version` runs the installed bin.
 // 30 s on 2 quiet cores, 70 s on busy ones (the install is most of it).
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Portal, startPortal } from '../src/demo/portal.js';
@@ -101,8 +102,23 @@ it('packs dist/, installs offline into a new project, and plain node pulls with 
   );
   expect(install.code, install.stderr).toBe(0);
 
-  await writeFile(path.join(project, 'adapters', 'my-portal.ts'), VEHICLES_TS);
+  // As the README says: the adapter `npx pagepool init` writes, then the example verbatim, with no settings at all
+  // (issue 22.13: it needed a portal URL, and PAGEPOOL_BASE_URL=demo gave a raw stack).
+  const init = await exec('npx', ['--offline', 'pagepool', 'init'], project);
+  expect(init.code, init.stderr).toBe(0);
+  // The command init prints works where it was installed.
+  expect(init.stdout).toContain('  npx pagepool run --site adapters/my-portal.ts --base-url demo\n');
   await writeFile(path.join(project, 'pull.mjs'), await readmeExample());
+  const verbatim = await exec(process.execPath, ['pull.mjs'], project);
+  expect(verbatim.stderr).toBe('');
+  expect(verbatim.code).toBe(0);
+  expect(verbatim.stdout).toContain('pulling my-portal with 4 pages');
+  expect(verbatim.stdout).toContain('10 done, 0 failed (done)');
+  expect((await readdir(path.join(project, 'downloads', 'my-portal'))).length).toBe(10);
+
+  // The same example against a portal of the user's, named by the variables, with a TypeScript adapter of theirs.
+  await writeFile(path.join(project, 'adapters', 'my-portal.ts'), VEHICLES_TS);
+  await rm(path.join(project, 'downloads'), { recursive: true });
   const pull = await exec(process.execPath, ['pull.mjs'], project, {
     PAGEPOOL_BASE_URL: portal.url,
     PAGEPOOL_USERNAME: portal.options.username,

@@ -1,12 +1,23 @@
 // The settings table is the one declaration of every setting: the README table, .env.example, --help, the
 // Config defaults and the worker options all follow from it.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEMO_MARKER, envExample, ROOT, readmeTable } from '../scripts/settings-docs.js';
-import { helpText, loadConfig, workerOptionsFrom } from '../src/config.js';
+import {
+  codeDefaults,
+  DEMO_MARKER,
+  documentedProperties,
+  envExample,
+  ROOT,
+  readmeTables,
+} from '../scripts/settings-docs.js';
+import { COMMAND_TABLE } from '../src/cli/command-table.js';
+import { EXIT_CODE_MEANINGS } from '../src/cli/exit-codes.js';
+import { helpText } from '../src/cli/help-text.js';
+import { loadConfig, workerOptionsFrom } from '../src/config.js';
+import { LIBRARY_DEFAULTS, LIMITS } from '../src/defaults.js';
 import { portalOptionsFromEnv } from '../src/demo/portal.js';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError, EXIT_CODES } from '../src/errors.js';
 import { MAX_RETRIES, QUEUE_DEFAULTS, resolveQueueOptions } from '../src/queue/queue-options.js';
 import { SETTINGS } from '../src/settings.js';
 
@@ -14,14 +25,20 @@ const FIX = 'run `npx tsx scripts/settings-docs.ts` to regenerate it from src/se
 
 function config(argv: string[], env: Record<string, string> = {}) {
   const parsed = loadConfig({ argv, env, cwd: '/work' });
-  if (parsed.help) throw new Error('unexpected help');
+  if (parsed.kind !== 'command') throw new Error(`unexpected ${parsed.kind}`);
   return parsed.config;
 }
 
 describe('the settings table', () => {
-  it('the README configuration table is the generated one', async () => {
+  // Settings, commands, exit codes, run()'s options and its events: each README table is generated from the code.
+  it('every generated README table is the one the code gives', { timeout: 120_000 }, async () => {
     const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
-    expect(readme.includes(`${readmeTable()}\n\n`), `README.md's table is out of date: ${FIX}`).toBe(true);
+    for (const { header, table } of readmeTables()) {
+      expect(
+        readme.includes(`\n${table}\n\n`),
+        `README.md's \`${header}\` table is out of date: ${FIX}`,
+      ).toBe(true);
+    }
   });
 
   it('.env.example lists every variable of the table, with its default and help, as generated', async () => {
@@ -98,5 +115,98 @@ describe('the settings table', () => {
     const source = await readFile(path.join(ROOT, 'src/config.ts'), 'utf8');
     expect(source).not.toMatch(/from '\.\/demo\//);
     expect(config([], { DEMO_VEHICLES: 'many' }).demoEnv).toEqual({ DEMO_VEHICLES: 'many' });
+  });
+});
+
+describe('each default, range, command and exit code is written once', () => {
+  it("a numeric @default in run()'s options says what the code applies", { timeout: 120_000 }, () => {
+    const defaults = codeDefaults();
+    const checked: string[] = [];
+    for (const p of documentedProperties('src/run.ts', 'RunOptions')) {
+      const tag = p.defaultTag?.replaceAll('_', '');
+      if (tag === undefined || !/^\d+$/.test(tag) || !(p.name in defaults)) continue;
+      expect(Number(tag), `@default of ${p.name}`).toBe(defaults[p.name]);
+      checked.push(p.name);
+    }
+    expect(checked).toEqual(
+      expect.arrayContaining(['concurrency', 'taskTimeoutMs', 'retries', 'recycleAfter']),
+    );
+  });
+
+  it('no library default is written again as a literal in src/ (they live in src/defaults.ts)', async () => {
+    const literals: Array<[string, RegExp]> = [
+      ['recycleAfter', /recycleAfter\b[^\n]*(\?\?|:)\s*200\b/],
+      ['fileIdleTimeoutMs', /(fileIdleTimeoutMs|bodyIdleTimeoutMs)\b[^\n]*(\?\?|:)\s*10_?000\b/],
+      ['diskMarginBytes', /diskMarginBytes\b[^\n]*(\?\?|:)\s*100 \* 1024 \* 1024/],
+      ['pageTimeoutMs', /PAGE_TIMEOUT_MS = 30_?000/],
+      ['uploads', /uploads \?\? 8\b/],
+      ['metricsHost', /host = '127\.0\.0\.1'/],
+      ['minSpeedBytesPerSec', /bytesPerSec: 512\b/],
+    ];
+    const files = (await readdir(path.join(ROOT, 'src'), { recursive: true })).filter(
+      (f) => f.endsWith('.ts') && f !== 'defaults.ts' && !f.startsWith('demo'),
+    );
+    const found: string[] = [];
+    for (const file of files) {
+      const text = await readFile(path.join(ROOT, 'src', file), 'utf8');
+      for (const [name, pattern] of literals) if (pattern.test(text)) found.push(`${name} in src/${file}`);
+    }
+    expect(found).toEqual([]);
+    expect(Object.keys(LIBRARY_DEFAULTS)).toEqual(expect.arrayContaining(literals.map(([name]) => name)));
+  });
+
+  it("the settings table shows the library defaults and ranges, in the user's unit", () => {
+    const c = config([]);
+    expect(c).toMatchObject({
+      pageTimeoutMs: LIBRARY_DEFAULTS.pageTimeoutMs,
+      recycleAfter: LIBRARY_DEFAULTS.recycleAfter,
+      fileIdleTimeoutMs: LIBRARY_DEFAULTS.fileIdleTimeoutMs,
+      minSpeedBytesPerSec: LIBRARY_DEFAULTS.minSpeedBytesPerSec,
+      diskMarginBytes: LIBRARY_DEFAULTS.diskMarginBytes,
+      uploads: LIBRARY_DEFAULTS.uploads,
+      metricsHost: LIBRARY_DEFAULTS.metricsHost,
+    });
+    for (const name of ['concurrency', 'downloads', 'uploads', 'rate', 'recycleAfter'] as const) {
+      expect({ min: SETTINGS[name].min, max: SETTINGS[name].max }, name).toEqual(LIMITS[name]);
+    }
+  });
+
+  it('every command of the table has a handler, a line in --help and a --help of its own', async () => {
+    const help = helpText();
+    for (const command of COMMAND_TABLE) {
+      expect(typeof (await command.load()).default, command.name).toBe('function');
+      expect(help).toMatch(new RegExp(`^  ${command.name}\\b`, 'm'));
+      expect(helpText(command.name)).toContain(`Usage: pagepool ${command.name}`);
+    }
+  });
+
+  it('--help and the README give every exit code of EXIT_CODES with its meaning', async () => {
+    const help = helpText();
+    const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+    for (const [name, code] of Object.entries(EXIT_CODES)) {
+      const meaning = EXIT_CODE_MEANINGS[name as keyof typeof EXIT_CODES];
+      expect(help).toContain(`  ${String(code).padEnd(5)}${meaning.replaceAll('`', '')}`);
+      expect(readme).toMatch(
+        new RegExp(`^\\| ${code} +\\| ${meaning.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} +\\|$`, 'm'),
+      );
+    }
+  });
+
+  it('a command word anywhere but first is refused, and so is an option that does not apply', () => {
+    expect(() => config(['--max', '2', 'init'])).toThrow(
+      'Unexpected argument `init`: the command comes first, as in `pagepool init ...`',
+    );
+    expect(() => config(['init', '--max', '2'])).toThrow('Option `--max` does not apply to `init`');
+    expect(config(['init', 'adapters/x.ts']).args).toEqual(['adapters/x.ts']);
+    expect(() => config(['init', 'a.ts', 'b.ts'])).toThrow('Unexpected argument `b.ts`');
+  });
+
+  it('integers are plain decimal digits: 1e3, 0x4, 0b1, 2.5 and +3 are refused', () => {
+    for (const raw of ['1e3', '0x4', '0b1', '2.5', '+3', '']) {
+      expect(() => config(['--max', raw]), raw).toThrow('Expected `--max` to be an integer');
+    }
+    expect(config(['--max', '1000']).max).toBe(1000);
+    expect(config(['--rate', '2.5/s']).rate).toBe(2.5);
+    expect(() => config(['--rate', '1e3'])).toThrow('Expected `--rate`');
   });
 });

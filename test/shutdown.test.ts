@@ -74,7 +74,7 @@ describe('Ctrl+C', () => {
     expect(first.code).toBe(130);
     // One line for the signal, nothing else on stderr (no warnings, no stack).
     expect(first.stderr).toMatch(
-      /^pagepool: SIGINT: finishing items in flight \(press Ctrl\+C again to quit at once\)$/m,
+      /^pagepool: SIGINT: finishing items in flight \(press Ctrl\+C again to quit now\)$/m,
     );
     expect(first.stderr.split('\n').filter((l) => l.startsWith('pagepool:'))).toHaveLength(1);
     expect(first.stdout).toMatch(
@@ -182,7 +182,7 @@ describe('Ctrl+C', () => {
     });
     expect(signalled).toBe(2);
     expect(first.code).toBe(130);
-    expect(first.stderr).toMatch(/^pagepool: SIGINT again, exiting now$/m);
+    expect(first.stderr).toMatch(/^pagepool: SIGINT again: quitting now; run again to resume$/m);
     // No drain ran to its end: no summary, no report.
     expect(first.stdout).not.toMatch(/Done in /);
     await expect(readFile(path.join(outDir(cwd), '.pagepool', 'report.json'))).rejects.toMatchObject({

@@ -211,8 +211,15 @@ function readPage(page: Page): Promise<CapturedPage> {
   });
 }
 
+/** Terminal colour codes: Playwright colours its call log, and error.txt is read in an editor. */
+const ANSI = /\x1B\[[0-9;]*[A-Za-z]/g;
+
 /** The error chain, newest first, with the stack of each error: what an adapter author needs. */
 function errorText(key: string, attempt: number, url: string, error: unknown, notes: string[]): string {
+  return plainErrorText(key, attempt, url, error, notes).replace(ANSI, '');
+}
+
+function plainErrorText(key: string, attempt: number, url: string, error: unknown, notes: string[]): string {
   const lines = [`key: ${key}`, `attempt: ${attempt}`, `time: ${new Date().toISOString()}`];
   if (url) lines.push(`url: ${url}`);
   for (const note of notes) lines.push(`note: ${note}`);

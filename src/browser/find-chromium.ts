@@ -13,8 +13,8 @@ export const DEBIAN_CHROMIUM = '/usr/bin/chromium';
 export const DEBIAN_HEADLESS_SHELL = '/usr/bin/chromium-headless-shell';
 
 export class NoBrowserError extends PagepoolError {
-  constructor(message: string) {
-    super('NO_BROWSER', message);
+  constructor(message: string, options?: ErrorOptions) {
+    super('NO_BROWSER', message, options);
   }
 }
 

@@ -1,7 +1,8 @@
 // Launches the one Chromium of a run with the flags that keep it quiet on a closed network and lean.
 import os from 'node:os';
 import { type Browser, chromium } from 'playwright';
-import { findChromium } from './find-chromium.js';
+import { describe } from '../errors.js';
+import { findChromium, NoBrowserError } from './find-chromium.js';
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -90,15 +91,26 @@ export async function launchBrowser({
   args = [],
   disabledFeatures = DISABLED_FEATURES,
 }: LaunchOptions): Promise<Browser> {
-  return chromium.launch({
-    executablePath: findChromium(chromiumPath, { headless }),
-    headless,
-    slowMo: slowMoMs,
-    args: withDisabledFeatures([...CHROMIUM_ARGS, ...LEAN_ARGS, ...args], disabledFeatures),
-    ignoreDefaultArgs: [`${DISABLE_FEATURES}${PLAYWRIGHT_DISABLED_FEATURES.join(',')}`],
-    // pagepool handles SIGINT/SIGTERM itself: Playwright's handlers would close the browser under running work.
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false,
-  });
+  const executablePath = findChromium(chromiumPath, { headless });
+  return chromium
+    .launch({
+      executablePath,
+      headless,
+      slowMo: slowMoMs,
+      args: withDisabledFeatures([...CHROMIUM_ARGS, ...LEAN_ARGS, ...args], disabledFeatures),
+      ignoreDefaultArgs: [`${DISABLE_FEATURES}${PLAYWRIGHT_DISABLED_FEATURES.join(',')}`],
+      // pagepool handles SIGINT/SIGTERM itself: Playwright's handlers would close the browser under running work.
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    })
+    .catch((err: unknown) => {
+      // Playwright's launch error is a page of logs; its first line says what went wrong (no display, a crash).
+      const why = describe(err).replace(/^browserType\.launch: /, '');
+      const noDisplay = !headless && /XServer|X server|DISPLAY/i.test(String((err as Error)?.message));
+      const hint = noDisplay ? ' (`--headed` needs a display: set DISPLAY, or run under xvfb-run)' : '';
+      throw new NoBrowserError(`The browser could not start: ${executablePath}: ${why}${hint}`, {
+        cause: err,
+      });
+    });
 }

@@ -9,6 +9,7 @@ import {
   type Page,
   type Response,
 } from 'playwright';
+import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { ShutdownError } from '../errors.js';
 import { PageSession } from './page-session.js';
 
@@ -16,7 +17,7 @@ const CONTEXT_OPTIONS = { acceptDownloads: true } as const;
 type StorageState = Exclude<BrowserContextOptions['storageState'], string | undefined>;
 const MIB = 1024 * 1024;
 /** The default of `pageTimeoutMs`: a detail page of a slow portal loads in a few seconds, a hung one never. */
-export const PAGE_TIMEOUT_MS = 30_000;
+export const PAGE_TIMEOUT_MS = LIBRARY_DEFAULTS.pageTimeoutMs;
 
 export interface PagePoolOptions {
   browser: Browser;
@@ -117,7 +118,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     checkOptions(options);
     this.options = {
       block: true,
-      recycleAfter: 200,
+      recycleAfter: LIBRARY_DEFAULTS.recycleAfter,
       memoryCheckEvery: 20,
       pageHeapLimitBytes: 64 * MIB,
       contextRecycleAfter: 1000,

@@ -1,11 +1,12 @@
 // `--trace`: a Playwright trace of the shared context cut into chunks; a chunk that saw a failure is saved,
 // scrubbed of the password and cookie values, as the failed item's trace.zip.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { unzipSync, type Zippable, zipSync } from 'fflate';
 import type { BrowserContext } from 'playwright';
+import { writeFileAtomic } from '../files/atomic-write.js';
 import { bytesContainSecret, redactBytes } from './failure-snapshot.js';
 
 /**
@@ -127,9 +128,6 @@ export async function scrubTrace(from: string, to: string, secrets: readonly str
   // Checked again on what is about to be written, re-read through the zip: the rewrite itself is proven.
   const reread = Object.values(unzipSync(zip));
   if (reread.some((data) => bytesContainSecret(Buffer.from(data), secrets))) return false;
-  await mkdir(path.dirname(to), { recursive: true });
-  const temp = `${to}.${randomBytes(4).toString('hex')}.part`;
-  await writeFile(temp, zip);
-  await rename(temp, to);
+  await writeFileAtomic(to, zip);
   return true;
 }

@@ -11,21 +11,38 @@ export interface CheckpointSummary {
   uploaded: number;
   /** Bytes of all files of done items. */
   bytes: number;
-  /** Every failed item (permanent and transient), grouped; most frequent first. */
-  failuresByReason: Array<{ reason: string; count: number; permanent: boolean }>;
+  /**
+   * Every failed item (permanent and transient), grouped by reason with the item's own key taken out (`vehicle
+   * <key> answered HTTP 500` once, not once per vehicle); most frequent first, with up to 3 example keys.
+   */
+  failuresByReason: FailureGroup[];
   firstUpdate: string | null;
   lastUpdate: string | null;
 }
 
+export interface FailureGroup {
+  reason: string;
+  count: number;
+  permanent: boolean;
+  /** Up to 3 keys of items that failed so. */
+  examples?: string[];
+}
+
+/** Where a reason names its item, the key is replaced by this, so items that failed alike group together. */
+export const KEY_PLACEHOLDER = '<key>';
+
 export function summarize(state: CheckpointState): CheckpointSummary {
-  const groups = new Map<string, { reason: string; count: number; permanent: boolean }>();
+  const groups = new Map<string, FailureGroup & { examples: string[] }>();
   if (state.failedCount + state.pendingCount > 0) {
-    for (const item of state.items.values()) {
+    for (const [key, item] of state.items) {
       if (typeof item === 'number' || item.status !== FAILED || !item.failure) continue;
-      const id = `${item.failure.permanent ? 'p' : 't'}${item.failure.reason}`;
+      const reason = withoutKey(item.failure.reason, key);
+      const id = `${item.failure.permanent ? 'p' : 't'}${reason}`;
       const group = groups.get(id);
-      if (group) group.count++;
-      else groups.set(id, { reason: item.failure.reason, count: 1, permanent: item.failure.permanent });
+      if (group) {
+        group.count++;
+        if (group.examples.length < 3) group.examples.push(key);
+      } else groups.set(id, { reason, count: 1, permanent: item.failure.permanent, examples: [key] });
     }
   }
   return {
@@ -40,4 +57,11 @@ export function summarize(state: CheckpointState): CheckpointSummary {
     firstUpdate: state.firstUpdate,
     lastUpdate: state.lastUpdate,
   };
+}
+
+/** `reason` with `key` (as a whole word, 3 characters or more: a short key could be part of any word) taken out. */
+function withoutKey(reason: string, key: string): string {
+  if (key.length < 3 || !reason.includes(key)) return reason;
+  const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return reason.replace(new RegExp(`(?<![\\w-])${escaped}(?![\\w-])`, 'g'), KEY_PLACEHOLDER);
 }

@@ -1,10 +1,11 @@
 // The crash-safe checkpoint: snapshot + append-only journal + manifest, every write under one mutex.
 import { dirname } from 'node:path';
 import { Mutex } from 'async-mutex';
-import { ConfigError } from '../errors.js';
+import { ConfigError, isErrno } from '../errors.js';
 import type { CheckpointFile, CheckpointFs } from './checkpoint-fs.js';
 import { nodeCheckpointFs } from './checkpoint-fs.js';
 import { type LoadedCheckpoint, loadCheckpoint } from './checkpoint-loader.js';
+import { CheckpointLock } from './checkpoint-lock.js';
 import { journalPathFor } from './checkpoint-paths.js';
 import type { CheckpointState } from './checkpoint-state.js';
 import {
@@ -29,7 +30,7 @@ export type { CheckpointFile, CheckpointFs } from './checkpoint-fs.js';
 export type { CheckpointSummary } from './checkpoint-summary.js';
 export { repairCheckpoint } from './repair.js';
 export { startFresh } from './start-fresh.js';
-export { formatStatus, readStatus } from './status.js';
+export { formatStatus, readStatus, statusCounts } from './status.js';
 
 export interface CheckpointOptions {
   /** The snapshot file, e.g. `downloads/.pagepool/checkpoint.json`; the journal is `<path>l` beside it. */
@@ -98,6 +99,8 @@ export class Checkpoint {
     private readonly manifest: CheckpointFile | null,
     /** Manifest lines of keys not done here, by key: see `orphanLines`. */
     private readonly orphans: Map<string, Set<string>>,
+    /** One writer per checkpoint: held from open to close. */
+    private readonly lock: CheckpointLock | null,
   ) {
     this.path = options.path;
     this.journalPath = journalPathFor(options.path);
@@ -116,17 +119,29 @@ export class Checkpoint {
     });
   }
 
-  /** Creates the folder, loads snapshot + journal in one pass, and opens the journal for appending. */
+  /**
+   * Creates the folder, takes the checkpoint's lock (CheckpointInUseError while another process writes it), loads
+   * snapshot + journal in one pass, and opens the journal for appending.
+   */
   static async open(options: CheckpointOptions): Promise<Checkpoint> {
     validate(options);
     const fs = options.fs ?? nodeCheckpointFs;
     const journalPath = journalPathFor(options.path);
     await fs.mkdir(dirname(options.path));
-    const loaded = await loadCheckpoint(fs, options.path, journalPath, {
-      keepNotUploaded: options.uploads ?? false,
-      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
-    });
-    const journal = await fs.openAppend(journalPath);
+    // A swapped file layer (crash simulation) lives in this process alone: there is no other writer to keep out.
+    const lock = options.fs ? null : await CheckpointLock.acquire(options.path, 'run');
+    let loaded: LoadedCheckpoint;
+    let journal: CheckpointFile;
+    try {
+      loaded = await loadCheckpoint(fs, options.path, journalPath, {
+        keepNotUploaded: options.uploads ?? false,
+        ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+      });
+      journal = await fs.openAppend(journalPath);
+    } catch (err) {
+      await lock?.release();
+      throw err;
+    }
     let manifest: CheckpointFile | null = null;
     let orphans = new Map<string, Set<string>>();
     try {
@@ -149,9 +164,10 @@ export class Checkpoint {
     } catch (err) {
       await journal.close().catch(() => {});
       await manifest?.close().catch(() => {});
+      await lock?.release();
       throw err;
     }
-    return new Checkpoint(options, fs, loaded, journal, manifest, orphans);
+    return new Checkpoint(options, fs, loaded, journal, manifest, orphans, lock);
   }
 
   /** Done: whole on disk and, when the checkpoint was opened with `uploads`, every file uploaded. */
@@ -255,15 +271,23 @@ export class Checkpoint {
     await this.mutex.runExclusive(() => this.compactLocked());
   }
 
-  /** Waits for queued writes, compacts, closes the files. Idempotent. */
+  /**
+   * Waits for queued writes, compacts, closes the files. Idempotent. A compaction the disk has no room for is
+   * skipped: the journal already holds every record, and the next open replays it.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       try {
         await this.writer.idle();
-        await this.mutex.runExclusive(() => this.compactLocked());
+        await this.mutex
+          .runExclusive(() => this.compactLocked())
+          .catch((err: unknown) => {
+            if (!isErrno(err, 'ENOSPC') && !isErrno(err, 'EDQUOT')) throw err;
+          });
       } finally {
         await this.journal.close().catch(() => {});
         await this.manifest?.close().catch(() => {});
+        await this.lock?.release();
       }
     })();
     return this.closing;

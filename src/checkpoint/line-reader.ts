@@ -19,6 +19,22 @@ export async function scanLines(
   path: string,
   onLine: LineHandler,
 ): Promise<LineScan | null> {
+  const chunks = lineChunks(fs, path, onLine);
+  for (;;) {
+    const next = await chunks.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * The same pass as `scanLines`, pausing after each chunk's lines (about 1 MB) so the caller can do async work
+ * between them (the snapshot writer writes what the lines gave); returns what `scanLines` returns.
+ */
+export async function* lineChunks(
+  fs: CheckpointFs,
+  path: string,
+  onLine: LineHandler,
+): AsyncGenerator<void, LineScan | null> {
   let lines = 0;
   let consumed = 0;
   let rest: Buffer | null = null;
@@ -38,6 +54,7 @@ export async function scanLines(
       }
       // Copy the partial line: a subarray would keep the whole 1 MB chunk alive.
       rest = start < buf.length ? Buffer.from(buf.subarray(start)) : null;
+      yield;
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;

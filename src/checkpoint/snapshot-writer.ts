@@ -4,6 +4,7 @@ import type { SavedFile } from '../files/types.js';
 import type { CheckpointFile, CheckpointFs } from './checkpoint-fs.js';
 import { type CheckpointState, type ItemRecord, snapshotLoc } from './checkpoint-state.js';
 import { KIND_DONE, ParsedLine, parseJournalLine } from './line-parser.js';
+import { lineChunks } from './line-reader.js';
 import { type ItemState, itemStateOf, SNAPSHOT_VERSION } from './records.js';
 
 const FLUSH_BYTES = 1 << 20;
@@ -74,7 +75,7 @@ export async function writeSnapshot(
       queued.length = 0;
     };
     if (fromSnapshot.length > 0) {
-      for await (const _ of sequential(fs, src.snapshotPath, (buf, start, end, lineNo) => {
+      for await (const _ of lineChunks(fs, src.snapshotPath, (buf, start, end, lineNo) => {
         const key = fromSnapshot[lineNo];
         if (key === undefined) return;
         const stop = buf[end - 1] === 0x2c ? end - 1 : end;
@@ -84,7 +85,7 @@ export async function writeSnapshot(
     }
     if (fromJournal.length > 0) {
       const line = new ParsedLine();
-      for await (const _ of sequential(fs, src.journalPath, (buf, start, end, lineNo) => {
+      for await (const _ of lineChunks(fs, src.journalPath, (buf, start, end, lineNo) => {
         const key = fromJournal[lineNo];
         if (key === undefined) return;
         const slot = state.items.get(key) as number;
@@ -136,29 +137,4 @@ function doneItemText(buf: Buffer, start: number, end: number, line: ParsedLine,
   const ev = JSON.parse(buf.toString('utf8', start, end)) as { key: string; at: string; files: SavedFile[] };
   const item: ItemState = { status: 'done', attempts, at: ev.at, files: ev.files };
   return Buffer.from(`${JSON.stringify(ev.key)}:${JSON.stringify(item)}`);
-}
-
-/** Runs a line scan, yielding after each chunk so the caller can do async writes between chunks. */
-async function* sequential(
-  fs: CheckpointFs,
-  path: string,
-  onLine: (buf: Buffer, start: number, end: number, lineNo: number) => void,
-): AsyncGenerator<void> {
-  // scanLines is callback-based; re-implement its loop here with a yield per chunk.
-  let lineNo = 0;
-  let rest: Buffer | null = null;
-  for await (const chunk of fs.read(path)) {
-    const buf: Buffer = rest
-      ? Buffer.concat([rest, chunk])
-      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    let start = 0;
-    let nl = buf.indexOf(10, start);
-    while (nl !== -1) {
-      onLine(buf, start, nl, lineNo++);
-      start = nl + 1;
-      nl = buf.indexOf(10, start);
-    }
-    rest = start < buf.length ? Buffer.from(buf.subarray(start)) : null;
-    yield;
-  }
 }

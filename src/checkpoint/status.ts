@@ -23,25 +23,65 @@ function size(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+/**
+ * The counts `status` shows, in the words of its text and of the run summary (src/ui/run-summary.ts): the text and
+ * `--json` are both made from these, so they say the same. `failed` counts every item whose last try failed, as the
+ * run summary does; `pending` is what the next run tries again.
+ */
+export interface StatusCounts {
+  done: number;
+  uploaded: number;
+  failed: number;
+  failedWillBeRetried: number;
+  failedPermanently: number;
+  startedNotFinished: number;
+  pending: number;
+  bytes: number;
+  failuresByReason: CheckpointSummary['failuresByReason'];
+  firstUpdate: string | null;
+  lastUpdate: string | null;
+}
+
+export function statusCounts(summary: CheckpointSummary): StatusCounts {
+  const retried = summary.failuresByReason.filter((f) => !f.permanent).reduce((n, f) => n + f.count, 0);
+  return {
+    done: summary.done,
+    uploaded: summary.uploaded,
+    failed: retried + summary.failed,
+    failedWillBeRetried: retried,
+    failedPermanently: summary.failed,
+    startedNotFinished: Math.max(0, summary.pending - retried),
+    pending: summary.pending,
+    bytes: summary.bytes,
+    failuresByReason: summary.failuresByReason,
+    firstUpdate: summary.firstUpdate,
+    lastUpdate: summary.lastUpdate,
+  };
+}
+
 /** Human text, ASCII only (safe for any terminal and log). */
 export function formatStatus(summary: CheckpointSummary, path: string): string {
-  // The run summary's words (src/ui/run-summary.ts): a transient failure is tried again by the next run.
-  const retried = summary.failuresByReason.filter((f) => !f.permanent).reduce((n, f) => n + f.count, 0);
+  const c = statusCounts(summary);
   const row = (label: string, count: string, note: string) =>
     `  ${label.padEnd(24)}${count.padStart(9)} items, ${note}`;
   const lines = [
     `Checkpoint ${path}`,
-    row('done', int(summary.done), size(summary.bytes)),
-    ...(summary.uploaded > 0 ? [row('uploaded', int(summary.uploaded), 'every file in the bucket')] : []),
-    row('failed (will be retried)', int(retried), 'tried again on the next run'),
-    row('failed permanently', int(summary.failed), 'skipped unless --retry-failed'),
-    row('started, not finished', int(Math.max(0, summary.pending - retried)), 'tried again on the next run'),
-    `  updated  ${summary.firstUpdate ?? '-'} .. ${summary.lastUpdate ?? '-'}`,
+    row('done', int(c.done), size(c.bytes)),
+    ...(c.uploaded > 0 ? [row('uploaded', int(c.uploaded), 'every file in the bucket')] : []),
+    row('failed (will be retried)', int(c.failedWillBeRetried), 'tried again on the next run'),
+    row('failed permanently', int(c.failedPermanently), 'skipped unless --retry-failed'),
+    row('started, not finished', int(c.startedNotFinished), 'tried again on the next run'),
+    `  updated  ${c.firstUpdate ?? '-'} .. ${c.lastUpdate ?? '-'}`,
   ];
-  if (summary.failuresByReason.length > 0) {
+  if (c.failuresByReason.length > 0) {
     lines.push('  failures by reason:');
-    for (const f of summary.failuresByReason) {
-      lines.push(`    ${int(f.count).padStart(9)}  ${f.permanent ? 'permanent' : 'transient'}  ${f.reason}`);
+    for (const f of c.failuresByReason) {
+      const examples = f.examples?.length
+        ? ` (${f.examples.join(', ')}${f.count > f.examples.length ? ', ...' : ''})`
+        : '';
+      lines.push(
+        `    ${int(f.count).padStart(9)}  ${f.permanent ? 'permanent' : 'transient'}  ${f.reason}${examples}`,
+      );
     }
   }
   // Reasons come from remote pages and errors: keep the output plain ASCII.

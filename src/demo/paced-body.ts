@@ -10,9 +10,6 @@ export interface Pace {
   cutAt?: number;
 }
 
-/** How long a cut connection stays open after its last byte was flushed. */
-export const CUT_DELAY_MS = 250;
-
 /** Runs `fn` after `ms`; the portal's version tracks the timer so close() can clear it. */
 export type Schedule = (fn: () => void, ms: number) => void;
 
@@ -25,10 +22,9 @@ export function writePaced(res: ServerResponse, body: Buffer, pace: Pace, schedu
       res.end(chunk);
       return;
     }
-    // A cut flushes what it sends, and the connection drops a moment later, as it does mid-transfer: a client
-    // still opening its `.part` when data and close arrive together loses the buffered bytes, which says
-    // nothing about whether it can resume.
-    res.write(chunk, () => schedule(() => res.socket?.destroy(), CUT_DELAY_MS));
+    // A cut drops the connection right behind its last bytes: they and the close arrive together, as when a
+    // server or a proxy dies mid-transfer, and the client must keep every byte it got.
+    res.write(chunk, () => res.socket?.destroy());
   };
   const rate = pace.bytesPerSec ?? 0;
   let sent = Math.min(last, pace.burstBytes ?? 0);

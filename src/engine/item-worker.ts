@@ -8,7 +8,9 @@ import { launchBrowser } from '../browser/launch.js';
 import { PagePool } from '../browser/page-pool.js';
 import { TraceRecorder } from '../browser/trace-recorder.js';
 import { readManifestClaims } from '../checkpoint/manifest-claims.js';
+import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { classify, describe, PagepoolError, SessionExpiredError } from '../errors.js';
+import { captureBrowserHeaders } from '../files/browser-headers.js';
 import { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
 import { proxySecrets } from '../proxy/proxy-settings.js';
@@ -38,8 +40,11 @@ export interface AttemptContext {
 
 /** With the saved session (`sessionFile`, `freshSession`) and the proxy of SessionSettings. */
 export interface ItemWorkerOptions<Ref> extends SessionSettings {
+  /** The adapter: `defineSite({...})`, or `await loadSite(pathOrName)`. */
   site: Site<Ref>;
+  /** The portal's URL, handed to `login`, `list` and each job. */
   baseUrl: string;
+  /** `{ username, password, totpSecret? }` for the site's `login`. */
   credentials: Credentials;
   /** Output folder; files go to `<out>/<site.name>/`. */
   out: string;
@@ -52,20 +57,23 @@ export interface ItemWorkerOptions<Ref> extends SessionSettings {
    */
   downloads?: number;
   events: EventEmitter<RunEvents>;
-  /** @default true */
+  /** Block images, fonts, media and stylesheets on listing and detail pages. @default true */
   block?: boolean;
-  /** @default 200 */
+  /** Replace a page after this many items. @default 200 */
   recycleAfter?: number;
   /** Default timeout of every navigation and wait on a pool page; the item deadline still bounds the whole item. @default 30_000 */
   pageTimeoutMs?: number;
-  /** @default 10_000 */
+  /** Ms a file download may stall (no byte) before it is aborted and resumed. @default 10_000 */
   fileIdleTimeoutMs?: number;
   /** Bytes/s a file body must average over 10 s, else it is aborted and resumed; 0 is off. @default 512 */
   minSpeedBytesPerSec?: number;
-  /** @default 100 MiB */
+  /** Free disk (bytes) to keep; below it the run stops. @default 100 MiB */
   diskMarginBytes?: number;
+  /** The Chromium to launch. @default found (CHROMIUM_PATH, the headless shell, Playwright's, chromium) */
   chromiumPath?: string | null;
+  /** Show the browser. @default false */
   headed?: boolean;
+  /** Milliseconds between browser actions. @default 0 */
   slowMoMs?: number;
   /** A browser to use instead of launching one (closed by its owner, not here). */
   browser?: Browser;
@@ -75,7 +83,7 @@ export interface ItemWorkerOptions<Ref> extends SessionSettings {
    * @default true
    */
   failureSnapshots?: boolean;
-  /** @default `<out>/.pagepool/failures` */
+  /** Where failure snapshots go. @default `<out>/.pagepool/failures` */
   failuresDir?: string;
   /**
    * Also keep a Playwright trace (trace.zip) of each failed attempt in its failure folder, with the password
@@ -123,7 +131,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     size: options.concurrency,
     ...session.pool,
     block: options.block ?? true,
-    recycleAfter: options.recycleAfter ?? 200,
+    recycleAfter: options.recycleAfter ?? LIBRARY_DEFAULTS.recycleAfter,
     ...(options.pageTimeoutMs === undefined ? {} : { pageTimeoutMs: options.pageTimeoutMs }),
     // A trace records one context: keep the first one for the whole run when tracing.
     ...(options.trace ? { contextRecycleAfter: 0 } : {}),
@@ -138,19 +146,25 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     await closeBrowser();
     throw err;
   }
-  const userAgent = await pool.context.pages()[0]?.evaluate(() => navigator.userAgent);
+  // File requests carry the browser's own headers (one local navigation reads them), and cookies they are
+  // given go back to the browser: the portal sees one browser and one session.
+  const headers = await captureBrowserHeaders(pool.context).catch((err: unknown) => {
+    warn(`file requests will not carry the browser's headers: ${(err as Error).message}`);
+    return {};
+  });
   const downloads = new Stage('downloads', options.downloads || defaultDownloads(options.concurrency));
   const pages = new PageGate(options.concurrency);
   const store = new FileStore({
     outDir: path.join(options.out, site.name),
     connections: options.concurrency + downloads.limit,
     cookies: (url) => pool.context.cookies(url),
-    ...(userAgent ? { userAgent } : {}),
-    bodyIdleTimeoutMs: options.fileIdleTimeoutMs ?? 10_000,
+    addCookies: (cookies) => pool.context.addCookies(cookies),
+    headers,
+    bodyIdleTimeoutMs: options.fileIdleTimeoutMs ?? LIBRARY_DEFAULTS.fileIdleTimeoutMs,
     ...(options.minSpeedBytesPerSec === undefined
       ? {}
       : { minSpeedBytesPerSec: options.minSpeedBytesPerSec }),
-    diskMarginBytes: options.diskMarginBytes ?? 100 * 1024 * 1024,
+    diskMarginBytes: options.diskMarginBytes ?? LIBRARY_DEFAULTS.diskMarginBytes,
     // A file's 429s are free as the queue's are (then the queue holds every start).
     rateLimitRetries: MAX_FREE_RETRIES,
     // While a file waits out a 429, new items wait too: their pages would spend the same limit.
@@ -269,6 +283,8 @@ async function processItem<Ref>(
  * look at, and a snapshot (a screenshot and the HTML, ~0.3 s) would only delay the hold or the re-login.
  */
 function worthSnapshot(err: unknown, ctx: AttemptContext): boolean {
+  // Stopped by the run (a full disk, Ctrl+C): its error is the stop's ("Target page ... closed"), not the item's.
+  if (ctx.signal.aborted && classify(ctx.signal.reason) === 'fatal') return false;
   const decision = classify(err);
   return decision !== 'fatal' && decision !== 'backoff' && decision !== 'relogin' && !ctx.abandoned.aborted;
 }

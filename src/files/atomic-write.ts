@@ -1,8 +1,8 @@
 // Writing `NAME.part` while hashing, then fsync -> abort check -> rename -> fsync of the folder,
 // so a final name only ever holds a whole, checked file.
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
+import { createHash, type Hash, randomBytes } from 'node:crypto';
+import { createReadStream, writeSync } from 'node:fs';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { diskFullError, isDiskFull } from './disk-space.js';
 import { HEAD_BYTES } from './file-kind.js';
@@ -91,7 +91,11 @@ export class PartFile {
     return this.#headBytes >= HEAD_BYTES;
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
+  /**
+   * Appends `chunk`. `sync` writes it without leaving the event loop: nothing else runs meanwhile, sockets
+   * included, which is how a download slows the network down to the disk's pace (see http-request.ts).
+   */
+  async write(chunk: Uint8Array, options: { sync?: boolean } = {}): Promise<void> {
     const handle = this.#open();
     this.#hash.update(chunk);
     if (this.#headBytes < HEAD_BYTES) {
@@ -103,8 +107,9 @@ export class PartFile {
       let done = 0;
       // write() may take fewer bytes than asked; a lost tail would be a corrupt file.
       while (done < chunk.byteLength) {
-        const { bytesWritten } = await handle.write(chunk, done, chunk.byteLength - done);
-        done += bytesWritten;
+        done += options.sync
+          ? writeSync(handle.fd, chunk, done, chunk.byteLength - done)
+          : (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
       }
     } catch (err) {
       throw await this.#failed(err);
@@ -219,4 +224,28 @@ export async function writePart(
     await part.discard();
     throw err;
   }
+}
+
+/**
+ * A small whole file (a report, a trace) written the way every file is: a temporary file beside it (exclusive
+ * create), fsync, rename, fsync of the folder. The one helper for it: report.json and trace.zip use it too.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true });
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const handle = await open(temp, 'wx');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dir);
 }

@@ -3,12 +3,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Agent, type Dispatcher } from 'undici';
+import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
 import { proxyDispatcher } from '../proxy/proxy-dispatcher.js';
 import type { ProxySettings } from '../proxy/proxy-settings.js';
 import { JobFiles } from './job-files.js';
 import { NameRegistry } from './name-registry.js';
 import { PathLock } from './path-lock.js';
+import type { BrowserCookie } from './set-cookies.js';
 import type { Files } from './types.js';
 
 export interface FileStoreOptions {
@@ -18,8 +20,15 @@ export interface FileStoreOptions {
   connections: number;
   /** The session's cookies for a URL: pass `(url) => context.cookies(url)`. */
   cookies(url: string): Promise<Array<{ name: string; value: string }>>;
-  /** Sent on every request, so the portal sees the browser it logged in with. */
-  userAgent?: string;
+  /**
+   * The browser's own request headers (`captureBrowserHeaders(context)`: User-Agent, Accept, Accept-Language,
+   * Accept-Encoding, client hints), sent with every file request so the portal sees the browser it logged in
+   * with; a fetch's own `headers` override them. None: only `accept-encoding: identity`.
+   * @default {}
+   */
+  headers?: Record<string, string>;
+  /** Takes the cookies file responses set into the browser's session: pass `(c) => context.addCookies(c)`. */
+  addCookies?: (cookies: BrowserCookie[]) => Promise<void>;
   /** @default 10_000 */
   connectTimeoutMs?: number;
   /** @default 30_000 */
@@ -70,29 +79,33 @@ export interface FileStoreOptions {
 }
 
 export type ResolvedFileStoreOptions = Required<
-  Omit<FileStoreOptions, 'userAgent' | 'claims' | 'onRateLimited' | 'proxy'>
+  Omit<FileStoreOptions, 'addCookies' | 'claims' | 'onRateLimited' | 'proxy'>
 > & {
+  addCookies?: (cookies: BrowserCookie[]) => Promise<void>;
   proxy?: ProxySettings;
-  userAgent?: string;
   onRateLimited?: (error: unknown, retryAfterMs: number) => void;
 };
 
 /** The minimum transfer speed a store uses unless told: fails a 1 byte/s trickle in ~10 s, spares 1 KiB/s. */
-export const DEFAULT_MIN_SPEED = Object.freeze({ bytesPerSec: 512, windowMs: 10_000 });
+export const DEFAULT_MIN_SPEED = Object.freeze({
+  bytesPerSec: LIBRARY_DEFAULTS.minSpeedBytesPerSec,
+  windowMs: LIBRARY_DEFAULTS.minSpeedWindowMs,
+});
 
 const DEFAULTS = {
   connectTimeoutMs: 10_000,
   headersTimeoutMs: 30_000,
-  bodyIdleTimeoutMs: 10_000,
+  bodyIdleTimeoutMs: LIBRARY_DEFAULTS.fileIdleTimeoutMs,
   minSpeedBytesPerSec: DEFAULT_MIN_SPEED.bytesPerSec,
   minSpeedWindowMs: DEFAULT_MIN_SPEED.windowMs,
   retries: 3,
   retryMinTimeoutMs: 1_000,
   rateLimitRetries: 10,
   rateLimitWaitMs: 30_000,
-  diskMarginBytes: 100 * 1024 * 1024,
+  diskMarginBytes: LIBRARY_DEFAULTS.diskMarginBytes,
   maxNameLength: 120,
   session: true,
+  headers: {},
 };
 
 /** State every job of one output folder shares. */
@@ -182,8 +195,15 @@ function validate(options: FileStoreOptions): ResolvedFileStoreOptions {
   if (merged.onRateLimited !== undefined && typeof merged.onRateLimited !== 'function') {
     problems.push(`Expected \`onRateLimited\` to be a function, got \`${typeof merged.onRateLimited}\``);
   }
-  if (merged.userAgent !== undefined && typeof merged.userAgent !== 'string') {
-    problems.push(`Expected \`userAgent\` to be a string, got \`${String(merged.userAgent)}\``);
+  if (
+    typeof merged.headers !== 'object' ||
+    merged.headers === null ||
+    Object.values(merged.headers).some((v) => typeof v !== 'string')
+  ) {
+    problems.push(`Expected \`headers\` to be an object of strings, got \`${String(merged.headers)}\``);
+  }
+  if (merged.addCookies !== undefined && typeof merged.addCookies !== 'function') {
+    problems.push(`Expected \`addCookies\` to be a function, got \`${typeof merged.addCookies}\``);
   }
   integer('connectTimeoutMs', 1, 600_000);
   integer('headersTimeoutMs', 1, 3_600_000);

@@ -3,12 +3,22 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
-import { request } from 'undici';
-import { FileInvalidError, PermanentError, SessionExpiredError, TransferTooSlowError } from '../errors.js';
+import {
+  FileInvalidError,
+  PagepoolError,
+  PermanentError,
+  SessionExpiredError,
+  TransferError,
+  TransferTooSlowError,
+} from '../errors.js';
 import { metaPathOf, PartFile, removePart, sizeOf } from './atomic-write.js';
+import { browserHeadersFor } from './browser-headers.js';
+import { canDecode, contentCoding, decode } from './content-decoding.js';
 import { diskFullError, isDiskFull } from './disk-space.js';
 import { checkKind, isHtmlContentType, wantsHtml } from './file-kind.js';
+import { type HttpResponse, SYNC_WRITE_BYTES, sendGet } from './http-request.js';
 import { HttpStatusError, httpStatusError } from './http-status.js';
+import { type BrowserCookie, cookiesFromResponse } from './set-cookies.js';
 import { type MinSpeed, SpeedFloor } from './speed-floor.js';
 import type { FileKind } from './types.js';
 
@@ -28,9 +38,13 @@ export interface DownloadAttempt {
   kind: FileKind;
   /** The name the file will probably get: `.html` there is the only way HTML bytes are accepted. */
   nameHint: string;
+  /** The adapter's own headers: they override the browser's. */
   headers: Record<string, string>;
+  /** The browser's navigation headers (see browser-headers.ts); none: `accept-encoding: identity` only. */
+  browserHeaders: Readonly<Record<string, string>>;
   cookies(url: string): Promise<Array<{ name: string; value: string }>>;
-  userAgent: string | undefined;
+  /** Takes the cookies a response set (redirects included) into the browser's session. */
+  addCookies: ((cookies: BrowserCookie[]) => Promise<void>) | undefined;
   dispatcher: Dispatcher;
   signal: AbortSignal;
   /** Free space to ask for in a disk-full message. */
@@ -74,12 +88,12 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
       // If-Range: the server sends the rest only if the file is still the version we have.
       headers['if-range'] = check;
     }
-    const response = await requestFollowingRedirects(attempt, headers);
+    const { response, route } = await requestFollowingRedirects(attempt, headers);
     // Whatever fails from here on (a full disk writing `.part.json`, a bad Content-Range), the body goes:
     // left unread it would hold its connection, and the agent's close() would wait for it for ever.
     try {
-      const where = attempt.url;
-      const status = response.statusCode;
+      const { where } = route;
+      const status = response.status;
 
       if (status === 416 && offset > 0) {
         await response.body.dump();
@@ -105,12 +119,21 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
         );
       }
 
-      const contentLength = parseLength(header(response.headers, 'content-length'));
+      // A compressed body is decoded as it streams and fetched whole: a Range counts encoded bytes while the
+      // `.part` holds decoded ones, and servers that compress on the fly make each encoding anew (nginx then
+      // weakens the ETag), so a resume could not be proven to continue the same bytes.
+      const coding = contentCoding(header(response.headers, 'content-encoding'));
+      if (coding !== undefined && !canDecode(coding)) {
+        await removePart(partPath);
+        throw new PermanentError(`${where} sent a body pagepool cannot decode (Content-Encoding: ${coding})`);
+      }
+      const contentLength =
+        coding === undefined ? parseLength(header(response.headers, 'content-length')) : undefined;
       let expected: number | undefined;
       let append = false;
       if (status === 206) {
         const range = parseContentRange(header(response.headers, 'content-range'));
-        if (range === undefined || range.start !== offset) {
+        if (range === undefined || range.start !== offset || coding !== undefined) {
           await removePart(partPath);
           throw new FileInvalidError(`Unusable Content-Range from ${where}: restarting from zero`);
         }
@@ -122,14 +145,19 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
         expected = contentLength;
       }
       if (!append) {
-        meta = freshMeta(attempt.url, response.headers, expected);
+        meta = coding === undefined ? freshMeta(attempt.url, response.headers, expected) : undefined;
         if (meta === undefined) await removePart(partPath);
         else await writeMeta(partPath, meta, attempt.diskMarginBytes + (expected ?? 0));
       }
 
-      return await streamBody(attempt, response, { append, expected, resumable: meta !== undefined });
+      return await streamBody(attempt, response, route, {
+        append,
+        expected,
+        resumable: meta !== undefined,
+        coding,
+      });
     } catch (err) {
-      abandon(response.body);
+      response.body.stop(new Error('body not needed'));
       throw err;
     }
   }
@@ -138,10 +166,12 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
 
 async function streamBody(
   attempt: DownloadAttempt,
-  response: Dispatcher.ResponseData,
-  options: { append: boolean; expected: number | undefined; resumable: boolean },
+  response: HttpResponse,
+  route: Route,
+  options: { append: boolean; expected: number | undefined; resumable: boolean; coding: string | undefined },
 ): Promise<DownloadResult> {
-  const { partPath, kind, nameHint, url } = attempt;
+  const { partPath, kind, nameHint } = attempt;
+  const url = route.where;
   const needed = attempt.diskMarginBytes + (options.expected ?? 0);
   const part = await PartFile.open(partPath, { append: options.append, neededBytes: needed });
   let checked = false;
@@ -157,14 +187,26 @@ async function streamBody(
         const error = new TransferTooSlowError(
           `${url} sent ${Math.round(speed)} bytes/s over ${windowMs / 1000} s, below the minimum of ${bytesPerSec} bytes/s`,
         );
-        response.body.destroy(error);
+        response.body.stop(error);
       },
       Math.max(50, windowMs / 10),
     );
+  const { coding } = options;
+  const chunks =
+    coding === undefined
+      ? response.body
+      : decode(
+          response.body,
+          coding,
+          (err) =>
+            new FileInvalidError(`The ${coding} body from ${url} cannot be decoded: ${describeCause(err)}`, {
+              cause: err,
+            }),
+        );
   try {
-    for await (const chunk of response.body) {
-      floor?.add((chunk as Buffer).byteLength);
-      await part.write(chunk as Buffer);
+    for await (const chunk of chunks) {
+      floor?.add(chunk.byteLength);
+      await part.write(chunk, { sync: chunk.byteLength >= SYNC_WRITE_BYTES });
       if (!checked && part.headComplete) {
         checkKind(kind, part.head(), nameHint, url);
         checked = true;
@@ -174,14 +216,14 @@ async function streamBody(
     if (!checked) checkKind(kind, part.head(), nameHint, url);
   } catch (err) {
     clearInterval(watch);
-    abandon(response.body);
+    response.body.stop(new Error('body not needed'));
     // A cut or a timeout leaves bytes worth resuming; a wrong file (or no validator) leaves nothing.
     if (options.resumable && !(err instanceof FileInvalidError || err instanceof SessionExpiredError)) {
       await part.close();
     } else {
       await part.discard();
     }
-    throw err;
+    throw clientError(err, route, attempt.signal);
   }
   if (options.expected !== undefined && part.bytes !== options.expected) {
     const short = part.bytes < options.expected;
@@ -203,35 +245,51 @@ async function streamBody(
   }
 }
 
+/** The URLs one request went through: where it ended, and how to name it in a message. */
+interface Route {
+  /** Every URL requested, first to last: `chain[0]` is the adapter's, the last the one that answered or failed. */
+  chain: string[];
+  /** `http://a/x`, or after redirects `http://a/x -> 302 http://b/y`. */
+  where: string;
+}
+
 /** Sends the GET, following up to MAX_REDIRECTS redirects by hand (fresh cookies for every hop). */
 async function requestFollowingRedirects(
   attempt: DownloadAttempt,
   extra: Record<string, string>,
-): Promise<Dispatcher.ResponseData> {
+): Promise<{ response: HttpResponse; route: Route }> {
+  const route: Route = { chain: [attempt.url], where: attempt.url };
   let url = attempt.url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const target = new URL(url);
     const headers: Record<string, string> = {
-      // undici does not decompress; ask for the bytes as they are stored.
+      // Without a browser to copy, ask for the bytes as they are stored.
       'accept-encoding': 'identity',
+      ...browserHeadersFor(target, attempt.browserHeaders),
       ...lowerKeys(attempt.headers),
       ...extra,
     };
-    if (attempt.userAgent !== undefined) headers['user-agent'] = attempt.userAgent;
     const cookies = await attempt.cookies(url);
     if (cookies.length > 0) headers.cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-    const response = await request(url, {
-      method: 'GET',
-      headers,
-      dispatcher: attempt.dispatcher,
-      signal: attempt.signal,
-    });
+    let response: HttpResponse;
+    try {
+      response = await sendGet(attempt.dispatcher, target, headers, attempt.signal);
+    } catch (err) {
+      throw clientError(err, route, attempt.signal);
+    }
+    // Before the next hop reads the cookies: a login redirect often sets the session it then needs.
+    await keepCookies(attempt, target, response);
     const location = header(response.headers, 'location');
-    if (![301, 302, 303, 307, 308].includes(response.statusCode) || location === undefined) return response;
+    if (![301, 302, 303, 307, 308].includes(response.status) || location === undefined) {
+      return { response, route };
+    }
     await response.body.dump();
     url = new URL(location, url).href;
+    route.chain.push(url);
+    route.where += ` -> ${response.status} ${url}`;
   }
   // A portal bouncing us between pages is almost always a login loop.
-  throw new SessionExpiredError(`More than ${MAX_REDIRECTS} redirects from ${attempt.url}`);
+  throw new SessionExpiredError(`More than ${MAX_REDIRECTS} redirects: ${route.where}`);
 }
 
 /** The error a final status means, or undefined for 200/206: `httpStatusError`, and any other 1xx-3xx retried. */
@@ -300,13 +358,7 @@ async function readMeta(partPath: string): Promise<PartMeta | undefined> {
   }
 }
 
-// destroy() without an error listener would surface as an uncaught exception.
-function abandon(body: Dispatcher.ResponseData['body']): void {
-  body.on('error', () => {});
-  body.destroy();
-}
-
-function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+function header(headers: HttpResponse['headers'], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
@@ -318,4 +370,61 @@ function parseLength(value: string | undefined): number | undefined {
 
 function lowerKeys(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** Hands the response's Set-Cookie to the browser; a cookie the browser refuses is its call, as for a page. */
+async function keepCookies(attempt: DownloadAttempt, url: URL, response: HttpResponse): Promise<void> {
+  const raw = response.headers['set-cookie'];
+  if (attempt.addCookies === undefined || raw === undefined) return;
+  const cookies = cookiesFromResponse(url, Array.isArray(raw) ? raw : [raw]);
+  if (cookies.length > 0) await attempt.addCookies(cookies).catch(() => {});
+}
+
+/** What an HTTP client failure says to a user, by its code; the code itself goes on the error. */
+const CLIENT_FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found (DNS)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
+  UND_ERR_BODY_TIMEOUT: 'the body stalled (no data in time)',
+  UND_ERR_SOCKET: 'the connection closed mid-body',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the connection closed before the whole body arrived',
+  UND_ERR_CLOSED: 'the connection pool is closed',
+  UND_ERR_DESTROYED: 'the connection pool is closed',
+};
+
+/**
+ * A failure of the HTTP client as the item's retryable TransferError naming the URL that failed and the redirects
+ * that led there (`GET http://a/x -> 302 http://b/y: connection refused (ECONNREFUSED)`); our own errors and the
+ * signal's reason (a timeout, a shutdown) pass through unchanged.
+ */
+function clientError(err: unknown, route: Route, signal: AbortSignal): unknown {
+  if (err instanceof PagepoolError || (signal.aborted && err === signal.reason)) return err;
+  const code = errorCode(err);
+  const what = (code !== undefined && CLIENT_FAILURES[code]) || describeCause(err);
+  const url = route.chain[route.chain.length - 1] ?? route.where;
+  return new TransferError(
+    `GET ${route.where}: ${what}${code === undefined ? '' : ` (${code})`}`,
+    { url, chain: [...route.chain], reason: code },
+    { cause: err },
+  );
+}
+
+function errorCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function describeCause(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0] || err.name : String(err);
 }

@@ -1,15 +1,14 @@
 // What an HTTP status means for an item: the one mapping used by `files.fetch` and by `checkResponse` for pages.
-import { PermanentError, RateLimitedError, SessionExpiredError } from '../errors.js';
+import { PagepoolError, PermanentError, RateLimitedError, SessionExpiredError } from '../errors.js';
 
 /** Wait used when a 429 has no usable Retry-After. */
 export const DEFAULT_RETRY_AFTER_MS = 30_000;
 
 /** An HTTP status that may heal on its own (5xx, 408, 425): transient, retried. */
-export class HttpStatusError extends Error {
+export class HttpStatusError extends PagepoolError {
   readonly status: number;
   constructor(status: number, what: string) {
-    super(`${what} answered HTTP ${status}`);
-    this.name = 'HttpStatusError';
+    super('HTTP_STATUS', `${what} answered HTTP ${status}`);
     this.status = status;
   }
 }

@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import type { RunEvents } from '../run-events.js';
 import { type TreeMemory, treeMemory } from './process-tree-memory.js';
 import { registerMetrics } from './prometheus-metrics.js';
+import { RunCounts } from './run-counts.js';
 
 type KeyedEvent = {
   [E in keyof RunEvents]: RunEvents[E] extends [{ key: string }] ? E : never;
@@ -95,17 +96,14 @@ export class MetricsCollector {
   private readonly now: () => number;
   private readonly readMemory: () => TreeMemory;
   private readonly worker: string | undefined;
-  private readonly items = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+  /** The run's outcome counts, shared in kind with the progress display (run-counts.ts). */
+  private readonly counts: RunCounts;
   private readonly failures = new Map<string, { failed: number; retried: number }>();
   private readonly pagesReplaced = new Map<string, number>();
   private readonly inFlight = new Map<string, Attempt>();
   private readonly waiting = new Set<string>();
   private total: number | null = null;
   private limit = 0;
-  private logins = 0;
-  private relogins = 0;
-  private filesWritten = 0;
-  private bytesWritten = 0;
   private rateLimitHolds = 0;
   private heldUntil = 0;
   private peakInFlight = 0;
@@ -118,6 +116,8 @@ export class MetricsCollector {
     options: MetricsCollectorOptions = {},
   ) {
     validate(options);
+    // First: every listener below (and every reader) sees counts that already include the event.
+    this.counts = new RunCounts(events);
     this.now = options.now ?? Date.now;
     this.readMemory = options.memory ?? (() => treeMemory(process.pid, true, { pss: false }));
     this.worker = options.worker;
@@ -145,45 +145,27 @@ export class MetricsCollector {
       },
       ...Object.fromEntries(Object.entries(STAGE_ENTERED).map(([name, stage]) => [name, enter(stage)])),
       'task:done': ({ key }) => {
-        this.items.done += 1;
         this.end(key);
       },
       'task:failed': ({ key, error }) => {
-        this.items.failed += 1;
         this.failure(error).failed += 1;
         this.end(key);
       },
       'task:retry': ({ key, error }) => {
-        this.items.retried += 1;
         this.failure(error).retried += 1;
         this.end(key);
         this.waiting.add(key);
       },
       'task:abandoned': ({ key }) => {
         // Its slot is free now; the 'task:retry' or 'task:failed' that follows says what becomes of the item.
-        this.items.abandoned += 1;
         this.end(key);
       },
       'task:interrupted': ({ key }) => {
-        this.items.interrupted += 1;
         this.end(key);
         this.waiting.delete(key);
       },
-      'task:duplicate': () => {
-        this.items.duplicate += 1;
-      },
-      'file:saved': ({ bytes }) => {
-        this.filesWritten += 1;
-        this.bytesWritten += bytes;
-      },
       'page:replaced': ({ reason }) => {
         this.pagesReplaced.set(reason, (this.pagesReplaced.get(reason) ?? 0) + 1);
-      },
-      login: ({ count }) => {
-        this.logins = Math.max(this.logins, count);
-      },
-      relogin: ({ done }) => {
-        if (!done) this.relogins += 1;
       },
       backoff: ({ untilMs }) => {
         this.rateLimitHolds += 1;
@@ -206,6 +188,7 @@ export class MetricsCollector {
 
   /** Stops listening; the registry keeps serving the last values. */
   dispose(): void {
+    this.counts.dispose();
     for (const [name, fn] of Object.entries(this.listeners)) {
       this.events.off(name as keyof RunEvents, fn as (...args: unknown[]) => void);
     }
@@ -222,11 +205,20 @@ export class MetricsCollector {
     }
     const oldestMs = Math.max(0, now - oldestStart);
     const open = this.inFlight.size + this.waiting.size;
-    const { done, failed, interrupted, duplicate } = this.items;
+    const c = this.counts;
+    const items: Record<Outcome, number> = {
+      done: c.done,
+      failed: c.failed,
+      retried: c.retries,
+      abandoned: c.abandoned,
+      duplicate: c.duplicates,
+      interrupted: c.interrupted,
+    };
+    const { done, failed, interrupted, duplicate } = items;
     const memory = this.readMemory();
     return {
       ...(this.worker === undefined ? {} : { worker: this.worker }),
-      items: { ...this.items },
+      items,
       failures: Object.fromEntries([...this.failures].map(([code, n]) => [code, { ...n }])),
       queued:
         this.total === null ? 0 : Math.max(0, this.total - done - failed - interrupted - duplicate - open),
@@ -234,10 +226,10 @@ export class MetricsCollector {
       inFlight,
       oldestInFlightSeconds: oldestMs / 1000,
       limit: this.limit,
-      logins: this.logins,
-      relogins: this.relogins,
-      filesWritten: this.filesWritten,
-      bytesWritten: this.bytesWritten,
+      logins: c.logins,
+      relogins: c.relogins,
+      filesWritten: c.filesWritten,
+      bytesWritten: c.bytes,
       rateLimitHolds: this.rateLimitHolds,
       rateLimitHoldSeconds: Math.max(0, this.heldUntil - now) / 1000,
       pagesReplaced: Object.fromEntries(this.pagesReplaced),

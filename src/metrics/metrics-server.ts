@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { ConfigError, describe } from '../errors.js';
 
 export interface MetricsServerOptions {
@@ -24,7 +25,7 @@ export interface MetricsServer {
 
 /** Listens, or throws a ConfigError naming the port or host (in use, not an address of this machine, not allowed). */
 export async function openMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
-  const { registry, port, host = '127.0.0.1' } = validate(options);
+  const { registry, port, host = LIBRARY_DEFAULTS.metricsHost } = validate(options);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') {

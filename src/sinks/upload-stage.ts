@@ -2,6 +2,7 @@
 // stays at M uploads' buffers whatever the browser stage produces.
 import type { EventEmitter } from 'node:events';
 import path from 'node:path';
+import { LIBRARY_DEFAULTS, LIMITS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
 import type { SavedFile } from '../files/types.js';
 import type { LocalFile, UploadRecord } from './s3-sink.js';
@@ -56,9 +57,12 @@ export interface UploadStage {
 }
 
 export function openUploadStage(options: UploadStageOptions): UploadStage {
-  const uploads = options.uploads ?? 8;
-  if (!Number.isSafeInteger(uploads) || uploads < 1 || uploads > 256) {
-    throw new ConfigError(`Expected \`uploads\` to be an integer from 1 to 256, got \`${String(uploads)}\``);
+  const uploads = options.uploads ?? LIBRARY_DEFAULTS.uploads;
+  const { min, max } = LIMITS.uploads;
+  if (!Number.isSafeInteger(uploads) || uploads < min || uploads > max) {
+    throw new ConfigError(
+      `Expected \`uploads\` to be an integer from ${min} to ${max}, got \`${String(uploads)}\``,
+    );
   }
   const { sink, events } = options;
   const outDir = path.resolve(options.outDir);

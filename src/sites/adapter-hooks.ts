@@ -17,7 +17,28 @@ export const initialize: InitializeHook<AdapterHooksData> = (data) => {
 export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
   // One pagepool per process: the adapter's errors must be the running engine's classes for classify().
   if (specifier === 'pagepool') return { url: entry, format: 'module', shortCircuit: true };
-  const resolved = await nextResolve(specifier, context);
+  return adapt(await nextResolve(specifier, context));
+};
+
+/**
+ * The same hook for `module.registerHooks` (in-thread, synchronous): where Node has it, tsx registers its own hooks
+ * that way, and a module.register() hook behind them never sees the adapter's imports (Node 24: `Cannot find
+ * module 'pagepool'`).
+ */
+export function syncResolveHook(pagepoolEntry: string) {
+  return (
+    specifier: string,
+    context: Parameters<ResolveHook>[1],
+    nextResolve: (specifier: string, context?: Parameters<ResolveHook>[1]) => ResolveResult,
+  ): ResolveResult => {
+    if (specifier === 'pagepool') return { url: pagepoolEntry, format: 'module', shortCircuit: true };
+    return adapt(nextResolve(specifier, context));
+  };
+}
+
+type ResolveResult = Awaited<ReturnType<ResolveHook>>;
+
+function adapt(resolved: ResolveResult): ResolveResult {
   // A `.js`/`.ts` file with no `"type"` package.json above it resolves as CommonJS, and an ES module loaded through
   // require() cannot import pagepool (a require(esm) cycle); adapters are ES modules, so load them as such.
   if (
@@ -29,4 +50,4 @@ export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
     return { ...resolved, format: 'module' };
   }
   return resolved;
-};
+}

@@ -9,7 +9,7 @@ export const DEFAULT_ADAPTER_PATH = 'adapters/my-portal.ts';
 /** The skeleton's source for an adapter called `name` (files go to downloads/<name>/), kept at `target`. */
 export function adapterSkeleton(name = 'my-portal', target = DEFAULT_ADAPTER_PATH): string {
   return `// ${path.basename(target)}: a pagepool site adapter. It runs as it is on the embedded demo portal:
-//   ${runCommand(target)}
+//   pagepool run --site ${target} --base-url demo
 // For your portal: --base-url https://portal.example, and this file's URLs and selectors.
 import { checkResponse, defineSite, LoginError, PermanentError } from 'pagepool';
 
@@ -69,17 +69,17 @@ export default defineSite<Ref>({
 }
 
 function runCommand(target: string): string {
-  return `pagepool run --site ${target} --base-url demo`;
+  return `${PAGEPOOL} run --site ${target} --base-url demo`;
 }
 
+/**
+ * How the user starts this pagepool: `npx pagepool` where it is installed (a bin in node_modules/.bin), `npm start --`
+ * in a checkout of pagepool itself, where no `pagepool` is on PATH and npx does not find the project's own bin.
+ */
+const PAGEPOOL = import.meta.url.includes('/node_modules/pagepool/') ? 'npx pagepool' : 'npm start --';
+
 /** `pagepool init [PATH]`: writes the skeleton and returns what to print (where it went, the command to run). */
-export async function initCommand(args: string[], cwd = process.cwd()): Promise<string> {
-  if (args.length > 1 || args[0]?.startsWith('-')) {
-    throw new ConfigError(
-      `Usage: pagepool init [PATH] (default ${DEFAULT_ADAPTER_PATH}), got \`${args.join(' ')}\``,
-    );
-  }
-  const target = args[0] ?? DEFAULT_ADAPTER_PATH;
+export async function initCommand(target = DEFAULT_ADAPTER_PATH, cwd = process.cwd()): Promise<string> {
   await initAdapter(target, cwd);
   return `Wrote ${target}. Run it on the embedded demo portal:\n  ${runCommand(target)}\n`;
 }

@@ -36,6 +36,8 @@ export interface UiOptions {
 }
 
 export interface Ui {
+  /** A line for the user now (on stderr), drawn above the bars when they are up rather than under them. */
+  notice(line: string): void;
   /** Stops timers and bars and leaves the terminal clean; idempotent. */
   stop(): void;
 }
@@ -62,8 +64,8 @@ export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): U
   const plain =
     mode === 'plain' ? new PlainRenderer(events, stats, { out, intervalMs: plainIntervalMs, now }) : null;
 
-  const toErr = (line: string): void => {
-    if (tty) tty.notice(line, 'err');
+  const toErr = (line: string, now = false): void => {
+    if (tty) tty.notice(line, 'err', now);
     else err.write(`${line}\n`);
   };
   const toOut = (line: string): void => {
@@ -128,6 +130,7 @@ export function createUi(events: EventEmitter<RunEvents>, options: UiOptions): U
 
   let stopped = false;
   return {
+    notice: (line) => toErr(line, true),
     stop() {
       if (stopped) return;
       stopped = true;

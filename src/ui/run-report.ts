@@ -1,9 +1,7 @@
 // The machine-readable report of one run (counts, timing percentiles, one record per item), written atomically.
-import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { describe } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic-write.js';
 import { MetricsCollector, type MetricsSnapshot } from '../metrics/metrics-collector.js';
 import type { RunEvents } from '../run-events.js';
 import { RunStats } from './run-stats.js';
@@ -173,7 +171,7 @@ export class RunReport {
     return report;
   }
 
-  /** Writes the report to a temp file beside `path`, then renames it: `path` is always a whole report. */
+  /** Writes the report atomically (files/atomic-write.ts): `path` is always a whole report. */
   async write(path: string): Promise<void> {
     const { items, ...head } = this.toJSON();
     // One item per line: a 100,000-item report stays readable and diffable.
@@ -182,21 +180,7 @@ export class RunReport {
       items.length === 0
         ? `${headText}\n`
         : `${headText.slice(0, headText.lastIndexOf('[]'))}[\n${items.map((i) => `    ${JSON.stringify(i)}`).join(',\n')}\n  ]\n}\n`;
-    await mkdir(dirname(path), { recursive: true });
-    const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      const handle = await open(temp, 'wx');
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, path);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
+    await writeFileAtomic(path, text);
   }
 
   private touch(key: string): OpenItem {

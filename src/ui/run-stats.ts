@@ -1,5 +1,6 @@
 // Live counters of one run (done, failed, retrying, bytes, what each page is doing), fed by run events only.
 import type { EventEmitter } from 'node:events';
+import { RunCounts } from '../metrics/run-counts.js';
 import type { RunEvents } from '../run-events.js';
 
 /** What one page slot is doing right now. */
@@ -27,16 +28,8 @@ export class RunStats {
   /** The download stage's bound (0 when the run has none). */
   downloads = 0;
   skipped = 0;
-  done = 0;
-  failed = 0;
-  permanent = 0;
-  /** Every 'task:retry' event (one item can retry several times). */
-  retries = 0;
-  abandoned = 0;
-  /** Items stopped by shutdown, plus those still open when the run ended: all stay pending. */
-  interrupted = 0;
-  duplicates = 0;
-  bytes = 0;
+  /** The outcome counts, taken the way the metrics take them (metrics/run-counts.ts). */
+  readonly counts: RunCounts;
   /** `--upload`: files sent to the store, files already there (same sha256), failed uploads, bytes sent. */
   readonly uploads = { uploaded: 0, skipped: 0, failed: 0, bytes: 0 };
   startedAt: number;
@@ -46,8 +39,8 @@ export class RunStats {
   readonly slots: Array<SlotState | null> = [];
 
   private announcedTotal: number | null = null;
-  private reloginStarts = 0;
-  private logins = 0;
+  /** Items still open when the run ended: they stay pending, counted with the interrupted. */
+  private leftOpen = 0;
   /** Keys started and not yet finished (running or waiting to retry). */
   private readonly open = new Set<string>();
   private readonly waitingRetry = new Set<string>();
@@ -64,6 +57,8 @@ export class RunStats {
     private readonly now: () => number,
   ) {
     this.startedAt = now();
+    // First: every listener below (and every renderer) reads counts that already include the event.
+    this.counts = new RunCounts(events);
     this.listeners = {
       'run:start': ({ site, concurrency, downloads, total, skipped }) => {
         this.site = site;
@@ -106,35 +101,23 @@ export class RunStats {
         this.downloading.delete(key);
       },
       'task:done': ({ key }) => {
-        this.done += 1;
         this.close(key);
       },
-      'task:failed': ({ key, permanent }) => {
-        this.failed += 1;
-        if (permanent) this.permanent += 1;
+      'task:failed': ({ key }) => {
         this.close(key);
       },
       'task:retry': ({ key }) => {
-        this.retries += 1;
         this.open.add(key);
         this.waitingRetry.add(key);
         this.startedAtOf.delete(key);
         this.freeSlot(key);
       },
       'task:abandoned': ({ key }) => {
-        this.abandoned += 1;
         this.startedAtOf.delete(key);
         this.freeSlot(key);
       },
       'task:interrupted': ({ key }) => {
-        this.interrupted += 1;
         this.close(key);
-      },
-      'task:duplicate': () => {
-        this.duplicates += 1;
-      },
-      'file:saved': ({ bytes }) => {
-        this.bytes += bytes;
       },
       'upload:progress': ({ bytes }) => {
         this.uploads.bytes += bytes;
@@ -151,18 +134,12 @@ export class RunStats {
         if (current) this.slotOf.delete(current.key);
         if (slot < this.slots.length) this.slots[slot] = null;
       },
-      relogin: ({ done }) => {
-        if (!done) this.reloginStarts += 1;
-      },
-      login: ({ count }) => {
-        this.logins = Math.max(this.logins, count);
-      },
       'run:end': ({ reason, error }) => {
         this.endedAt = this.now();
         this.reason = reason;
         this.error = error;
         // Whatever never reached an outcome stays pending in the checkpoint: count it as interrupted.
-        this.interrupted += this.open.size;
+        this.leftOpen += this.open.size;
         this.open.clear();
         this.waitingRetry.clear();
         this.startedAtOf.clear();
@@ -176,8 +153,44 @@ export class RunStats {
     }
   }
 
+  get done(): number {
+    return this.counts.done;
+  }
+
+  /** Failed for good in this run, permanent ones included. */
+  get failed(): number {
+    return this.counts.failed;
+  }
+
+  get permanent(): number {
+    return this.counts.permanent;
+  }
+
+  /** Every 'task:retry' event (one item can retry several times). */
+  get retries(): number {
+    return this.counts.retries;
+  }
+
+  get abandoned(): number {
+    return this.counts.abandoned;
+  }
+
+  /** Items stopped by shutdown, plus those still open when the run ended: all stay pending. */
+  get interrupted(): number {
+    return this.counts.interrupted + this.leftOpen;
+  }
+
+  get duplicates(): number {
+    return this.counts.duplicates;
+  }
+
+  get bytes(): number {
+    return this.counts.bytes;
+  }
+
   /** Stops listening. */
   dispose(): void {
+    this.counts.dispose();
     for (const [name, fn] of Object.entries(this.listeners)) {
       this.events.off(name as keyof RunEvents, fn as (...args: unknown[]) => void);
     }
@@ -218,7 +231,7 @@ export class RunStats {
 
   /** Re-logins after the first login, from whichever of the two events the engine sends. */
   get relogins(): number {
-    return Math.max(this.reloginStarts, this.logins - 1);
+    return Math.max(this.counts.relogins, this.counts.logins - 1);
   }
 
   elapsedMs(now = this.now()): number {

@@ -38,6 +38,10 @@ export function formatSummary(stats: RunStats, now: number): string {
   const left = pending > 0 ? ` ${plural(pending, 'item')} left pending; run again to resume.` : '';
   if (stats.reason === 'interrupted') {
     text += ` Interrupted:${left || ' nothing left pending.'}`;
+  } else if (stats.reason === 'fatal' && exitCodeOf(stats.error) === EXIT_CODES.diskSpace) {
+    // The one line on stderr says where, how much is free and how much is needed; numbers taken at another
+    // moment here would tell a second story.
+    text += ` Out of disk space.${left}`;
   } else if (stats.reason === 'fatal') {
     const cause =
       stats.error === undefined ? 'unknown error' : toAscii(describe(stats.error)).replace(/\.+$/, '');

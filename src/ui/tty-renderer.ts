@@ -17,6 +17,8 @@ const KEY_WIDTH = 28;
 const STAGE_WIDTH = 12;
 // Show the cursor and re-enable line wrapping: what cli-progress changes while the bars are up.
 const RESTORE_TERMINAL = '\x1B[?25h\x1B[?7h';
+// Erase from the cursor to the end of the screen.
+const CLEAR_BELOW = '\x1B[0J';
 
 /** Draws the bars from `stats` on each frame; events only change `stats`, so drawing never lags the run. */
 export class TtyRenderer {
@@ -45,12 +47,22 @@ export class TtyRenderer {
           clearOnComplete: true,
           // The CLI owns signals: it stops the run, which stops the UI.
           gracefulExit: false,
+          // Every line on every frame: after lines are logged above the bars (below), a bar whose text had not
+          // changed would otherwise stay erased.
+          forceRedraw: true,
           autopadding: false,
           format: () => '',
         },
         Presets.legacy,
       );
       this.multi.create(1, 0, {}, { format: () => this.totalLine() });
+      // cli-progress writes logged lines over the old bar lines after clearing only the first one, so a short
+      // `FAILED ...` line kept the tail of the page row it landed on (`...HTTP 500ad      0s`) and rows doubled.
+      // Erase everything below the cursor first: the lines and then the bars are drawn on a clean screen.
+      const multi = this.multi as MultiBar & { loggingBuffer?: unknown[] };
+      multi.on('redraw-pre', () => {
+        if ((multi.loggingBuffer?.length ?? 0) > 0) this.options.out.write(CLEAR_BELOW);
+      });
       process.once('exit', this.onExit);
     }
     this.syncSlots();
@@ -70,11 +82,14 @@ export class TtyRenderer {
    * A line above the bars. When stderr is this same terminal it goes through the bars' log (a raw write
    * would tear the drawing); when stderr is redirected it goes there, where the user asked for it.
    */
-  notice(line: string, stream: 'out' | 'err'): void {
+  notice(line: string, stream: 'out' | 'err', now = false): void {
     const target = stream === 'err' ? this.options.err : this.options.out;
     const sameTerminal = target === this.options.out || (target as { isTTY?: boolean }).isTTY === true;
-    if (this.multi && sameTerminal) this.multi.log(`${line}\n`);
-    else target.write(`${line}\n`);
+    if (this.multi && sameTerminal) {
+      this.multi.log(`${line}\n`);
+      // A line the user waits for (Ctrl+C's) is drawn at once, not at the next frame.
+      if (now) this.multi.update();
+    } else target.write(`${line}\n`);
   }
 
   /** Clears the bars and restores the cursor; idempotent. */

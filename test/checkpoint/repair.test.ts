@@ -36,7 +36,7 @@ it('backs up the journal and keeps only its valid lines', async () => {
   const result = await repairCheckpoint(path);
   expect(result).toMatchObject({ kept: 3, dropped: 3 });
   expect(result.backup).toMatch(/checkpoint\.jsonl\.corrupt-\d{8}-\d{6}-\d{3}$/);
-  expect(await readFile(result.backup, 'utf8')).toBe(original);
+  expect(await readFile(result.backup!, 'utf8')).toBe(original);
   const warnings: string[] = [];
   const checkpoint = await Checkpoint.open({ path, onWarning: (m) => warnings.push(m) });
   expect(warnings).toEqual([]);
@@ -45,6 +45,6 @@ it('backs up the journal and keeps only its valid lines', async () => {
   await checkpoint.close();
 });
 
-it('says so when there is no journal', async () => {
+it('says so when there is no checkpoint', async () => {
   await expect(repairCheckpoint(join(dir, 'checkpoint.json'))).rejects.toMatchObject({ code: 'CONFIG' });
 });

@@ -32,8 +32,8 @@ it('reads a live checkpoint, torn tail included, without changing any file', asy
   expect(await snapshotOfFolder()).toEqual(before);
   expect(summary).toMatchObject({ done: 1, failed: 1, pending: 2, bytes: 1500 });
   expect(summary.failuresByReason).toEqual([
-    { reason: 'HTTP 404 – not found', count: 1, permanent: true },
-    { reason: 'timeout', count: 1, permanent: false },
+    { reason: 'HTTP 404 – not found', count: 1, permanent: true, examples: ['b'] },
+    { reason: 'timeout', count: 1, permanent: false, examples: ['c'] },
   ]);
   const text = formatStatus(summary, path);
   expect(text).toMatch(/^[\x20-\x7e\n]*$/);

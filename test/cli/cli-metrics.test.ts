@@ -97,7 +97,7 @@ describe('pagepool run --metrics-port', () => {
     [
       ['--metrics-port', '70000'],
       {},
-      'Expected `--metrics-port` to be an integer from 1 to 65535, got `70000`. See `pagepool --help`.',
+      'Expected `--metrics-port` to be an integer from 1 to 65535, got `70000`. See `pagepool run --help`.',
     ],
     [
       [],

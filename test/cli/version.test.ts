@@ -21,11 +21,13 @@ for (const flag of ['--version', '-v']) {
   });
 }
 
-it('-h prints what --help prints', async () => {
-  const cwd = await tempDir();
-  const long = await runCli(['--help'], { cwd });
-  const short = await runCli(['run', '-h'], { cwd });
-  expect(short.code).toBe(0);
-  expect(short.stdout).toBe(long.stdout);
-  expect(short.stdout).toContain('Usage: pagepool');
-});
+for (const command of [[], ['run'], ['init']]) {
+  it(`${['pagepool', ...command, '-h'].join(' ')} prints what --help prints`, async () => {
+    const cwd = await tempDir();
+    const long = await runCli([...command, '--help'], { cwd });
+    const short = await runCli([...command, '-h'], { cwd });
+    expect(short.code).toBe(0);
+    expect(short.stdout).toBe(long.stdout);
+    expect(short.stdout).toContain(`Usage: ${['pagepool', ...command].join(' ')}`);
+  });
+}

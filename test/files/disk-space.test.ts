@@ -105,10 +105,10 @@ describe('disk full', () => {
     const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
     await probe.close();
     const realWrite = proto.write;
-    let writes = 0;
+    // The first write of body bytes fails (not `.part.json`'s): the `.part` exists by then.
     vi.spyOn(proto, 'write').mockImplementation(function (this: unknown, ...args: unknown[]) {
-      writes++;
-      if (writes === 3) {
+      const data = args[0];
+      if (data instanceof Uint8Array && data.byteLength > 1000) {
         return Promise.reject(
           Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }),
         );

@@ -1,7 +1,6 @@
 // Shared by the file-layer tests: a port-0 HTTP server that records what it saw, a temp folder,
 // deterministic PDF bytes and a FileStore with fast retries.
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -101,23 +100,12 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('Expected the promise to reject, but it resolved');
 }
 
-/** True once `file` holds at least `bytes` bytes (for `cutWhen`). */
-export function hasBytes(file: string, bytes: number): () => boolean {
-  return () => {
-    try {
-      return statSync(file).size >= bytes;
-    } catch {
-      return false;
-    }
-  };
-}
-
 /** Serves `body` honouring `Range` with an ETag, like a well-behaved static file server. */
 export function serveRange(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   body: Buffer,
-  options: { etag?: string; cutAfter?: number; honourRange?: boolean; cutWhen?: () => boolean } = {},
+  options: { etag?: string; cutAfter?: number; honourRange?: boolean } = {},
 ): void {
   const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/pdf', 'accept-ranges': 'bytes' };
   if (options.etag !== undefined) headers.etag = options.etag;
@@ -138,16 +126,8 @@ export function serveRange(
   res.writeHead(rangeOk ? 206 : 200, headers);
   const slice = body.subarray(start);
   if (options.cutAfter !== undefined && options.cutAfter < slice.length) {
-    // Send part of the body, then kill the socket: the client sees a connection reset mid-body. A reset
-    // drops what the client has not read yet, so wait (bounded) until `cutWhen` says it has the bytes.
-    res.write(slice.subarray(0, options.cutAfter), () => {
-      const deadline = Date.now() + 5_000;
-      const cut = () => {
-        if (options.cutWhen?.() === false && Date.now() < deadline) setTimeout(cut, 5);
-        else res.socket?.destroy();
-      };
-      setTimeout(cut, 20);
-    });
+    // Part of the body, then the socket dies right behind it: the bytes and the close arrive together.
+    res.write(slice.subarray(0, options.cutAfter), () => res.socket?.destroy());
     return;
   }
   res.end(slice);

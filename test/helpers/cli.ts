@@ -23,8 +23,17 @@ export interface CliOptions {
 }
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return run(process.execPath, [BIN, ...args], options);
+}
+
+/** A command line as a user pastes it into bash (pipes, `$?`...), with the same clean environment as runCli. */
+export function runShell(script: string, options: CliOptions = {}): Promise<CliResult> {
+  return run('bash', ['-c', script], options);
+}
+
+function run(command: string, args: string[], options: CliOptions): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(command, args, {
       cwd: options.cwd ?? process.cwd(),
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],

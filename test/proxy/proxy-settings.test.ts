@@ -75,8 +75,8 @@ describe('the proxy settings in the config', () => {
 
   it('reads PAGEPOOL_PROXY and NO_PROXY', () => {
     const parsed = load([], { PAGEPOOL_PROXY: 'http://u:pw@127.0.0.1:3128', NO_PROXY: 'localhost' });
-    expect(parsed.help).toBe(false);
-    if (!parsed.help) {
+    expect(parsed.kind).toBe('command');
+    if (parsed.kind === 'command') {
       expect(parsed.config.proxy).toBe('http://u:pw@127.0.0.1:3128');
       expect(parsed.config.noProxy).toBe('localhost');
     }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adapterSkeleton } from '../../src/sites/adapter-skeleton.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, runShell } from '../helpers/cli.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const made: string[] = [];
@@ -24,11 +24,11 @@ afterAll(async () => {
   await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-/** The command `init` printed, as argv for runCli (without the leading `pagepool`). */
-function printedCommand(stdout: string): string[] {
-  const line = stdout.split('\n').find((l) => l.trim().startsWith('pagepool run '));
+/** The command `init` printed (the line after "Run it ..."). */
+function printedCommand(stdout: string): string {
+  const line = stdout.split('\n')[1]?.trim();
   if (!line) throw new Error(`no command in: ${stdout}`);
-  return line.trim().split(/\s+/).slice(1);
+  return line;
 }
 
 describe("the README's adapter", () => {
@@ -67,9 +67,10 @@ describe('pagepool init', () => {
     const cwd = await workDir();
     const init = await runCli(['init'], { cwd });
     expect(init.code).toBe(0);
+    // Issue 22.11: in a checkout no `pagepool` is on PATH; the printed command is one that works there.
     expect(init.stdout).toBe(
       'Wrote adapters/my-portal.ts. Run it on the embedded demo portal:\n' +
-        '  pagepool run --site adapters/my-portal.ts --base-url demo\n',
+        '  npm start -- run --site adapters/my-portal.ts --base-url demo\n',
     );
     expect(await readFile(path.join(cwd, 'adapters', 'my-portal.ts'), 'utf8')).toBe(adapterSkeleton());
 
@@ -77,7 +78,8 @@ describe('pagepool init', () => {
     const env = { DEMO_VEHICLES: '8', DEMO_RATE_LIMIT_PER_SEC: '4', DEMO_RETRY_AFTER_SEC: '1' };
     // Two pages: at 8 pages every item retries on the same Retry-After tick and the herd can use up an item's
     // free retries (noted as an open problem in the closing note of session 19).
-    const pull = await runCli([...printedCommand(init.stdout), '--quiet', '--concurrency', '2'], {
+    // Pasted as printed, in the folder init ran in (npm runs it from the package root: paths stay the user's).
+    const pull = await runShell(`${printedCommand(init.stdout)} --quiet --concurrency 2`, {
       cwd,
       env,
       timeoutMs: 300_000,
@@ -107,7 +109,7 @@ describe('pagepool init', () => {
     const status = JSON.parse((await runCli(['status', '--json'], { cwd })).stdout);
     expect(status).toMatchObject({ done: 1 });
     expect(status.failuresByReason).toEqual([
-      { reason: 'item NOPE does not exist (404)', count: 1, permanent: true },
+      { reason: 'item <key> does not exist (404)', count: 1, permanent: true, examples: ['NOPE'] },
     ]);
     const report = JSON.parse(
       await readFile(path.join(cwd, 'downloads', '.pagepool', 'report.json'), 'utf8'),
