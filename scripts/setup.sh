@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # npm run setup: install the dependencies, build dist/ (the `pagepool` command and the library) and, when no
 # Chromium is found, install Debian's chromium-headless-shell (what headless runs launch) and chromium (for
-# --headed) through apt-get (and, for the tests, redis-server, poppler-utils, tmux, nginx, php-cli and zstd when
-# missing).
+# --headed) through apt-get (and, for the tests, redis-server, poppler-utils, tmux, nginx, php-cli, zstd,
+# tinyproxy, xvfb and xdotool when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +39,10 @@ command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
 [ -x /usr/sbin/nginx ] || missing="$missing nginx"
 command -v php >/dev/null 2>&1 || missing="$missing php-cli"
 command -v zstd >/dev/null 2>&1 || missing="$missing zstd"
+# And tinyproxy (--proxy tests), Xvfb and xdotool (`pagepool login --headed` with a scripted person).
+command -v tinyproxy >/dev/null 2>&1 || missing="$missing tinyproxy"
+command -v Xvfb >/dev/null 2>&1 || missing="$missing xvfb"
+command -v xdotool >/dev/null 2>&1 || missing="$missing xdotool"
 [ -z "$missing$shell" ] && exit 0
 
 if command -v apt-get >/dev/null 2>&1; then

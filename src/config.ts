@@ -12,6 +12,7 @@ import {
   isCommandName,
 } from './cli/command-table.js';
 import { ConfigError } from './errors.js';
+import { noProxyProblem, proxyHasPassword, proxyUrlProblem, redactProxyUrl } from './proxy/proxy-settings.js';
 import { SETTINGS, type Setting, type SettingName, type SettingValues } from './settings.js';
 import { s3UrlProblem } from './sinks/s3-destination.js';
 import type { S3SinkOptions } from './sinks/s3-sink.js';
@@ -127,8 +128,10 @@ export function loadConfig({ argv, env, cwd = userCwd(), isTTY = false }: LoadOp
     }
     const result = parseValue(setting, given.raw, cwd);
     if ('problem' in result) {
+      // A proxy URL may carry a password: never echo it.
+      const shown = setting.parser === 'proxy-url' ? redactProxyUrl(given.raw) : given.raw;
       (given.isFlag ? usage : problems).push(
-        `Expected ${given.from} to be ${result.problem}, got \`${given.raw}\``,
+        `Expected ${given.from} to be ${result.problem}, got \`${shown}\``,
       );
       values_[name] = setting.default;
     } else values_[name] = result.value;
@@ -164,6 +167,14 @@ export function loadConfig({ argv, env, cwd = userCwd(), isTTY = false }: LoadOp
       'Set both `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, or neither (the SDK then finds credentials)',
     );
   }
+  // Issue 24: a password on the command line is visible to every user of the machine (ps, /proc).
+  if (config.proxy !== null && read('proxy')?.isFlag && proxyHasPassword(config.proxy)) {
+    usage.push(
+      '`--proxy` must not carry a password: put the whole URL in PAGEPOOL_PROXY (environment or .env)',
+    );
+  }
+  const noProxy = config.proxy === null ? null : noProxyProblem(config.noProxy);
+  if (noProxy !== null) problems.push(noProxy);
   if (config.refs && config.refs !== '-' && !existsSync(config.refs)) {
     problems.push(`Cannot read \`--refs\` file \`${read('refs')?.raw}\`: it does not exist`);
   }
@@ -266,6 +277,10 @@ function parseValue(setting: Setting, raw: string, cwd: string): Parse {
     case 's3-url': {
       const problem = s3UrlProblem(raw);
       return problem === null ? { value: raw } : { problem: `s3://BUCKET/PREFIX (${problem})` };
+    }
+    case 'proxy-url': {
+      const problem = proxyUrlProblem(raw);
+      return problem === null ? { value: raw.trim() } : { problem };
     }
     case 'boolean': {
       const lower = text.toLowerCase();

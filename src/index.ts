@@ -36,3 +36,4 @@ export type { RunEvents } from './run-events.js';
 export { type CheckResponseOptions, checkResponse } from './sites/check-response.js';
 export { BUILT_IN_SITES, loadSite } from './sites/load-site.js';
 export { type Credentials, defineSite, type Job, type ListContext, type Site } from './sites/site.js';
+export { type TotpOptions, totp } from './sites/totp.js';

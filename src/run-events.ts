@@ -41,6 +41,8 @@ export interface RunEvents extends QueueEvents, UploadEvents {
   'page:replaced': [{ slot: number; reason: string }];
   /** Logged in (first login or a shared re-login). */
   login: [{ count: number }];
+  /** The saved session still worked: the run started without a login. */
+  'session:restored': [];
   /** A non-fatal notice for the user (a dropped torn journal line, a slow page close). */
   warning: [{ message: string }];
   /** The run ended: `reason` is 'done', 'interrupted' or 'fatal'. */

@@ -17,8 +17,8 @@ import { QUEUE_DEFAULTS } from './queue/queue-options.js';
 import { SingleFlightLogin } from './queue/single-flight-login.js';
 import { AsyncTaskQueue, type BackoffOptions, type QueueSummary } from './queue/task-queue.js';
 import type { RunEvents } from './run-events.js';
+import { type PoolSession, poolSession } from './sessions/saved-session.js';
 import { readRefs } from './sites/read-refs.js';
-import { siteLogin } from './sites/site.js';
 
 /** The worker's options (site, credentials, out, browser, blocking, recycling, file limits, trace...) plus the run's. */
 export interface RunOptions<Ref> extends Omit<ItemWorkerOptions<Ref>, 'concurrency' | 'events'> {
@@ -177,17 +177,31 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<RunSummary> {
 
 export type ListOptions<Ref> = Pick<
   RunOptions<Ref>,
-  'site' | 'baseUrl' | 'credentials' | 'chromiumPath' | 'headed' | 'slowMoMs' | 'signal' | 'browser' | 'max'
+  | 'site'
+  | 'baseUrl'
+  | 'credentials'
+  | 'chromiumPath'
+  | 'headed'
+  | 'slowMoMs'
+  | 'signal'
+  | 'browser'
+  | 'max'
+  | 'sessionFile'
+  | 'freshSession'
+  | 'proxy'
 >;
 
 /** The site's refs (and its bad refs), after one login, without downloading anything (`pagepool list`). */
 export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<SourceEntry<Ref>> {
-  const { site, baseUrl, credentials } = options;
+  const { site, baseUrl } = options;
   const signal = options.signal ?? new AbortController().signal;
   const { browser, close: closeBrowser } = await browserFor(options);
   let pool: PagePool | undefined;
+  let session: PoolSession | undefined;
   try {
-    pool = await new PagePool({ browser, size: 1, login: siteLogin(site, credentials, baseUrl) }).open();
+    // Starts from the saved session and saves after a login, as a run does (src/sessions/saved-session.ts).
+    session = await poolSession({ ...options, warn: () => {} });
+    pool = await new PagePool({ browser, size: 1, ...session.pool }).open();
     let n = 0;
     const login = new SingleFlightLogin(() => pool!.relogin());
     for await (const entry of listWithRelogin(
@@ -203,6 +217,7 @@ export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<
       if (options.max && n >= options.max) return;
     }
   } finally {
+    if (pool) await session?.keep(pool);
     await pool?.close();
     await closeBrowser();
   }

@@ -18,6 +18,7 @@ export type SettingParser =
   | 'http-url'
   | 'redis-url'
   | 's3-url'
+  | 'proxy-url'
   | 'integer'
   | 'optional-integer'
   | 'rate'
@@ -79,6 +80,14 @@ export const SETTINGS = {
     default: '',
     shownDefault: `(demo: \`${DEFAULT_PORTAL_OPTIONS.password}\`)`,
     help: 'login password: environment only, never a flag, never logged',
+  },
+  totpSecret: {
+    flag: null,
+    env: 'PAGEPOOL_TOTP_SECRET',
+    parser: 'text',
+    default: '',
+    shownDefault: '(none)',
+    help: 'base32 seed of the one-time codes (TOTP) for `totp()` in an adapter: environment only, never logged',
   },
   concurrency: {
     flag: 'concurrency',
@@ -173,6 +182,39 @@ export const SETTINGS = {
     parser: 'boolean',
     default: false,
     help: 'start over; the old checkpoint is kept as a backup',
+  },
+  session: {
+    flag: 'session',
+    env: 'PAGEPOOL_SESSION',
+    parser: 'optional-path',
+    default: null,
+    shownDefault: '`<out>/.pagepool/session.json`',
+    envExample: '',
+    help: 'saved login session (a credential, mode 0600): runs start from it, each login replaces it',
+  },
+  freshSession: {
+    flag: 'fresh-session',
+    env: null,
+    parser: 'boolean',
+    default: false,
+    help: 'do not start from the saved session: log in anew (it replaces it); `--fresh` alone keeps it',
+  },
+  proxy: {
+    flag: 'proxy',
+    env: 'PAGEPOOL_PROXY',
+    parser: 'proxy-url',
+    default: null,
+    shownDefault: '(none)',
+    envExample: '',
+    help: '`http://host:port`: pages and files go through this proxy; a password goes only in PAGEPOOL_PROXY',
+  },
+  noProxy: {
+    flag: null,
+    env: 'NO_PROXY',
+    parser: 'text',
+    default: '',
+    shownDefault: '(none)',
+    help: 'hosts that bypass `--proxy`, comma-separated; each covers its subdomains; `*` is all',
   },
   headed: {
     flag: 'headed',
@@ -396,7 +438,7 @@ type ValueOf<S extends Setting> = S['parser'] extends 'integer' | 'rate'
     ? number | null
     : S['parser'] extends 'boolean'
       ? boolean
-      : S['parser'] extends 'optional-text' | 'optional-path' | 'redis-url' | 's3-url'
+      : S['parser'] extends 'optional-text' | 'optional-path' | 'redis-url' | 's3-url' | 'proxy-url'
         ? string | null
         : string;
 

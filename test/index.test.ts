@@ -56,6 +56,7 @@ describe("import { run, defineSite } from 'pagepool'", () => {
       'PermanentError',
       'SessionExpiredError',
       'classify',
+      'totp',
     ]) {
       expect(typeof (api as Record<string, unknown>)[name], name).toBe('function');
     }

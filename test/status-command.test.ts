@@ -59,7 +59,9 @@ describe('pagepool status', () => {
     expect(lines[6]).toBe('  failures by reason:');
     // Grouped (issue 22.10: one line per vehicle before): the item's key is taken out of its reason, and up to
     // three of the keys are named.
-    const reasons = lines.slice(7);
+    const reasons = lines.slice(7, -1);
+    // Last, whether a session is saved and when (issue 24): the run saved the one it logged in with.
+    expect(lines.at(-1)).toMatch(/^Session .*session\.json: saved \d{4}-\d\d-\d\dT[\d:.]+Z$/);
     expect(reasons).toHaveLength(2);
     expect(reasons.filter((l) => /^ +1 {2}permanent {2}.*\(S99999\)$/.test(l))).toHaveLength(1);
     const group = reasons.find((l) => l.includes('transient'));

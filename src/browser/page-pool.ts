@@ -1,12 +1,20 @@
 // The page pool: one logged-in BrowserContext, N pages handed out one task at a time, replaced when they go bad,
 // grow, or get old; every M tasks the pool moves to a fresh context carrying the old one's storage state.
 import { EventEmitter } from 'node:events';
-import { type Browser, type BrowserContext, errors, type Page, type Response } from 'playwright';
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  errors,
+  type Page,
+  type Response,
+} from 'playwright';
 import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { describe, LoginError, ShutdownError } from '../errors.js';
 import { PageSession } from './page-session.js';
 
 const CONTEXT_OPTIONS = { acceptDownloads: true } as const;
+type StorageState = Exclude<BrowserContextOptions['storageState'], string | undefined>;
 const MIB = 1024 * 1024;
 /** The default of `pageTimeoutMs`: a detail page of a slow portal loads in a few seconds, a hung one never. */
 export const PAGE_TIMEOUT_MS = LIBRARY_DEFAULTS.pageTimeoutMs;
@@ -17,6 +25,13 @@ export interface PagePoolOptions {
   size: number;
   /** Logs a page in (and accepts the licence); cookies land in the shared context. None: no login, ever. */
   login?: ((page: Page) => Promise<void>) | undefined;
+  /**
+   * A saved session to start from instead of logging in (issue 24, src/sessions/saved-session.ts): the first
+   * context gets `storageState`, and `login` runs only when `isLoggedIn(firstPage)` says it no longer works.
+   */
+  restore?: { storageState: StorageState; isLoggedIn(page: Page): Promise<boolean> } | undefined;
+  /** Options of every context the pool makes, the first and each recycled one (the proxy). @default {} */
+  contextOptions?: BrowserContextOptions;
   /** Block images, fonts, media and stylesheets. @default true */
   block?: boolean;
   /** Replace a page after this many tasks. @default 200 */
@@ -51,6 +66,8 @@ export interface PagePoolEvents {
   'page:replaced': [{ slot: number; reason: string }];
   /** A login completed (the first one and every re-login); `count` so far. */
   login: [{ count: number }];
+  /** The saved session (`restore`) still worked: the pool opened without a login. */
+  'session:restored': [];
   /** A fresh context took over; `count` is the number of contexts moved to so far. */
   'context:recycled': [{ count: number }];
   warning: [{ message: string }];
@@ -77,7 +94,8 @@ interface Slot {
  * `new PagePool(options)`, attach listeners, then `await pool.open()`: the first login is reported too.
  */
 export class PagePool extends EventEmitter<PagePoolEvents> {
-  private readonly options: Required<Omit<PagePoolOptions, 'login'>> & Pick<PagePoolOptions, 'login'>;
+  private readonly options: Required<Omit<PagePoolOptions, 'login' | 'restore'>> &
+    Pick<PagePoolOptions, 'login' | 'restore'>;
   private readonly slots: Slot[];
   private readonly waiters: Array<(slot: Slot) => void> = [];
   private readonly unblocked = new WeakSet<Page>();
@@ -106,6 +124,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
       contextRecycleAfter: 1000,
       closeTimeoutMs: 5000,
       pageTimeoutMs: PAGE_TIMEOUT_MS,
+      contextOptions: {},
       ...options,
     };
     this.slots = Array.from({ length: options.size }, (_, index) => ({
@@ -119,12 +138,19 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
 
   /** Opens the context and logs in once; the login page becomes the first page of the pool. */
   async open(): Promise<this> {
-    const context = await this.options.browser.newContext(CONTEXT_OPTIONS);
+    const { restore } = this.options;
+    const context = await this.options.browser.newContext({
+      ...CONTEXT_OPTIONS,
+      ...this.options.contextOptions,
+      ...(restore ? { storageState: restore.storageState } : {}),
+    });
     this.current = { context, pages: 0, retiring: false };
     this.contexts.add(this.current);
     try {
       const page = await this.newPage();
-      await this.loginOn(page);
+      // A saved session that still works needs no login: the first page looks at the portal instead.
+      if (restore && (await restore.isLoggedIn(page))) this.emit('session:restored');
+      else await this.loginOn(page);
       this.slots[0]!.page = page;
     } catch (err) {
       this.contexts.clear();
@@ -332,7 +358,11 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     let next: BrowserContext;
     try {
       const storageState = await old.context.storageState();
-      next = await this.options.browser.newContext({ ...CONTEXT_OPTIONS, storageState });
+      next = await this.options.browser.newContext({
+        ...CONTEXT_OPTIONS,
+        ...this.options.contextOptions,
+        storageState,
+      });
       // A re-login while the state was being copied left the new context with the old session.
       if (this.logins !== loginsBefore) await next.addCookies(await old.context.cookies());
     } catch (err) {

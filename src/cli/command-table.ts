@@ -34,6 +34,12 @@ const BROWSER: readonly SettingName[] = [
   'slowMoMs',
   'quiet',
   'noColor',
+  // Issue 24: the saved session, a one-time-code seed for login(), and the proxy.
+  'session',
+  'freshSession',
+  'totpSecret',
+  'proxy',
+  'noProxy',
 ];
 
 /** How one machine pulls items: pages, deadlines, retries, files, disk, rate, uploads, metrics. */
@@ -96,7 +102,7 @@ export const COMMAND_TABLE = [
     name: 'status',
     summary: 'summarise the checkpoint (--json for JSON); starts no browser',
     args: [],
-    settings: ['out', 'checkpoint', 'json', 'queue', 'site'],
+    settings: ['out', 'checkpoint', 'json', 'queue', 'site', 'session'],
     load: () => import('./commands/status.js'),
   },
   {
@@ -128,6 +134,14 @@ export const COMMAND_TABLE = [
     ],
     settings: [],
     load: () => import('./commands/init.js'),
+  },
+  {
+    name: 'login',
+    summary:
+      "log in once and save the session runs start from; by hand in a window for login: 'manual' or --headed",
+    args: [],
+    settings: [...BROWSER, 'out'],
+    load: () => import('./commands/login.js'),
   },
 ] as const satisfies readonly CommandSpec[];
 

@@ -37,6 +37,7 @@ export async function fleetPull({ config, signal, interrupts }: CommandContext):
           site: session.site,
           baseUrl: session.baseUrl,
           credentials: session.credentials,
+          sessions: session.sessions,
           signal,
           events,
           upload: services.upload,

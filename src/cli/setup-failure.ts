@@ -20,6 +20,10 @@ export class SetupProgress {
     events?.once('login', () => {
       this.#phase = 'listing';
     });
+    // Started from the saved session (issue 24): logged in without a login.
+    events?.once('session:restored', () => {
+      this.#phase = 'listing';
+    });
     events?.once('task:start', () => {
       this.started = true;
     });

@@ -13,11 +13,14 @@ import { classify, describe } from '../errors.js';
 import { captureBrowserHeaders } from '../files/browser-headers.js';
 import { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
+import { proxySecrets } from '../proxy/proxy-settings.js';
 import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
 import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
+import { poolSession } from '../sessions/saved-session.js';
+import type { SessionSettings } from '../sessions/session-settings.js';
 import { checkResponseFor } from '../sites/check-response.js';
-import { type Credentials, type Job, type Site, siteLogin } from '../sites/site.js';
+import type { Credentials, Job, Site } from '../sites/site.js';
 import { explainFailure, markFileFailure, SessionLook } from './explain-failure.js';
 import { PageGate, Stage } from './stage.js';
 
@@ -36,12 +39,13 @@ export interface AttemptContext {
   abandoned: AbortSignal;
 }
 
-export interface ItemWorkerOptions<Ref> {
+/** With the saved session (`sessionFile`, `freshSession`) and the proxy of SessionSettings. */
+export interface ItemWorkerOptions<Ref> extends SessionSettings {
   /** The adapter: `defineSite({...})`, or `await loadSite(pathOrName)`. */
   site: Site<Ref>;
   /** The portal's URL, handed to `login`, `list` and each job. */
   baseUrl: string;
-  /** `{ username, password }` for the site's `login`. */
+  /** `{ username, password, totpSecret? }` for the site's `login`. */
   credentials: Credentials;
   /** Output folder; files go to `<out>/<site.name>/`. */
   out: string;
@@ -118,13 +122,15 @@ export async function browserFor(
 
 /** Launches (or borrows) the browser, logs in once and opens the file store. */
 export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Promise<ItemWorker<Ref>> {
-  const { site, baseUrl, credentials, events } = options;
+  const { site, baseUrl, events } = options;
   const warn = (message: string) => events.emit('warning', { message });
   const { browser, close: closeBrowser } = await browserFor(options);
+  // The saved session to start from, the login that replaces it, the proxy (src/sessions/saved-session.ts).
+  const session = await poolSession({ ...options, warn });
   const pool = new PagePool({
     browser,
     size: options.concurrency,
-    login: siteLogin(site, credentials, baseUrl),
+    ...session.pool,
     block: options.block ?? true,
     recycleAfter: options.recycleAfter ?? LIBRARY_DEFAULTS.recycleAfter,
     ...(options.pageTimeoutMs === undefined ? {} : { pageTimeoutMs: options.pageTimeoutMs }),
@@ -133,6 +139,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
   });
   pool.on('page:replaced', (replaced) => events.emit('page:replaced', replaced));
   pool.on('login', (login) => events.emit('login', login));
+  pool.on('session:restored', () => events.emit('session:restored'));
   pool.on('warning', (warning) => events.emit('warning', warning));
   try {
     await pool.open();
@@ -167,6 +174,8 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
       if (pages.holdUntil(untilMs)) events.emit('backoff', { untilMs, reason: describe(error) });
     },
     session: site.login !== undefined,
+    // Files leave from the same address as the pages.
+    ...(options.proxy ? { proxy: options.proxy } : {}),
     // Names other keys already own (from earlier runs) stay theirs, whatever order this run goes in.
     claims: await readManifestClaims(path.join(options.out, 'manifest.jsonl'), options.out),
   });
@@ -175,7 +184,12 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
   const cookieValues = new Set<string>();
   const secrets = async () => {
     for (const cookie of await pool.context.cookies().catch(() => [])) cookieValues.add(cookie.value);
-    return [options.credentials.password, ...cookieValues];
+    return [
+      options.credentials.password,
+      options.credentials.totpSecret ?? '',
+      ...proxySecrets(options.proxy),
+      ...cookieValues,
+    ];
   };
   const snapshots =
     (options.failureSnapshots ?? true)
@@ -209,6 +223,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     async close() {
       await trace?.stop();
       await store.close();
+      await session.keep(pool);
       await pool.close();
       await closeBrowser();
     },

@@ -2,9 +2,11 @@
 // path locks shared by every job; `forJob` hands an item its `Files`.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
+import { proxyDispatcher } from '../proxy/proxy-dispatcher.js';
+import type { ProxySettings } from '../proxy/proxy-settings.js';
 import { JobFiles } from './job-files.js';
 import { NameRegistry } from './name-registry.js';
 import { PathLock } from './path-lock.js';
@@ -72,12 +74,15 @@ export interface FileStoreOptions {
    * @default true
    */
   session?: boolean;
+  /** Send every request through this proxy (`--proxy`, NO_PROXY respected), as the browser's pages go. */
+  proxy?: ProxySettings;
 }
 
 export type ResolvedFileStoreOptions = Required<
-  Omit<FileStoreOptions, 'addCookies' | 'claims' | 'onRateLimited'>
+  Omit<FileStoreOptions, 'addCookies' | 'claims' | 'onRateLimited' | 'proxy'>
 > & {
   addCookies?: (cookies: BrowserCookie[]) => Promise<void>;
+  proxy?: ProxySettings;
   onRateLimited?: (error: unknown, retryAfterMs: number) => void;
 };
 
@@ -106,7 +111,7 @@ const DEFAULTS = {
 /** State every job of one output folder shares. */
 export interface StoreContext {
   readonly options: ResolvedFileStoreOptions;
-  readonly agent: Agent;
+  readonly agent: Dispatcher;
   readonly names: NameRegistry;
   readonly locks: PathLock;
 }
@@ -118,12 +123,13 @@ export class FileStore {
   constructor(options: FileStoreOptions) {
     const resolved = validate(options);
     mkdirSync(resolved.outDir, { recursive: true });
-    const agent = new Agent({
+    const agentOptions = {
       connections: resolved.connections,
       connect: { timeout: resolved.connectTimeoutMs },
       headersTimeout: resolved.headersTimeoutMs,
       bodyTimeout: resolved.bodyIdleTimeoutMs,
-    });
+    };
+    const agent = resolved.proxy ? proxyDispatcher(resolved.proxy, agentOptions) : new Agent(agentOptions);
     const names = new NameRegistry(resolved.maxNameLength);
     for (const [file, key] of options.claims ?? []) {
       if (typeof file !== 'string' || typeof key !== 'string' || key === '') {

@@ -9,6 +9,7 @@ import type { UploadStep } from '../engine/upload-step.js';
 import { ConfigError, EXIT_CODES as EXIT } from '../errors.js';
 import { listRefs } from '../run.js';
 import type { RunEvents } from '../run-events.js';
+import type { SessionSettings } from '../sessions/session-settings.js';
 import { loadSite } from '../sites/load-site.js';
 import { readRefs } from '../sites/read-refs.js';
 import type { Credentials, Site } from '../sites/site.js';
@@ -30,6 +31,8 @@ export interface FleetContext {
   site: Site<unknown>;
   baseUrl: string;
   credentials: Credentials;
+  /** `--session FILE` (every machine starts from the same saved session) and `--proxy`. */
+  sessions?: SessionSettings;
   /** Aborted on the first SIGINT/SIGTERM. */
   signal: AbortSignal;
   events: EventEmitter<RunEvents>;
@@ -106,6 +109,7 @@ async function enqueue(
         headed: config.headed,
         slowMoMs: config.slowMoMs,
         signal,
+        ...ctx.sessions,
       });
   let badRefs = 0;
   // Shown by the command's display, as a local pull shows them.
@@ -151,6 +155,7 @@ async function work(
     site,
     baseUrl: ctx.baseUrl,
     credentials: ctx.credentials,
+    ...ctx.sessions,
     events,
     machine: machineId(),
     upload: ctx.upload ?? null,

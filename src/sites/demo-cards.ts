@@ -13,6 +13,8 @@ export default defineSite<CardRef>({
   key: (ref) => (ref.via === 'fetch' ? `${ref.id}-fetched` : ref.id),
   login: demoLogin,
   loggedOut: demoLoggedOut,
+  // Where `pagepool login --headed` opens the portal for a person.
+  loginUrl: 'login',
 
   async *list({ page, signal, baseUrl, checkResponse }) {
     let next: string | null = `${baseUrl}/cards?page=1`;

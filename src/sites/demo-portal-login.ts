@@ -1,6 +1,6 @@
 // Login, licence, logged-out detection and link helpers for the embedded demo portal, shared by its two adapters.
 import type { Page } from 'playwright';
-import { type Credentials, LoginError } from '../index.js';
+import { type Credentials, LoginError, totp } from '../index.js';
 
 export async function demoLogin(page: Page, creds: Credentials, baseUrl: string): Promise<void> {
   await page.goto(`${baseUrl}/login`, { waitUntil: 'domcontentloaded' });
@@ -21,6 +21,17 @@ export async function demoLogin(page: Page, creds: Credentials, baseUrl: string)
           .textContent()
           .catch(() => null)) ?? 'login refused';
       throw new LoginError(`The portal refused the login for user \`${creds.username}\`: ${message.trim()}`);
+    }
+  }
+  // DEMO_TOTP_SECRET: a one-time code between the password and the licence, from PAGEPOOL_TOTP_SECRET.
+  if (pathOf(page) === '/login/code') {
+    await page.fill('input[name=code]', totp(creds.totpSecret));
+    await Promise.all([
+      page.waitForNavigation({ waitUntil: 'domcontentloaded' }),
+      page.click('button[type=submit]'),
+    ]);
+    if (pathOf(page) === '/login/code') {
+      throw new LoginError('The portal refused the one-time code: check PAGEPOOL_TOTP_SECRET');
     }
   }
   if (pathOf(page) === '/licence') {

@@ -18,6 +18,8 @@ export default defineSite<VehicleRef>({
   key: (ref) => ref.stock,
   login: demoLogin,
   loggedOut: demoLoggedOut,
+  // Where `pagepool login --headed` opens the portal for a person.
+  loginUrl: 'login',
 
   async *list({ page, signal, baseUrl, checkResponse }) {
     let next: string | null = `${baseUrl}/inventory?page=1`;

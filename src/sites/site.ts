@@ -1,11 +1,14 @@
 // The site adapter interface: the only code a user writes for a new portal.
 import type { Page } from 'playwright';
+import { LoginError } from '../errors.js';
 import type { Files, SavedFile } from '../files/types.js';
 import type { BoundCheckResponse } from './check-response.js';
 
 export interface Credentials {
   username: string;
   password: string;
+  /** PAGEPOOL_TOTP_SECRET: the seed of the portal's one-time codes, for `totp(creds.totpSecret)`. */
+  totpSecret?: string;
 }
 
 /** One item's work, handed to `site.process`. */
@@ -55,9 +58,14 @@ export interface Site<Ref = unknown> {
   key(ref: Ref): string;
   /**
    * Log in and accept any licence; throw `LoginError` when the portal refuses the credentials. A site without
-   * `login` needs no credentials: its pages start with an empty session.
+   * `login` needs no credentials: its pages start with an empty session. `'manual'`: only a person can log in
+   * (a captcha, single sign-on, a hardware key): `pagepool login` opens a browser window for them and saves the
+   * session, runs start from it, and an expired one stops the run (exit 2) with the line that says so. Such a
+   * site needs `loggedOut`.
    */
-  login?(page: Page, creds: Credentials, baseUrl: string): Promise<void>;
+  login?: ((page: Page, creds: Credentials, baseUrl: string) => Promise<void>) | 'manual';
+  /** Where `pagepool login` opens the portal for a person, relative to the base URL (`login`). @default the base URL */
+  loginUrl?: string;
   /**
    * Every item, lazily (pages of the inventory as they are needed). The old form `list(page, signal, baseUrl)`
    * (a function of two or more parameters) still works in this release and is deprecated.
@@ -71,14 +79,25 @@ export interface Site<Ref = unknown> {
   parseRef?(value: unknown): Ref;
 }
 
-/** The page pool's login step for `site`, or undefined for a site without `login`. */
+/**
+ * The page pool's login step for `site`, or undefined for a site without `login`. For a `'manual'` login it
+ * fails with the line that says a person must log in (src/sessions/saved-session.ts names the session file).
+ */
 export function siteLogin<Ref>(
   site: Site<Ref>,
   creds: Credentials,
   baseUrl: string,
 ): ((page: Page) => Promise<void>) | undefined {
-  const login = site.login?.bind(site);
-  return login && ((page) => login(page, creds, baseUrl));
+  const login = site.login;
+  if (login === undefined) return undefined;
+  if (login === 'manual') {
+    return async () => {
+      throw new LoginError(
+        `The portal needs a person to log in (site ${site.name}): run \`pagepool login\`, which saves the session runs start from`,
+      );
+    };
+  }
+  return (page) => login.call(site, page, creds, baseUrl);
 }
 
 /** Identity function that gives an adapter object its types. */

@@ -203,9 +203,15 @@ export default defineSite({
 });
 `,
       );
+      const totpSecret = `CANARYTOTP${randomBytes(8).toString('hex').toUpperCase()}`;
+      const env = {
+        PAGEPOOL_USERNAME: 'demo',
+        PAGEPOOL_PASSWORD: password,
+        PAGEPOOL_TOTP_SECRET: totpSecret,
+      };
       const { code, stdout, stderr } = await runCli(
         ['run', '--site', adapter, '--base-url', p.url, '--retries', '0', '--concurrency', '4', '--trace'],
-        { cwd, env: { PAGEPOOL_USERNAME: 'demo', PAGEPOOL_PASSWORD: password } },
+        { cwd, env },
       );
       expect({ code, stderr: stderr.split('\n').filter((l) => !l.startsWith('FAILED ')) }).toEqual({
         code: 1,
@@ -227,10 +233,17 @@ export default defineSite({
           '.pagepool/failures/S00005/trace.zip',
         ]),
       );
-      for (const secret of [password, cookiePrefix]) {
+      // The saved session is the one place the cookie belongs (issue 24): a credential, mode 0600, no password.
+      const session = '.pagepool/session.json';
+      expect(files.get(session)?.includes(cookiePrefix), 'the session file holds the session').toBe(true);
+      expect((await stat(path.join(out, session))).mode & 0o777).toBe(0o600);
+      for (const secret of [password, cookiePrefix, totpSecret]) {
         expect(stdout).not.toContain(secret);
         expect(stderr).not.toContain(secret);
-        for (const [name, bytes] of files) expect(bytes.includes(secret), `${secret} in ${name}`).toBe(false);
+        for (const [name, bytes] of files) {
+          if (name === session && secret === cookiePrefix) continue;
+          expect(bytes.includes(secret), `${secret} in ${name}`).toBe(false);
+        }
       }
       // A trace's entries are deflated, so its raw bytes hide a secret: look inside each one.
       const traces = names.filter((n) => n.endsWith('/trace.zip'));
@@ -264,6 +277,38 @@ export default defineSite({
         const text = files.get(`.pagepool/failures/${key}/error.txt`)?.toString();
         expect(text, key).toMatch(new RegExp(`^key: ${key}\\nattempt: 1\\n`));
       }
+
+      // Again from the saved session (`--fresh` keeps it): no login, so the cookie values in the context came from
+      // the file, and the failure snapshots and traces are still scrubbed of them.
+      const logins = p.stats().logins;
+      const again = await runCli(
+        [
+          'run',
+          '--site',
+          adapter,
+          '--base-url',
+          p.url,
+          '--retries',
+          '0',
+          '--trace',
+          '--fresh',
+          '--max',
+          '10',
+        ],
+        { cwd, env },
+      );
+      expect(again.code).toBe(1);
+      expect(p.stats().logins, 'the second run started from the saved session').toBe(logins);
+      const second = await allFiles(out);
+      expect([...second.keys()]).toContain('.pagepool/failures/S00010/trace.zip');
+      for (const [name, bytes] of second) {
+        if (name === session) continue;
+        expect(bytes.includes(cookiePrefix), `${cookiePrefix} in ${name}`).toBe(false);
+      }
+      for (const entry of await readZipEntries(path.join(out, '.pagepool/failures/S00010/trace.zip'))) {
+        expect(entry.data.includes(cookiePrefix), `${cookiePrefix} in trace.zip:${entry.name}`).toBe(false);
+      }
+      expect(`${again.stdout}${again.stderr}`).not.toContain(cookiePrefix);
     },
   );
 });

@@ -11,6 +11,7 @@ import { type Portal, startPortal } from '../../src/demo/portal.js';
 import { type AttemptContext, type ItemWorker, openItemWorker } from '../../src/engine/item-worker.js';
 import { PermanentError } from '../../src/errors.js';
 import type { RunEvents } from '../../src/run-events.js';
+import { demoLogin } from '../../src/sites/demo-portal-login.js';
 import demoVehicles, { type VehicleRef } from '../../src/sites/demo-vehicles.js';
 import { defineSite, type Site } from '../../src/sites/site.js';
 import { launchTestBrowser } from '../helpers/chromium.js';
@@ -172,7 +173,7 @@ describe('scrubTrace', () => {
     try {
       await context.tracing.start({ snapshots: true, screenshots: true });
       const page = await context.newPage();
-      await demoVehicles.login?.(page, { username: 'demo', password: PASSWORD }, portal.url);
+      await demoLogin(page, { username: 'demo', password: PASSWORD }, portal.url);
       await page.goto(`${portal.url}/inventory`);
       const raw = path.join(dir, 'raw.zip');
       await context.tracing.stop({ path: raw });

@@ -9,6 +9,7 @@ import { type Portal, startPortal } from '../../src/demo/portal.js';
 import { adapterSkeleton } from '../../src/sites/adapter-skeleton.js';
 import { demoLogin } from '../../src/sites/demo-portal-login.js';
 import { loadSite } from '../../src/sites/load-site.js';
+import { siteLogin } from '../../src/sites/site.js';
 import { launchTestBrowser } from '../helpers/chromium.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -52,7 +53,7 @@ describe('a login on a session that is still logged in', () => {
     const site = await loadSite(file);
     const page = await loggedInPage();
     const before = portal.stats().logins;
-    await site.login!(page, portal.options, portal.url);
+    await siteLogin(site, portal.options, portal.url)!(page);
     expect(new URL(page.url()).pathname).toBe('/inventory');
     expect(portal.stats().logins).toBe(before);
     await page.context().close();

@@ -17,6 +17,7 @@ export default async function list({ config, signal }: CommandContext): Promise<
       site: session.site,
       baseUrl: session.baseUrl,
       credentials: session.credentials,
+      ...session.sessions,
       chromiumPath: config.chromiumPath,
       headed: config.headed,
       slowMoMs: config.slowMoMs,

@@ -68,6 +68,7 @@ export default async function runCommand(ctx: CommandContext): Promise<number> {
             site: session.site,
             baseUrl: session.baseUrl,
             credentials: session.credentials,
+            ...session.sessions,
             ...workerOptionsFrom(config),
             signal,
             max: config.max,

@@ -4,6 +4,7 @@ import { formatStatus, readStatus, statusCounts } from '../../checkpoint/checkpo
 import { CheckpointLock } from '../../checkpoint/checkpoint-lock.js';
 import { journalPathFor } from '../../checkpoint/checkpoint-paths.js';
 import { ConfigError, EXIT_CODES } from '../../errors.js';
+import { defaultSessionPath, formatSessionStatus, sessionFileInfo } from '../../sessions/session-file.js';
 import type { CommandContext } from '../command-context.js';
 
 export default async function status({ config }: CommandContext): Promise<number> {
@@ -32,10 +33,14 @@ export default async function status({ config }: CommandContext): Promise<number
   const note = running
     ? `\nIn use by \`pagepool ${running.command}\` (PID ${running.pid} on ${running.host}, since ${running.since}): these counts are moving.`
     : '';
+  // Of the saved session, only whether there is one and when it was saved: it is a credential (issue 24).
+  const sessionFile = config.session ?? defaultSessionPath(config.out);
+  const session = await sessionFileInfo(sessionFile);
+  const savedAt = session.savedAt ? { savedAt: session.savedAt.toISOString() } : {};
   process.stdout.write(
     config.json
-      ? `${JSON.stringify({ ...statusCounts(summary), running }, null, 2)}\n`
-      : `${formatStatus(summary, config.checkpoint)}${note}\n`,
+      ? `${JSON.stringify({ ...statusCounts(summary), running, session: { saved: session.saved, ...savedAt } }, null, 2)}\n`
+      : `${formatStatus(summary, config.checkpoint)}${note}\n${formatSessionStatus(sessionFile, session)}\n`,
   );
   return EXIT_CODES.ok;
 }

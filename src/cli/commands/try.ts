@@ -63,6 +63,9 @@ export default async function tryCommand({ config, signal, interrupts }: Command
         site: session.site,
         baseUrl: session.baseUrl,
         credentials: session.credentials,
+        // The saved session of --out (what `pagepool login` wrote), so a portal only a person can log in to can
+        // be tried too; a login here renews it.
+        ...session.sessions,
         ...workerOptionsFrom({ ...config, out }),
         checkpoint: path.join(out, '.pagepool', 'checkpoint.json'),
         refs: config.refs,
