@@ -1,36 +1,29 @@
-// One machine's workers: a browser, its logged-in page pool and a file store, and the function that runs one
-// attempt at one item. Used by the in-process run and by any other queue backend.
+// One machine's workers, set up: a browser, its logged-in page pool, the stages and a file store, and the function
+// that runs one attempt at one item on them. Used by the in-process run and by the fleet worker.
 import type { EventEmitter } from 'node:events';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright';
+import type { Browser } from 'playwright';
 import { FailureSnapshots } from '../browser/failure-snapshot.js';
 import { launchBrowser } from '../browser/launch.js';
 import { PagePool } from '../browser/page-pool.js';
 import { TraceRecorder } from '../browser/trace-recorder.js';
 import { readManifestClaims } from '../checkpoint/manifest-claims.js';
-import { classify, describe, PagepoolError, SessionExpiredError } from '../errors.js';
+import { describe } from '../errors.js';
 import { FileStore } from '../files/file-store.js';
-import type { Files, SavedFile } from '../files/types.js';
+import type { SavedFile } from '../files/types.js';
 import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
 import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
-import { checkResponse, checkResponseFor } from '../sites/check-response.js';
-import { type Credentials, type Job, type Site, siteLogin } from '../sites/site.js';
+import { type Credentials, type Site, siteLogin } from '../sites/site.js';
+import { FailureCapture } from './failure-capture.js';
+import { type AttemptContext, type AttemptDeps, attemptItem } from './item-attempt.js';
 import { PageGate, Stage } from './stage.js';
+
+export type { AttemptContext } from './item-attempt.js';
 
 /** Items in the download stage by default: twice the pages (swept at 8 pages: README, "Speed and benchmarks"). */
 export function defaultDownloads(concurrency: number): number {
   return 2 * concurrency;
-}
-
-/** What an attempt is given by its queue: the key, the attempt number and the signals. */
-export interface AttemptContext {
-  key: string;
-  attempt: number;
-  /** Aborted at the deadline or on shutdown. */
-  signal: AbortSignal;
-  /** Aborted when the queue gives up on this attempt: its page is poisoned. */
-  abandoned: AbortSignal;
 }
 
 export interface ItemWorkerOptions<Ref> {
@@ -176,14 +169,17 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
       return null;
     });
   }
-  const deps: ItemDeps = { pool, downloads, store, events, baseUrl, snapshots, trace, secrets };
+  const capture = new FailureCapture({ snapshots, trace, secrets, warn });
+  const deps: AttemptDeps = { pool, downloads, store, events, baseUrl };
   return {
     pool,
     downloads,
     pages,
     work: (ref, ctx) => {
       const leavePages = pages.take();
-      return processItem(site, ref, ctx, deps, leavePages).finally(leavePages);
+      return capture
+        .around(ctx, (onPageFailure) => attemptItem(site, ref, ctx, deps, onPageFailure, leavePages))
+        .finally(leavePages);
     },
     login: new SingleFlightLogin(async () => {
       if (trace) await secrets();
@@ -195,222 +191,5 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
       await pool.close();
       await closeBrowser();
     },
-  };
-}
-
-interface ItemDeps {
-  pool: PagePool;
-  downloads: Stage;
-  store: FileStore;
-  events: EventEmitter<RunEvents>;
-  baseUrl: string;
-  snapshots: FailureSnapshots | null;
-  trace: TraceRecorder | null;
-  secrets(): Promise<string[]>;
-}
-
-/**
- * One attempt at one item, with its failure snapshot: written when the attempt fails (over an earlier
- * attempt's), removed when it succeeds. A snapshot that cannot be written never hides the item's own error.
- */
-async function processItem<Ref>(
-  site: Site<Ref>,
-  ref: Ref,
-  ctx: AttemptContext,
-  deps: ItemDeps,
-  leavePages: () => void,
-): Promise<SavedFile[]> {
-  const { snapshots, trace } = deps;
-  if (trace) {
-    await deps.secrets();
-    await trace.begin();
-  }
-  const snapped = { done: false };
-  let saved: SavedFile[];
-  try {
-    saved = await attemptItem(site, ref, ctx, deps, snapped, leavePages);
-  } catch (err) {
-    if (snapshots && worthSnapshot(err, ctx)) {
-      const snapshotError = (e: unknown) =>
-        deps.events.emit('warning', {
-          message: `${ctx.key}: failure snapshot not saved: ${(e as Error).message}`,
-        });
-      if (!snapped.done) {
-        await snapshots
-          .save({ key: ctx.key, attempt: ctx.attempt, error: err, page: null })
-          .catch(snapshotError);
-      }
-      if (trace) await trace.end(path.join(snapshots.folder(ctx.key), 'trace.zip'), await deps.secrets());
-    } else await trace?.end(null, []);
-    throw err;
-  }
-  await trace?.end(null, []);
-  await snapshots?.clear(ctx.key).catch(() => {});
-  return saved;
-}
-
-/**
- * Shutdown, a full disk, a 429, an expired session or an abandoned attempt is not the item's failure: nothing to
- * look at, and a snapshot (a screenshot and the HTML, ~0.3 s) would only delay the hold or the re-login.
- */
-function worthSnapshot(err: unknown, ctx: AttemptContext): boolean {
-  const decision = classify(err);
-  return decision !== 'fatal' && decision !== 'backoff' && decision !== 'relogin' && !ctx.abandoned.aborted;
-}
-
-/**
- * The browser part on a page from the pool, then the download stage: `releasePage()` waits for room in it (holding
- * the page), enters it and gives the page back; the files go on there until the item's work ends.
- */
-async function attemptItem<Ref>(
-  site: Site<Ref>,
-  ref: Ref,
-  ctx: AttemptContext,
-  deps: ItemDeps,
-  snapped: { done: boolean },
-  leavePages: () => void,
-): Promise<SavedFile[]> {
-  const { pool, store, events } = deps;
-  const saved: SavedFile[] = [];
-  // Set at releasePage(): settles once the item is in the download stage (or could not get in).
-  let entered: Promise<void> | null = null;
-  let leave: (() => void) | null = null;
-  let over = false;
-  const before = async () => {
-    // A file started after releasePage() is a download: it waits for its room in the stage.
-    if (entered) await entered;
-  };
-  const jobFiles = collecting(store.forJob({ key: ctx.key, signal: ctx.signal }), before, (inSite) => {
-    // The store works inside <out>/<site>; the checkpoint and the manifest name files from <out>.
-    const file = { ...inSite, path: `${site.name}/${inSite.path}` };
-    saved.push(file);
-    events.emit('file:saved', { key: ctx.key, path: file.path, bytes: file.bytes });
-    return file;
-  });
-  let processing: Promise<void> | undefined;
-  try {
-    await pool.withPage(
-      async (page, slot) => {
-        let holding = true;
-        // After the page is released its slot belongs to another item: stages no longer show there.
-        const stage = (name: string) => {
-          if (holding) events.emit('task:stage', { key: ctx.key, attempt: ctx.attempt, slot, stage: name });
-        };
-        stage('start');
-        let settleReleased: (entry: Promise<void>) => void = () => {};
-        const released = new Promise<void>((resolve, reject) => {
-          settleReleased = (entry) => void entry.then(resolve, reject);
-        });
-        const releasePage = (): Promise<void> => {
-          if (!entered) {
-            if (deps.downloads.inside >= deps.downloads.limit) stage('wait slot');
-            entered = deps.downloads.enter(ctx.signal).then((leaveStage) => {
-              // The attempt ended or was given up while it waited: the room goes to the next at once.
-              let inside = true;
-              const leaveOnce = () => {
-                if (!inside) return;
-                inside = false;
-                leaveStage();
-                events.emit('download:left', { key: ctx.key });
-              };
-              holding = false;
-              leavePages();
-              events.emit('page:released', { key: ctx.key, slot });
-              if (over || ctx.abandoned.aborted) leaveOnce();
-              else {
-                leave = leaveOnce;
-                // An abandoned attempt's download is poisoned and may never end: it does not keep the room.
-                ctx.abandoned.addEventListener('abort', leaveOnce, { once: true });
-              }
-            });
-            settleReleased(entered);
-            entered.catch(() => {});
-          }
-          // Never rejects (a site may not await it): a failed entry fails the item's next file, and the race below.
-          return entered.catch(() => {});
-        };
-        const job: Job<Ref> = {
-          ref,
-          key: ctx.key,
-          baseUrl: deps.baseUrl,
-          page,
-          signal: ctx.signal,
-          attempt: ctx.attempt,
-          files: jobFiles,
-          releasePage,
-          unblock: () => pool.unblock(page),
-          stage,
-          log: (message) => events.emit('warning', { message: `${ctx.key}: ${message}` }),
-          checkResponse: checkResponseFor(site, page),
-        };
-        processing = site.process(job);
-        // Awaited below, or left behind when the race fails first: either way never an unhandled rejection.
-        processing.catch(() => {});
-        try {
-          await Promise.race([processing, released]);
-        } catch (err) {
-          const explained = await explain(site, page, err, pool);
-          // Only while this attempt still holds the page: after releasePage() it shows another item.
-          if (holding && deps.snapshots && worthSnapshot(explained, ctx)) {
-            await deps.snapshots
-              .save({ key: ctx.key, attempt: ctx.attempt, error: explained, page })
-              .then(() => {
-                snapped.done = true;
-              })
-              .catch((e: unknown) =>
-                events.emit('warning', {
-                  message: `${ctx.key}: failure snapshot not saved: ${(e as Error).message}`,
-                }),
-              );
-          }
-          throw explained;
-        }
-      },
-      { signal: ctx.signal, abandoned: ctx.abandoned },
-    );
-    await processing;
-  } finally {
-    over = true;
-    (leave as (() => void) | null)?.();
-  }
-  return saved;
-}
-
-/**
- * An unclassified error, read from the page: one that shows the login form is a session expiry; a navigation
- * Chromium failed because the answer was an error status with no body gets that status's meaning (a 429 with
- * its Retry-After, a 503 retried, a 404 for good), as `checkResponse` would have given it.
- */
-async function explain<Ref>(site: Site<Ref>, page: Page, err: unknown, pool: PagePool): Promise<unknown> {
-  if (err instanceof PagepoolError || page.isClosed()) return err;
-  const document = pool.lastDocument(page);
-  if (document && document.status() >= 400 && /net::ERR_HTTP_RESPONSE_CODE_FAILURE/.test(describe(err))) {
-    try {
-      await checkResponse(page, document, { what: document.url(), session: site.login !== undefined });
-    } catch (mapped) {
-      if (mapped instanceof Error && mapped.cause === undefined) mapped.cause = err;
-      return mapped;
-    }
-  }
-  if (!site.loggedOut) return err;
-  const loggedOut = await site.loggedOut(page).catch(() => false);
-  return loggedOut ? new SessionExpiredError('the portal logged us out', { cause: err }) : err;
-}
-
-/** `files` whose every operation first awaits `before()`, and whose every saved file goes through `onSaved`. */
-function collecting(
-  files: Files,
-  before: () => Promise<void>,
-  onSaved: (file: SavedFile) => SavedFile,
-): Files {
-  const keep = async (start: () => Promise<SavedFile>) => {
-    await before();
-    return onSaved(await start());
-  };
-  return {
-    fetch: (url, opts) => keep(() => files.fetch(url, opts)),
-    fromDownload: (download, opts) => keep(() => files.fromDownload(download, opts)),
-    fromBytes: (bytes, opts) => keep(() => files.fromBytes(bytes, opts)),
-    screenshot: (element, opts) => keep(() => files.screenshot(element, opts)),
   };
 }
