@@ -93,6 +93,7 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<QueueSummary> 
         // The workers and the listing share one browser context, so they share its re-login too.
         relogin: worker.login,
         gate: worker.pages,
+        hold: worker.hold,
         commit: async (outcome) => {
           if (outcome.status === 'done') {
             await checkpoint.done(outcome.key, outcome.attempt, outcome.result);

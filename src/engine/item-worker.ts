@@ -12,6 +12,7 @@ import { describe } from '../errors.js';
 import { FileStore } from '../files/file-store.js';
 import type { SavedFile } from '../files/types.js';
 import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
+import { RateHold } from '../queue/rate-hold.js';
 import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
 import { type Credentials, type Site, siteLogin } from '../sites/site.js';
@@ -80,6 +81,8 @@ export interface ItemWorker<Ref> {
   downloads: Stage;
   /** The browser stage as the queue's start gate (`gate`): a task starts only when a page is free for it. */
   pages: PageGate;
+  /** The machine's one 429 hold: its file store moves it, the queue (`hold`) holds every start on it. */
+  hold: RateHold;
   /** One attempt at one item; resolves with the files it saved (paths relative to `out`). */
   work(ref: Ref, ctx: AttemptContext): Promise<SavedFile[]>;
   /** The one re-login of this machine: the queue, the listing and the fleet worker share it. */
@@ -127,6 +130,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
   const userAgent = await pool.context.pages()[0]?.evaluate(() => navigator.userAgent);
   const downloads = new Stage('downloads', options.downloads || defaultDownloads(options.concurrency));
   const pages = new PageGate(options.concurrency);
+  const hold = new RateHold();
   const store = new FileStore({
     outDir: path.join(options.out, site.name),
     connections: options.concurrency + downloads.limit,
@@ -139,10 +143,11 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     diskMarginBytes: options.diskMarginBytes ?? 100 * 1024 * 1024,
     // A file's 429s are free as the queue's are (then the queue holds every start).
     rateLimitRetries: MAX_FREE_RETRIES,
-    // While a file waits out a 429, new items wait too: their pages would spend the same limit.
+    // While a file waits out a 429, new items wait too: their pages would spend the same limit. One hold for
+    // pages and files; the queue reports it ('backoff') once.
     onRateLimited: (error, retryAfterMs) => {
-      const untilMs = Date.now() + retryAfterMs;
-      if (pages.holdUntil(untilMs)) events.emit('backoff', { untilMs, reason: describe(error) });
+      const now = Date.now();
+      hold.hold(now + retryAfterMs, now, describe(error));
     },
     session: site.login !== undefined,
     // Names other keys already own (from earlier runs) stay theirs, whatever order this run goes in.
@@ -175,6 +180,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     pool,
     downloads,
     pages,
+    hold,
     work: (ref, ctx) => {
       const leavePages = pages.take();
       return capture

@@ -112,7 +112,6 @@ async function enqueue(
     redis,
     site,
     source: limitSource(source, { site, skip: () => false, max: config.max, events: quiet() }),
-    retries: config.retries,
     retryFailed: config.retryFailed,
     signal,
   });
@@ -160,7 +159,6 @@ async function work(
         redis,
         site,
         source: limitSource(source, { site, skip: () => false, max: config.max, events: quiet() }),
-        retries: config.retries,
         retryFailed: config.retryFailed,
         signal,
       }).then(

@@ -2,20 +2,21 @@
 import os from 'node:os';
 import type { Job, WorkerOptions } from 'bullmq';
 import { ConfigError } from '../errors.js';
-import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
-import { backoffDelay } from '../queue/backoff-delay.js';
-import { QUEUE_DEFAULTS } from '../queue/queue-options.js';
+import { type Charges, MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
 
 /** Every key of a fleet lives under `pagepool:<site>:`; one Redis can hold several sites' queues. */
 export const FLEET_PREFIX = 'pagepool';
 
-/** The custom BullMQ backoff type every pagepool job carries; workers map it to the queue's backoff. */
-export const BACKOFF_TYPE = 'pagepool';
-
-/** What one job carries: the checkpoint key and the adapter's ref; `failure` is written on a final failure. */
+/**
+ * What one job carries: the checkpoint key and the adapter's ref; the attempts that counted and what they were
+ * charged, stored by the worker before the job moves (never inferred from BullMQ's counters, which a give-back,
+ * a stall or a lost lock also moves); `failure` on a final failure.
+ */
 export interface FleetJobData<Ref = unknown> {
   key: string;
   ref: Ref;
+  attempts?: number;
+  charges?: Charges;
   failure?: FleetFailure;
 }
 
@@ -90,17 +91,13 @@ export function limiterFor(rate: number): { max: number; duration: number } {
   return { max, duration: Math.max(1, Math.round((1000 * max) / rate)) };
 }
 
-/** The delay before retry `attemptsMade` (1 = first retry): p-retry's formula, shared with the in-process queue. */
-export function retryDelay(attemptsMade: number): number {
-  return backoffDelay(Math.max(1, attemptsMade), QUEUE_DEFAULTS.backoff);
-}
-
-/** BullMQ job options of a pagepool job: attempts = retries + 1, pagepool's backoff, outcomes kept. */
-export function jobOptions(key: string, retries: number) {
+/**
+ * BullMQ job options of a pagepool job: outcomes kept. No BullMQ attempts or backoff: the worker's attempt runner
+ * decides every retry (`work --retries`) and moves the job itself; one failed BullMQ attempt is a final failure.
+ */
+export function jobOptions(key: string) {
   return {
     jobId: jobIdFor(key),
-    attempts: retries + 1,
-    backoff: { type: BACKOFF_TYPE },
     // Completed and failed jobs are the checkpoint in fleet mode: they are what makes a second enqueue a no-op.
     removeOnComplete: false,
     removeOnFail: false,
@@ -131,11 +128,5 @@ export function workerOptions(t: WorkerTiming, machine: string): Omit<WorkerOpti
     maximumRateLimitDelay: 60_000,
     // How long an idle worker blocks on Redis for a job; short, so `work` notices a drained queue quickly.
     drainDelay: 1,
-    settings: {
-      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
-        const planned = (err as { retryDelayMs?: unknown } | undefined)?.retryDelayMs;
-        return typeof planned === 'number' ? planned : retryDelay(attemptsMade);
-      },
-    },
   };
 }

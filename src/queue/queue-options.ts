@@ -1,10 +1,22 @@
 // The task queue's options, their defaults, and the one check that reports every bad field at once.
 import { ConfigError, classify, type Decision } from '../errors.js';
 import type { BackoffOptions } from './backoff-delay.js';
+import type { RateHold } from './rate-hold.js';
 import { SingleFlightLogin } from './single-flight-login.js';
+import type { Capacity } from './start-gate.js';
 
 export type TaskOutcome<T, R> =
-  | { status: 'done'; key: string; item: T; attempt: number; charged: number; result: R; ms: number }
+  | {
+      status: 'done';
+      key: string;
+      item: T;
+      attempt: number;
+      charged: number;
+      /** Free retries spent (429s and session expiries the task caused, within MAX_FREE_RETRIES). */
+      free: number;
+      result: R;
+      ms: number;
+    }
   | {
       status: 'failed';
       key: string;
@@ -12,6 +24,7 @@ export type TaskOutcome<T, R> =
       attempt: number;
       /** Retries charged against `retries` (free retries of 429s and session expiries not counted). */
       charged: number;
+      free: number;
       error: unknown;
       reason: string;
       code: string | undefined;
@@ -68,13 +81,12 @@ export interface TaskQueueOptions<T, R> {
    * when it may have become true (the item worker's browser stage: a task starts only when a page is free for it,
    * so its deadline never runs while it waits for one).
    */
-  gate?: StartGate;
-}
-
-export interface StartGate {
-  open(): boolean;
-  /** Registers a listener; returns its removal. */
-  onOpen(listener: () => void): () => void;
+  gate?: Capacity;
+  /**
+   * The 429 hold to share with others (the item worker's file store): a 429 anyone meets holds every start.
+   * @default a hold of the queue's own
+   */
+  hold?: RateHold;
 }
 
 export type QueueOptionsInput<T, R> = Partial<TaskQueueOptions<T, R>> & Pick<TaskQueueOptions<T, R>, 'key'>;
@@ -130,6 +142,7 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
     classify: input.classify ?? classify,
     now: input.now ?? Date.now,
     ...(input.gate ? { gate: input.gate } : {}),
+    ...(input.hold ? { hold: input.hold } : {}),
   };
 
   const problems: string[] = [];

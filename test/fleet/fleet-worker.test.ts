@@ -54,7 +54,6 @@ async function setup(db: number, options: Partial<PortalOptions>) {
       redis,
       site: demoVehicles,
       source: refs(stocks),
-      retries: 2,
       retryFailed,
       signal: new AbortController().signal,
     });
