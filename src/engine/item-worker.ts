@@ -8,7 +8,7 @@ import { launchBrowser } from '../browser/launch.js';
 import { PagePool } from '../browser/page-pool.js';
 import { TraceRecorder } from '../browser/trace-recorder.js';
 import { readManifestClaims } from '../checkpoint/manifest-claims.js';
-import { describe } from '../errors.js';
+import { ConfigError, describe } from '../errors.js';
 import { FileStore } from '../files/file-store.js';
 import type { SavedFile } from '../files/types.js';
 import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
@@ -18,6 +18,7 @@ import type { RunEvents } from '../run-events.js';
 import { type Credentials, type Site, siteLogin } from '../sites/site.js';
 import { FailureCapture } from './failure-capture.js';
 import { type AttemptContext, type AttemptDeps, attemptItem } from './item-attempt.js';
+import { itemWorkerProblems } from './option-problems.js';
 import { PageGate, Stage } from './stage.js';
 
 export type { AttemptContext } from './item-attempt.js';
@@ -44,8 +45,14 @@ export interface ItemWorkerOptions<Ref> {
   events: EventEmitter<RunEvents>;
   /** @default true */
   block?: boolean;
-  /** @default 200 */
+  /** Replace a page after this many items. @default 200 */
   recycleAfter?: number;
+  /**
+   * Move to a fresh browser context (carrying the session: no new login) after this many items; 0 keeps one
+   * context. With `trace`, always 0 (a trace records one context).
+   * @default 1000
+   */
+  contextRecycleAfter?: number;
   /** Default timeout of every navigation and wait on a pool page; the item deadline still bounds the whole item. @default 30_000 */
   pageTimeoutMs?: number;
   /** @default 10_000 */
@@ -103,11 +110,35 @@ export async function browserFor(
   return { browser, close: () => browser.close().catch(() => {}) };
 }
 
-/** Launches (or borrows) the browser, logs in once and opens the file store. */
+/**
+ * Checks every option (one ConfigError naming each bad field), then launches (or borrows) the browser, logs in once
+ * and opens the file store. What was acquired before a failure is closed before the error goes on.
+ */
 export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Promise<ItemWorker<Ref>> {
+  const problems = itemWorkerProblems(options);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  // Closed in reverse order by close(), or on a failure below.
+  const acquired: Array<() => Promise<unknown>> = [];
+  const release = async () => {
+    for (const close of acquired.splice(0).reverse()) await close().catch(() => {});
+  };
+  try {
+    return await setUp(options, acquired, release);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+async function setUp<Ref>(
+  options: ItemWorkerOptions<Ref>,
+  acquired: Array<() => Promise<unknown>>,
+  release: () => Promise<void>,
+): Promise<ItemWorker<Ref>> {
   const { site, baseUrl, credentials, events } = options;
   const warn = (message: string) => events.emit('warning', { message });
   const { browser, close: closeBrowser } = await browserFor(options);
+  acquired.push(closeBrowser);
   const pool = new PagePool({
     browser,
     size: options.concurrency,
@@ -116,17 +147,17 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     recycleAfter: options.recycleAfter ?? 200,
     ...(options.pageTimeoutMs === undefined ? {} : { pageTimeoutMs: options.pageTimeoutMs }),
     // A trace records one context: keep the first one for the whole run when tracing.
-    ...(options.trace ? { contextRecycleAfter: 0 } : {}),
+    ...(options.trace
+      ? { contextRecycleAfter: 0 }
+      : options.contextRecycleAfter === undefined
+        ? {}
+        : { contextRecycleAfter: options.contextRecycleAfter }),
   });
+  acquired.push(() => pool.close());
   pool.on('page:replaced', (replaced) => events.emit('page:replaced', replaced));
   pool.on('login', (login) => events.emit('login', login));
   pool.on('warning', (warning) => events.emit('warning', warning));
-  try {
-    await pool.open();
-  } catch (err) {
-    await closeBrowser();
-    throw err;
-  }
+  await pool.open();
   const userAgent = await pool.context.pages()[0]?.evaluate(() => navigator.userAgent);
   const downloads = new Stage('downloads', options.downloads || defaultDownloads(options.concurrency));
   const pages = new PageGate(options.concurrency);
@@ -153,6 +184,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     // Names other keys already own (from earlier runs) stay theirs, whatever order this run goes in.
     claims: await readManifestClaims(path.join(options.out, 'manifest.jsonl'), options.out),
   });
+  acquired.push(() => store.close());
   // The secrets a snapshot must not contain: the password, and every cookie value the context has held
   // (a trace can span a re-login, so the cookies of the session before it count too).
   const cookieValues = new Set<string>();
@@ -174,6 +206,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
       return null;
     });
   }
+  if (trace) acquired.push(() => trace.stop());
   const capture = new FailureCapture({ snapshots, trace, secrets, warn });
   const deps: AttemptDeps = { pool, downloads, store, events, baseUrl };
   return {
@@ -191,11 +224,6 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
       if (trace) await secrets();
       await pool.relogin();
     }),
-    async close() {
-      await trace?.stop();
-      await store.close();
-      await pool.close();
-      await closeBrowser();
-    },
+    close: release,
   };
 }

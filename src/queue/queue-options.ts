@@ -122,6 +122,15 @@ export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Spreads the defaults in and checks every field; throws one ConfigError naming each bad field and value. */
 export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): ResolvedQueueOptions<T, R> {
+  const { options, problems } = checkQueueOptions(input);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  return options;
+}
+
+/** The options with the defaults spread in, and one message per bad field ([] when none). */
+export function checkQueueOptions<T, R>(
+  input: QueueOptionsInput<T, R>,
+): { options: ResolvedQueueOptions<T, R>; problems: string[] } {
   const d = QUEUE_DEFAULTS;
   const concurrency = input.concurrency ?? d.concurrency;
   const backoff: BackoffOptions = { ...d.backoff, ...input.backoff };
@@ -195,8 +204,7 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
   if (!(input.relogin instanceof SingleFlightLogin)) fn('relogin', input.relogin, false);
   fn('classify', input.classify, false);
   fn('now', input.now, false);
-  if (problems.length > 0) throw new ConfigError(problems.join('; '));
-  return options;
+  return { options, problems };
 }
 
 function loginOf(input: { relogin?: unknown }): SingleFlightLogin | undefined {

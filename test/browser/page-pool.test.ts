@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PagePool, type PagePoolOptions } from '../../src/browser/page-pool.js';
 import { faultDraw } from '../../src/demo/fault-plan.js';
 import { type Portal, startPortal } from '../../src/demo/portal.js';
-import { ShutdownError } from '../../src/errors.js';
+import { ConfigError, ShutdownError } from '../../src/errors.js';
 import { demoLogin } from '../../src/sites/demo-portal-login.js';
 import { launchTestBrowser } from '../helpers/chromium.js';
 
@@ -363,11 +363,11 @@ describe('context recycling', () => {
     expect((error as ShutdownError).code).toBe('SHUTDOWN');
   });
 
-  it('rejects bad options with one message naming each', () => {
-    expect(
-      () =>
-        new PagePool({ browser, size: 0, login: async () => {}, contextRecycleAfter: -1, pageTimeoutMs: 0 }),
-    ).toThrow(
+  it('rejects bad options with one ConfigError naming each', () => {
+    const bad = () =>
+      new PagePool({ browser, size: 0, login: async () => {}, contextRecycleAfter: -1, pageTimeoutMs: 0 });
+    expect(bad).toThrow(ConfigError);
+    expect(bad).toThrow(
       'Expected `size` to be an integer from 1, got `0`; Expected `contextRecycleAfter` to be an integer from 0, got `-1`; Expected `pageTimeoutMs` to be an integer from 1, got `0`',
     );
   });

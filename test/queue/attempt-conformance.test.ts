@@ -364,7 +364,7 @@ function observed(
       'the expired attempt freed its slot',
     ).toBe(true);
   });
-    console.log(JSON.stringify(log.map((e) => [e.at - log[0]!.at, e.name, e.key, e.attempt, e.done])));
+  console.log(JSON.stringify(log.map((e) => [e.at - log[0]!.at, e.name, e.key, e.attempt, e.done])));
   const events: EventCounts = {};
   const names = {
     start: 'task:start',
