@@ -1,7 +1,7 @@
 // The engine end to end: real Chromium against the real demo portal over HTTP on 127.0.0.1.
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import demoCards from '../src/sites/demo-cards.js';
 import demoVehicles, { type VehicleRef } from '../src/sites/demo-vehicles.js';
 import type { Site } from '../src/sites/site.js';
 import { launchTestBrowser } from './helpers/chromium.js';
+import { runCli } from './helpers/cli.js';
 import { childrenOf } from './helpers/process-tree.js';
 import { removeTempDirs, tempDir } from './helpers/temp-dir.js';
 
@@ -241,5 +242,22 @@ describe('options a run cannot use', () => {
     // It got as far as the login: the browser was up when the store failed.
     expect(p.stats().logins).toBe(1);
     expect(chromiums()).toEqual(before);
+  });
+});
+
+describe('pages and downloads', () => {
+  // Issue 22.2: the queue runs pages + downloads (22 + 2 x 22 = 66) and refused anything over 64 after the login,
+  // with exit 2 and files left behind, while the settings table promises 1 to 64 pages.
+  it('`pagepool run --concurrency 22` pulls: exit 0, every PDF on disk', async () => {
+    const p = await portal({ vehicles: 4 });
+    const cwd = await tempDir();
+    const result = await runCli(
+      ['run', '--site', 'demo', '--base-url', p.url, '--concurrency', '22', '--max', '4', '--quiet'],
+      { cwd, env: { PAGEPOOL_USERNAME: p.options.username, PAGEPOOL_PASSWORD: p.options.password } },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const want = makeVehicles(4, p.options.seed).map((v) => `${v.stock}-window-sticker.pdf`);
+    expect((await readdir(path.join(cwd, 'downloads', 'demo'))).sort()).toEqual(want.sort());
   });
 });

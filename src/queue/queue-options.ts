@@ -117,6 +117,12 @@ export const QUEUE_DEFAULTS = Object.freeze({
 /** Most retries a task may have (the CLI's `--retries` allows the same). */
 export const MAX_RETRIES = 20;
 
+/**
+ * Most tasks in flight. Not the pages (the CLI allows 1 to 64 of those): `run()` gives its queue pages + downloads
+ * (up to 64 + 256), a fleet machine's BullMQ worker the same.
+ */
+export const MAX_CONCURRENCY = 10_000;
+
 /** setTimeout fires at once for anything longer (a 32-bit signed delay). */
 export const MAX_TIMER_MS = 2_147_483_647;
 
@@ -172,7 +178,7 @@ export function checkQueueOptions<T, R>(
     if (typeof value !== 'function')
       problems.push(`Expected \`${name}\` to be a function, got \`${show(value)}\``);
   };
-  integer('concurrency', options.concurrency, 1, 64);
+  integer('concurrency', options.concurrency, 1, MAX_CONCURRENCY);
   integer('taskTimeoutMs', options.taskTimeoutMs, 1, MAX_TIMER_MS);
   integer('graceMs', options.graceMs, 0, MAX_TIMER_MS);
   integer('shutdownGraceMs', options.shutdownGraceMs, 0, MAX_TIMER_MS);
