@@ -13,6 +13,7 @@ import { loadSite } from '../sites/load-site.js';
 import { readRefs } from '../sites/read-refs.js';
 import type { Credentials, Site } from '../sites/site.js';
 import { type EnqueueCounts, enqueueRefs } from './fleet-enqueue.js';
+import { openFleetWorker } from './fleet-machine.js';
 import {
   FLEET_PREFIX,
   type FleetJobData,
@@ -21,7 +22,7 @@ import {
   queueNameFor,
 } from './fleet-options.js';
 import { formatQueueCounts, readFleetStatus, readQueueCounts } from './fleet-status.js';
-import { FleetWorker, openJobs } from './fleet-worker.js';
+import { openJobs } from './fleet-worker.js';
 import { ListerLock } from './lister-lock.js';
 import { connectRedis, redactUrl } from './redis-connection.js';
 
@@ -137,7 +138,7 @@ async function work(
       process.stderr.write(`Nothing queued on ${redactUrl(config.queue!)} (queue ${queue.name})\n`);
     return (await queue.getFailedCount()) > 0 ? EXIT.failed : EXIT.ok;
   }
-  const fleet = await FleetWorker.open({
+  const fleet = await openFleetWorker({
     ...workerOptionsFrom(config),
     redis,
     queueName: queue.name,

@@ -1,8 +1,12 @@
-// How pagepool's settings map onto BullMQ: queue name and prefix, job ids, attempts, backoff, locks, limiter.
+// How pagepool's settings map onto BullMQ: the fleet's types, queue name and prefix, job ids, locks, limiter.
+import type { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type { Job, WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { ConfigError } from '../errors.js';
 import { type Charges, MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
+import type { BackoffOptions } from '../queue/backoff-delay.js';
+import type { RunEvents } from '../run-events.js';
 
 /** Every key of a fleet lives under `pagepool:<site>:`; one Redis can hold several sites' queues. */
 export const FLEET_PREFIX = 'pagepool';
@@ -39,6 +43,47 @@ export interface FleetResult {
 }
 
 export type FleetJob<Ref = unknown> = Job<FleetJobData<Ref>, FleetResult>;
+
+/** The fleet's own settings of one machine. */
+export interface FleetQueueOptions {
+  /** A connected client (maxRetriesPerRequest null); BullMQ duplicates it for its blocking reads. */
+  redis: Redis;
+  queueName: string;
+  /** Pages: items in the browser stage on this machine. */
+  concurrency: number;
+  /**
+   * Items in the download stage on this machine (the item worker's, after `releasePage()`): BullMQ runs
+   * `concurrency + downloads` jobs at once, the page pool and the stage bound each part. @default 0 (plain work)
+   */
+  downloads?: number;
+  events: EventEmitter<RunEvents>;
+  taskTimeoutMs: number;
+  /** Retries of a transient failure, as in-process: charged on the job, whoever enqueued it. */
+  retries: number;
+  /** Item starts per second for the whole fleet (0 = no limit). */
+  rate: number;
+  /** `hostname:pid`. */
+  machine: string;
+  /** An attempt still running this long after its deadline (or its release) is abandoned. @default 5_000 */
+  graceMs?: number;
+  /** After the first stop signal, in-flight items get this long before they are released. @default 10_000 */
+  shutdownGraceMs?: number;
+  /** How often `run` checks whether the queue is drained. @default 1000 */
+  pollMs?: number;
+  /** Delay between retries of one item. @default QUEUE_DEFAULTS.backoff */
+  backoff?: BackoffOptions;
+}
+
+export interface FleetWorkSummary {
+  reason: 'done' | 'interrupted' | 'fatal';
+  error?: unknown;
+  /** Items this machine completed. */
+  done: number;
+  /** Items this machine recorded as failed. */
+  failed: number;
+  /** Failed jobs in the whole queue when this machine stopped. */
+  queueFailed: number;
+}
 
 /** `hostname:pid`: which machine (and process) did an item; also the BullMQ worker name (`processedBy`). */
 export function machineId(): string {

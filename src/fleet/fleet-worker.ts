@@ -1,92 +1,25 @@
 // One fleet machine on the BullMQ queue: the shared attempt runner runs each job's attempt (start gate, clock,
 // policy, hold, re-login, stop); this file maps its outcomes onto BullMQ and keeps each job's charges on the job.
-import type { EventEmitter } from 'node:events';
 import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { PagePool } from '../browser/page-pool.js';
 import type { RecordedFile } from '../checkpoint/recorded-file.js';
-import type { AttemptContext } from '../engine/item-attempt.js';
-import { type ItemWorkerOptions, openItemWorker } from '../engine/item-worker.js';
-import type { UploadStep } from '../engine/upload-step.js';
 import { ConfigError, classify, describe } from '../errors.js';
-import { type Attempt, AttemptRunner, type Outcome } from '../queue/attempt-runner.js';
-import type { BackoffOptions } from '../queue/backoff-delay.js';
+import type { Attempt, Outcome } from '../queue/attempt.js';
+import { AttemptRunner } from '../queue/attempt-runner.js';
 import { QUEUE_DEFAULTS } from '../queue/queue-options.js';
 import { RateHold } from '../queue/rate-hold.js';
 import type { SingleFlightLogin } from '../queue/single-flight-login.js';
-import type { Capacity } from '../queue/start-gate.js';
-import type { RunEvents } from '../run-events.js';
 import { FleetHold } from './fleet-hold.js';
+import type { FleetWork } from './fleet-machine.js';
 import {
   FLEET_PREFIX,
   type FleetJob,
   type FleetJobData,
+  type FleetQueueOptions,
   type FleetResult,
+  type FleetWorkSummary,
   workerOptions,
 } from './fleet-options.js';
-
-/** The fleet's own settings of one machine. */
-export interface FleetQueueOptions {
-  /** A connected client (maxRetriesPerRequest null); BullMQ duplicates it for its blocking reads. */
-  redis: Redis;
-  queueName: string;
-  /** Pages: items in the browser stage on this machine. */
-  concurrency: number;
-  /**
-   * Items in the download stage on this machine (the item worker's, after `releasePage()`): BullMQ runs
-   * `concurrency + downloads` jobs at once, the page pool and the stage bound each part. @default 0 (plain work)
-   */
-  downloads?: number;
-  events: EventEmitter<RunEvents>;
-  taskTimeoutMs: number;
-  /** Retries of a transient failure, as in-process: charged on the job, whoever enqueued it. */
-  retries: number;
-  /** Item starts per second for the whole fleet (0 = no limit). */
-  rate: number;
-  /** `hostname:pid`. */
-  machine: string;
-  /** An attempt still running this long after its deadline (or its release) is abandoned. @default 5_000 */
-  graceMs?: number;
-  /** After the first stop signal, in-flight items get this long before they are released. @default 10_000 */
-  shutdownGraceMs?: number;
-  /** How often `run` checks whether the queue is drained. @default 1000 */
-  pollMs?: number;
-  /** Delay between retries of one item. @default QUEUE_DEFAULTS.backoff */
-  backoff?: BackoffOptions;
-}
-
-/** The item worker's options (site, credentials, out, pool, files, browser...) plus the fleet's. */
-export interface FleetWorkerOptions<Ref> extends ItemWorkerOptions<Ref>, FleetQueueOptions {
-  /** Upload each item's files before its job completes; the job's outcome names the objects. */
-  upload?: UploadStep | null;
-}
-
-/** What the fleet runs: one attempt at one item, the machine's one login, and how to close it. */
-export interface FleetWork<Ref> {
-  work(ref: Ref, ctx: AttemptContext): Promise<RecordedFile[]>;
-  login: SingleFlightLogin;
-  /**
-   * The browser stage as the start gate's capacity: an attempt starts (and its deadline runs) only when a page is
-   * free for it, as in the in-process queue. Without it (plain work) every job BullMQ hands over may start.
-   */
-  pages?: Capacity;
-  /** The machine's 429 hold, shared with its file store. @default a hold of its own */
-  hold?: RateHold;
-  close(): Promise<void>;
-  /** After the job completed: e.g. the upload step deletes local copies (`--no-keep-local`). */
-  completed?(files: readonly RecordedFile[]): Promise<void>;
-}
-
-export interface FleetWorkSummary {
-  reason: 'done' | 'interrupted' | 'fatal';
-  error?: unknown;
-  /** Items this machine completed. */
-  done: number;
-  /** Items this machine recorded as failed. */
-  failed: number;
-  /** Failed jobs in the whole queue when this machine stopped. */
-  queueFailed: number;
-}
 
 export class FleetWorker<Ref> {
   readonly #o: FleetQueueOptions;
@@ -147,26 +80,6 @@ export class FleetWorker<Ref> {
     });
     this.#worker.on('error', (err) => this.#warn(`queue: ${describe(err)}`));
     this.#queue.on('error', (err) => this.#warn(`queue: ${describe(err)}`));
-  }
-
-  /** Launches (or borrows) the browser and logs in once; the BullMQ worker starts with `run()`. */
-  static async open<Ref>(options: FleetWorkerOptions<Ref>): Promise<FleetWorker<Ref>> {
-    const item = await openItemWorker(options);
-    const { upload } = options;
-    const withDownloads = { ...options, downloads: item.downloads.limit };
-    if (!upload) return new FleetWorker(withDownloads, item, item.pool);
-    // No checkpoint here: a job taken again after a crash is pulled again, and the sink skips objects already
-    // in the bucket with the same sha256.
-    const work: FleetWork<Ref> = {
-      login: item.login,
-      pages: item.pages,
-      hold: item.hold,
-      close: () => item.close(),
-      work: (ref, ctx) =>
-        upload.attempt({ key: ctx.key, signal: ctx.signal, pull: () => item.work(ref, ctx) }),
-      completed: (files) => upload.recorded(files),
-    };
-    return new FleetWorker(withDownloads, work, item.pool);
   }
 
   get pool(): PagePool {

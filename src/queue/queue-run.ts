@@ -1,12 +1,14 @@
 // One run of the in-process queue: pulls the source into the scheduler, starts what the scheduler and the attempt
 // runner's start gate allow, and maps each attempt's outcome onto the scheduler (the retry queue) and the commit.
+
+import type { Attempt, Outcome, TaskContext } from './attempt.js';
 import type { Charges } from './attempt-policy.js';
-import { type Attempt, AttemptRunner, type Emit, type Outcome, type TaskContext } from './attempt-runner.js';
+import { AttemptRunner, type Emit } from './attempt-runner.js';
 import type { ResolvedQueueOptions, TaskOutcome } from './queue-options.js';
 import { RateHold } from './rate-hold.js';
 import { type Entry, Scheduler } from './scheduler.js';
 
-export type { TaskContext } from './attempt-runner.js';
+export type { TaskContext } from './attempt.js';
 
 export interface QueueSummary {
   /** Tasks done (and committed). */
