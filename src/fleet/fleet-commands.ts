@@ -108,14 +108,7 @@ async function enqueue(
         slowMoMs: config.slowMoMs,
         signal,
       });
-  const counts = await enqueueRefs({
-    queue,
-    redis,
-    site,
-    source: limitSource(source, { site, skip: () => false, max: config.max, events: quiet() }),
-    retryFailed: config.retryFailed,
-    signal,
-  });
+  const counts = await enqueueAll(ctx, queue, redis, source);
   await lock.release();
   if (!config.quiet) process.stdout.write(`${describeCounts(counts, config.queue!, queue.name)}\n`);
   return EXIT.ok;
@@ -155,14 +148,7 @@ async function work(
       const source = config.refs
         ? parseRefs(site, readRefs(config.refs))
         : listWithRelogin(site, fleet.pool, ctx.baseUrl, signal, events, fleet.login);
-      listing = enqueueRefs({
-        queue,
-        redis,
-        site,
-        source: limitSource(source, { site, skip: () => false, max: config.max, events: quiet() }),
-        retryFailed: config.retryFailed,
-        signal,
-      }).then(
+      listing = enqueueAll(ctx, queue, redis, source).then(
         async (counts) => {
           await lock.release();
           return counts;
@@ -186,6 +172,24 @@ async function work(
   } finally {
     await fleet.close();
   }
+}
+
+/** The first `--max` refs of `source` into the queue (`--retry-failed` re-queues permanent failures too). */
+function enqueueAll(
+  ctx: FleetContext,
+  queue: Queue<FleetJobData, FleetResult>,
+  redis: Redis,
+  source: AsyncIterable<unknown>,
+): Promise<EnqueueCounts> {
+  const { config, site, signal } = ctx;
+  return enqueueRefs({
+    queue,
+    redis,
+    site,
+    source: limitSource(source, { site, skip: () => false, max: config.max, events: quiet() }),
+    retryFailed: config.retryFailed,
+    signal,
+  });
 }
 
 /** The listing's running total is the fleet's, not this machine's: it stays off the progress display. */

@@ -287,8 +287,10 @@ export class QueueRun<T, R> {
     if (this.#sourceDone && !this.#pulling && idle) this.#finish('done');
   }
 
-  #finish(reason: QueueSummary['reason']): void {
-    if (reason === 'done') this.#emitRaw('idle');
+  #finish(done: QueueSummary['reason']): void {
+    // A listener that throws on 'idle' makes the run fatal; it must never keep the summary from coming.
+    if (done === 'done') this.#emit('idle');
+    const reason = this.#runner.stopReason ?? done;
     this.#finished = true;
     this.#scheduler.stop();
     const { counts } = this.#runner;

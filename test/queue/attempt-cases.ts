@@ -72,6 +72,16 @@ export const relogin = async () => sleep(50);
 /** Documented in the README: the first 10 429s or session expiries of an item cost it no retry. */
 const FREE = 10;
 
+/** An expectation with the usual values filled in: the run done, no login, no free retry, one attempt at a time. */
+function expecting(o: Partial<Observed> & Pick<Observed, 'events' | 'tasks'>): Observed {
+  return { run: 'done', logins: 0, free: 0, peak: 1, ...o };
+}
+
+/** A task done after `attempts`, `charged` of them charged. */
+function done(attempts: number, charged = 0): TaskExpectation {
+  return { state: 'done', attempts, charged };
+}
+
 export const CASES: Case[] = [
   {
     name: 'permanent failure: tried once, recorded permanent',
@@ -80,14 +90,10 @@ export const CASES: Case[] = [
     script: async () => {
       throw new PermanentError('no document');
     },
-    expected: {
-      run: 'done',
-      logins: 0,
-      free: 0,
-      peak: 1,
+    expected: expecting({
       events: { start: 1, failed: 1 },
       tasks: { a: { state: 'permanent', attempts: 1, charged: 0, code: 'PERMANENT' } },
-    },
+    }),
   },
   {
     name: 'transient failure with retries left: retried, charged one',
@@ -96,14 +102,10 @@ export const CASES: Case[] = [
     script: async (_k, n) => {
       if (n === 1) throw new Error('flaky');
     },
-    expected: {
-      run: 'done',
-      logins: 0,
-      free: 0,
-      peak: 1,
+    expected: expecting({
       events: { start: 2, retry: 1, done: 1 },
-      tasks: { a: { state: 'done', attempts: 2, charged: 1 } },
-    },
+      tasks: { a: done(2, 1) },
+    }),
   },
   {
     name: 'transient failure with retries exhausted: failed, not permanent',
@@ -112,14 +114,10 @@ export const CASES: Case[] = [
     script: async () => {
       throw new Error('always');
     },
-    expected: {
-      run: 'done',
-      logins: 0,
-      free: 0,
-      peak: 1,
+    expected: expecting({
       events: { start: 3, retry: 2, failed: 1 },
       tasks: { a: { state: 'failed', attempts: 3, charged: 2 } },
-    },
+    }),
   },
   {
     // The fleet's jobs are enqueued as `pagepool enqueue` does, with no retries of their own: the worker's count.
@@ -129,14 +127,10 @@ export const CASES: Case[] = [
     script: async () => {
       throw new Error('always');
     },
-    expected: {
-      run: 'done',
-      logins: 0,
-      free: 0,
-      peak: 1,
+    expected: expecting({
       events: { start: 5, retry: 4, failed: 1 },
       tasks: { a: { state: 'failed', attempts: 5, charged: 4 } },
-    },
+    }),
   },
   {
     name: '429 with Retry-After: held, then retried free even with no retries',
@@ -145,14 +139,11 @@ export const CASES: Case[] = [
     script: async (_k, n) => {
       if (n === 1) throw new RateLimitedError(300);
     },
-    expected: {
-      run: 'done',
-      logins: 0,
+    expected: expecting({
       free: 1,
-      peak: 1,
       events: { start: 2, retry: 1, backoff: 1, done: 1 },
-      tasks: { a: { state: 'done', attempts: 2, charged: 0 } },
-    },
+      tasks: { a: done(2) },
+    }),
   },
   {
     name: 'four 429s at once: one hold, one free retry spent, no start until it ends',
@@ -162,19 +153,17 @@ export const CASES: Case[] = [
       await world.started(4);
       if (n === 1) throw new RateLimitedError(200);
     },
-    expected: {
-      run: 'done',
-      logins: 0,
+    expected: expecting({
       free: 1,
       peak: 4,
       events: { start: 8, retry: 4, backoff: 1, done: 4 },
       tasks: {
-        a: { state: 'done', attempts: 2, charged: 0 },
-        b: { state: 'done', attempts: 2, charged: 0 },
-        c: { state: 'done', attempts: 2, charged: 0 },
-        d: { state: 'done', attempts: 2, charged: 0 },
+        a: done(2),
+        b: done(2),
+        c: done(2),
+        d: done(2),
       },
-    },
+    }),
   },
   {
     name: 'the start gate: one page for three tasks, one at a time, a 429 holds the others too',
@@ -185,18 +174,15 @@ export const CASES: Case[] = [
       await sleep(20);
       if (k === 'a' && n === 1) throw new RateLimitedError(200);
     },
-    expected: {
-      run: 'done',
-      logins: 0,
+    expected: expecting({
       free: 1,
-      peak: 1,
       events: { start: 4, retry: 1, backoff: 1, done: 3 },
       tasks: {
-        a: { state: 'done', attempts: 2, charged: 0 },
-        b: { state: 'done', attempts: 1, charged: 0 },
-        c: { state: 'done', attempts: 1, charged: 0 },
+        a: done(2),
+        b: done(1),
+        c: done(1),
       },
-    },
+    }),
   },
   {
     name: 'session expired once: one login, retried free even with no retries',
@@ -205,14 +191,12 @@ export const CASES: Case[] = [
     script: async (_k, n) => {
       if (n === 1) throw new SessionExpiredError();
     },
-    expected: {
-      run: 'done',
+    expected: expecting({
       logins: 1,
       free: 1,
-      peak: 1,
       events: { start: 2, retry: 1, relogin: 1, done: 1 },
-      tasks: { a: { state: 'done', attempts: 2, charged: 0 } },
-    },
+      tasks: { a: done(2) },
+    }),
   },
   {
     name: 'session expired on every attempt: free retries, then charged ones, then failed',
@@ -221,15 +205,13 @@ export const CASES: Case[] = [
     script: async () => {
       throw new SessionExpiredError();
     },
-    expected: {
-      run: 'done',
+    expected: expecting({
       // One login per expiry; the last expiry ends the task, so it logs in no more.
       logins: FREE + 2,
       free: FREE,
-      peak: 1,
       events: { start: FREE + 3, retry: FREE + 2, relogin: FREE + 2, failed: 1 },
       tasks: { a: { state: 'failed', attempts: FREE + 3, charged: 2, code: 'SESSION_EXPIRED' } },
-    },
+    }),
   },
   {
     name: 'one expiry seen by two attempts: one login; the later one, started before it, costs nothing',
@@ -241,17 +223,16 @@ export const CASES: Case[] = [
       if (k === 'slow' && n === 1) await world.loggedIn(1);
       if (n === 1) throw new SessionExpiredError();
     },
-    expected: {
-      run: 'done',
+    expected: expecting({
       logins: 1,
       free: 1,
       peak: 2,
       events: { start: 4, retry: 2, relogin: 1, done: 2 },
       tasks: {
-        fast: { state: 'done', attempts: 2, charged: 0 },
-        slow: { state: 'done', attempts: 2, charged: 0 },
+        fast: done(2),
+        slow: done(2),
       },
-    },
+    }),
   },
   {
     name: 're-login that fails for a passing reason: the task retries later, the run goes on',
@@ -264,14 +245,12 @@ export const CASES: Case[] = [
     script: async (_k, n) => {
       if (n === 1) throw new SessionExpiredError();
     },
-    expected: {
-      run: 'done',
+    expected: expecting({
       logins: 1,
       free: 1,
-      peak: 1,
       events: { start: 2, retry: 1, relogin: 1, done: 1 },
-      tasks: { a: { state: 'done', attempts: 2, charged: 0 } },
-    },
+      tasks: { a: done(2) },
+    }),
   },
   {
     name: 'attempt timeout: the abort error becomes TASK_TIMEOUT, charged like any transient failure',
@@ -283,14 +262,10 @@ export const CASES: Case[] = [
         throw new DOMException('This operation was aborted', 'AbortError');
       });
     },
-    expected: {
-      run: 'done',
-      logins: 0,
-      free: 0,
-      peak: 1,
+    expected: expecting({
       events: { start: 1, failed: 1 },
       tasks: { a: { state: 'failed', attempts: 1, charged: 0, code: 'TASK_TIMEOUT' } },
-    },
+    }),
   },
   {
     name: 'attempt abandoned by the watchdog: slot freed, retried and charged, late result discarded',
@@ -302,14 +277,10 @@ export const CASES: Case[] = [
       // Ignores its signal; its late success comes once it has been given up on, and is discarded.
       if (n === 1) await new Promise((resolve) => ctx.abandoned.addEventListener('abort', resolve));
     },
-    expected: {
-      run: 'done',
-      logins: 0,
-      free: 0,
-      peak: 1,
+    expected: expecting({
       events: { start: 2, abandoned: 1, retry: 1, done: 1 },
       tasks: { a: { state: 'done', attempts: 2, charged: 1, abandoned: 1 } },
-    },
+    }),
   },
   {
     name: 'shutdown during an attempt: interrupted, pending, nothing charged',
@@ -317,14 +288,11 @@ export const CASES: Case[] = [
     retries: 2,
     stopAtStartOf: 'a',
     script: async (_k, _n, ctx) => sleep(60_000, ctx.signal),
-    expected: {
+    expected: expecting({
       run: 'interrupted',
-      logins: 0,
-      free: 0,
-      peak: 1,
       events: { start: 1, interrupted: 1 },
       tasks: { a: { state: 'pending', attempts: 1, charged: null } },
-    },
+    }),
   },
   {
     name: 'an attempt that fails during the shutdown grace: pending, never recorded or charged',
@@ -335,14 +303,11 @@ export const CASES: Case[] = [
       await sleep(100);
       throw new Error('flaky');
     },
-    expected: {
+    expected: expecting({
       run: 'interrupted',
-      logins: 0,
-      free: 0,
-      peak: 1,
       events: { start: 1, interrupted: 1 },
       tasks: { a: { state: 'pending', attempts: 1, charged: null } },
-    },
+    }),
   },
   {
     name: 'given back at a shutdown, then expired on every attempt: the give-back spent no free retry',
@@ -353,14 +318,12 @@ export const CASES: Case[] = [
       if (n === 1) await sleep(60_000, ctx.signal);
       throw new SessionExpiredError();
     },
-    expected: {
-      run: 'done',
+    expected: expecting({
       logins: FREE + 2,
       free: FREE,
-      peak: 1,
       events: { start: FREE + 4, interrupted: 1, retry: FREE + 2, relogin: FREE + 2, failed: 1 },
       tasks: { a: { state: 'failed', attempts: FREE + 4, charged: 2, code: 'SESSION_EXPIRED' } },
-    },
+    }),
   },
   {
     name: 'a machine killed mid-attempt, then expired on every attempt: the stall spent no free retry',
@@ -371,15 +334,13 @@ export const CASES: Case[] = [
       if (n === 1) await sleep(60_000, ctx.signal);
       throw new SessionExpiredError();
     },
-    expected: {
-      run: 'done',
+    expected: expecting({
       logins: FREE + 2,
       free: FREE,
-      peak: 1,
       // The killed machine reports nothing: its start is the last thing seen of it.
       events: { start: FREE + 4, retry: FREE + 2, relogin: FREE + 2, failed: 1 },
       tasks: { a: { state: 'failed', attempts: FREE + 4, charged: 2, code: 'SESSION_EXPIRED' } },
-    },
+    }),
   },
   {
     name: 'fatal error: the run stops, the task stays pending',
@@ -388,14 +349,11 @@ export const CASES: Case[] = [
     script: async () => {
       throw new DiskFullError('disk full');
     },
-    expected: {
+    expected: expecting({
       run: 'fatal',
-      logins: 0,
-      free: 0,
-      peak: 1,
       events: { start: 1, interrupted: 1 },
       tasks: { a: { state: 'pending', attempts: 1, charged: null } },
-    },
+    }),
   },
   {
     name: 'a success that lands after a fatal error: recorded done (its files are whole), the other pending',
@@ -407,16 +365,14 @@ export const CASES: Case[] = [
       // Finishes once the fatal stop has aborted it, ignoring that.
       await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
     },
-    expected: {
+    expected: expecting({
       run: 'fatal',
-      logins: 0,
-      free: 0,
       peak: 2,
       events: { start: 2, interrupted: 1, done: 1 },
       tasks: {
-        ok: { state: 'done', attempts: 1, charged: 0 },
+        ok: done(1),
         bad: { state: 'pending', attempts: 1, charged: null },
       },
-    },
+    }),
   },
 ];

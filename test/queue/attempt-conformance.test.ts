@@ -14,6 +14,7 @@ import { PageGate } from '../../src/engine/stage.js';
 import { enqueueRefs } from '../../src/fleet/fleet-enqueue.js';
 import { FLEET_PREFIX, type FleetJobData, type FleetResult } from '../../src/fleet/fleet-options.js';
 import { FleetWorker } from '../../src/fleet/fleet-worker.js';
+import { QUEUE_EVENT_NAMES } from '../../src/queue/events.js';
 import { SingleFlightLogin } from '../../src/queue/single-flight-login.js';
 import { AsyncTaskQueue, type TaskContext, type TaskOutcome } from '../../src/queue/task-queue.js';
 import type { RunEvents } from '../../src/run-events.js';
@@ -78,18 +79,9 @@ class Trace {
 
   /** The listener set of a backend's events. */
   listen(on: (name: string, listener: (payload: Record<string, unknown>) => void) => void): void {
-    for (const name of [
-      'task:start',
-      'task:done',
-      'task:retry',
-      'task:failed',
-      'task:abandoned',
-      'task:interrupted',
-      'backoff',
-      'relogin',
-    ]) {
+    for (const name of QUEUE_EVENT_NAMES) {
       on(name, (payload) => {
-        const { key, attempt, untilMs, done } = payload as Partial<Logged>;
+        const { key, attempt, untilMs, done } = (payload ?? {}) as Partial<Logged>;
         this.record(name, { key, attempt, untilMs, done } as Partial<Logged>);
       });
     }
@@ -364,7 +356,6 @@ function observed(
       'the expired attempt freed its slot',
     ).toBe(true);
   });
-  console.log(JSON.stringify(log.map((e) => [e.at - log[0]!.at, e.name, e.key, e.attempt, e.done])));
   const events: EventCounts = {};
   const names = {
     start: 'task:start',

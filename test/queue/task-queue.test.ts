@@ -620,4 +620,17 @@ describe('AsyncTaskQueue', () => {
     release();
     expect(await settle(first)).toMatchObject({ reason: 'done', done: 1 });
   });
+
+  // A listener throwing on 'idle' left the run unfinished: the summary never came.
+  it('a listener that throws ends the run as fatal with its error, even on the last event', async () => {
+    const boom = new Error('listener bug');
+    for (const name of ['task:start', 'idle'] as const) {
+      const queue = new AsyncTaskQueue<string, void>({ key: (k) => k });
+      queue.on(name, () => {
+        throw boom;
+      });
+      const summary = await settle(queue.run(['a'], async () => {}));
+      expect(summary, name).toMatchObject({ reason: 'fatal', error: boom });
+    }
+  });
 });
