@@ -197,7 +197,7 @@ export class AttemptRunner<R> {
 
   /** Graceful: nothing more starts; in-flight attempts get `shutdownGraceMs`, then their signals abort. */
   shutdown(): boolean {
-    if (!this.#stop.shutdown()) return false;
+    if (this.#closed || !this.#stop.shutdown()) return false;
     this.#stopped();
     return true;
   }
