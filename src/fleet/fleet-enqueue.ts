@@ -10,8 +10,6 @@ export interface EnqueueOptions<Ref> {
   redis: Redis;
   site: Site<Ref>;
   source: AsyncIterable<Ref>;
-  /** Retries of a transient failure: the job gets retries + 1 attempts. */
-  retries: number;
   /** Also re-queue keys that failed permanently. @default false */
   retryFailed?: boolean;
   signal: AbortSignal;
@@ -91,7 +89,7 @@ async function addBatch<Ref>(
       fresh.map(({ key, ref }) => ({
         name: site.name,
         data: { key, ref },
-        opts: jobOptions(key, options.retries),
+        opts: jobOptions(key),
       })),
     );
     counts.added += fresh.length;
@@ -105,6 +103,7 @@ async function addBatch<Ref>(
     }
     try {
       // A retried job starts over with every attempt, as a new run does with a transient failure.
+      await job.updateData({ key: job.data.key, ref: job.data.ref });
       await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
       counts.requeued += 1;
     } catch {
