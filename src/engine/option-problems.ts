@@ -1,8 +1,9 @@
 // What is wrong with a machine's options, found before anything is acquired (no browser, no folder): one message
-// per bad field. A field that is also a setting of the CLI gets the range the settings table documents for it.
+// per bad field. A field that is also a setting of the CLI gets the range the settings table documents for it
+// (both read src/defaults.ts).
 import path from 'node:path';
 import { poolOptionProblems } from '../browser/page-pool.js';
-import { SETTINGS, type Setting } from '../settings.js';
+import { LIMITS } from '../defaults.js';
 import type { ItemWorkerOptions } from './item-worker.js';
 
 /** The item worker's options, checked: `[]` when every field is good. */
@@ -18,17 +19,17 @@ export function itemWorkerProblems<Ref>(options: ItemWorkerOptions<Ref>): string
     problems.push(`Expected \`site\` to be a site adapter (defineSite), got \`${show(site)}\``);
   if (typeof options.out !== 'string' || !path.isAbsolute(options.out))
     problems.push(`Expected \`out\` to be an absolute path, got \`${show(options.out)}\``);
-  const setting = (name: string, value: unknown, spec: Setting) => {
+  const setting = (name: string, value: unknown, spec: { min: number; max: number; scale?: number }) => {
     const scale = spec.scale ?? 1;
-    const min = (spec.min ?? 0) * scale;
-    const max = (spec.max ?? Number.MAX_SAFE_INTEGER) * scale;
+    const min = spec.min * scale;
+    const max = spec.max * scale;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
       problems.push(`Expected \`${name}\` to be an integer from ${min} to ${max}, got \`${show(value)}\``);
   };
-  const optional = (name: keyof ItemWorkerOptions<unknown> & keyof typeof SETTINGS) => {
-    if (options[name] !== undefined) setting(name, options[name], SETTINGS[name]);
+  const optional = (name: keyof ItemWorkerOptions<unknown> & keyof typeof LIMITS) => {
+    if (options[name] !== undefined) setting(name, options[name], LIMITS[name]);
   };
-  setting('concurrency', options.concurrency, SETTINGS.concurrency);
+  setting('concurrency', options.concurrency, LIMITS.concurrency);
   optional('downloads');
   optional('fileIdleTimeoutMs');
   optional('minSpeedBytesPerSec');
