@@ -7,6 +7,7 @@ import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
 import { proxyDispatcher } from '../proxy/proxy-dispatcher.js';
 import type { ProxySettings } from '../proxy/proxy-settings.js';
+import { type HtmlResponse, readHtml } from './html-read.js';
 import { JobFiles } from './job-files.js';
 import { NameRegistry } from './name-registry.js';
 import { PathLock } from './path-lock.js';
@@ -160,6 +161,26 @@ export class FileStore {
       throw new TypeError(`Expected \`key\` to be a non-empty string, got \`${String(job.key)}\``);
     }
     return new JobFiles(this.#context, job.key, job.signal);
+  }
+
+  /**
+   * Reads a page's HTML over HTTP on the files' connections, with their headers and the session's cookies (and
+   * cookies it is given back to the session); `headers` override the browser's. The status is the caller's to judge.
+   */
+  readHtml(
+    url: string,
+    options: { signal: AbortSignal; headers?: Record<string, string> },
+  ): Promise<HtmlResponse> {
+    const { options: store, agent } = this.#context;
+    return readHtml({
+      url,
+      headers: options.headers ?? {},
+      browserHeaders: store.headers,
+      cookies: store.cookies,
+      addCookies: store.addCookies,
+      dispatcher: agent,
+      signal: options.signal,
+    });
   }
 
   /**

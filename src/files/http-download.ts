@@ -246,16 +246,25 @@ async function streamBody(
 }
 
 /** The URLs one request went through: where it ended, and how to name it in a message. */
-interface Route {
+export interface Route {
   /** Every URL requested, first to last: `chain[0]` is the adapter's, the last the one that answered or failed. */
   chain: string[];
   /** `http://a/x`, or after redirects `http://a/x -> 302 http://b/y`. */
   where: string;
 }
 
-/** Sends the GET, following up to MAX_REDIRECTS redirects by hand (fresh cookies for every hop). */
-async function requestFollowingRedirects(
-  attempt: DownloadAttempt,
+/** What one GET needs besides its URL: the session's headers and cookies, the dispatcher, the signal. */
+export type RequestAttempt = Pick<
+  DownloadAttempt,
+  'url' | 'headers' | 'browserHeaders' | 'cookies' | 'addCookies' | 'dispatcher' | 'signal'
+>;
+
+/**
+ * Sends the GET, following up to MAX_REDIRECTS redirects by hand (fresh cookies for every hop, cookies set on
+ * every hop back to the browser). Page reads (html-read.ts) go the same way.
+ */
+export async function requestFollowingRedirects(
+  attempt: RequestAttempt,
   extra: Record<string, string>,
 ): Promise<{ response: HttpResponse; route: Route }> {
   const route: Route = { chain: [attempt.url], where: attempt.url };
@@ -358,7 +367,7 @@ async function readMeta(partPath: string): Promise<PartMeta | undefined> {
   }
 }
 
-function header(headers: HttpResponse['headers'], name: string): string | undefined {
+export function header(headers: HttpResponse['headers'], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
@@ -373,7 +382,7 @@ function lowerKeys(headers: Record<string, string>): Record<string, string> {
 }
 
 /** Hands the response's Set-Cookie to the browser; a cookie the browser refuses is its call, as for a page. */
-async function keepCookies(attempt: DownloadAttempt, url: URL, response: HttpResponse): Promise<void> {
+async function keepCookies(attempt: RequestAttempt, url: URL, response: HttpResponse): Promise<void> {
   const raw = response.headers['set-cookie'];
   if (attempt.addCookies === undefined || raw === undefined) return;
   const cookies = cookiesFromResponse(url, Array.isArray(raw) ? raw : [raw]);
@@ -404,7 +413,7 @@ const CLIENT_FAILURES: Record<string, string> = {
  * that led there (`GET http://a/x -> 302 http://b/y: connection refused (ECONNREFUSED)`); our own errors and the
  * signal's reason (a timeout, a shutdown) pass through unchanged.
  */
-function clientError(err: unknown, route: Route, signal: AbortSignal): unknown {
+export function clientError(err: unknown, route: Route, signal: AbortSignal): unknown {
   if (err instanceof PagepoolError || (signal.aborted && err === signal.reason)) return err;
   const code = errorCode(err);
   const what = (code !== undefined && CLIENT_FAILURES[code]) || describeCause(err);

@@ -31,22 +31,52 @@ export async function checkResponse(
   response: Response | null,
   options: CheckResponseOptions = {},
 ): Promise<void> {
-  const what = options.what ?? response?.url() ?? page.url();
-  if (options.loggedOut && (await options.loggedOut(page)))
-    throw new SessionExpiredError(`redirected to the login page while opening ${what}`);
-  if (!response) return;
-  const status = response.status();
-  if ((status === 401 || status === 403) && (options.session ?? true)) {
-    // The site's own test said "not logged out" above; without one, the page's password field decides.
-    const loginForm = options.loggedOut ? false : await showsLoginForm(page);
+  const { loggedOut } = options;
+  await throwForDocument({
+    what: options.what ?? response?.url() ?? page.url(),
+    verb: 'opening',
+    status: response?.status() ?? null,
+    retryAfter: async () => (await response?.headerValue('retry-after')) ?? undefined,
+    loggedOut: loggedOut && (() => loggedOut(page)),
+    // The site's own test said "not logged out"; without one, the page's password field decides.
+    loginForm: () => showsLoginForm(page),
+    session: options.session ?? true,
+  });
+}
+
+/** A document as `throwForDocument` judges it: a page after a navigation, or a page read over HTTP. */
+export interface DocumentOutcome {
+  /** Names what was opened in the error (`vehicle S00017`, a URL). */
+  what: string;
+  /** `opening` (a page) or `reading` (over HTTP), for the logged-out message. */
+  verb: string;
+  /** Null: no response (a same-document navigation). */
+  status: number | null;
+  retryAfter(): Promise<string | undefined>;
+  /** The site's logged-out test on this document, if it has one. */
+  loggedOut: (() => Promise<boolean> | boolean) | undefined;
+  /** Whether the document shows a login form (null: it cannot be read). */
+  loginForm(): Promise<boolean | null> | boolean | null;
+  /** The portal has a login (a 401/403 may mean the session ended). */
+  session: boolean;
+}
+
+/** The one mapping of a document's outcome to the item's error, for pages and HTTP reads alike (`checkResponse`). */
+export async function throwForDocument(doc: DocumentOutcome): Promise<void> {
+  const { what, status } = doc;
+  if (doc.loggedOut && (await doc.loggedOut()))
+    throw new SessionExpiredError(`redirected to the login page while ${doc.verb} ${what}`);
+  if (status === null) return;
+  if ((status === 401 || status === 403) && doc.session) {
+    const loginForm = doc.loggedOut ? false : await doc.loginForm();
     if (loginForm === null) throw new AccessDeniedError(status, what);
     if (loginForm) throw new SessionExpiredError(`${what} answered HTTP ${status} with a login form`);
     throw forbiddenError(status, what, true);
   }
   const error = httpStatusError(status, {
     what,
-    retryAfter: (await response.headerValue('retry-after')) ?? undefined,
-    session: options.session ?? true,
+    retryAfter: status === 429 ? await doc.retryAfter() : undefined,
+    session: doc.session,
   });
   if (error) throw error;
 }
