@@ -14,6 +14,7 @@ import {
 import { itemWorkerProblems, show } from './engine/option-problems.js';
 import type { UploadStep } from './engine/upload-step.js';
 import { ConfigError } from './errors.js';
+import { type SessionHtml, sessionHtml } from './files/session-html.js';
 import type { SavedFile } from './files/types.js';
 import { QUEUE_EVENT_NAMES } from './queue/events.js';
 import { checkQueueOptions, QUEUE_DEFAULTS, type QueueOptionsInput } from './queue/queue-options.js';
@@ -231,10 +232,14 @@ export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<
   const { browser, close: closeBrowser } = await browserFor(options);
   let pool: PagePool | undefined;
   let session: PoolSession | undefined;
+  let http: SessionHtml | undefined;
   try {
     // Starts from the saved session and saves after a login, as a run does (src/sessions/saved-session.ts).
     session = await poolSession({ ...options, warn: () => {} });
     pool = await new PagePool({ browser, size: 1, ...session.pool }).open();
+    const opened = pool;
+    http = sessionHtml(() => opened.context, options.proxy);
+    pool.readHtml = http.readHtml;
     let n = 0;
     const login = new SingleFlightLogin(() => pool!.relogin());
     for await (const entry of listWithRelogin(
@@ -251,6 +256,7 @@ export async function* listRefs<Ref>(options: ListOptions<Ref>): AsyncGenerator<
     }
   } finally {
     if (pool) await session?.keep(pool);
+    await http?.close();
     await pool?.close();
     await closeBrowser();
   }

@@ -29,6 +29,8 @@ export interface SaveOptions {
   error: unknown;
   /** The page the attempt held, or null when it had given the page back (the failure came later). */
   page: Page | null;
+  /** Without a page: the page the attempt last read over HTTP (`job.http`), kept as page.html. */
+  read?: { url: string; html: string } | null;
 }
 
 /** What `save` wrote, for the caller and for tests. */
@@ -65,7 +67,7 @@ export class FailureSnapshots {
    * Replaces the item's folder with this attempt's error.txt, and page.html and screenshot.png when the page
    * was still held. Never throws for a page that misbehaves: what could not be captured is said in error.txt.
    */
-  async save({ key, attempt, error, page }: SaveOptions): Promise<SavedSnapshot> {
+  async save({ key, attempt, error, page, read }: SaveOptions): Promise<SavedSnapshot> {
     const secrets = usableSecrets(await this.options.secrets());
     const notes: string[] = [];
     const files = new Map<string, Buffer>();
@@ -91,6 +93,10 @@ export class FailureSnapshots {
           if (png) files.set('screenshot.png', png);
         }
       }
+    } else if (read) {
+      url = read.url;
+      files.set('page.html', Buffer.from(redact(read.html, secrets), 'utf8'));
+      notes.push('no screenshot.png: the page was read over HTTP, never shown');
     } else {
       notes.push('no page.html or screenshot.png: the item had given its page back when it failed');
     }

@@ -11,6 +11,7 @@ import {
 } from 'playwright';
 import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { ConfigError, describe, LoginError, ShutdownError } from '../errors.js';
+import type { HtmlResponse } from '../files/html-read.js';
 import { PageSession } from './page-session.js';
 
 const CONTEXT_OPTIONS = { acceptDownloads: true } as const;
@@ -55,6 +56,13 @@ export interface PagePoolOptions {
    * @default 30_000
    */
   pageTimeoutMs?: number;
+}
+
+/** A slot of the pool held by one task (`withSlot`): its number, and its page, opened on first ask. */
+export interface PageLease {
+  readonly slot: number;
+  /** The slot's page, opened (or made) on the first call; the same page after. */
+  page(): Promise<Page>;
 }
 
 /** What the pool reports; the engine forwards these to the run's events. */
@@ -111,6 +119,11 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
   private tasksInContext = 0;
   private rotating: Promise<void> | null = null;
   private closed = false;
+  /**
+   * How this session's pages are read over HTTP (its cookies, the browser's headers): set by whoever opened the
+   * session's HTTP client (the item worker's file store), so the listing on an extra page reads the same way.
+   */
+  readHtml: ((url: string, options: { signal: AbortSignal }) => Promise<HtmlResponse>) | undefined;
 
   /** Checks the options (a ConfigError names every bad one); no browser work until `open()`. */
   constructor(options: PagePoolOptions) {
@@ -179,25 +192,29 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
    * Runs `fn` with a page of its own. When `signal` aborts (deadline, shutdown) or `abandoned` fires, the page is
    * closed so that whatever `fn` is waiting on in Playwright fails at once, and the slot gets a fresh page.
    */
-  async withPage<R>(
+  withPage<R>(
     fn: (page: Page, slot: number) => Promise<R>,
+    options: { signal: AbortSignal; abandoned?: AbortSignal },
+  ): Promise<R> {
+    return this.withSlot(async (lease) => fn(await lease.page(), lease.slot), options);
+  }
+
+  /**
+   * Runs `fn` holding a slot of the pool, whose page is opened only when `fn` asks for it (`lease.page()`): an
+   * item read over HTTP holds its place in the pool without a browser page. Once the page is open, it is the
+   * task's as in `withPage`: closed on abort, abandon or crash, replaced when it grew or got old.
+   */
+  async withSlot<R>(
+    fn: (lease: PageLease) => Promise<R>,
     { signal, abandoned }: { signal: AbortSignal; abandoned?: AbortSignal },
   ): Promise<R> {
     signal.throwIfAborted();
     const slot = await this.acquire(signal);
     const lease = { slot, generation: slot.generation, released: false };
-    let page: Page;
-    try {
-      slot.page ??= await this.newPage();
-      page = slot.page;
-    } catch (err) {
-      this.release(lease);
-      throw err;
-    }
-    slot.uses += 1;
-    this.documents.delete(page);
+    let page: Page | null = null;
+    let opening: Promise<Page> | null = null;
     const poison = (reason: string) => {
-      if (slot.generation === lease.generation) this.replace(slot, reason);
+      if (page && slot.generation === lease.generation) this.replace(slot, reason);
     };
     const onAbort = () => poison('aborted');
     // An abandoned task no longer holds its slot: hand the slot on now, not when the task comes back.
@@ -208,35 +225,50 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     const onCrash = () => poison('crashed');
     signal.addEventListener('abort', onAbort, { once: true });
     abandoned?.addEventListener('abort', onAbandon, { once: true });
-    page.once('crash', onCrash);
+    const open = async (): Promise<Page> => {
+      signal.throwIfAborted();
+      if (lease.released)
+        throw new ShutdownError('the page pool took this slot back (the task was given up)');
+      slot.page ??= await this.newPage();
+      const opened = slot.page;
+      slot.uses += 1;
+      this.documents.delete(opened);
+      opened.once('crash', onCrash);
+      page = opened;
+      return opened;
+    };
     try {
-      return await fn(page, slot.index);
+      return await fn({ slot: slot.index, page: () => (opening ??= open()) });
     } catch (err) {
       // A navigation or wait that timed out leaves its request loading in the browser: it holds Chromium's HTTP
       // cache lock on that URL (another page asking for it waits 20 s, long enough for a short session to expire
       // meanwhile, again on every retry) and one of the 6 sockets per host. Closing the page cancels it; the
       // attempt fails once it is closed (bounded), so its retry cannot start while the request still holds on.
-      if (isTimeout(err) && slot.generation === lease.generation) await this.replace(slot, 'timeout');
+      if (page && isTimeout(err) && slot.generation === lease.generation) await this.replace(slot, 'timeout');
       // A navigation that failed in the browser (an error status with no body, a refused connection) goes on to
       // Chromium's error page by itself, later: the next task's goto on this page would be interrupted by it.
       // Not awaited: nothing of it holds on in the browser, and the task's error (a 429 to hold on) goes out now.
-      else if (isFailedNavigation(err) && slot.generation === lease.generation)
+      else if (page && isFailedNavigation(err) && slot.generation === lease.generation)
         void this.replace(slot, 'navigation failed');
       throw err;
     } finally {
       signal.removeEventListener('abort', onAbort);
       abandoned?.removeEventListener('abort', onAbandon);
-      page.off('crash', onCrash);
-      this.unblocked.delete(page);
-      this.countTask();
       let releaseLater = false;
-      if (slot.generation === lease.generation && !lease.released) {
-        if (slot.uses >= this.options.recycleAfter) this.replace(slot, 'recycled');
-        else if (this.contextOf.get(page)?.retiring) this.replace(slot, 'context');
-        else if (this.options.memoryCheckEvery > 0 && slot.uses % this.options.memoryCheckEvery === 0) {
-          // The slot stays busy while the heap is read; the caller has its result without waiting for it.
-          releaseLater = true;
-          void this.checkMemory(slot, lease.generation, page).finally(() => this.release(lease));
+      // A task that never opened its page left nothing on it: no use counted, nothing to check or recycle.
+      const used = page as Page | null;
+      if (used) {
+        used.off('crash', onCrash);
+        this.unblocked.delete(used);
+        this.countTask();
+        if (slot.generation === lease.generation && !lease.released) {
+          if (slot.uses >= this.options.recycleAfter) this.replace(slot, 'recycled');
+          else if (this.contextOf.get(used)?.retiring) this.replace(slot, 'context');
+          else if (this.options.memoryCheckEvery > 0 && slot.uses % this.options.memoryCheckEvery === 0) {
+            // The slot stays busy while the heap is read; the caller has its result without waiting for it.
+            releaseLater = true;
+            void this.checkMemory(slot, lease.generation, used).finally(() => this.release(lease));
+          }
         }
       }
       if (!releaseLater) this.release(lease);

@@ -15,8 +15,15 @@ export interface FailureCaptureOptions {
   warn(message: string): void;
 }
 
-/** Saves the snapshot of an attempt that failed while it still held its page. */
-export type OnPageFailure = (error: unknown, page: Page) => Promise<void>;
+/**
+ * Saves the snapshot of an attempt that failed while it still held its page: the browser page, or without one
+ * the page it last read over HTTP.
+ */
+export type OnPageFailure = (
+  error: unknown,
+  page: Page | null,
+  read?: { url: string; html: string },
+) => Promise<void>;
 
 export class FailureCapture {
   readonly #o: FailureCaptureOptions;
@@ -37,10 +44,10 @@ export class FailureCapture {
       await trace.begin();
     }
     let snapped = false;
-    const onPageFailure: OnPageFailure = async (error, page) => {
+    const onPageFailure: OnPageFailure = async (error, page, read) => {
       if (!snapshots || !worthSnapshot(error, ctx)) return;
       await snapshots
-        .save({ key: ctx.key, attempt: ctx.attempt, error, page })
+        .save({ key: ctx.key, attempt: ctx.attempt, error, page, read: read ?? null })
         .then(() => {
           snapped = true;
         })

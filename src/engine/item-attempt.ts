@@ -7,7 +7,11 @@ import type { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
 import type { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
+import { adaptiveRead } from '../sites/adaptive-read.js';
 import { checkResponseFor } from '../sites/check-response.js';
+import type { HtmlPage } from '../sites/html-page.js';
+import { httpReader } from '../sites/http-reader.js';
+import type { ReadMemory } from '../sites/read-memory.js';
 import type { Job, Site } from '../sites/site.js';
 import { explainFailure, markFileFailure, type SessionLook } from './explain-failure.js';
 import type { OnPageFailure } from './failure-capture.js';
@@ -34,6 +38,8 @@ export interface AttemptDeps {
   login: SingleFlightLogin;
   /** One shared look at the session, before a file's 401/403 can cost a re-login. */
   look: SessionLook;
+  /** Which way each kind of `job.read` works on this site (shared by every item of the machine). */
+  reads: ReadMemory;
 }
 
 /**
@@ -81,14 +87,29 @@ export async function attemptItem<Ref>(
     });
   let processing: Promise<void> | undefined;
   try {
-    await pool.withPage(
-      async (page, slot) => {
+    await pool.withSlot(
+      async (lease) => {
+        const { slot } = lease;
         let holding = true;
+        // The attempt's browser page once it has one: from the start, or (the site's `pageOnDemand`) when asked.
+        let page: Page | null = null;
+        let unblocked = false;
+        // The last page read over HTTP, and the browser page's document at that moment (a later one is newer).
+        let lastRead: { page: HtmlPage; after: unknown } | null = null;
+        const openPage = async (): Promise<Page> => {
+          if (!holding)
+            throw new Error(`${ctx.key}: openPage() after releasePage(): the page went back to the pool`);
+          const opened = await lease.page();
+          if (unblocked) pool.unblock(opened);
+          page = opened;
+          return opened;
+        };
         // After the page is released its slot belongs to another item: stages no longer show there.
         const stage = (name: string) => {
           if (holding) events.emit('task:stage', { key: ctx.key, attempt: ctx.attempt, slot, stage: name });
         };
         stage('start');
+        if (!site.pageOnDemand) await openPage();
         let settleReleased: (entry: Promise<void>) => void = () => {};
         const released = new Promise<void>((resolve, reject) => {
           settleReleased = (entry) => void entry.then(resolve, reject);
@@ -106,7 +127,7 @@ export async function attemptItem<Ref>(
                 events.emit('download:left', { key: ctx.key });
               };
               holding = false;
-              lastUrl = pool.lastDocument(page)?.url();
+              lastUrl = (page && pool.lastDocument(page)?.url()) ?? lastUrl;
               leavePages();
               events.emit('page:released', { key: ctx.key, slot });
               if (over || ctx.abandoned.aborted) leaveOnce();
@@ -122,19 +143,49 @@ export async function attemptItem<Ref>(
           // Never rejects (a site may not await it): a failed entry fails the item's next file, and the race below.
           return entered.catch(() => {});
         };
+        const http = httpReader({
+          site,
+          baseUrl: deps.baseUrl,
+          fetchHtml: (url, options) => store.readHtml(url, options),
+          signal: ctx.signal,
+          // A file's 401/403 later is looked into at the last page the item read.
+          onRead: (read) => {
+            lastUrl = read.url();
+            lastRead = { page: read, after: page && pool.lastDocument(page) };
+          },
+        });
+        const log = (message: string) => events.emit('warning', { message: `${ctx.key}: ${message}` });
         const job: Job<Ref> = {
           ref,
           key: ctx.key,
           baseUrl: deps.baseUrl,
-          page,
+          get page(): Page {
+            if (page) return page;
+            throw new TypeError(
+              `site ${site.name} has pageOnDemand: take the item's page with \`await job.openPage()\` before using \`job.page\``,
+            );
+          },
+          openPage,
+          http,
+          read: adaptiveRead({
+            site,
+            baseUrl: deps.baseUrl,
+            http,
+            openPage,
+            memory: deps.reads,
+            onSwitch: (message) => events.emit('warning', { message }),
+          }),
           signal: ctx.signal,
           attempt: ctx.attempt,
           files: jobFiles,
           releasePage,
-          unblock: () => pool.unblock(page),
+          unblock: () => {
+            unblocked = true;
+            if (page) pool.unblock(page);
+          },
           stage,
-          log: (message) => events.emit('warning', { message: `${ctx.key}: ${message}` }),
-          checkResponse: checkResponseFor(site, page),
+          log,
+          checkResponse: (response, what) => checkResponseFor(site, job.page)(response, what),
         };
         processing = site.process(job);
         // Awaited below, or left behind when the race fails first: either way never an unhandled rejection.
@@ -143,8 +194,12 @@ export async function attemptItem<Ref>(
           await Promise.race([processing, released]);
         } catch (err) {
           const explained = await explain(err, page);
-          // Only while this attempt still holds the page: after releasePage() it shows another item.
-          if (holding) await onPageFailure(explained, page);
+          // Only while this attempt still holds the page: after releasePage() it shows another item. What it read
+          // over HTTP is the page to look at, unless the browser page opened a document since.
+          const read = lastRead as { page: HtmlPage; after: unknown } | null;
+          if (holding && read && (!page || pool.lastDocument(page) === read.after))
+            await onPageFailure(explained, null, { url: read.page.url(), html: read.page.content() });
+          else if (holding && page) await onPageFailure(explained, page);
           throw explained;
         }
       },

@@ -2,7 +2,6 @@
 // A ref that cannot be worked (no usable key, a `--refs` line that is no ref) is recorded and skipped, naming itself
 // and where it came from: one bad ref never stops the run.
 import type { EventEmitter } from 'node:events';
-import type { Response } from 'playwright';
 import type { PagePool } from '../browser/page-pool.js';
 import { describe, SessionExpiredError } from '../errors.js';
 import type { SingleFlightLogin } from '../queue/single-flight-login.js';
@@ -76,18 +75,13 @@ export async function* listWithRelogin<Ref>(
   // A listing started again after a re-login meets its bad refs again: each is reported once.
   const seenBad = new Set<string>();
   const page = await pool.extraPage();
-  // Documents the listing opened (its pages), across restarts; redirects are no page of it.
+  // Documents the listing opened (its pages, in the browser or over HTTP), across restarts; redirects are none.
   let pages = 0;
-  const onResponse = (response: Response) => {
-    try {
-      const status = response.status();
-      const document = response.request().isNavigationRequest() && response.frame() === page.mainFrame();
-      if (document && (status < 300 || status >= 400)) pages += 1;
-    } catch {
-      // A service worker's response has no frame: it is no page of the listing.
-    }
+  let lastPage: string | undefined;
+  const onPage = (url: string) => {
+    pages += 1;
+    lastPage = url;
   };
-  page.on('response', onResponse);
   try {
     for (let fruitless = 0; ; ) {
       // The session the next request of the listing goes out with: logins done before it do not fix its failure.
@@ -95,8 +89,15 @@ export async function* listWithRelogin<Ref>(
       const before = seen.size;
       try {
         const log = (message: string) => events.emit('warning', { message });
-        for await (const ref of listSite(site, { page, signal, baseUrl, log })) {
-          const entry = keyed(site, ref, `the listing page ${page.url()}`);
+        for await (const ref of listSite(site, {
+          page,
+          signal,
+          baseUrl,
+          log,
+          fetchHtml: pool.readHtml,
+          onPage,
+        })) {
+          const entry = keyed(site, ref, `the listing page ${lastPage ?? page.url()}`);
           const id = 'key' in entry ? entry.key : `${entry.bad.where}\n${entry.bad.ref}`;
           const known = 'key' in entry ? seen : seenBad;
           if (known.has(id)) continue;
@@ -115,7 +116,6 @@ export async function* listWithRelogin<Ref>(
       }
     }
   } finally {
-    page.off('response', onResponse);
     await page.close().catch(() => {});
   }
 }

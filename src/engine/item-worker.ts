@@ -20,6 +20,7 @@ import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
 import { poolSession } from '../sessions/saved-session.js';
 import type { SessionSettings } from '../sessions/session-settings.js';
+import { ReadMemory } from '../sites/read-memory.js';
 import type { Credentials, Site } from '../sites/site.js';
 import { SessionLook } from './explain-failure.js';
 import { FailureCapture } from './failure-capture.js';
@@ -211,6 +212,8 @@ async function setUp<Ref>(
     ...(options.proxy ? { proxy: options.proxy } : {}),
   });
   acquired.push(() => store.close());
+  // The listing (an extra page of the pool) reads pages over HTTP the way items do.
+  pool.readHtml = (url, options) => store.readHtml(url, options);
   // The secrets a snapshot must not contain: the password, and every cookie value the context has held
   // (a trace can span a re-login, so the cookies of the session before it count too).
   const cookieValues = new Set<string>();
@@ -244,7 +247,7 @@ async function setUp<Ref>(
     await pool.relogin();
   });
   const look = new SessionLook(pool, site);
-  const deps: AttemptDeps = { pool, downloads, store, events, baseUrl, login, look };
+  const deps: AttemptDeps = { pool, downloads, store, events, baseUrl, login, look, reads: new ReadMemory() };
   return {
     pool,
     downloads,

@@ -1,7 +1,10 @@
 // Calls `site.list` with its context (or the deprecated positional form), and refuses a listing that yields nothing.
 import type { Response } from 'playwright';
 import { NoItemsError } from '../errors.js';
+import { adaptiveRead } from './adaptive-read.js';
 import { checkResponseFor } from './check-response.js';
+import { type FetchHtml, httpReader } from './http-reader.js';
+import { ReadMemory } from './read-memory.js';
 import type { ListContext, Site } from './site.js';
 
 type LegacyList<Ref> = (
@@ -17,14 +20,23 @@ type LegacyList<Ref> = (
  */
 export async function* listSite<Ref>(
   site: Site<Ref>,
-  context: Omit<ListContext, 'checkResponse'>,
+  context: Omit<ListContext, 'checkResponse' | 'http' | 'read'> & {
+    /** How the listing's `http` reads pages (the session's HTTP client); none: `http.html` throws. */
+    fetchHtml: FetchHtml | undefined;
+    /** Told of each page the listing opened or read over HTTP (not a redirect), with its URL. */
+    onPage?: (url: string) => void;
+  },
 ): AsyncGenerator<Ref> {
-  const { page, signal, baseUrl } = context;
+  const { page, signal, baseUrl, fetchHtml, onPage, ...rest } = context;
   let last: { url: string; status: number } | undefined;
+  const opened = (url: string, status: number) => {
+    last = { url, status };
+    if (status < 300 || status >= 400) onPage?.(url);
+  };
   const onResponse = (response: Response) => {
     try {
       if (response.request().isNavigationRequest() && response.frame() === page.mainFrame()) {
-        last = { url: response.url(), status: response.status() };
+        opened(response.url(), response.status());
       }
     } catch {
       // A service worker's response has no frame: it is no page of the listing.
@@ -32,8 +44,31 @@ export async function* listSite<Ref>(
   };
   page.on('response', onResponse);
   const check = checkResponseFor(site, page);
+  const http = httpReader({
+    site,
+    baseUrl,
+    signal,
+    onRead: (read) => opened(read.url(), read.status),
+    fetchHtml:
+      fetchHtml ??
+      (async () => {
+        throw new Error('this listing has no HTTP session to read pages with');
+      }),
+  });
   const ctx: ListContext = {
-    ...context,
+    ...rest,
+    page,
+    signal,
+    baseUrl,
+    http,
+    read: adaptiveRead({
+      site,
+      baseUrl,
+      http,
+      openPage: async () => page,
+      memory: new ReadMemory(),
+      onSwitch: context.log,
+    }),
     checkResponse: (response, what) =>
       check(response, what ?? `the listing page ${response?.url() ?? page.url()}`),
   };

@@ -2,7 +2,10 @@
 import type { Page } from 'playwright';
 import { LoginError } from '../errors.js';
 import type { Files, SavedFile } from '../files/types.js';
+import type { Read } from './adaptive-read.js';
 import type { BoundCheckResponse } from './check-response.js';
+import type { HtmlPage } from './html-page.js';
+import type { HttpReader } from './http-reader.js';
 
 export interface Credentials {
   username: string;
@@ -17,8 +20,20 @@ export interface Job<Ref> {
   key: string;
   /** The portal's base URL (`--base-url`), without a trailing slash. */
   baseUrl: string;
-  /** A logged-in page from the pool; leave it on any URL, the pool resets it. */
+  /**
+   * A logged-in page from the pool; leave it on any URL, the pool resets it. With the site's `pageOnDemand`, only
+   * after `await openPage()` (before, reading it throws).
+   */
   page: Page;
+  /** The item's page: `page` itself, or with the site's `pageOnDemand` taken from the pool now (once). */
+  openPage(): Promise<Page>;
+  /** Pages read over HTTP in the browser's session, parsed, no browser page needed: `await http.html(url)`. */
+  http: HttpReader;
+  /**
+   * What `extract` finds in the page at `url`: over HTTP when the server's HTML has it, else on the browser page
+   * once its scripts ran; each kind of read learns which way to start with. Null when neither had it.
+   */
+  read: Read;
   /** Aborted at the task's deadline or on shutdown: pass it on, check it between steps. */
   signal: AbortSignal;
   /** 1 for the first try. */
@@ -45,6 +60,10 @@ export interface ListContext {
   /** The portal's base URL (`--base-url`), without a trailing slash. */
   baseUrl: string;
   page: Page;
+  /** Listing pages read over HTTP in the same session, as `job.http`. */
+  http: HttpReader;
+  /** As `job.read`; its browser page is the listing's `page`. */
+  read: Read;
   /** Aborted on shutdown: check it between pages of the listing. */
   signal: AbortSignal;
   log(message: string): void;
@@ -75,6 +94,18 @@ export interface Site<Ref = unknown> {
   process(job: Job<Ref>): Promise<void>;
   /** True when the page shows the portal has logged us out (a login form, a redirect). */
   loggedOut?(page: Page): Promise<boolean>;
+  /**
+   * `loggedOut` for a page read over HTTP (`http.html`, `read`). Without it, `loggedOut` itself is run on the
+   * HtmlPage, which has a page's `url()`, `title()`, `content()` and `evaluate()`; a `loggedOut` that needs more
+   * (a locator) must have this.
+   */
+  loggedOutHtml?(page: HtmlPage): boolean | Promise<boolean>;
+  /**
+   * Items start without a browser page: `job.http`/`job.read` need none, and `await job.openPage()` (or a read that
+   * falls back to the page) takes one from the pool when needed. For portals whose pages mostly read over HTTP:
+   * a page is what costs on a heavy portal. @default false (each item holds a page from its start)
+   */
+  pageOnDemand?: boolean;
   /** Parse one ref from `--refs` (a JSONL value or a CSV row as an object). Default: the value as is. */
   parseRef?(value: unknown): Ref;
 }
@@ -105,4 +136,4 @@ export function defineSite<Ref>(site: Site<Ref>): Site<Ref> {
   return site;
 }
 
-export type { Files, SavedFile };
+export type { Files, HtmlPage, HttpReader, Read, SavedFile };
