@@ -1,6 +1,6 @@
 // The demo portal's trading cards: rendered from their page to PNG, or fetched as the portal's own PNG.
 import { defineSite } from '../index.js';
-import { demoLoggedOut, demoLogin, nextPage } from './demo-portal-login.js';
+import { demoLoggedOut, demoLogin } from './demo-portal-login.js';
 
 export interface CardRef {
   id: string;
@@ -15,18 +15,21 @@ export default defineSite<CardRef>({
   loggedOut: demoLoggedOut,
   // Where `pagepool login --headed` opens the portal for a person.
   loginUrl: 'login',
+  // A card fetched as the portal's PNG needs no browser page; one rendered to an image takes it (`openPage`).
+  pageOnDemand: true,
 
-  async *list({ page, signal, baseUrl, checkResponse }) {
+  async *list({ http, signal, baseUrl }) {
     let next: string | null = `${baseUrl}/cards?page=1`;
     while (next) {
       signal.throwIfAborted();
-      await checkResponse(await page.goto(next, { waitUntil: 'domcontentloaded' }));
-      const ids = await page
-        .locator('a[href*="/card/"]')
-        .evaluateAll((links) => links.map((a) => (a as HTMLAnchorElement).pathname.split('/').pop() ?? ''));
-      // Read now, while this page is loaded; a missing link is the last page, a failed read is an error.
-      next = await nextPage(page);
-      for (const id of ids) if (id && !id.endsWith('.png')) yield { id };
+      // The listing is read over HTTP: its links are in the server's HTML.
+      const page = await http.html(next);
+      for (const link of page.querySelectorAll('a[href*="/card/"]')) {
+        const id = new URL(page.resolve(link.getAttribute('href') ?? '')).pathname.split('/').pop() ?? '';
+        if (id && !id.endsWith('.png')) yield { id };
+      }
+      // A missing link is the last page.
+      next = page.link('a[rel=next]');
     }
   },
 
@@ -36,7 +39,7 @@ export default defineSite<CardRef>({
     return ref as CardRef;
   },
 
-  async process({ ref, key, page, baseUrl, files, stage, unblock, releasePage, checkResponse }) {
+  async process({ ref, key, openPage, baseUrl, files, stage, unblock, releasePage, checkResponse }) {
     if (ref.via === 'fetch') {
       await releasePage();
       stage('download');
@@ -47,6 +50,7 @@ export default defineSite<CardRef>({
       return;
     }
     stage('render');
+    const page = await openPage();
     unblock();
     const url = `${baseUrl}/card/${encodeURIComponent(ref.id)}`;
     await checkResponse(await page.goto(url, { waitUntil: 'load' }), `card ${ref.id}`);

@@ -62,13 +62,3 @@ export async function demoLoggedOut(page: Page): Promise<boolean> {
 export function relativeTo(baseUrl: string, href: string): string {
   return href.startsWith(`${baseUrl}/`) ? href.slice(baseUrl.length + 1) : href;
 }
-
-/**
- * The URL of the listing's next page (`a[rel=next]`), or null on the last page. It does not wait for the link:
- * the page has loaded, and an error must not read as "no more pages" (that would end the listing early, silently).
- */
-export async function nextPage(page: Page): Promise<string | null> {
-  return page
-    .locator('a[rel=next]')
-    .evaluateAll((links) => (links[0] as HTMLAnchorElement | undefined)?.href ?? null);
-}

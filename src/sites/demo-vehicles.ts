@@ -1,6 +1,6 @@
 // The demo portal's vehicles: each has a window-sticker PDF behind its detail page. Written with the public API only.
-import { defineSite } from '../index.js';
-import { demoLoggedOut, demoLogin, nextPage, relativeTo } from './demo-portal-login.js';
+import { defineSite, PermanentError } from '../index.js';
+import { demoLoggedOut, demoLogin, relativeTo } from './demo-portal-login.js';
 
 export interface VehicleRef {
   stock: string;
@@ -20,22 +20,24 @@ export default defineSite<VehicleRef>({
   loggedOut: demoLoggedOut,
   // Where `pagepool login --headed` opens the portal for a person.
   loginUrl: 'login',
+  // The portal renders its pages on the server: an item reads its page over HTTP and takes a browser page only
+  // when that page builds its link in a script (DEMO_SCRIPT_LINK_EVERY) or the PDF comes by the browser's download.
+  pageOnDemand: true,
 
-  async *list({ page, signal, baseUrl, checkResponse }) {
+  async *list({ http, signal, baseUrl }) {
     let next: string | null = `${baseUrl}/inventory?page=1`;
     while (next) {
       signal.throwIfAborted();
-      // Named by its URL (checkResponse's default in a listing): a refused page says which one.
-      await checkResponse(await page.goto(next, { waitUntil: 'domcontentloaded' }));
-      const rows = await page.locator('tr[data-stock]').evaluateAll((trs) =>
-        trs.map((tr) => ({
-          stock: (tr as HTMLElement).dataset.stock ?? '',
-          url: tr.querySelector('a')?.href,
-        })),
-      );
-      // Read now, while this page is loaded; a missing link is the last page, a failed read is an error.
-      next = await nextPage(page);
-      for (const { stock, url } of rows) yield url ? { stock, url: relativeTo(baseUrl, url) } : { stock };
+      // Over HTTP: no page load, no script; a refused or logged-out page throws as a page would.
+      const page = await http.html(next);
+      const rows = page.querySelectorAll<HTMLElement>('tr[data-stock]');
+      for (const row of rows) {
+        const stock = row.dataset.stock ?? '';
+        const href = row.querySelector('a')?.getAttribute('href');
+        yield href ? { stock, url: relativeTo(baseUrl, page.resolve(href)) } : { stock };
+      }
+      // A missing link is the last page.
+      next = page.link('a[rel=next]');
     }
   },
 
@@ -45,26 +47,20 @@ export default defineSite<VehicleRef>({
     return ref as VehicleRef;
   },
 
-  async process({ ref, page, baseUrl, files, stage, releasePage, checkResponse }) {
-    if (ref.url) {
-      stage('detail');
-      const url = new URL(ref.url, `${baseUrl}/`).href;
-      await checkResponse(await page.goto(url, { waitUntil: 'domcontentloaded' }), `vehicle ${ref.stock}`);
-    } else {
+  async process({ ref, baseUrl, http, read, openPage, files, stage, releasePage, checkResponse }) {
+    let url = ref.url;
+    if (!url) {
       stage('search');
-      const search = `${baseUrl}/inventory?q=${encodeURIComponent(ref.stock)}`;
-      await checkResponse(await page.goto(search, { waitUntil: 'domcontentloaded' }), 'the search');
-      const link = page.locator(`tr[data-stock="${ref.stock}"] a`).first();
-      if ((await link.count()) === 0) throw new Error(`no vehicle ${ref.stock} in the inventory`);
-      stage('detail');
-      const [response] = await Promise.all([
-        page.waitForNavigation({ waitUntil: 'domcontentloaded' }),
-        link.click(),
-      ]);
-      await checkResponse(response, `vehicle ${ref.stock}`);
+      const search = await http.html(`inventory?q=${encodeURIComponent(ref.stock)}`, { what: 'the search' });
+      url = search.link(`tr[data-stock="${ref.stock}"] a`) ?? undefined;
+      if (!url) throw new PermanentError(`no vehicle ${ref.stock} in the inventory`);
     }
-    stage('download');
+    stage('detail');
     if (ref.via === 'download') {
+      const page = await openPage();
+      const detail = new URL(url, `${baseUrl}/`).href;
+      await checkResponse(await page.goto(detail, { waitUntil: 'domcontentloaded' }), `vehicle ${ref.stock}`);
+      stage('download');
       const [download] = await Promise.all([
         page.waitForEvent('download'),
         page.locator('#download-sticker').click(),
@@ -72,12 +68,10 @@ export default defineSite<VehicleRef>({
       await files.fromDownload(download, { kind: 'pdf' });
       return;
     }
-    // Read with one page.evaluate, not a locator: the first locator call on a new document makes Playwright inject
-    // its selector engine there, which doubled the CPU of a detail page (scripts/nav-cost.ts).
-    const href = await page.evaluate(
-      () => document.querySelector<HTMLAnchorElement>('#download-sticker')?.href ?? null,
-    );
-    if (!href) throw new Error(`vehicle ${ref.stock}: its page has no window-sticker link`);
+    // Over HTTP while the server's HTML has the link, else on the browser page once its script added it.
+    const href = await read(url, (page) => page.link('#download-sticker'), { what: `vehicle ${ref.stock}` });
+    if (!href) throw new PermanentError(`vehicle ${ref.stock}: its page has no window-sticker link`);
+    stage('download');
     await releasePage();
     // Named by the item, not by the URL's `sticker.pdf` that every vehicle shares: a `.part` left by a killed
     // run then has a name only this vehicle uses, so its next attempt resumes it instead of leaving it behind.

@@ -43,8 +43,11 @@ afterAll(async () => {
 });
 
 /** The first stock whose faults, drawn the way the portal draws them, follow `pattern` per request. */
-function stockWhere(pattern: (fails: (kind: 'detail' | 'sticker', n: number) => boolean) => boolean): string {
-  for (let i = 1; i <= 40; i++) {
+function stockWhere(
+  pattern: (fails: (kind: 'detail' | 'sticker', n: number) => boolean) => boolean,
+  after = 0,
+): string {
+  for (let i = after + 1; i <= 40; i++) {
     const stock = `S${String(i).padStart(5, '0')}`;
     if (pattern((kind, n) => faultDraw(SEED, kind, stock, n) < RATE)) return stock;
   }
@@ -74,11 +77,20 @@ async function open(
 
 const ref = (stock: string): VehicleRef => ({ stock, url: `${portal.url}/vehicle/${stock}` });
 
+/** The demo adapter with its reads made on the browser page (scripts run), not over HTTP. */
+const onThePage = defineSite<VehicleRef>({
+  ...demoVehicles,
+  process(job) {
+    const read: typeof job.read = (url, extract, options) => job.read(url, extract, { ...options, via: 'page' });
+    return demoVehicles.process(Object.assign(Object.create(job) as typeof job, { read }));
+  },
+});
+
 describe('failure snapshots from the item worker', () => {
   it('a failed attempt leaves screenshot, HTML, error and a scrubbed trace; the later success removes them', async () => {
     const stock = stockWhere((fails) => fails('detail', 0) && !fails('detail', 1) && !fails('sticker', 0));
     const out = await tempDir();
-    const worker = await open(out, true);
+    const worker = await open(out, true, onThePage);
     const folder = path.join(out, '.pagepool', 'failures', stock);
     try {
       await expect(worker.work(ref(stock), ctx(stock, 1))).rejects.toThrow(/HTTP 500/);
@@ -111,6 +123,31 @@ describe('failure snapshots from the item worker', () => {
     }
   });
 
+  it('a page read over HTTP that failed is kept as page.html, with no screenshot; the later success removes it', async () => {
+    // Another stock than the test above's: the portal counts each stock's requests.
+    const first = stockWhere((fails) => fails('detail', 0) && !fails('detail', 1) && !fails('sticker', 0));
+    const stock = stockWhere(
+      (fails) => fails('detail', 0) && !fails('detail', 1) && !fails('sticker', 0),
+      Number(first.slice(1)),
+    );
+    const out = await tempDir();
+    const worker = await open(out, false);
+    const folder = path.join(out, '.pagepool', 'failures', stock);
+    try {
+      await expect(worker.work(ref(stock), ctx(stock, 1))).rejects.toThrow(/HTTP 500/);
+      expect((await readdir(folder)).sort()).toEqual(['error.txt', 'page.html']);
+      expect(await readFile(path.join(folder, 'page.html'), 'utf8')).toContain('Server error');
+      const text = await readFile(path.join(folder, 'error.txt'), 'utf8');
+      expect(text).toMatch(new RegExp(`url: ${portal.url}/vehicle/${stock}\\n`));
+      expect(text).toContain('read over HTTP');
+      const files = await worker.work(ref(stock), ctx(stock, 2));
+      expect(files.map((f) => f.path)).toEqual([`demo/${stock}-window-sticker.pdf`]);
+      await expect(readdir(folder)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('a failure after the page was given back writes error.txt only; a 404 is snapshotted as permanent', async () => {
     const out = await tempDir();
     // A download that fails after releasePage(): the page belongs to another item by then.
@@ -118,7 +155,7 @@ describe('failure snapshots from the item worker', () => {
       ...demoVehicles,
       async process(job) {
         if (!job.ref.stock.startsWith('LATE')) return demoVehicles.process(job);
-        await job.page.goto(`${job.baseUrl}/inventory`);
+        await (await job.openPage()).goto(`${job.baseUrl}/inventory`);
         job.releasePage();
         throw new Error('the download broke after the page was released');
       },
