@@ -17,6 +17,8 @@ export interface SavedFile {
    * nothing written), `updated` (other bytes replaced it), `added` (the item had no such file before).
    */
   change?: FileChange;
+  /** An `updated` file whose previous version `--keep-versions` kept: that version, under its own name. */
+  kept?: SavedFile;
 }
 
 /** Where a fetched file came from: the adapter's URL (before redirects) and the server's validators. */
@@ -29,6 +31,15 @@ export interface HttpSource {
 }
 
 export type FileChange = 'added' | 'updated' | 'unchanged';
+
+/**
+ * A file an earlier run recorded for the item (the checkpoint's record, path relative to the folder the item's
+ * files go to), which a refresh compares against: `object`/`etag` once it was uploaded.
+ */
+export interface PreviousFile extends SavedFile {
+  object?: string;
+  etag?: string;
+}
 
 export interface FileOptions {
   /** File name wanted (sanitised). Default: from Content-Disposition, else the URL's last segment. */
