@@ -69,7 +69,7 @@ function applyParsed(state: CheckpointState, line: ParsedLine, loc: number, keep
   else if (line.kind === KIND_DONE) {
     const upload =
       line.fileCount === 0 ? NO_FILES : line.uploadedCount === line.fileCount ? ALL_UPLOADED : NOT_UPLOADED;
-    const keep = keepFiles || (state.keepNotUploaded && upload === NOT_UPLOADED);
+    const keep = keepFiles || state.keepsFiles(line.at, upload);
     if (keep && line.files === null) return false;
     state.done(line.key, line.attempt, line.at, line.bytes, loc, keep ? line.files : null, upload);
   } else {
@@ -100,9 +100,9 @@ async function loadSnapshot(
   fs: CheckpointFs,
   path: string,
   keepFiles: boolean,
-  keepNotUploaded: boolean,
+  keeps: Keeps,
 ): Promise<{ state: CheckpointState; createdAt: string | null }> {
-  let state = newState(keepNotUploaded);
+  let state = newState(keeps);
   let createdAt: string | null = null;
   let ended = false;
   let foreign = false;
@@ -167,7 +167,7 @@ async function loadSnapshot(
     // Not our line layout (hand-edited, pretty-printed): parse the whole text; the files stay in memory.
     const chunks: Buffer[] = [];
     for await (const chunk of fs.read(path)) chunks.push(Buffer.from(chunk));
-    state = newState(keepNotUploaded);
+    state = newState(keeps);
     const doc = parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> | undefined;
     if (!doc || typeof doc.items !== 'object' || doc.items === null) {
       throw corruptSnapshot(path, 1, 'not a checkpoint snapshot');
@@ -192,9 +192,16 @@ function touchHeader(state: CheckpointState, header: { createdAt?: unknown; upda
   if (typeof header.updatedAt === 'string') state.touch(header.updatedAt);
 }
 
-function newState(keepNotUploaded: boolean): CheckpointState {
+/** Which done items keep their files in memory besides those asked for (see CheckpointState). */
+interface Keeps {
+  keepNotUploaded: boolean;
+  staleBefore: string | null;
+}
+
+function newState(keeps: Keeps): CheckpointState {
   const state = new CheckpointState();
-  state.keepNotUploaded = keepNotUploaded;
+  state.keepNotUploaded = keeps.keepNotUploaded;
+  state.staleBefore = keeps.staleBefore;
   return state;
 }
 
@@ -203,6 +210,8 @@ export interface LoadOptions {
   keepFiles?: boolean;
   /** Keep in memory the files of done items not all uploaded, so a run that uploads can finish them. */
   keepNotUploaded?: boolean;
+  /** Done items recorded before this ISO time are stale: their files stay in memory (see CheckpointState). */
+  staleBefore?: string | null;
   onWarning?: (message: string) => void;
 }
 
@@ -214,12 +223,10 @@ export async function loadCheckpoint(
   options: LoadOptions = {},
 ): Promise<LoadedCheckpoint> {
   const keepFiles = options.keepFiles ?? false;
-  const { state, createdAt } = await loadSnapshot(
-    fs,
-    snapshotPath,
-    keepFiles,
-    options.keepNotUploaded ?? false,
-  );
+  const { state, createdAt } = await loadSnapshot(fs, snapshotPath, keepFiles, {
+    keepNotUploaded: options.keepNotUploaded ?? false,
+    staleBefore: options.staleBefore ?? null,
+  });
   // A bad line is only corrupt if another line follows it; a bad last line is a torn append.
   let bad: { line: number; why: string; offset: number } | null = null;
   const line = new ParsedLine();

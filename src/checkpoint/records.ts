@@ -6,7 +6,6 @@ import {
   DONE,
   FAILED,
   type ItemRecord,
-  NOT_UPLOADED,
   SAVED,
   sumBytes,
   uploadStateOf,
@@ -137,7 +136,10 @@ export function applyJournalEvent(
   }
 }
 
-/** A done record; its files stay in memory when asked, or when they are not all uploaded and the run uploads. */
+/**
+ * A done record; its files stay in memory when asked, when they are not all uploaded and the run uploads, or when
+ * the item is stale (a refresh compares against them).
+ */
 function doneOf(
   state: CheckpointState,
   key: string,
@@ -148,7 +150,7 @@ function doneOf(
   keepFiles: boolean,
 ): void {
   const upload = uploadStateOf(files);
-  const keep = keepFiles || (state.keepNotUploaded && upload === NOT_UPLOADED);
+  const keep = keepFiles || state.keepsFiles(at, upload);
   state.done(key, attempt, at, sumBytes(files), loc, keep ? files : null, upload);
 }
 
