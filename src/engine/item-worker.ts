@@ -12,7 +12,7 @@ import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { classify, describe } from '../errors.js';
 import { captureBrowserHeaders } from '../files/browser-headers.js';
 import { FileStore } from '../files/file-store.js';
-import type { Files, SavedFile } from '../files/types.js';
+import type { Files, PreviousFile, SavedFile } from '../files/types.js';
 import { proxySecrets } from '../proxy/proxy-settings.js';
 import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
 import { SingleFlightLogin } from '../queue/single-flight-login.js';
@@ -22,6 +22,7 @@ import type { SessionSettings } from '../sessions/session-settings.js';
 import { checkResponseFor } from '../sites/check-response.js';
 import type { Credentials, Job, Site } from '../sites/site.js';
 import { explainFailure, markFileFailure, SessionLook } from './explain-failure.js';
+import { inOutFolder, inSiteFolder } from './refresh-files.js';
 import { PageGate, Stage } from './stage.js';
 
 /** Items in the download stage by default: twice the pages (swept at 8 pages: README, "Speed and benchmarks"). */
@@ -37,6 +38,8 @@ export interface AttemptContext {
   signal: AbortSignal;
   /** Aborted when the queue gives up on this attempt: its page is poisoned. */
   abandoned: AbortSignal;
+  /** A refresh: the files an earlier run recorded for the item (paths from `out`), each file compared with its own. */
+  previous?: readonly PreviousFile[] | null;
 }
 
 /** With the saved session (`sessionFile`, `freshSession`) and the proxy of SessionSettings. */
@@ -92,6 +95,8 @@ export interface ItemWorkerOptions<Ref> extends SessionSettings {
    * @default false
    */
   trace?: boolean;
+  /** A refresh that replaces a file keeps the version there beside it as `NAME.<saved at>.EXT`. @default false */
+  keepVersions?: boolean;
 }
 
 export interface ItemWorker<Ref> {
@@ -178,6 +183,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     ...(options.proxy ? { proxy: options.proxy } : {}),
     // Names other keys already own (from earlier runs) stay theirs, whatever order this run goes in.
     claims: await readManifestClaims(path.join(options.out, 'manifest.jsonl'), options.out),
+    keepVersions: options.keepVersions ?? false,
   });
   // The secrets a snapshot must not contain: the password, and every cookie value the context has held
   // (a trace can span a re-login, so the cookies of the session before it count too).
@@ -316,11 +322,14 @@ async function attemptItem<Ref>(
     // A file started after releasePage() is a download: it waits for its room in the stage.
     if (entered) await entered;
   };
-  const jobFiles = collecting(store.forJob({ key: ctx.key, signal: ctx.signal }), before, (inSite) => {
+  const previous = ctx.previous ? inSiteFolder(site.name, ctx.previous) : null;
+  const forJob = store.forJob({ key: ctx.key, signal: ctx.signal, previous });
+  const jobFiles = collecting(forJob, before, (inSite) => {
     // The store works inside <out>/<site>; the checkpoint and the manifest name files from <out>.
-    const file = { ...inSite, path: `${site.name}/${inSite.path}` };
+    const file = inOutFolder(site.name, inSite);
     saved.push(file);
-    events.emit('file:saved', { key: ctx.key, path: file.path, bytes: file.bytes });
+    const change = file.change ? { change: file.change } : {};
+    events.emit('file:saved', { key: ctx.key, path: file.path, bytes: file.bytes, ...change });
     return file;
   });
   // What the portal says about a failure is read before the queue acts on it (explain-failure.ts).
