@@ -22,7 +22,7 @@ import type { SessionSettings } from '../sessions/session-settings.js';
 import { checkResponseFor } from '../sites/check-response.js';
 import type { Credentials, Job, Site } from '../sites/site.js';
 import { explainFailure, markFileFailure, SessionLook } from './explain-failure.js';
-import { inOutFolder, inSiteFolder } from './refresh-files.js';
+import { attemptWithRefresh, inOutFolder, inSiteFolder } from './refresh-files.js';
 import { PageGate, Stage } from './stage.js';
 
 /** Items in the download stage by default: twice the pages (swept at 8 pages: README, "Speed and benchmarks"). */
@@ -221,10 +221,11 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     pool,
     downloads,
     pages,
-    work: (ref, ctx) => {
-      const leavePages = pages.take();
-      return processItem(site, ref, ctx, deps, leavePages).finally(leavePages);
-    },
+    // A refresh of a site with stable file URLs asks them first, without a page (refresh-files.ts).
+    work: (ref, ctx) =>
+      attemptWithRefresh(site, ctx, { store, events, pages, downloads }, (leavePages) =>
+        processItem(site, ref, ctx, deps, leavePages),
+      ),
     login,
     async close() {
       await trace?.stop();

@@ -65,14 +65,16 @@ export class JobFiles implements Files {
     // The `.part` must be named before the response (a resume needs it), so it uses the name known
     // now; Content-Disposition may still give the final file a better one.
     const partName = this.#claim(options.name ?? nameFromUrl(url), kind);
-    // A refresh asks with the recorded validators of the file this URL (or this name) gave before.
+    // A refresh compares with the file this URL (or this name) gave before, and asks with its validators when it
+    // came from this very URL: an ETag names a version of one resource, not of any other.
     const before = this.#before(partName, url);
+    const asked = before?.http?.url === url ? before : undefined;
     const once = () =>
       pRetry(
         () =>
           this.#locked(partName, async (partPath) => {
-            const held = before && resolveInside(store.outDir, before.path);
-            const conditional = held === undefined ? undefined : await askWith(before, held);
+            const held = asked && resolveInside(store.outDir, asked.path);
+            const conditional = held === undefined ? undefined : await askWith(asked, held);
             const result = await downloadToPart({
               conditional,
               url,

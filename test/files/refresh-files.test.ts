@@ -12,7 +12,7 @@ import type { FileStore } from '../../src/files/file-store.js';
 import { versionName, versionStamp } from '../../src/files/file-versions.js';
 import type { PreviousFile, SavedFile } from '../../src/files/types.js';
 import { signIn } from '../demo/portal-client.js';
-import { makeStore, removeTempDirs, sha256, tempDir } from './helpers.js';
+import { makeStore, removeTempDirs, sha256, startServer, tempDir } from './helpers.js';
 
 let portal: Portal;
 let cookie: string;
@@ -141,6 +141,28 @@ describe('files.fetch in a refresh', () => {
     expect(again.change).toBe('unchanged');
     expect((await readFile(path.join(dir, nameOf(v11.stock)))).equals(stickerPdf(v11))).toBe(true);
     await files.close();
+  });
+
+  it('validators go only to the URL they came from: a file that moved is fetched whole and compared by sha256', async () => {
+    const body = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(500, 7)]);
+    const server = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/pdf', etag: '"1"' }).end(body);
+    });
+    const dir = await tempDir();
+    const files = makeStore(dir);
+    const job = (previous: PreviousFile[] | null) =>
+      files.forJob({ key: 'K', signal: new AbortController().signal, previous });
+    const first = await job(null).fetch(`${server.origin}/a/doc.pdf`, { name: 'doc.pdf', kind: 'pdf' });
+    const moved = await job([first]).fetch(`${server.origin}/b/doc.pdf`, { name: 'doc.pdf', kind: 'pdf' });
+    expect(server.requests[1]!.headers['if-none-match']).toBeUndefined();
+    expect(moved).toMatchObject({
+      change: 'unchanged',
+      http: { url: `${server.origin}/b/doc.pdf`, etag: '"1"' },
+    });
+    await job([moved]).fetch(`${server.origin}/b/doc.pdf`, { name: 'doc.pdf', kind: 'pdf' });
+    expect(server.requests[2]!.headers['if-none-match']).toBe('"1"');
+    await files.close();
+    await server.close();
   });
 
   it('a file the item did not have before is `added`', async () => {
