@@ -124,6 +124,7 @@ async function enqueue(
     source: limitSource(source, { skip: () => false, max: config.max, events }),
     retries: config.retries,
     retryFailed: config.retryFailed,
+    refreshAfterMs: config.refreshAfter,
     signal,
   });
   await lock.release();
@@ -181,6 +182,7 @@ async function work(
         }),
         retries: config.retries,
         retryFailed: config.retryFailed,
+        refreshAfterMs: config.refreshAfter,
         signal,
       }).then(
         async (counts) => {
@@ -221,7 +223,8 @@ function listingEvents(onBadRef: (bad: RunEvents['ref:bad'][0]) => void): EventE
 function describeCounts(c: EnqueueCounts, url: string, name: string): string {
   return (
     `Queued ${c.added} new items on ${redactUrl(url)} (queue ${name}): ` +
-    `${c.done} already done, ${c.queued} already queued, ${c.requeued} failed ones queued again, ` +
+    `${c.done} already done, ${c.refreshed > 0 ? `${c.refreshed} done ones queued again for a refresh, ` : ''}` +
+    `${c.queued} already queued, ${c.requeued} failed ones queued again, ` +
     `${c.failed} failed permanently (kept; --retry-failed queues them)`
   );
 }

@@ -1,6 +1,7 @@
 // How pagepool's settings map onto BullMQ: queue name and prefix, job ids, attempts, backoff, locks, limiter.
 import os from 'node:os';
 import type { Job, WorkerOptions } from 'bullmq';
+import type { RecordedFile } from '../checkpoint/recorded-file.js';
 import { ConfigError } from '../errors.js';
 import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
 import { backoffDelay } from '../queue/backoff-delay.js';
@@ -12,11 +13,16 @@ export const FLEET_PREFIX = 'pagepool';
 /** The custom BullMQ backoff type every pagepool job carries; workers map it to the queue's backoff. */
 export const BACKOFF_TYPE = 'pagepool';
 
-/** What one job carries: the checkpoint key and the adapter's ref; `failure` is written on a final failure. */
+/**
+ * What one job carries: the checkpoint key and the adapter's ref; `failure` is written on a final failure;
+ * `previous`, when `enqueue --refresh-after` queued a completed job again, the files it completed with (its
+ * validators, its objects), which the refresh compares each file with.
+ */
 export interface FleetJobData<Ref = unknown> {
   key: string;
   ref: Ref;
   failure?: FleetFailure;
+  previous?: FleetResult['files'];
 }
 
 /** A final failure, as the checkpoint file records it. */
@@ -30,8 +36,11 @@ export interface FleetFailure {
 
 /** A completed job's return value: the checkpoint's "done" record. */
 export interface FleetResult {
-  /** Each file with its object (`s3://BUCKET/KEY`) and ETag when the machine uploads. */
-  files: Array<{ path: string; bytes: number; sha256: string; object?: string; etag?: string }>;
+  /**
+   * Each file with its object (`s3://BUCKET/KEY`) and ETag when the machine uploads, where it was fetched from with
+   * the server's validators (`http`), and in a refresh how it compared (`change`).
+   */
+  files: RecordedFile[];
   machine: string;
   attempt: number;
   ms: number;

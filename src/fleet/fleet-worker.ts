@@ -317,6 +317,8 @@ export class FleetWorker<Ref> {
           attempt,
           signal: timer.controller.signal,
           abandoned: timer.abandonController.signal,
+          // Queued again by `enqueue --refresh-after`: a refresh against the files it completed with.
+          previous: job.data.previous ?? null,
         };
         abandoned.catch(() => {});
         const files = await Promise.race([this.#work.work(ref, ctx), abandoned]);
@@ -546,8 +548,12 @@ export async function openJobs<Ref>(queue: Queue<FleetJobData<Ref>, FleetResult>
 }
 
 function toRecord(file: RecordedFile): RecordedFile {
-  const { path, bytes, sha256, object, etag } = file;
-  return object !== undefined && etag !== undefined
-    ? { path, bytes, sha256, object, etag }
-    : { path, bytes, sha256 };
+  const { path, bytes, sha256, object, etag, http, change } = file;
+  const record: RecordedFile =
+    object !== undefined && etag !== undefined
+      ? { path, bytes, sha256, object, etag }
+      : { path, bytes, sha256 };
+  if (http !== undefined) record.http = http;
+  if (change !== undefined) record.change = change;
+  return record;
 }
