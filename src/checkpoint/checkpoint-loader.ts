@@ -63,15 +63,22 @@ function corruptSnapshot(snapshot: string, line: number, why: string): Checkpoin
  * Applies a line the fast parser recognised; it is valid by construction. Returns false when the line must be
  * parsed again with its files kept (a done item not all uploaded, when the run uploads).
  */
-function applyParsed(state: CheckpointState, line: ParsedLine, loc: number, keepFiles: boolean): boolean {
+function applyParsed(
+  state: CheckpointState,
+  line: ParsedLine,
+  loc: number,
+  keepFiles: boolean,
+  buf: Buffer,
+): boolean {
   if (line.kind === KIND_STARTED) state.started(line.key, line.attempt, line.at);
   else if (line.kind === KIND_SAVED) state.saved(line.key, line.attempt, line.at, line.files ?? []);
   else if (line.kind === KIND_DONE) {
     const upload =
       line.fileCount === 0 ? NO_FILES : line.uploadedCount === line.fileCount ? ALL_UPLOADED : NOT_UPLOADED;
-    const keep = keepFiles || state.keepsFiles(line.at, upload);
+    const keep = keepFiles || (state.keepNotUploaded && upload === NOT_UPLOADED);
     if (keep && line.files === null) return false;
     state.done(line.key, line.attempt, line.at, line.bytes, loc, keep ? line.files : null, upload);
+    state.noteDone(line.key, line.at, () => buf.toString('utf8', line.filesStart, line.filesEnd));
   } else {
     const failure: { reason: string; code?: string; permanent: boolean } = {
       reason: line.reason,
@@ -111,9 +118,9 @@ async function loadSnapshot(
   const scan = await scanLines(fs, path, (buf, start, end, lineNo) => {
     if (error || foreign) return;
     if (lineNo > 0 && !ended && parseSnapshotLine(buf, start, end, line, keepFiles)) {
-      if (applyParsed(state, line, snapshotLoc(lineNo), keepFiles)) return;
+      if (applyParsed(state, line, snapshotLoc(lineNo), keepFiles, buf)) return;
       parseSnapshotLine(buf, start, end, line, true);
-      applyParsed(state, line, snapshotLoc(lineNo), keepFiles);
+      applyParsed(state, line, snapshotLoc(lineNo), keepFiles, buf);
       return;
     }
     const text = buf.toString('utf8', start, end);
@@ -233,9 +240,9 @@ export async function loadCheckpoint(
   const scan = await scanLines(fs, journalPath, (buf, start, end, lineNo, offset) => {
     if (bad) throw corruptJournal(journalPath, snapshotPath, bad.line, bad.why);
     if (parseJournalLine(buf, start, end, line, keepFiles)) {
-      if (applyParsed(state, line, journalLoc(lineNo), keepFiles)) return;
+      if (applyParsed(state, line, journalLoc(lineNo), keepFiles, buf)) return;
       parseJournalLine(buf, start, end, line, true);
-      applyParsed(state, line, journalLoc(lineNo), keepFiles);
+      applyParsed(state, line, journalLoc(lineNo), keepFiles, buf);
       return;
     }
     const ev = start === end ? undefined : parse(buf.toString('utf8', start, end));

@@ -119,9 +119,15 @@ export class CheckpointState {
   lastUpdate: string | null = null;
   /**
    * `--refresh-after`: done items recorded before this time (ISO 8601, as the records write it, so strings compare
-   * as times) are stale: pulled again, their files kept in memory until then for the comparison. null: none are.
+   * as times) are stale: pulled again, compared with their recorded files. null: none are.
    */
   staleBefore: string | null = null;
+  /**
+   * The recorded files of each stale done item, as the JSON text of its record's `files` (a third of the memory of
+   * the parsed objects: ~330 bytes an item with one fetched file), until it is done again. The item itself stays a
+   * slot of the done table.
+   */
+  readonly stale = new Map<string, string>();
   /**
    * Set once the checkpoint is loaded: an item done from then on came from this run's source, so it counts as
    * listed.
@@ -148,18 +154,17 @@ export class CheckpointState {
 
   /** The recorded files of a stale done item (see `staleBefore`); null for any other. */
   staleFiles(key: string): RecordedFile[] | null {
-    const item = this.items.get(key);
-    if (typeof item === 'number' || item === undefined || item.status !== DONE) return null;
-    return this.isStale(item.at) ? item.files : null;
+    const text = this.stale.get(key);
+    return text === undefined || this.statusOf(key) !== DONE ? null : (JSON.parse(text) as RecordedFile[]);
   }
 
   isStale(at: string): boolean {
     return this.staleBefore !== null && at < this.staleBefore;
   }
 
-  /** Whether a done record's files stay in memory: stale, or not all uploaded when the run uploads. */
-  keepsFiles(at: string, upload: UploadState): boolean {
-    return (this.keepNotUploaded && upload === NOT_UPLOADED) || this.isStale(at);
+  /** After a done record was loaded: a stale one keeps its files' JSON text (`filesText`, read only then). */
+  noteDone(key: string, at: string, filesText: () => string): void {
+    if (this.isStale(at)) this.stale.set(key, filesText());
   }
 
   /** The listing showed `key` in this run; a key not in the checkpoint has nothing to mark. */
@@ -272,6 +277,8 @@ export class CheckpointState {
     upload: UploadState,
   ): void {
     this.touch(at);
+    // A newer record (this run's, or a later line of the journal) is no longer what a refresh compares with.
+    if (this.stale.size > 0 && !this.isStale(at)) this.stale.delete(key);
     const item = this.items.get(key);
     let attempts = attempt;
     const listed =
@@ -332,7 +339,7 @@ export class CheckpointState {
   movedToDisk(key: string, loc: number): void {
     const item = this.items.get(key);
     if (typeof item === 'number') this.table.loc[item] = loc;
-    else if (item?.status === DONE && !this.keepsFiles(item.at, uploadStateOf(item.files ?? []))) {
+    else if (item?.status === DONE && !this.keepInMemory(item)) {
       const upload = uploadStateOf(item.files ?? []);
       this.items.set(key, this.table.add(item.attempts, item.bytes, loc, upload, item.listed));
     }
@@ -340,6 +347,10 @@ export class CheckpointState {
 
   /** Done items whose uploads are not all done keep their files in memory when the run uploads. */
   keepNotUploaded = false;
+
+  private keepInMemory(item: ItemRecord): boolean {
+    return this.keepNotUploaded && uploadStateOf(item.files ?? []) === NOT_UPLOADED;
+  }
 
   /** A saved item whose upload failed stays saved (its files are still whole on disk): only the reason is kept. */
   failed(key: string, attempt: number, at: string, failure: Failure): void {

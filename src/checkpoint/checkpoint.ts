@@ -48,7 +48,8 @@ export interface CheckpointOptions {
   uploads?: boolean;
   /**
    * `--refresh-after`: done items recorded longer ago than this many ms (0: every item done before now) are stale
-   * (`isStale`), pulled again against their recorded files (`previousFiles`), kept in memory until then.
+   * (`isStale`), pulled again against their recorded files (`previousFiles`), kept in memory (as JSON text) until
+   * then.
    * @default null (none are)
    */
   refreshAfterMs?: number | null;
@@ -218,7 +219,7 @@ export class Checkpoint {
 
   /** A done item recorded before `refreshAfterMs` ago: pulled again in this run. */
   isStale(key: string): boolean {
-    return this.state.staleFiles(key) !== null && this.isDone(key);
+    return this.state.stale.has(key) && this.isDone(key);
   }
 
   /**
@@ -226,8 +227,7 @@ export class Checkpoint {
    * it was fetched, its `object` when it was uploaded. null for an item that is not stale.
    */
   previousFiles(key: string): RecordedFile[] | null {
-    if (!this.isStale(key)) return null;
-    return this.state.staleFiles(key)?.map((f) => ({ ...f })) ?? null;
+    return this.isStale(key) ? this.state.staleFiles(key) : null;
   }
 
   /** This run's listing showed `key` (the items it does not show by its end are `unlisted`). */

@@ -6,6 +6,7 @@ import {
   DONE,
   FAILED,
   type ItemRecord,
+  NOT_UPLOADED,
   SAVED,
   sumBytes,
   uploadStateOf,
@@ -137,8 +138,8 @@ export function applyJournalEvent(
 }
 
 /**
- * A done record; its files stay in memory when asked, when they are not all uploaded and the run uploads, or when
- * the item is stale (a refresh compares against them).
+ * A done record; its files stay in memory when asked, or when they are not all uploaded and the run uploads (a
+ * stale item's as text, for its refresh: `noteDone`).
  */
 function doneOf(
   state: CheckpointState,
@@ -150,8 +151,9 @@ function doneOf(
   keepFiles: boolean,
 ): void {
   const upload = uploadStateOf(files);
-  const keep = keepFiles || state.keepsFiles(at, upload);
+  const keep = keepFiles || (state.keepNotUploaded && upload === NOT_UPLOADED);
   state.done(key, attempt, at, sumBytes(files), loc, keep ? files : null, upload);
+  state.noteDone(key, at, () => JSON.stringify(files));
 }
 
 function failureOf(v: Obj): { reason: string; code?: string; permanent: boolean } {
