@@ -121,7 +121,7 @@ try {
     for (let k = i; k < Math.min(JOBS, i + 1000); k++) {
       const stock = `S${String(k + 1).padStart(6, '0')}`;
       const ref = { stock, url: `https://portal.example.com/vehicle/${stock}` };
-      batch.push({ name: 'demo', data: { key: stock, ref }, opts: jobOptions(stock, 2) });
+      batch.push({ name: 'demo', data: { key: stock, ref }, opts: jobOptions(stock) });
     }
     await queue.addBulk(batch);
   }

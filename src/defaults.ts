@@ -29,4 +29,10 @@ export const LIMITS = Object.freeze({
   uploads: Object.freeze({ min: 1, max: 256 }),
   rate: Object.freeze({ min: 0, max: 10_000 }),
   recycleAfter: Object.freeze({ min: 1, max: 1_000_000 }),
+  slowMoMs: Object.freeze({ min: 0, max: 60_000 }),
+  /** Seconds (scale: ms per second). */
+  fileIdleTimeoutMs: Object.freeze({ min: 1, max: 3600, scale: 1000 }),
+  minSpeedBytesPerSec: Object.freeze({ min: 0, max: 1_073_741_824 }),
+  /** MB (scale: bytes per MB). */
+  diskMarginBytes: Object.freeze({ min: 0, max: 1_000_000, scale: MiB }),
 });

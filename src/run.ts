@@ -7,14 +7,17 @@ import { limitSource, listWithRelogin, parseRefs, type SourceEntry } from './eng
 import {
   type AttemptContext,
   browserFor,
+  defaultDownloads,
   type ItemWorkerOptions,
   openItemWorker,
 } from './engine/item-worker.js';
+import { itemWorkerProblems, show } from './engine/option-problems.js';
 import { checkpointSkip, completeListing } from './engine/refresh-source.js';
 import type { UploadStep } from './engine/upload-step.js';
+import { ConfigError } from './errors.js';
 import type { SavedFile } from './files/types.js';
 import { QUEUE_EVENT_NAMES } from './queue/events.js';
-import { QUEUE_DEFAULTS } from './queue/queue-options.js';
+import { checkQueueOptions, QUEUE_DEFAULTS, type QueueOptionsInput } from './queue/queue-options.js';
 import { SingleFlightLogin } from './queue/single-flight-login.js';
 import { AsyncTaskQueue, type BackoffOptions, type QueueSummary } from './queue/task-queue.js';
 import type { RunEvents } from './run-events.js';
@@ -76,16 +79,26 @@ export interface RunSummary extends QueueSummary {
   badRefs: number;
 }
 
-/** Pulls every item of `site` not yet done in the checkpoint. Resolves with the queue's summary. */
+/**
+ * Pulls every item of `site` not yet done in the checkpoint. Resolves with the queue's summary. Every option is
+ * checked before anything is launched or written: one ConfigError names each bad field.
+ */
 export async function run<Ref>(options: RunOptions<Ref>): Promise<RunSummary> {
   const { site, baseUrl } = options;
   const events = options.events ?? new EventEmitter<RunEvents>();
   const signal = options.signal ?? new AbortController().signal;
   const concurrency = options.concurrency ?? QUEUE_DEFAULTS.concurrency;
   const warn = (message: string) => events.emit('warning', { message });
+  const workerOptions = { ...options, concurrency, events };
+  const queueOptions: QueueOptionsInput<Ref, SavedFile[]> = {
+    ...definedOf(options, ['taskTimeoutMs', 'retries', 'rate', 'graceMs', 'shutdownGraceMs']),
+    ...(options.backoff ? { backoff: { ...QUEUE_DEFAULTS.backoff, ...options.backoff } } : {}),
+    key: (ref: Ref) => site.key(ref),
+  };
+  checkRunOptions(workerOptions, queueOptions);
 
   // Logged in before anything is made in `out`: a refused login leaves no checkpoint, journal or manifest behind.
-  const worker = await openItemWorker({ ...options, concurrency, events });
+  const worker = await openItemWorker(workerOptions);
   try {
     const checkpoint = await Checkpoint.open({
       path: options.checkpoint,
@@ -95,21 +108,15 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<RunSummary> {
       onWarning: warn,
     });
     try {
-      const d = QUEUE_DEFAULTS;
       const downloads = worker.downloads.limit;
       const queue = new AsyncTaskQueue<Ref, SavedFile[]>({
+        ...queueOptions,
         // Both stages: the pool bounds the pages, the download stage the rest.
         concurrency: concurrency + downloads,
-        taskTimeoutMs: options.taskTimeoutMs ?? d.taskTimeoutMs,
-        retries: options.retries ?? d.retries,
-        rate: options.rate ?? d.rate,
-        graceMs: options.graceMs ?? d.graceMs,
-        shutdownGraceMs: options.shutdownGraceMs ?? d.shutdownGraceMs,
-        backoff: { ...d.backoff, ...options.backoff },
-        key: (ref) => site.key(ref),
         // The workers and the listing share one browser context, so they share its re-login too.
         relogin: worker.login,
         gate: worker.pages,
+        hold: worker.hold,
         commit: async (outcome) => {
           if (outcome.status === 'done') {
             await checkpoint.done(outcome.key, outcome.attempt, outcome.result);
@@ -184,6 +191,37 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<RunSummary> {
   } finally {
     await worker.close();
   }
+}
+
+/** The run's own fields, the item worker's and the queue's, all at once: throws one ConfigError naming each bad one. */
+function checkRunOptions<Ref>(
+  options: RunOptions<Ref> & ItemWorkerOptions<Ref>,
+  queue: QueueOptionsInput<Ref, SavedFile[]>,
+): void {
+  const problems = itemWorkerProblems(options);
+  const pages = options.concurrency;
+  const downloads = options.downloads || (Number.isInteger(pages) ? defaultDownloads(pages) : 0);
+  // The queue runs pages + downloads; each is checked on its own above.
+  const tasks = Number.isInteger(pages + downloads) && pages + downloads > 0 ? pages + downloads : 1;
+  problems.push(...checkQueueOptions({ ...queue, concurrency: tasks }).problems);
+  if (typeof options.checkpoint !== 'string' || options.checkpoint === '')
+    problems.push(`Expected \`checkpoint\` to be a file path, got \`${show(options.checkpoint)}\``);
+  const { max } = options;
+  if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 0))
+    problems.push(`Expected \`max\` to be an integer from 0, got \`${show(max)}\``);
+  const refresh = options.refreshAfterMs;
+  if (refresh !== undefined && refresh !== null && !(Number.isSafeInteger(refresh) && refresh >= 0))
+    problems.push(
+      `Expected \`refreshAfterMs\` to be an integer from 0 (ms) or null, got \`${show(refresh)}\``,
+    );
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+}
+
+/** The fields of `options` named in `names` that are set. */
+function definedOf<O extends object, K extends keyof O>(options: O, names: K[]): Partial<Pick<O, K>> {
+  const out: Partial<Pick<O, K>> = {};
+  for (const name of names) if (options[name] !== undefined) out[name] = options[name];
+  return out;
 }
 
 export type ListOptions<Ref> = Pick<

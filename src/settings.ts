@@ -49,8 +49,6 @@ export interface Setting {
   readonly help: string;
 }
 
-const MiB = 1024 * 1024;
-
 export const SETTINGS = {
   site: {
     flag: 'site',
@@ -246,8 +244,7 @@ export const SETTINGS = {
     flag: 'slow-mo',
     env: 'PAGEPOOL_SLOW_MO',
     parser: 'integer',
-    min: 0,
-    max: 60_000,
+    ...LIMITS.slowMoMs,
     default: 0,
     help: 'milliseconds between browser actions',
   },
@@ -271,9 +268,7 @@ export const SETTINGS = {
     flag: 'file-timeout',
     env: 'PAGEPOOL_FILE_TIMEOUT',
     parser: 'integer',
-    min: 1,
-    max: 3600,
-    scale: 1000,
+    ...LIMITS.fileIdleTimeoutMs,
     default: D.fileIdleTimeoutMs,
     help: 'seconds a download may stall',
   },
@@ -281,8 +276,7 @@ export const SETTINGS = {
     flag: 'min-speed',
     env: 'PAGEPOOL_MIN_SPEED',
     parser: 'integer',
-    min: 0,
-    max: 1_073_741_824,
+    ...LIMITS.minSpeedBytesPerSec,
     default: D.minSpeedBytesPerSec,
     help: `bytes/s a file download must average over ${D.minSpeedWindowMs / 1000} s; slower ones are aborted and resumed (0 is off)`,
   },
@@ -290,9 +284,7 @@ export const SETTINGS = {
     flag: 'disk-margin',
     env: 'PAGEPOOL_DISK_MARGIN',
     parser: 'integer',
-    min: 0,
-    max: 1_000_000,
-    scale: MiB,
+    ...LIMITS.diskMarginBytes,
     default: D.diskMarginBytes,
     help: 'MB of free disk to keep; below it the run stops cleanly (exit 3)',
   },

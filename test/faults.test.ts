@@ -86,7 +86,9 @@ describe('a pull through injected faults', () => {
       browser,
       out: await tempDir(),
       portal: { vehicles, stuckRate: 0.1, sessionLifetimeMs: sessionMs, pageLatencyMs: 50, seed: 3 },
-      run: { pageTimeoutMs: 3_000 },
+      // Well under Chromium's 20 s cache-lock wait the bug was about, and well over what a healthy page takes on a
+      // loaded machine (3 s was not: a slow healthy load failed like a stuck one).
+      run: { pageTimeoutMs: 8_000 },
     });
     const { summary, stats } = result;
     console.log(

@@ -1,7 +1,7 @@
 // The engine end to end: real Chromium against the real demo portal over HTTP on 127.0.0.1.
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,13 +9,15 @@ import { cardPng } from '../src/demo/card-png.js';
 import { makeVehicles } from '../src/demo/inventory.js';
 import { type Portal, type PortalOptions, startPortal } from '../src/demo/portal.js';
 import { stickerPdf } from '../src/demo/sticker-pdf.js';
-import { LoginError } from '../src/errors.js';
+import { ConfigError, LoginError } from '../src/errors.js';
 import { type RunOptions, run } from '../src/run.js';
 import type { RunEvents } from '../src/run-events.js';
 import demoCards from '../src/sites/demo-cards.js';
 import demoVehicles, { type VehicleRef } from '../src/sites/demo-vehicles.js';
 import type { Site } from '../src/sites/site.js';
 import { launchTestBrowser } from './helpers/chromium.js';
+import { runCli } from './helpers/cli.js';
+import { childrenOf } from './helpers/process-tree.js';
 import { removeTempDirs, tempDir } from './helpers/temp-dir.js';
 
 let browser: Browser;
@@ -187,5 +189,75 @@ describe('cards', () => {
       const direct = await readFile(path.join(out, 'demo-cards', `${id}-fetched.png`));
       expect(direct.equals(cardPng(id))).toBe(true);
     }
+  });
+});
+
+describe('options a run cannot use', () => {
+  /** Browsers this test process launched (the file's shared one included): Playwright's direct children. */
+  const chromiums = () => childrenOf(process.pid, /chrom|headless/i).sort();
+
+  // Issue 22.4: `recycleAfter: 0` was checked by the pool after the browser had started, with an uncoded
+  // RangeError, and the browser was left running.
+  it('are all named in one ConfigError before a browser starts or anything is written', async () => {
+    const p = await portal({ vehicles: 3 });
+    const out = path.join(await tempDir(), 'out');
+    const before = chromiums();
+    const error = await run({
+      site: demoVehicles,
+      baseUrl: p.url,
+      credentials: { username: p.options.username, password: p.options.password },
+      out,
+      checkpoint: path.join(out, '.pagepool', 'checkpoint.json'),
+      recycleAfter: 0,
+      concurrency: 65,
+      retries: -1,
+      contextRecycleAfter: -5,
+    }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).code).toBe('CONFIG');
+    expect((error as Error).message.split('; ').sort()).toEqual([
+      'Expected `concurrency` to be an integer from 1 to 64, got `65`',
+      'Expected `contextRecycleAfter` to be an integer from 0, got `-5`',
+      'Expected `recycleAfter` to be an integer from 1, got `0`',
+      'Expected `retries` to be an integer from 0 to 20, got `-1`',
+    ]);
+    expect(chromiums()).toEqual(before);
+    expect(existsSync(out)).toBe(false);
+    expect(p.stats().logins).toBe(0);
+  });
+
+  it('a failure after the browser started closes it: `<out>/demo` is a file', async () => {
+    const p = await portal({ vehicles: 3 });
+    const out = await tempDir();
+    await writeFile(path.join(out, 'demo'), 'not a folder');
+    const before = chromiums();
+    const error = await run({
+      site: demoVehicles,
+      baseUrl: p.url,
+      credentials: { username: p.options.username, password: p.options.password },
+      out,
+      checkpoint: path.join(out, '.pagepool', 'checkpoint.json'),
+    }).catch((err: unknown) => err);
+    expect((error as NodeJS.ErrnoException).code).toBe('EEXIST');
+    // It got as far as the login: the browser was up when the store failed.
+    expect(p.stats().logins).toBe(1);
+    expect(chromiums()).toEqual(before);
+  });
+});
+
+describe('pages and downloads', () => {
+  // Issue 22.2: the queue runs pages + downloads (22 + 2 x 22 = 66) and refused anything over 64 after the login,
+  // with exit 2 and files left behind, while the settings table promises 1 to 64 pages.
+  it('`pagepool run --concurrency 22` pulls: exit 0, every PDF on disk', async () => {
+    const p = await portal({ vehicles: 4 });
+    const cwd = await tempDir();
+    const result = await runCli(
+      ['run', '--site', 'demo', '--base-url', p.url, '--concurrency', '22', '--max', '4', '--quiet'],
+      { cwd, env: { PAGEPOOL_USERNAME: p.options.username, PAGEPOOL_PASSWORD: p.options.password } },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const want = makeVehicles(4, p.options.seed).map((v) => `${v.stock}-window-sticker.pdf`);
+    expect((await readdir(path.join(cwd, 'downloads', 'demo'))).sort()).toEqual(want.sort());
   });
 });

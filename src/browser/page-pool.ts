@@ -10,7 +10,7 @@ import {
   type Response,
 } from 'playwright';
 import { LIBRARY_DEFAULTS } from '../defaults.js';
-import { describe, LoginError, ShutdownError } from '../errors.js';
+import { ConfigError, describe, LoginError, ShutdownError } from '../errors.js';
 import { PageSession } from './page-session.js';
 
 const CONTEXT_OPTIONS = { acceptDownloads: true } as const;
@@ -112,10 +112,11 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
   private rotating: Promise<void> | null = null;
   private closed = false;
 
-  /** Checks the options (a RangeError names every bad one); no browser work until `open()`. */
+  /** Checks the options (a ConfigError names every bad one); no browser work until `open()`. */
   constructor(options: PagePoolOptions) {
     super();
-    checkOptions(options);
+    const problems = poolOptionProblems(options);
+    if (problems.length > 0) throw new ConfigError(problems.join('; '));
     this.options = {
       block: true,
       recycleAfter: LIBRARY_DEFAULTS.recycleAfter,
@@ -475,22 +476,27 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
   }
 }
 
-function checkOptions(options: PagePoolOptions): void {
+/**
+ * What is wrong with the pool's options, one message per bad field ([] when none): callers check these before
+ * they launch a browser, the constructor again.
+ */
+export function poolOptionProblems(options: Omit<PagePoolOptions, 'browser'>): string[] {
   const problems: string[] = [];
-  const integer = (name: string, value: unknown, min: number) => {
-    if (value === undefined && name !== 'size') return;
+  const integer = (name: keyof typeof options, min: number, required = false) => {
+    const value = options[name];
+    if (value === undefined && !required) return;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
       problems.push(`Expected \`${name}\` to be an integer from ${min}, got \`${String(value)}\``);
     }
   };
-  integer('size', options.size, 1);
-  integer('recycleAfter', options.recycleAfter, 1);
-  integer('memoryCheckEvery', options.memoryCheckEvery, 0);
-  integer('pageHeapLimitBytes', options.pageHeapLimitBytes, 1);
-  integer('contextRecycleAfter', options.contextRecycleAfter, 0);
-  integer('closeTimeoutMs', options.closeTimeoutMs, 1);
-  integer('pageTimeoutMs', options.pageTimeoutMs, 1);
-  if (problems.length > 0) throw new RangeError(problems.join('; '));
+  integer('size', 1, true);
+  integer('recycleAfter', 1);
+  integer('memoryCheckEvery', 0);
+  integer('pageHeapLimitBytes', 1);
+  integer('contextRecycleAfter', 0);
+  integer('closeTimeoutMs', 1);
+  integer('pageTimeoutMs', 1);
+  return problems;
 }
 
 /** A Playwright timeout, or an error caused by one (an adapter may wrap it). */

@@ -1,45 +1,38 @@
-// One machine's workers: a browser, its logged-in page pool and a file store, and the function that runs one
-// attempt at one item. Used by the in-process run and by any other queue backend.
+// One machine's workers, set up: a browser, its logged-in page pool, the stages and a file store, and the function
+// that runs one attempt at one item on them. Used by the in-process run and by the fleet worker.
 import type { EventEmitter } from 'node:events';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright';
+import type { Browser } from 'playwright';
 import { FailureSnapshots } from '../browser/failure-snapshot.js';
 import { launchBrowser } from '../browser/launch.js';
 import { PagePool } from '../browser/page-pool.js';
 import { TraceRecorder } from '../browser/trace-recorder.js';
 import { readManifestClaims } from '../checkpoint/manifest-claims.js';
 import { LIBRARY_DEFAULTS } from '../defaults.js';
-import { classify, describe } from '../errors.js';
+import { ConfigError, describe } from '../errors.js';
 import { captureBrowserHeaders } from '../files/browser-headers.js';
 import { FileStore } from '../files/file-store.js';
-import type { Files, PreviousFile, SavedFile } from '../files/types.js';
+import type { SavedFile } from '../files/types.js';
 import { proxySecrets } from '../proxy/proxy-settings.js';
 import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
+import { RateHold } from '../queue/rate-hold.js';
 import { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
 import { poolSession } from '../sessions/saved-session.js';
 import type { SessionSettings } from '../sessions/session-settings.js';
-import { checkResponseFor } from '../sites/check-response.js';
-import type { Credentials, Job, Site } from '../sites/site.js';
-import { explainFailure, markFileFailure, SessionLook } from './explain-failure.js';
-import { attemptWithRefresh, inOutFolder, inSiteFolder } from './refresh-files.js';
+import type { Credentials, Site } from '../sites/site.js';
+import { SessionLook } from './explain-failure.js';
+import { FailureCapture } from './failure-capture.js';
+import { type AttemptContext, type AttemptDeps, attemptItem } from './item-attempt.js';
+import { itemWorkerProblems } from './option-problems.js';
+import { attemptWithRefresh } from './refresh-files.js';
 import { PageGate, Stage } from './stage.js';
+
+export type { AttemptContext } from './item-attempt.js';
 
 /** Items in the download stage by default: twice the pages (swept at 8 pages: README, "Speed and benchmarks"). */
 export function defaultDownloads(concurrency: number): number {
   return 2 * concurrency;
-}
-
-/** What an attempt is given by its queue: the key, the attempt number and the signals. */
-export interface AttemptContext {
-  key: string;
-  attempt: number;
-  /** Aborted at the deadline or on shutdown. */
-  signal: AbortSignal;
-  /** Aborted when the queue gives up on this attempt: its page is poisoned. */
-  abandoned: AbortSignal;
-  /** A refresh: the files an earlier run recorded for the item (paths from `out`), each file compared with its own. */
-  previous?: readonly PreviousFile[] | null;
 }
 
 /** With the saved session (`sessionFile`, `freshSession`) and the proxy of SessionSettings. */
@@ -65,6 +58,12 @@ export interface ItemWorkerOptions<Ref> extends SessionSettings {
   block?: boolean;
   /** Replace a page after this many items. @default 200 */
   recycleAfter?: number;
+  /**
+   * Move to a fresh browser context (carrying the session: no new login) after this many items; 0 keeps one
+   * context. With `trace`, always 0 (a trace records one context).
+   * @default 1000
+   */
+  contextRecycleAfter?: number;
   /** Default timeout of every navigation and wait on a pool page; the item deadline still bounds the whole item. @default 30_000 */
   pageTimeoutMs?: number;
   /** Ms a file download may stall (no byte) before it is aborted and resumed. @default 10_000 */
@@ -105,6 +104,8 @@ export interface ItemWorker<Ref> {
   downloads: Stage;
   /** The browser stage as the queue's start gate (`gate`): a task starts only when a page is free for it. */
   pages: PageGate;
+  /** The machine's one 429 hold: its file store moves it, the queue (`hold`) holds every start on it. */
+  hold: RateHold;
   /** One attempt at one item; resolves with the files it saved (paths relative to `out`). */
   work(ref: Ref, ctx: AttemptContext): Promise<SavedFile[]>;
   /** The one re-login of this machine: the queue, the listing and the fleet worker share it. */
@@ -125,13 +126,37 @@ export async function browserFor(
   return { browser, close: () => browser.close().catch(() => {}) };
 }
 
-/** Launches (or borrows) the browser, logs in once and opens the file store. */
+/**
+ * Checks every option (one ConfigError naming each bad field), then launches (or borrows) the browser, logs in once
+ * and opens the file store. What was acquired before a failure is closed before the error goes on.
+ */
 export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Promise<ItemWorker<Ref>> {
+  const problems = itemWorkerProblems(options);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  // Closed in reverse order by close(), or on a failure below.
+  const acquired: Array<() => Promise<unknown>> = [];
+  const release = async () => {
+    for (const close of acquired.splice(0).reverse()) await close().catch(() => {});
+  };
+  try {
+    return await setUp(options, acquired, release);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+async function setUp<Ref>(
+  options: ItemWorkerOptions<Ref>,
+  acquired: Array<() => Promise<unknown>>,
+  release: () => Promise<void>,
+): Promise<ItemWorker<Ref>> {
   const { site, baseUrl, events } = options;
   const warn = (message: string) => events.emit('warning', { message });
-  const { browser, close: closeBrowser } = await browserFor(options);
   // The saved session to start from, the login that replaces it, the proxy (src/sessions/saved-session.ts).
   const session = await poolSession({ ...options, warn });
+  const { browser, close: closeBrowser } = await browserFor(options);
+  acquired.push(closeBrowser);
   const pool = new PagePool({
     browser,
     size: options.concurrency,
@@ -140,18 +165,20 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     recycleAfter: options.recycleAfter ?? LIBRARY_DEFAULTS.recycleAfter,
     ...(options.pageTimeoutMs === undefined ? {} : { pageTimeoutMs: options.pageTimeoutMs }),
     // A trace records one context: keep the first one for the whole run when tracing.
-    ...(options.trace ? { contextRecycleAfter: 0 } : {}),
+    ...(options.trace
+      ? { contextRecycleAfter: 0 }
+      : options.contextRecycleAfter === undefined
+        ? {}
+        : { contextRecycleAfter: options.contextRecycleAfter }),
   });
+  acquired.push(() => pool.close());
   pool.on('page:replaced', (replaced) => events.emit('page:replaced', replaced));
   pool.on('login', (login) => events.emit('login', login));
-  pool.on('session:restored', () => events.emit('session:restored'));
   pool.on('warning', (warning) => events.emit('warning', warning));
-  try {
-    await pool.open();
-  } catch (err) {
-    await closeBrowser();
-    throw err;
-  }
+  pool.on('session:restored', () => events.emit('session:restored'));
+  await pool.open();
+  // The session as it is at the end (a portal may rotate it under the run) is kept before the pool closes.
+  acquired.push(() => session.keep(pool));
   // File requests carry the browser's own headers (one local navigation reads them), and cookies they are
   // given go back to the browser: the portal sees one browser and one session.
   const headers = await captureBrowserHeaders(pool.context).catch((err: unknown) => {
@@ -160,6 +187,7 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
   });
   const downloads = new Stage('downloads', options.downloads || defaultDownloads(options.concurrency));
   const pages = new PageGate(options.concurrency);
+  const hold = new RateHold();
   const store = new FileStore({
     outDir: path.join(options.out, site.name),
     connections: options.concurrency + downloads.limit,
@@ -173,18 +201,20 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
     diskMarginBytes: options.diskMarginBytes ?? LIBRARY_DEFAULTS.diskMarginBytes,
     // A file's 429s are free as the queue's are (then the queue holds every start).
     rateLimitRetries: MAX_FREE_RETRIES,
-    // While a file waits out a 429, new items wait too: their pages would spend the same limit.
+    // While a file waits out a 429, new items wait too: their pages would spend the same limit. One hold for
+    // pages and files; the queue reports it ('backoff') once.
     onRateLimited: (error, retryAfterMs) => {
-      const untilMs = Date.now() + retryAfterMs;
-      if (pages.holdUntil(untilMs)) events.emit('backoff', { untilMs, reason: describe(error) });
+      const now = Date.now();
+      hold.hold(now + retryAfterMs, now, describe(error));
     },
     session: site.login !== undefined,
-    // Files leave from the same address as the pages.
-    ...(options.proxy ? { proxy: options.proxy } : {}),
     // Names other keys already own (from earlier runs) stay theirs, whatever order this run goes in.
     claims: await readManifestClaims(path.join(options.out, 'manifest.jsonl'), options.out),
+    // Files leave from the same address as the pages.
+    ...(options.proxy ? { proxy: options.proxy } : {}),
     keepVersions: options.keepVersions ?? false,
   });
+  acquired.push(() => store.close());
   // The secrets a snapshot must not contain: the password, and every cookie value the context has held
   // (a trace can span a re-login, so the cookies of the session before it count too).
   const cookieValues = new Set<string>();
@@ -211,248 +241,25 @@ export async function openItemWorker<Ref>(options: ItemWorkerOptions<Ref>): Prom
       return null;
     });
   }
+  if (trace) acquired.push(() => trace.stop());
+  const capture = new FailureCapture({ snapshots, trace, secrets, warn });
   const login = new SingleFlightLogin(async () => {
     if (trace) await secrets();
     await pool.relogin();
   });
   const look = new SessionLook(pool, site);
-  const deps: ItemDeps = { pool, downloads, store, events, baseUrl, snapshots, trace, secrets, login, look };
+  const deps: AttemptDeps = { pool, downloads, store, events, baseUrl, login, look };
   return {
     pool,
     downloads,
     pages,
+    hold,
     // A refresh of a site with stable file URLs asks them first, without a page (refresh-files.ts).
     work: (ref, ctx) =>
       attemptWithRefresh(site, ctx, { store, events, pages, downloads }, (leavePages) =>
-        processItem(site, ref, ctx, deps, leavePages),
+        capture.around(ctx, (onPageFailure) => attemptItem(site, ref, ctx, deps, onPageFailure, leavePages)),
       ),
     login,
-    async close() {
-      await trace?.stop();
-      await store.close();
-      await session.keep(pool);
-      await pool.close();
-      await closeBrowser();
-    },
-  };
-}
-
-interface ItemDeps {
-  pool: PagePool;
-  downloads: Stage;
-  store: FileStore;
-  events: EventEmitter<RunEvents>;
-  baseUrl: string;
-  snapshots: FailureSnapshots | null;
-  trace: TraceRecorder | null;
-  secrets(): Promise<string[]>;
-  login: SingleFlightLogin;
-  look: SessionLook;
-}
-
-/**
- * One attempt at one item, with its failure snapshot: written when the attempt fails (over an earlier
- * attempt's), removed when it succeeds. A snapshot that cannot be written never hides the item's own error.
- */
-async function processItem<Ref>(
-  site: Site<Ref>,
-  ref: Ref,
-  ctx: AttemptContext,
-  deps: ItemDeps,
-  leavePages: () => void,
-): Promise<SavedFile[]> {
-  const { snapshots, trace } = deps;
-  if (trace) {
-    await deps.secrets();
-    await trace.begin();
-  }
-  const snapped = { done: false };
-  let saved: SavedFile[];
-  try {
-    saved = await attemptItem(site, ref, ctx, deps, snapped, leavePages);
-  } catch (err) {
-    if (snapshots && worthSnapshot(err, ctx)) {
-      const snapshotError = (e: unknown) =>
-        deps.events.emit('warning', {
-          message: `${ctx.key}: failure snapshot not saved: ${(e as Error).message}`,
-        });
-      if (!snapped.done) {
-        await snapshots
-          .save({ key: ctx.key, attempt: ctx.attempt, error: err, page: null })
-          .catch(snapshotError);
-      }
-      if (trace) await trace.end(path.join(snapshots.folder(ctx.key), 'trace.zip'), await deps.secrets());
-    } else await trace?.end(null, []);
-    throw err;
-  }
-  await trace?.end(null, []);
-  await snapshots?.clear(ctx.key).catch(() => {});
-  return saved;
-}
-
-/**
- * Shutdown, a full disk, a 429, an expired session or an abandoned attempt is not the item's failure: nothing to
- * look at, and a snapshot (a screenshot and the HTML, ~0.3 s) would only delay the hold or the re-login.
- */
-function worthSnapshot(err: unknown, ctx: AttemptContext): boolean {
-  // Stopped by the run (a full disk, Ctrl+C): its error is the stop's ("Target page ... closed"), not the item's.
-  if (ctx.signal.aborted && classify(ctx.signal.reason) === 'fatal') return false;
-  const decision = classify(err);
-  return decision !== 'fatal' && decision !== 'backoff' && decision !== 'relogin' && !ctx.abandoned.aborted;
-}
-
-/**
- * The browser part on a page from the pool, then the download stage: `releasePage()` waits for room in it (holding
- * the page), enters it and gives the page back; the files go on there until the item's work ends.
- */
-async function attemptItem<Ref>(
-  site: Site<Ref>,
-  ref: Ref,
-  ctx: AttemptContext,
-  deps: ItemDeps,
-  snapped: { done: boolean },
-  leavePages: () => void,
-): Promise<SavedFile[]> {
-  const { pool, store, events } = deps;
-  const saved: SavedFile[] = [];
-  // Set at releasePage(): settles once the item is in the download stage (or could not get in).
-  let entered: Promise<void> | null = null;
-  let leave: (() => void) | null = null;
-  let over = false;
-  const before = async () => {
-    // A file started after releasePage() is a download: it waits for its room in the stage.
-    if (entered) await entered;
-  };
-  const previous = ctx.previous ? inSiteFolder(site.name, ctx.previous) : null;
-  const forJob = store.forJob({ key: ctx.key, signal: ctx.signal, previous });
-  const jobFiles = collecting(forJob, before, (inSite) => {
-    // The store works inside <out>/<site>; the checkpoint and the manifest name files from <out>.
-    const file = inOutFolder(site.name, inSite);
-    saved.push(file);
-    const change = file.change ? { change: file.change } : {};
-    events.emit('file:saved', { key: ctx.key, path: file.path, bytes: file.bytes, ...change });
-    return file;
-  });
-  // What the portal says about a failure is read before the queue acts on it (explain-failure.ts).
-  const loginEpoch = deps.login.epoch;
-  let lastUrl: string | undefined;
-  const explain = (err: unknown, page: Page | null) =>
-    explainFailure(err, {
-      site,
-      baseUrl: deps.baseUrl,
-      pool,
-      look: deps.look,
-      page,
-      lastUrl: (page && pool.lastDocument(page)?.url()) ?? lastUrl,
-      sessionChanged: () => deps.login.inFlight !== null || deps.login.epoch > loginEpoch,
-    });
-  let processing: Promise<void> | undefined;
-  try {
-    await pool.withPage(
-      async (page, slot) => {
-        let holding = true;
-        // After the page is released its slot belongs to another item: stages no longer show there.
-        const stage = (name: string) => {
-          if (holding) events.emit('task:stage', { key: ctx.key, attempt: ctx.attempt, slot, stage: name });
-        };
-        stage('start');
-        let settleReleased: (entry: Promise<void>) => void = () => {};
-        const released = new Promise<void>((resolve, reject) => {
-          settleReleased = (entry) => void entry.then(resolve, reject);
-        });
-        const releasePage = (): Promise<void> => {
-          if (!entered) {
-            if (deps.downloads.inside >= deps.downloads.limit) stage('wait slot');
-            entered = deps.downloads.enter(ctx.signal).then((leaveStage) => {
-              // The attempt ended or was given up while it waited: the room goes to the next at once.
-              let inside = true;
-              const leaveOnce = () => {
-                if (!inside) return;
-                inside = false;
-                leaveStage();
-                events.emit('download:left', { key: ctx.key });
-              };
-              holding = false;
-              lastUrl = pool.lastDocument(page)?.url();
-              leavePages();
-              events.emit('page:released', { key: ctx.key, slot });
-              if (over || ctx.abandoned.aborted) leaveOnce();
-              else {
-                leave = leaveOnce;
-                // An abandoned attempt's download is poisoned and may never end: it does not keep the room.
-                ctx.abandoned.addEventListener('abort', leaveOnce, { once: true });
-              }
-            });
-            settleReleased(entered);
-            entered.catch(() => {});
-          }
-          // Never rejects (a site may not await it): a failed entry fails the item's next file, and the race below.
-          return entered.catch(() => {});
-        };
-        const job: Job<Ref> = {
-          ref,
-          key: ctx.key,
-          baseUrl: deps.baseUrl,
-          page,
-          signal: ctx.signal,
-          attempt: ctx.attempt,
-          files: jobFiles,
-          releasePage,
-          unblock: () => pool.unblock(page),
-          stage,
-          log: (message) => events.emit('warning', { message: `${ctx.key}: ${message}` }),
-          checkResponse: checkResponseFor(site, page),
-        };
-        processing = site.process(job);
-        // Awaited below, or left behind when the race fails first: either way never an unhandled rejection.
-        processing.catch(() => {});
-        try {
-          await Promise.race([processing, released]);
-        } catch (err) {
-          const explained = await explain(err, page);
-          // Only while this attempt still holds the page: after releasePage() it shows another item.
-          if (holding && deps.snapshots && worthSnapshot(explained, ctx)) {
-            await deps.snapshots
-              .save({ key: ctx.key, attempt: ctx.attempt, error: explained, page })
-              .then(() => {
-                snapped.done = true;
-              })
-              .catch((e: unknown) =>
-                events.emit('warning', {
-                  message: `${ctx.key}: failure snapshot not saved: ${(e as Error).message}`,
-                }),
-              );
-          }
-          throw explained;
-        }
-      },
-      { signal: ctx.signal, abandoned: ctx.abandoned },
-    );
-    // A file that failed after releasePage(): no page of the attempt's is left to read.
-    await processing?.catch(async (err: unknown) => {
-      throw await explain(err, null);
-    });
-  } finally {
-    over = true;
-    (leave as (() => void) | null)?.();
-  }
-  return saved;
-}
-
-/** `files` whose every operation first awaits `before()`, and whose every saved file goes through `onSaved`. */
-function collecting(
-  files: Files,
-  before: () => Promise<void>,
-  onSaved: (file: SavedFile) => SavedFile,
-): Files {
-  const keep = async (start: () => Promise<SavedFile>) => {
-    await before();
-    return onSaved(await start());
-  };
-  return {
-    fetch: (url, opts) => keep(() => markFileFailure(files.fetch(url, opts))),
-    fromDownload: (download, opts) => keep(() => files.fromDownload(download, opts)),
-    fromBytes: (bytes, opts) => keep(() => files.fromBytes(bytes, opts)),
-    screenshot: (element, opts) => keep(() => files.screenshot(element, opts)),
+    close: release,
   };
 }

@@ -1,7 +1,8 @@
 // A bounded stage of an item's work after its page: `limit` items in it at once, the next ones wait at its door
 // (holding whatever they hold: their page, for the download stage). One instance per stage (downloads; an upload
 // stage would be one more), shared by the in-process queue and the fleet worker through the item worker.
-import { ShutdownError } from '../errors.js';
+import { ConfigError, ShutdownError } from '../errors.js';
+import type { Capacity } from '../queue/start-gate.js';
 
 export class Stage {
   readonly name: string;
@@ -10,7 +11,9 @@ export class Stage {
   readonly #waiters: Array<() => void> = [];
 
   constructor(name: string, limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`${name}: limit must be an integer >= 1`);
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new ConfigError(`Expected \`${name}\` to be an integer from 1, got \`${String(limit)}\``);
+    }
     this.name = name;
     this.limit = limit;
   }
@@ -61,16 +64,13 @@ export class Stage {
 }
 
 /**
- * The browser stage as a start gate: items started and not yet past `releasePage()` (on a page, or waiting for
- * one), at most `limit`. The queue starts an item only while it is open, so no deadline runs waiting for a page.
- * A 429 on a file closes it for a while too (`holdUntil`): new items wait while that file waits out its
- * Retry-After. Both backends start through it (the in-process queue's gate, the fleet worker's start gate).
+ * The browser stage as the start gate's capacity: items started and not yet past `releasePage()` (on a page, or
+ * waiting for one), at most `limit`. The queue starts an item only while it is open, so no deadline runs waiting
+ * for a page. Both backends start through it (the attempt runner's start gate).
  */
-export class PageGate {
+export class PageGate implements Capacity {
   readonly limit: number;
   #inside = 0;
-  #heldUntil = 0;
-  #timer: NodeJS.Timeout | undefined;
   readonly #listeners = new Set<() => void>();
 
   constructor(limit: number) {
@@ -78,7 +78,7 @@ export class PageGate {
   }
 
   open(): boolean {
-    return this.#inside < this.limit && Date.now() >= this.#heldUntil;
+    return this.#inside < this.limit;
   }
 
   onOpen(listener: () => void): () => void {
@@ -94,33 +94,8 @@ export class PageGate {
       if (!inside) return;
       inside = false;
       this.#inside -= 1;
-      this.#opened();
+      for (const listener of [...this.#listeners]) listener();
     };
-  }
-
-  /** No item starts before `untilMs` (epoch ms); true when that moved the hold later. */
-  holdUntil(untilMs: number): boolean {
-    if (untilMs <= this.#heldUntil || untilMs <= Date.now()) return false;
-    this.#heldUntil = untilMs;
-    this.#armHoldTimer();
-    return true;
-  }
-
-  /**
-   * Tells the listeners when the hold ends. Node's timers run on the event loop's cached clock and can fire a
-   * millisecond before `Date.now()` reaches the hold's end: then `open()` is still false, so it waits out the rest.
-   * Unref'd: a hold never keeps a process alive that has nothing else to do (the file waiting has its own timer).
-   */
-  #armHoldTimer(): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      if (Date.now() < this.#heldUntil) this.#armHoldTimer();
-      else this.#opened();
-    }, this.#heldUntil - Date.now()).unref();
-  }
-
-  #opened(): void {
-    for (const listener of this.#listeners) listener();
   }
 }
 

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { formatStatus } from '../checkpoint/checkpoint.js';
 import { type Config, workerOptionsFrom } from '../config.js';
-import { limitSource, listWithRelogin, parseRefs } from '../engine/item-source.js';
+import { limitSource, listWithRelogin, parseRefs, type SourceEntry } from '../engine/item-source.js';
 import type { UploadStep } from '../engine/upload-step.js';
 import { ConfigError, EXIT_CODES as EXIT } from '../errors.js';
 import { listRefs } from '../run.js';
@@ -14,6 +14,7 @@ import { loadSite } from '../sites/load-site.js';
 import { readRefs } from '../sites/read-refs.js';
 import type { Credentials, Site } from '../sites/site.js';
 import { type EnqueueCounts, enqueueRefs } from './fleet-enqueue.js';
+import { openFleetWorker } from './fleet-machine.js';
 import {
   FLEET_PREFIX,
   type FleetJobData,
@@ -22,7 +23,7 @@ import {
   queueNameFor,
 } from './fleet-options.js';
 import { formatQueueCounts, readFleetStatus, readQueueCounts } from './fleet-status.js';
-import { FleetWorker, openJobs } from './fleet-worker.js';
+import { openJobs } from './fleet-worker.js';
 import { ListerLock } from './lister-lock.js';
 import { connectRedis, redactUrl } from './redis-connection.js';
 
@@ -113,19 +114,9 @@ async function enqueue(
       });
   let badRefs = 0;
   // Shown by the command's display, as a local pull shows them.
-  const events = listingEvents((bad) => {
+  const counts = await enqueueAll(ctx, queue, redis, source, (bad) => {
     badRefs += 1;
     ctx.events.emit('ref:bad', bad);
-  });
-  const counts = await enqueueRefs({
-    queue,
-    redis,
-    site,
-    source: limitSource(source, { skip: () => false, max: config.max, events }),
-    retries: config.retries,
-    retryFailed: config.retryFailed,
-    refreshAfterMs: config.refreshAfter,
-    signal,
   });
   await lock.release();
   if (!config.quiet) process.stdout.write(`${describeCounts(counts, config.queue!, queue.name)}\n`);
@@ -149,7 +140,7 @@ async function work(
       process.stderr.write(`Nothing queued on ${redactUrl(config.queue!)} (queue ${queue.name})\n`);
     return (await queue.getFailedCount()) > 0 ? EXIT.failed : EXIT.ok;
   }
-  const fleet = await FleetWorker.open({
+  const fleet = await openFleetWorker({
     ...workerOptionsFrom(config),
     redis,
     queueName: queue.name,
@@ -168,22 +159,9 @@ async function work(
       const source = config.refs
         ? parseRefs(site, readRefs(config.refs))
         : listWithRelogin(site, fleet.pool, ctx.baseUrl, signal, events, fleet.login);
-      listing = enqueueRefs({
-        queue,
-        redis,
-        site,
-        source: limitSource(source, {
-          skip: () => false,
-          max: config.max,
-          events: listingEvents((bad) => {
-            badRefs += 1;
-            events.emit('ref:bad', bad);
-          }),
-        }),
-        retries: config.retries,
-        retryFailed: config.retryFailed,
-        refreshAfterMs: config.refreshAfter,
-        signal,
+      listing = enqueueAll(ctx, queue, redis, source, (bad) => {
+        badRefs += 1;
+        events.emit('ref:bad', bad);
       }).then(
         async (counts) => {
           await lock.release();
@@ -211,13 +189,29 @@ async function work(
 }
 
 /**
- * The listing's running total is the fleet's, not this machine's: it stays off the progress display. Its bad refs
- * (no usable key) go to `onBadRef`.
+ * The first `--max` refs of `source` into the queue (`--retry-failed` re-queues permanent failures too). The
+ * listing's running total is the fleet's, not this machine's: it stays off the progress display; its bad refs (no
+ * usable key) go to `onBadRef`.
  */
-function listingEvents(onBadRef: (bad: RunEvents['ref:bad'][0]) => void): EventEmitter<RunEvents> {
+function enqueueAll(
+  ctx: FleetContext,
+  queue: Queue<FleetJobData, FleetResult>,
+  redis: Redis,
+  source: AsyncIterable<SourceEntry<unknown>>,
+  onBadRef: (bad: RunEvents['ref:bad'][0]) => void,
+): Promise<EnqueueCounts> {
+  const { config, site, signal } = ctx;
   const events = new EventEmitter<RunEvents>();
   events.on('ref:bad', onBadRef);
-  return events;
+  return enqueueRefs({
+    queue,
+    redis,
+    site,
+    source: limitSource(source, { skip: () => false, max: config.max, events }),
+    retryFailed: config.retryFailed,
+    refreshAfterMs: config.refreshAfter,
+    signal,
+  });
 }
 
 function describeCounts(c: EnqueueCounts, url: string, name: string): string {

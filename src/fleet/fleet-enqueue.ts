@@ -10,8 +10,6 @@ export interface EnqueueOptions<Ref> {
   redis: Redis;
   site: Site<Ref>;
   source: AsyncIterable<Ref>;
-  /** Retries of a transient failure: the job gets retries + 1 attempts. */
-  retries: number;
   /** Also re-queue keys that failed permanently. @default false */
   retryFailed?: boolean;
   /**
@@ -107,7 +105,7 @@ async function addBatch<Ref>(
       fresh.map(({ key, ref }) => ({
         name: site.name,
         data: { key, ref },
-        opts: jobOptions(key, options.retries),
+        opts: jobOptions(key),
       })),
     );
     counts.added += fresh.length;
@@ -121,6 +119,9 @@ async function addBatch<Ref>(
     }
     try {
       // A retried job starts over with every attempt, as a new run does with a transient failure.
+      // A refresh that failed stays a refresh: the files it compares with go along.
+      const { previous } = job.data;
+      await job.updateData({ key: job.data.key, ref: job.data.ref, ...(previous ? { previous } : {}) });
       await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
       counts.requeued += 1;
     } catch {
@@ -143,7 +144,8 @@ async function refreshJob<Ref>(
   if (!job) return;
   const previous = job.returnvalue?.files;
   try {
-    if (previous) await job.updateData({ ...job.data, previous });
+    // A refresh starts over, as a new job does: no attempts or charges carried, only what it compares with.
+    await job.updateData({ key: job.data.key, ref: job.data.ref, ...(previous ? { previous } : {}) });
     await job.retry('completed', { resetAttemptsMade: true, resetAttemptsStarted: true });
     counts.refreshed += 1;
   } catch {

@@ -1,26 +1,29 @@
-// How pagepool's settings map onto BullMQ: queue name and prefix, job ids, attempts, backoff, locks, limiter.
+// How pagepool's settings map onto BullMQ: the fleet's types, queue name and prefix, job ids, locks, limiter.
+import type { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type { Job, WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { RecordedFile } from '../checkpoint/recorded-file.js';
 import { ConfigError } from '../errors.js';
-import { MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
-import { backoffDelay } from '../queue/backoff-delay.js';
-import { QUEUE_DEFAULTS } from '../queue/queue-options.js';
+import { type Charges, MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
+import type { BackoffOptions } from '../queue/backoff-delay.js';
+import type { RunEvents } from '../run-events.js';
 
 /** Every key of a fleet lives under `pagepool:<site>:`; one Redis can hold several sites' queues. */
 export const FLEET_PREFIX = 'pagepool';
 
-/** The custom BullMQ backoff type every pagepool job carries; workers map it to the queue's backoff. */
-export const BACKOFF_TYPE = 'pagepool';
-
 /**
- * What one job carries: the checkpoint key and the adapter's ref; `failure` is written on a final failure;
- * `previous`, when `enqueue --refresh-after` queued a completed job again, the files it completed with (its
- * validators, its objects), which the refresh compares each file with.
+ * What one job carries: the checkpoint key and the adapter's ref; the attempts that counted and what they were
+ * charged, stored by the worker before the job moves (never inferred from BullMQ's counters, which a give-back,
+ * a stall or a lost lock also moves); `failure` on a final failure; `previous`, when `enqueue --refresh-after`
+ * queued a completed job again, the files it completed with (its validators, its objects), which the refresh
+ * compares each file with.
  */
 export interface FleetJobData<Ref = unknown> {
   key: string;
   ref: Ref;
+  attempts?: number;
+  charges?: Charges;
   failure?: FleetFailure;
   previous?: FleetResult['files'];
 }
@@ -47,6 +50,47 @@ export interface FleetResult {
 }
 
 export type FleetJob<Ref = unknown> = Job<FleetJobData<Ref>, FleetResult>;
+
+/** The fleet's own settings of one machine. */
+export interface FleetQueueOptions {
+  /** A connected client (maxRetriesPerRequest null); BullMQ duplicates it for its blocking reads. */
+  redis: Redis;
+  queueName: string;
+  /** Pages: items in the browser stage on this machine. */
+  concurrency: number;
+  /**
+   * Items in the download stage on this machine (the item worker's, after `releasePage()`): BullMQ runs
+   * `concurrency + downloads` jobs at once, the page pool and the stage bound each part. @default 0 (plain work)
+   */
+  downloads?: number;
+  events: EventEmitter<RunEvents>;
+  taskTimeoutMs: number;
+  /** Retries of a transient failure, as in-process: charged on the job, whoever enqueued it. */
+  retries: number;
+  /** Item starts per second for the whole fleet (0 = no limit). */
+  rate: number;
+  /** `hostname:pid`. */
+  machine: string;
+  /** An attempt still running this long after its deadline (or its release) is abandoned. @default 5_000 */
+  graceMs?: number;
+  /** After the first stop signal, in-flight items get this long before they are released. @default 10_000 */
+  shutdownGraceMs?: number;
+  /** How often `run` checks whether the queue is drained. @default 1000 */
+  pollMs?: number;
+  /** Delay between retries of one item. @default QUEUE_DEFAULTS.backoff */
+  backoff?: BackoffOptions;
+}
+
+export interface FleetWorkSummary {
+  reason: 'done' | 'interrupted' | 'fatal';
+  error?: unknown;
+  /** Items this machine completed. */
+  done: number;
+  /** Items this machine recorded as failed. */
+  failed: number;
+  /** Failed jobs in the whole queue when this machine stopped. */
+  queueFailed: number;
+}
 
 /** `hostname:pid`: which machine (and process) did an item; also the BullMQ worker name (`processedBy`). */
 export function machineId(): string {
@@ -99,17 +143,13 @@ export function limiterFor(rate: number): { max: number; duration: number } {
   return { max, duration: Math.max(1, Math.round((1000 * max) / rate)) };
 }
 
-/** The delay before retry `attemptsMade` (1 = first retry): p-retry's formula, shared with the in-process queue. */
-export function retryDelay(attemptsMade: number): number {
-  return backoffDelay(Math.max(1, attemptsMade), QUEUE_DEFAULTS.backoff);
-}
-
-/** BullMQ job options of a pagepool job: attempts = retries + 1, pagepool's backoff, outcomes kept. */
-export function jobOptions(key: string, retries: number) {
+/**
+ * BullMQ job options of a pagepool job: outcomes kept. No BullMQ attempts or backoff: the worker's attempt runner
+ * decides every retry (`work --retries`) and moves the job itself; one failed BullMQ attempt is a final failure.
+ */
+export function jobOptions(key: string) {
   return {
     jobId: jobIdFor(key),
-    attempts: retries + 1,
-    backoff: { type: BACKOFF_TYPE },
     // Completed and failed jobs are the checkpoint in fleet mode: they are what makes a second enqueue a no-op.
     removeOnComplete: false,
     removeOnFail: false,
@@ -140,11 +180,5 @@ export function workerOptions(t: WorkerTiming, machine: string): Omit<WorkerOpti
     maximumRateLimitDelay: 60_000,
     // How long an idle worker blocks on Redis for a job; short, so `work` notices a drained queue quickly.
     drainDelay: 1,
-    settings: {
-      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
-        const planned = (err as { retryDelayMs?: unknown } | undefined)?.retryDelayMs;
-        return typeof planned === 'number' ? planned : retryDelay(attemptsMade);
-      },
-    },
   };
 }

@@ -26,8 +26,22 @@ export interface PolicyOptions {
   canRelogin: boolean;
 }
 
-/** Which counter a retry goes on. */
-export type Charge = 'charged' | 'free';
+/**
+ * Which counter a retry goes on; 'none' for trouble the task did not cause: a 429 met while a hold is already in
+ * effect (the task was in flight when another one's 429 began it), or a session expiry whose re-login another
+ * attempt (or the listing) already started. A herd of 8 pages refused together costs one free retry, not 8.
+ */
+export type Charge = 'charged' | 'free' | 'none';
+
+/** What the other attempts already did about the trouble this attempt met. */
+export interface Shared {
+  /** The 429 hold in effect now (epoch ms), 0 if none. */
+  heldUntil: number;
+  /** A re-login started since this attempt started. */
+  reloginSince: boolean;
+}
+
+const ALONE: Shared = { heldUntil: 0, reloginSince: false };
 
 /** What the backend must do with a task whose attempt failed. */
 export type Verdict =
@@ -51,12 +65,16 @@ export function classifyWith(classify: (err: unknown) => Decision, error: unknow
   }
 }
 
-/** The one retry rule of every backend. `now` is epoch ms; `random` feeds the backoff's jitter. */
+/**
+ * The one retry rule of every backend. `now` is epoch ms; `shared` says what other attempts already did (a hold, a
+ * re-login); `random` feeds the backoff's jitter.
+ */
 export function decide(
   error: unknown,
   charges: Charges,
   policy: PolicyOptions,
   now: number,
+  shared: Shared = ALONE,
   random: () => number = Math.random,
 ): Verdict {
   let decision = classifyWith(policy.classify, error);
@@ -69,12 +87,15 @@ export function decide(
     case 'permanent':
       return { kind: 'fail', permanent: true };
     case 'backoff': {
-      if (!freeLeft && outOfRetries) return { kind: 'fail', permanent: false };
       const waitMs =
         retryAfterOf(error) ?? backoffDelay(Math.max(1, charges.charged), policy.backoff, random);
-      return { kind: 'hold', untilMs: now + waitMs, charge: freeLeft ? 'free' : 'charged' };
+      const untilMs = Math.max(now + waitMs, shared.heldUntil);
+      if (shared.heldUntil > now) return { kind: 'hold', untilMs, charge: 'none' };
+      if (!freeLeft && outOfRetries) return { kind: 'fail', permanent: false };
+      return { kind: 'hold', untilMs, charge: freeLeft ? 'free' : 'charged' };
     }
     case 'relogin':
+      if (shared.reloginSince) return { kind: 'relogin', charge: 'none' };
       if (!freeLeft && outOfRetries) return { kind: 'fail', permanent: false };
       return { kind: 'relogin', charge: freeLeft ? 'free' : 'charged' };
     default:
@@ -89,7 +110,7 @@ export function decide(
 
 /** Adds a verdict's charge to a task's charges. */
 export function charge(charges: Charges, verdict: Verdict): Charges {
-  if (!('charge' in verdict)) return charges;
+  if (!('charge' in verdict) || verdict.charge === 'none') return charges;
   return verdict.charge === 'free'
     ? { ...charges, free: charges.free + 1 }
     : { ...charges, charged: charges.charged + 1 };

@@ -19,7 +19,10 @@ export interface QueueEvents<R = unknown> {
   'task:interrupted': [TaskRef];
   /** A key already seen in this run's source. */
   'task:duplicate': [{ key: string }];
-  /** New starts held until `untilMs` (epoch ms) after a 429. */
+  /**
+   * A 429 hold began: no item or file starts until `untilMs` (epoch ms). One event per hold, however many pages and
+   * files met a 429 during it (they extend it quietly).
+   */
   backoff: [{ untilMs: number; reason: string }];
   /** The adaptive in-flight limit moved ('trouble': 429/5xx/timeout, 'latency', 'recovered'). */
   concurrency: [{ limit: number; reason: 'trouble' | 'latency' | 'recovered' }];

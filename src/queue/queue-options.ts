@@ -1,10 +1,22 @@
 // The task queue's options, their defaults, and the one check that reports every bad field at once.
 import { ConfigError, classify, type Decision } from '../errors.js';
 import type { BackoffOptions } from './backoff-delay.js';
+import type { RateHold } from './rate-hold.js';
 import { SingleFlightLogin } from './single-flight-login.js';
+import type { Capacity } from './start-gate.js';
 
 export type TaskOutcome<T, R> =
-  | { status: 'done'; key: string; item: T; attempt: number; charged: number; result: R; ms: number }
+  | {
+      status: 'done';
+      key: string;
+      item: T;
+      attempt: number;
+      charged: number;
+      /** Free retries spent (429s and session expiries the task caused, within MAX_FREE_RETRIES). */
+      free: number;
+      result: R;
+      ms: number;
+    }
   | {
       status: 'failed';
       key: string;
@@ -12,6 +24,7 @@ export type TaskOutcome<T, R> =
       attempt: number;
       /** Retries charged against `retries` (free retries of 429s and session expiries not counted). */
       charged: number;
+      free: number;
       error: unknown;
       reason: string;
       code: string | undefined;
@@ -68,13 +81,12 @@ export interface TaskQueueOptions<T, R> {
    * when it may have become true (the item worker's browser stage: a task starts only when a page is free for it,
    * so its deadline never runs while it waits for one).
    */
-  gate?: StartGate;
-}
-
-export interface StartGate {
-  open(): boolean;
-  /** Registers a listener; returns its removal. */
-  onOpen(listener: () => void): () => void;
+  gate?: Capacity;
+  /**
+   * The 429 hold to share with others (the item worker's file store): a 429 anyone meets holds every start.
+   * @default a hold of the queue's own
+   */
+  hold?: RateHold;
 }
 
 export type QueueOptionsInput<T, R> = Partial<TaskQueueOptions<T, R>> & Pick<TaskQueueOptions<T, R>, 'key'>;
@@ -105,11 +117,26 @@ export const QUEUE_DEFAULTS = Object.freeze({
 /** Most retries a task may have (the CLI's `--retries` allows the same). */
 export const MAX_RETRIES = 20;
 
+/**
+ * Most tasks in flight. Not the pages (the CLI allows 1 to 64 of those): `run()` gives its queue pages + downloads
+ * (up to 64 + 256), a fleet machine's BullMQ worker the same.
+ */
+export const MAX_CONCURRENCY = 10_000;
+
 /** setTimeout fires at once for anything longer (a 32-bit signed delay). */
 export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Spreads the defaults in and checks every field; throws one ConfigError naming each bad field and value. */
 export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): ResolvedQueueOptions<T, R> {
+  const { options, problems } = checkQueueOptions(input);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  return options;
+}
+
+/** The options with the defaults spread in, and one message per bad field ([] when none). */
+export function checkQueueOptions<T, R>(
+  input: QueueOptionsInput<T, R>,
+): { options: ResolvedQueueOptions<T, R>; problems: string[] } {
   const d = QUEUE_DEFAULTS;
   const concurrency = input.concurrency ?? d.concurrency;
   const backoff: BackoffOptions = { ...d.backoff, ...input.backoff };
@@ -130,6 +157,7 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
     classify: input.classify ?? classify,
     now: input.now ?? Date.now,
     ...(input.gate ? { gate: input.gate } : {}),
+    ...(input.hold ? { hold: input.hold } : {}),
   };
 
   const problems: string[] = [];
@@ -150,7 +178,7 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
     if (typeof value !== 'function')
       problems.push(`Expected \`${name}\` to be a function, got \`${show(value)}\``);
   };
-  integer('concurrency', options.concurrency, 1, 64);
+  integer('concurrency', options.concurrency, 1, MAX_CONCURRENCY);
   integer('taskTimeoutMs', options.taskTimeoutMs, 1, MAX_TIMER_MS);
   integer('graceMs', options.graceMs, 0, MAX_TIMER_MS);
   integer('shutdownGraceMs', options.shutdownGraceMs, 0, MAX_TIMER_MS);
@@ -182,8 +210,7 @@ export function resolveQueueOptions<T, R>(input: QueueOptionsInput<T, R>): Resol
   if (!(input.relogin instanceof SingleFlightLogin)) fn('relogin', input.relogin, false);
   fn('classify', input.classify, false);
   fn('now', input.now, false);
-  if (problems.length > 0) throw new ConfigError(problems.join('; '));
-  return options;
+  return { options, problems };
 }
 
 function loginOf(input: { relogin?: unknown }): SingleFlightLogin | undefined {

@@ -1,8 +1,8 @@
-// What starts next and when: the slots, the prefetch buffer, the retry queue, the 429 hold, the start rate and the
-// adaptive limit of one queue run. It starts nothing itself: the run hands it a `start` function.
+// What starts next and when in the in-process queue: the slots, the prefetch buffer, the retry queue and the adaptive
+// limit of one run, behind the attempt runner's start gate. It starts nothing itself: the run hands it `start`.
 import { AdaptiveLimit } from './adaptive-limit.js';
 import type { Charges } from './attempt-policy.js';
-import { StartRate } from './start-rate.js';
+import type { StartGate } from './start-gate.js';
 
 /** One task of the run, from the moment it is pulled until it is finished. */
 export interface Entry<T> {
@@ -11,15 +11,13 @@ export interface Entry<T> {
   /** Attempts started so far. */
   attempts: number;
   charges: Charges;
-  /** When a waiting retry may start; Infinity while it waits for the shared re-login. */
+  /** When a waiting retry may start. */
   readyAt: number;
 }
 
 export interface SchedulerOptions {
   concurrency: number;
   prefetch: number;
-  /** Starts per second; 0 is no limit. */
-  rate: number;
   adaptive: boolean;
   now: () => number;
   /** A wake-up time came (a retry is due, a hold or the start rate passed). */
@@ -31,17 +29,14 @@ export class Scheduler<T> {
   readonly #buffer: Entry<T>[] = [];
   readonly #waiting: Entry<T>[] = [];
   readonly #adaptive: AdaptiveLimit | null;
-  readonly #rate: StartRate | null;
   #busy = 0;
   #starts = 0;
-  #heldUntil = 0;
   #wake: NodeJS.Timeout | undefined;
   #wakeAt = Number.POSITIVE_INFINITY;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
     this.#adaptive = options.adaptive ? new AdaptiveLimit(options.concurrency) : null;
-    this.#rate = options.rate > 0 ? new StartRate(options.rate) : null;
   }
 
   /** Tasks allowed in flight now: `concurrency`, or less while the adaptive limit is down. */
@@ -67,11 +62,6 @@ export class Scheduler<T> {
     return this.#waiting.length;
   }
 
-  /** New starts are held until this epoch ms (a 429), or null. */
-  heldUntil(now: number): number | null {
-    return this.#heldUntil > now ? this.#heldUntil : null;
-  }
-
   /** The source may be pulled: the buffer holds fewer than prefetch + free slots. */
   wantsMore(): boolean {
     return this.#buffer.length < this.#o.prefetch + (this.#o.concurrency - this.#busy);
@@ -91,54 +81,34 @@ export class Scheduler<T> {
     this.#buffer.push(entry);
   }
 
-  /** Puts a task in the retry queue (no slot held); `delayMs` Infinity waits for `loginEnded`. */
+  /** Puts a task in the retry queue (no slot held) for `delayMs`. */
   retry(entry: Entry<T>, delayMs: number): void {
     entry.readyAt = this.#o.now() + delayMs;
     this.#waiting.push(entry);
   }
 
-  /** Holds every new start until `untilMs`; true when that moved the hold later. */
-  hold(untilMs: number): boolean {
-    if (untilMs <= this.#heldUntil) return false;
-    this.#heldUntil = untilMs;
-    return true;
-  }
-
-  /** The shared re-login ended: the tasks waiting for it may start after `delayMs`. */
-  loginEnded(delayMs: number): void {
-    const readyAt = this.#o.now() + delayMs;
-    for (const entry of this.#waiting)
-      if (entry.readyAt === Number.POSITIVE_INFINITY) entry.readyAt = readyAt;
-  }
-
   /**
    * Starts what may start now, each with a slot of its own: due retries first, then prefetched items, within the
-   * limit, the hold and the start rate; arms a wake-up for what may start later.
+   * limit and through `gate` (hold, rate, re-login, pages, stop); arms a wake-up for what may start later (the
+   * gate tells of its other changes itself).
    */
-  startReady(mayStart: () => boolean, start: (entry: Entry<T>, seq: number) => void): void {
+  startReady(gate: StartGate, start: (entry: Entry<T>, seq: number) => void): void {
     const now = this.#o.now();
-    while (mayStart() && this.#busy < this.limit) {
-      if (now < this.#heldUntil) {
-        this.#wakeUpAt(this.#heldUntil);
+    while (this.#busy < this.limit && this.#hasReady(now)) {
+      const openAt = gate.openAt(now);
+      if (openAt > now) {
+        if (Number.isFinite(openAt)) this.#wakeUpAt(openAt);
         return;
       }
-      if (this.#rate && this.#hasReady(now)) {
-        const wait = this.#rate.waitMs(now);
-        if (wait > 0) {
-          this.#wakeUpAt(now + wait);
-          return;
-        }
-        this.#rate.take(now);
-      }
-      const entry = this.#dueRetry(now) ?? this.#buffer.shift();
-      if (!entry) break;
+      gate.take(now);
+      const entry = this.#dueRetry(now) ?? this.#buffer.shift()!;
       this.#busy += 1;
       this.#starts += 1;
       start(entry, this.#starts);
     }
     let next = Number.POSITIVE_INFINITY;
     for (const entry of this.#waiting) next = Math.min(next, entry.readyAt);
-    if (next !== Number.POSITIVE_INFINITY) this.#wakeUpAt(Math.max(next, this.#heldUntil));
+    if (next !== Number.POSITIVE_INFINITY) this.#wakeUpAt(next);
   }
 
   /** An attempt gave its slot back. */

@@ -1,5 +1,6 @@
 // The AsyncTaskQueue: bounded, lazy, retrying work over any (async) iterable, reported through typed events.
 import { EventEmitter } from 'node:events';
+import { ConfigError } from '../errors.js';
 import type { QueueEvents } from './events.js';
 import { type QueueOptionsInput, type ResolvedQueueOptions, resolveQueueOptions } from './queue-options.js';
 import { type QueueMetrics, QueueRun, type QueueSummary, type Work } from './queue-run.js';
@@ -33,7 +34,9 @@ export class AsyncTaskQueue<T, R> extends EventEmitter<QueueEvents<R>> {
     work: Work<T, R>,
     opts: { signal?: AbortSignal } = {},
   ): Promise<QueueSummary> {
-    if (this.#current) throw new Error('AsyncTaskQueue.run() is already running; start one run at a time');
+    if (this.#current) {
+      throw new ConfigError('AsyncTaskQueue.run() is already running; start one run at a time');
+    }
     const emit = <K extends keyof QueueEvents<R>>(name: K, ...args: QueueEvents<R>[K]) => {
       (this.emit as (name: K, ...args: QueueEvents<R>[K]) => boolean)(name, ...args);
     };

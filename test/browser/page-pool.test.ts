@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PagePool, type PagePoolOptions } from '../../src/browser/page-pool.js';
 import { faultDraw } from '../../src/demo/fault-plan.js';
 import { type Portal, startPortal } from '../../src/demo/portal.js';
-import { ShutdownError } from '../../src/errors.js';
+import { ConfigError, ShutdownError } from '../../src/errors.js';
 import { demoLogin } from '../../src/sites/demo-portal-login.js';
 import { launchTestBrowser } from '../helpers/chromium.js';
 
@@ -188,9 +188,9 @@ describe('page recycling', () => {
         );
       await task(false);
       await task(false); // second task: checked, small heap, kept
-      await new Promise((r) => setTimeout(r, 200));
-      expect(replaced).toEqual([]);
+      // One page: the third task gets it only once the second one's check is over.
       await task(false);
+      expect(replaced).toEqual([]);
       await task(true); // fourth task: checked, over the limit
       // The check runs after the task has its result; the slot is handed on once it is done.
       await p.withPage(async (page) => pages.push(page), { signal });
@@ -325,7 +325,9 @@ describe('context recycling', () => {
       browser,
       size: 2,
       login: (page) => demoLogin(page, { username: 'demo', password: 'demo-pass' }, faulty.url),
-      pageTimeoutMs: 1_500,
+      // The pool's timeout bounds the hung navigation; it also bounds the login's, which a loaded machine can
+      // take seconds over (1.5 s was too little for it).
+      pageTimeoutMs: 5_000,
     }).open();
     const replaced: string[] = [];
     p.on('page:replaced', ({ reason }) => replaced.push(reason));
@@ -363,11 +365,11 @@ describe('context recycling', () => {
     expect((error as ShutdownError).code).toBe('SHUTDOWN');
   });
 
-  it('rejects bad options with one message naming each', () => {
-    expect(
-      () =>
-        new PagePool({ browser, size: 0, login: async () => {}, contextRecycleAfter: -1, pageTimeoutMs: 0 }),
-    ).toThrow(
+  it('rejects bad options with one ConfigError naming each', () => {
+    const bad = () =>
+      new PagePool({ browser, size: 0, login: async () => {}, contextRecycleAfter: -1, pageTimeoutMs: 0 });
+    expect(bad).toThrow(ConfigError);
+    expect(bad).toThrow(
       'Expected `size` to be an integer from 1, got `0`; Expected `contextRecycleAfter` to be an integer from 0, got `-1`; Expected `pageTimeoutMs` to be an integer from 1, got `0`',
     );
   });

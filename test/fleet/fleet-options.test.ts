@@ -1,7 +1,7 @@
 // The mapping of pagepool settings onto BullMQ, and the `--queue` URL: pure functions, no Redis.
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { jobIdFor, keyOfJobId, limiterFor, lockTiming, retryDelay } from '../../src/fleet/fleet-options.js';
+import { jobIdFor, keyOfJobId, limiterFor, lockTiming } from '../../src/fleet/fleet-options.js';
 import { connectRedis, redactUrl, redisOptionsFromUrl } from '../../src/fleet/redis-connection.js';
 
 describe('jobIdFor', () => {
@@ -33,17 +33,6 @@ describe('lockTiming', () => {
     expect(lockTiming(180_000)).toEqual({ lockDuration: 30_000, stalledInterval: 30_000 });
     expect(lockTiming(40_000)).toEqual({ lockDuration: 10_000, stalledInterval: 10_000 });
     expect(lockTiming(1_000)).toEqual({ lockDuration: 5_000, stalledInterval: 5_000 });
-  });
-});
-
-describe('retryDelay', () => {
-  it('grows exponentially with jitter, capped at 30 s, like the in-process queue', () => {
-    for (let i = 0; i < 50; i++) {
-      expect(retryDelay(1)).toBeGreaterThanOrEqual(1000);
-      expect(retryDelay(1)).toBeLessThanOrEqual(2000);
-      expect(retryDelay(3)).toBeGreaterThanOrEqual(4000);
-      expect(retryDelay(20)).toBe(30_000);
-    }
   });
 });
 

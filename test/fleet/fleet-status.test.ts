@@ -71,13 +71,17 @@ describe('readQueueCounts', () => {
   });
 
   it('`status --queue` prints them, in text and in JSON', async () => {
-    await fill(3, { waiting: 4, delayed: 1, active: 1 });
+    const { takenFrom } = await fill(3, { waiting: 4, delayed: 1, active: 1 });
+    // The active job is a second old at least when status reads it (the CLI alone takes longer than that to start).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const url = `redis://127.0.0.1:${server.port}/3`;
     const json = await runCli(['status', '--queue', url, '--json']);
+    const readBy = Date.now();
     expect(json.code, json.stderr).toBe(0);
     const status = JSON.parse(json.stdout) as { pending: number; queue: Record<string, number> };
     expect(status.queue).toMatchObject({ waiting: 4, active: 1, delayed: 1 });
-    expect(status.queue.oldestActiveSeconds).toBeGreaterThanOrEqual(0);
+    expect(status.queue.oldestActiveSeconds).toBeGreaterThanOrEqual(1);
+    expect(status.queue.oldestActiveSeconds).toBeLessThanOrEqual((readBy - takenFrom) / 1000);
     expect(status.pending).toBe(6);
     const text = await runCli(['status', '--queue', url]);
     expect(text.code, text.stderr).toBe(0);

@@ -17,6 +17,8 @@ export interface ProxiedRequest {
   status: number;
   /** Body bytes the client was sent (a cut-off response counts what got through). */
   bytes: number;
+  /** The client went away while the request was held: it was never forwarded. */
+  dropped: boolean;
 }
 
 export interface ProxyOptions {
@@ -24,7 +26,11 @@ export interface ProxyOptions {
   intercept?: (req: ProxiedRequest) => { status: number; headers: Record<string, string> } | undefined;
   /** Headers to set on the portal's response to this request. */
   headers?: (req: ProxiedRequest) => Record<string, string> | undefined;
-  /** Forward this request only once the promise settles (a test holds work in flight). */
+  /**
+   * Forward this request only once the promise settles (a test holds work in flight). A held request whose client
+   * gave up meanwhile (its headers timeout, a retry of its own) is dropped, never forwarded: the portal serves
+   * what a client still waits for, once.
+   */
   hold?: (req: ProxiedRequest) => Promise<void> | undefined;
 }
 
@@ -50,6 +56,7 @@ export async function startPortalProxy(target: string, options: ProxyOptions = {
       session: session(req),
       status: 0,
       bytes: 0,
+      dropped: false,
     };
     requests.push(entry);
     const answer = options.intercept?.(entry);
@@ -85,8 +92,19 @@ export async function startPortalProxy(target: string, options: ProxyOptions = {
       pipeline(req, up, () => {});
     };
     const held = options.hold?.(entry);
-    if (held) void held.finally(forward);
-    else forward();
+    if (!held) {
+      forward();
+      return;
+    }
+    let forwarded = false;
+    res.once('close', () => {
+      if (!forwarded) entry.dropped = true;
+    });
+    void held.finally(() => {
+      if (entry.dropped) return;
+      forwarded = true;
+      forward();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

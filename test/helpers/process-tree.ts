@@ -35,3 +35,12 @@ export function processesWith(comm: RegExp, marker: string): number[] {
   }
   return found;
 }
+
+/** Living processes whose parent is `pid` and whose command name matches `comm` (a launched browser's root). */
+export function childrenOf(pid: number, comm: RegExp): number[] {
+  const found: number[] = [];
+  for (const [p, info] of processTable()) {
+    if (info.ppid === pid && info.state !== 'Z' && comm.test(info.comm)) found.push(p);
+  }
+  return found;
+}

@@ -15,7 +15,6 @@ import {
   type Charges,
   charge,
   decide,
-  MAX_FREE_RETRIES,
   type PolicyOptions,
   timeoutOf,
 } from '../../src/queue/attempt-policy.js';
@@ -27,6 +26,8 @@ const policy: PolicyOptions = {
   canRelogin: true,
 };
 const NOW = 1_000_000;
+/** The README: the first 10 429s or session expiries of an item cost it no retry. */
+const FREE = 10;
 
 /** Feeds the same error to the policy until it stops retrying; the verdicts in order. */
 function until(error: unknown, options = policy) {
@@ -62,25 +63,23 @@ describe('decide', () => {
     }
   });
 
-  it('429s and session expiries share one rule: MAX_FREE_RETRIES free, then charged, then failed', () => {
+  it('429s and session expiries share one rule: 10 free, then charged, then failed', () => {
     for (const error of [new RateLimitedError(500), new SessionExpiredError()]) {
       const { verdicts, charges } = until(error);
-      expect(verdicts).toHaveLength(MAX_FREE_RETRIES + 3);
-      expect(verdicts.slice(0, MAX_FREE_RETRIES).every((v) => 'charge' in v && v.charge === 'free')).toBe(
-        true,
-      );
+      expect(verdicts).toHaveLength(FREE + 3);
+      expect(verdicts.slice(0, FREE).every((v) => 'charge' in v && v.charge === 'free')).toBe(true);
       expect(verdicts.at(-1)).toEqual({ kind: 'fail', permanent: false });
-      expect(charges).toEqual({ charged: 2, free: MAX_FREE_RETRIES });
+      expect(charges).toEqual({ charged: 2, free: FREE });
     }
   });
 
   it('mixes both kinds in one free count, and a free retry leaves the charged ones alone', () => {
-    const spent: Charges = { charged: 2, free: MAX_FREE_RETRIES - 1 };
+    const spent: Charges = { charged: 2, free: FREE - 1 };
     expect(decide(new SessionExpiredError(), spent, policy, NOW)).toEqual({
       kind: 'relogin',
       charge: 'free',
     });
-    const more = { ...spent, free: MAX_FREE_RETRIES };
+    const more = { ...spent, free: FREE };
     expect(decide(new RateLimitedError(500), more, policy, NOW)).toEqual({ kind: 'fail', permanent: false });
   });
 
@@ -92,6 +91,39 @@ describe('decide', () => {
     });
     const bare = Object.assign(new RateLimitedError(0), { retryAfterMs: undefined });
     expect(decide(bare, { charged: 1, free: 0 }, policy, NOW)).toMatchObject({ untilMs: NOW + 100 });
+  });
+
+  it("a 429 met while a hold is in effect is the herd's: it extends the hold and costs nothing, even when spent", () => {
+    const spent: Charges = { charged: 2, free: FREE };
+    // Out of free and charged retries: alone, this 429 would end the task.
+    expect(decide(new RateLimitedError(500), spent, policy, NOW)).toEqual({ kind: 'fail', permanent: false });
+    const held = { heldUntil: NOW + 300, reloginSince: false };
+    expect(decide(new RateLimitedError(500), spent, policy, NOW, held)).toEqual({
+      kind: 'hold',
+      untilMs: NOW + 500,
+      charge: 'none',
+    });
+    // A shorter Retry-After never shortens the hold in effect.
+    expect(decide(new RateLimitedError(100), spent, policy, NOW, held)).toMatchObject({ untilMs: NOW + 300 });
+    // A hold that has ended is no herd: this 429 begins the next hold and pays for it.
+    const ended = { heldUntil: NOW, reloginSince: false };
+    expect(decide(new RateLimitedError(500), { charged: 0, free: 0 }, policy, NOW, ended)).toEqual({
+      kind: 'hold',
+      untilMs: NOW + 500,
+      charge: 'free',
+    });
+    expect(charge(spent, { kind: 'hold', untilMs: NOW, charge: 'none' })).toBe(spent);
+  });
+
+  it('a session expiry whose re-login another attempt already started costs nothing', () => {
+    const spent: Charges = { charged: 2, free: FREE };
+    expect(decide(new SessionExpiredError(), spent, policy, NOW)).toEqual({ kind: 'fail', permanent: false });
+    expect(
+      decide(new SessionExpiredError(), spent, policy, NOW, { heldUntil: 0, reloginSince: true }),
+    ).toEqual({
+      kind: 'relogin',
+      charge: 'none',
+    });
   });
 
   it('treats a session expiry as transient when nobody can log in again', () => {

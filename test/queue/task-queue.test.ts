@@ -107,18 +107,22 @@ describe('AsyncTaskQueue', () => {
   it('runs in strict source order with concurrency 1', async () => {
     const order: string[] = [];
     let running = 0;
-    const queue = new AsyncTaskQueue<string, void>({ concurrency: 1, key: (k) => k });
+    let peak = 0;
+    // Retries off: an attempt that failed and ran again would show in `order`, not be hidden by a retry.
+    const queue = new AsyncTaskQueue<string, void>({ concurrency: 1, retries: 0, key: (k) => k });
     const source = keys(30).reverse();
     const summary = await settle(
       queue.run(source, async (k) => {
+        // Counted here, asserted outside: an expect that throws in the work is a task error, not a failed test.
         running += 1;
-        expect(running).toBe(1);
+        peak = Math.max(peak, running);
         order.push(k);
         await sleep(k.length);
         running -= 1;
       }),
     );
-    expect(summary.done).toBe(30);
+    expect(summary).toMatchObject({ done: 30, failed: 0, retries: 0 });
+    expect(peak).toBe(1);
     expect(order).toEqual(source);
   });
 
@@ -580,7 +584,11 @@ describe('AsyncTaskQueue', () => {
   it('rejects bad options with one message naming every field and value', () => {
     const make = (o: object) => () => new AsyncTaskQueue<string, void>({ key: (k: string) => k, ...o });
     expect(make({ concurrency: 0 })).toThrow(ConfigError);
-    expect(make({ concurrency: 0 })).toThrow('Expected `concurrency` to be an integer from 1 to 64, got `0`');
+    expect(make({ concurrency: 0 })).toThrow(
+      'Expected `concurrency` to be an integer from 1 to 10000, got `0`',
+    );
+    // Tasks, not pages: run() gives its queue pages + downloads (22 pages + 44 downloads was refused at 64).
+    expect(make({ concurrency: 66 })).not.toThrow();
     let error: unknown;
     try {
       make({ retries: -1, backoff: { factor: 0 }, prefetch: 1.5 })();
@@ -595,6 +603,34 @@ describe('AsyncTaskQueue', () => {
     expect(message).toContain('`backoff.factor`');
     expect(message).toContain('`prefetch`');
     expect(make({ key: 'id' })).toThrow('Expected `key` to be a function, got `"id"`');
+    // The README's limit for --retries.
+    expect(make({ retries: 21 })).toThrow('Expected `retries` to be an integer from 0 to 20, got `21`');
+    expect(make({ retries: 20 })).not.toThrow();
     expect(make({ concurrency: 64, taskTimeoutMs: 1 })).not.toThrow();
+  });
+
+  it('refuses a second run while one is running, with a coded error', async () => {
+    const queue = new AsyncTaskQueue<string, void>({ key: (k) => k });
+    let release!: () => void;
+    const first = queue.run(['a'], () => new Promise<void>((resolve) => (release = resolve)));
+    const second = await queue.run(['b'], async () => {}).catch((err: unknown) => err);
+    expect(second).toBeInstanceOf(ConfigError);
+    expect((second as ConfigError).code).toBe('CONFIG');
+    await vi.advanceTimersByTimeAsync(0);
+    release();
+    expect(await settle(first)).toMatchObject({ reason: 'done', done: 1 });
+  });
+
+  // A listener throwing on 'idle' left the run unfinished: the summary never came.
+  it('a listener that throws ends the run as fatal with its error, even on the last event', async () => {
+    const boom = new Error('listener bug');
+    for (const name of ['task:start', 'idle'] as const) {
+      const queue = new AsyncTaskQueue<string, void>({ key: (k) => k });
+      queue.on(name, () => {
+        throw boom;
+      });
+      const summary = await settle(queue.run(['a'], async () => {}));
+      expect(summary, name).toMatchObject({ reason: 'fatal', error: boom });
+    }
   });
 });
