@@ -171,7 +171,7 @@ describe('createUi plain mode', () => {
     // `--refs` has no pages.
     events.emit('list:progress', { pages: null, seen: 1, fresh: 1, done: false });
     advance(5000);
-    expect(out.lines.at(-1)).toMatch(/ETA --:--, listing: 1 item seen, 1 new$/);
+    expect(out.lines.at(-1)).toMatch(/ETA --:--, listing: 1 item seen, 1 to pull$/);
     events.emit('list:progress', { pages: null, seen: 2, fresh: 1, done: true });
     advance(5000);
     expect(out.lines.at(-1)).toMatch(/ETA --:--$/);
