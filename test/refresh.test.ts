@@ -204,3 +204,31 @@ describe('a weekly pull of the demo portal', () => {
     expect(await stat(checkpointPath(cwd))).toBeTruthy();
   }, 60_000);
 });
+
+describe('a refresh of rendered files (demo-cards: a screenshot of each card page)', () => {
+  it('compares each screenshot by sha256: the same render is unchanged, the changed card (revision 2) updated', async () => {
+    const cards = await startPortal({ vehicles: 1, cards: 12 });
+    const folder = await tempDir();
+    try {
+      const args = ['--site', 'demo-cards', '--concurrency', '4'];
+      const run = (extra: string[]) => childPull({ portal: cards, cwd: folder, args: [...args, ...extra] });
+      const first = await run(['--quiet']);
+      expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
+      const files = path.join(outDir(folder), 'demo-cards');
+      const before = new Map<string, number>();
+      for (const name of await readdir(files)) before.set(name, (await stat(path.join(files, name))).ino);
+      const same = await run(['--refresh-after', '0']);
+      expect(same.stdout).toContain('12 of 12 items done: 0 saved, 0 updated, 12 unchanged (0 B written)');
+      for (const [name, ino] of before) expect((await stat(path.join(files, name))).ino, name).toBe(ino);
+      cards.setRevision(2);
+      const changed = await run(['--refresh-after', '0']);
+      expect(changed.stdout).toContain('12 of 12 items done: 0 saved, 1 updated, 11 unchanged');
+      const r = JSON.parse(await readFile(path.join(outDir(folder), '.pagepool', 'report.json'), 'utf8'));
+      expect(
+        r.items.filter((i: { change?: string }) => i.change === 'updated').map((i: { key: string }) => i.key),
+      ).toEqual(['C0010']);
+    } finally {
+      await cards.close();
+    }
+  }, 180_000);
+});
