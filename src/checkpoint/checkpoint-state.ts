@@ -174,14 +174,14 @@ export class CheckpointState {
     else if (item !== undefined) item.listed = true;
   }
 
-  /** Done items this run's listing did not show, in checkpoint order. */
+  /** Done items this run's listing did not show, sorted (the checkpoint's order is the order items finished in). */
   unlisted(): string[] {
     const keys: string[] = [];
     for (const [key, item] of this.items) {
       const listed = typeof item === 'number' ? this.table.listed[item] === 1 : item.listed;
       if (!listed && this.statusOf(key) === DONE) keys.push(key);
     }
-    return keys;
+    return keys.sort();
   }
 
   failureOf(key: string): Failure | null {

@@ -9,7 +9,7 @@ export interface LastListing {
   at: string;
   /** Keys it gave, bad refs not counted. */
   listed: number;
-  /** Done items it did not give, in checkpoint order. */
+  /** Done items it did not give, sorted. */
   gone: string[];
 }
 
