@@ -81,7 +81,8 @@ const ref = (stock: string): VehicleRef => ({ stock, url: `${portal.url}/vehicle
 const onThePage = defineSite<VehicleRef>({
   ...demoVehicles,
   process(job) {
-    const read: typeof job.read = (url, extract, options) => job.read(url, extract, { ...options, via: 'page' });
+    const read: typeof job.read = (url, extract, options) =>
+      job.read(url, extract, { ...options, via: 'page' });
     return demoVehicles.process(Object.assign(Object.create(job) as typeof job, { read }));
   },
 });
