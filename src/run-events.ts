@@ -32,6 +32,11 @@ export interface RunEvents extends QueueEvents, UploadEvents {
   'ref:bad': [{ ref: string; where: string; reason: string }];
   /** A page picked up an item, or the item moved to a new stage ("search", "detail", "download"). */
   'task:stage': [{ key: string; attempt: number; slot: number; stage: string }];
+  /**
+   * An item read a page through `job.http` / `job.read`: `via` 'http' (its HTML over HTTP, no browser page) or
+   * 'page' (`job.read` fell back to the browser page, scripts run). `url` is the page asked for, after redirects.
+   */
+  'page:read': [{ key: string; url: string; via: 'http' | 'page' }];
   /** The item gave its page back (`job.releasePage()`) and goes on downloading without it. */
   'page:released': [{ key: string; slot: number }];
   /** The item left the download stage (its work ended or was given up): its room goes to the next. */

@@ -156,6 +156,7 @@ export async function attemptItem<Ref>(
           signal: ctx.signal,
           // A file's 401/403 later is looked into at the last page the item read.
           onRead: (read) => {
+            events.emit('page:read', { key: ctx.key, url: read.url(), via: 'http' });
             lastUrl = read.url();
             lastRead = { page: read, after: page && pool.lastDocument(page) };
           },
@@ -180,6 +181,7 @@ export async function attemptItem<Ref>(
             openPage,
             memory: deps.reads,
             onSwitch: (message) => events.emit('warning', { message }),
+            onPageRead: (url) => events.emit('page:read', { key: ctx.key, url, via: 'page' }),
           }),
           signal: ctx.signal,
           attempt: ctx.attempt,

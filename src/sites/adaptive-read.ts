@@ -42,6 +42,8 @@ export interface ReadContext {
   memory: ReadMemory;
   /** Told when a kind of read changes the way it starts. */
   onSwitch?: (message: string) => void;
+  /** Told of each page read on the browser page (its URL after redirects); reads over HTTP are the reader's. */
+  onPageRead?: (url: string) => void;
 }
 
 export function adaptiveRead(ctx: ReadContext): Read {
@@ -90,6 +92,7 @@ async function fromPage<T>(
   const target = absoluteUrl(url, ctx.baseUrl);
   const page = await ctx.openPage();
   const response = await page.goto(target, { waitUntil: 'load' });
+  ctx.onPageRead?.(page.url());
   await checkResponseFor(ctx.site, page)(response, what);
   const read = async () => extract(new HtmlPage(await page.content(), page.url(), response?.status() ?? 200));
   const value = await read();

@@ -31,6 +31,10 @@ export interface FaultPullResult {
   logins: number;
   /** 'warning' events (a re-login while listing, a slow page close). */
   warnings: string[];
+  /** Pages items read through job.http / job.read ('page:read' events), in order: key and which way. */
+  reads: Array<{ key: string; via: 'http' | 'page' }>;
+  /** 429 holds the run began ('backoff' events). */
+  holds: number;
   /** Final failures ('task:failed' events): key, attempt and reason. */
   failures: Array<{ key: string; attempt: number; reason: string }>;
   /** Why attempts were retried or failed: reason (item keys and ports blanked) -> count. */
@@ -65,6 +69,12 @@ export async function faultPull(options: FaultPullOptions): Promise<FaultPullRes
       tally(reason);
     });
     events.on('task:start', ({ key }) => attempts.set(key, (attempts.get(key) ?? 0) + 1));
+    const reads: FaultPullResult['reads'] = [];
+    events.on('page:read', ({ key, via }) => reads.push({ key, via }));
+    let holds = 0;
+    events.on('backoff', () => {
+      holds += 1;
+    });
     events.on('login', () => {
       logins += 1;
     });
@@ -93,6 +103,8 @@ export async function faultPull(options: FaultPullOptions): Promise<FaultPullRes
       attempts,
       logins,
       warnings,
+      reads,
+      holds,
       failures,
       reasons,
       restartedFiles: Object.keys(stats.filesFromZero).filter((key) => (stats.filesFromZero[key] ?? 0) > 1),

@@ -1,0 +1,143 @@
+// Issue 27: pages read over HTTP in the run's session (`job.http.html`, `job.read`), end to end. Real Chromium logs
+// in to the embedded demo portal on 127.0.0.1; the demo adapter reads its listing and detail pages over HTTP and
+// opens the browser page only for a page that needs its script (DEMO_SCRIPT_LINK_EVERY).
+import type { Browser } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchTestBrowser } from '../helpers/chromium.js';
+import { type FaultPullResult, faultPull } from '../helpers/fault-pull.js';
+import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
+
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launchTestBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await removeTempDirs();
+});
+
+const SLOW = { timeout: 180_000 };
+
+/** The ways each item's reads went, in order: `{ S00001: ['http'], S00003: ['http', 'page'] }`. */
+function waysByKey(result: FaultPullResult): Record<string, string[]> {
+  const ways: Record<string, string[]> = {};
+  for (const { key, via } of result.reads) ways[key] = [...(ways[key] ?? []), via];
+  return ways;
+}
+
+function expectWhole(result: FaultPullResult, vehicles: number): void {
+  expect(result.failures).toEqual([]);
+  expect(result.summary).toMatchObject({ done: vehicles, failed: 0, reason: 'done', pending: [] });
+  expect(result.badFiles).toEqual([]);
+  expect(result.leftovers).toEqual([]);
+}
+
+describe('pages read over HTTP in the browser session', () => {
+  it(
+    'server-rendered detail pages: each read once over HTTP, no browser page, every PDF byte-exact',
+    SLOW,
+    async () => {
+      const vehicles = 30;
+      const result = await faultPull({
+        browser,
+        out: await tempDir(),
+        portal: { vehicles },
+        run: { concurrency: 4 },
+      });
+      expectWhole(result, vehicles);
+      const ways = waysByKey(result);
+      expect(Object.keys(ways)).toHaveLength(vehicles);
+      for (const [key, way] of Object.entries(ways)) expect(way, key).toEqual(['http']);
+      // The portal served each detail page once: the HTTP read, no browser load after it.
+      expect(Object.values(result.stats.pagesServed)).toEqual(new Array(vehicles).fill(1));
+      // The listing's page count has its pages read over HTTP (the browser opened none of them).
+      expect(result.stats.logins).toBe(1);
+    },
+  );
+
+  it(
+    'a session that expires in the middle of HTTP reads: one re-login per expiry, nothing lost',
+    SLOW,
+    async () => {
+      const vehicles = 40;
+      const result = await faultPull({
+        browser,
+        out: await tempDir(),
+        // 40 items at 4 at a time, each page and file 150 ms: the run outlives several 1.5 s sessions.
+        portal: { vehicles, sessionLifetimeMs: 1_500, pageLatencyMs: 150, fileLatencyMs: 150 },
+        run: { concurrency: 4, retries: 6 },
+      });
+      expectWhole(result, vehicles);
+      expect(result.stats.expiredSessions).toBeGreaterThan(0);
+      // The expiry was met by a page read over HTTP (a redirect to /login, judged by the site's loggedOut rule).
+      const reasons = [...result.reasons.keys()];
+      expect(reasons.some((r) => /redirected to the login page while reading vehicle/.test(r))).toBe(true);
+      // Every login the portal saw was the engine's, and one per dropped session at most: the items that met the
+      // expiry at once shared one re-login.
+      expect(result.logins).toBe(result.stats.logins);
+      expect(result.stats.logins).toBeGreaterThanOrEqual(2);
+      expect(result.stats.logins).toBeLessThanOrEqual(result.stats.expiredSessions + 1);
+    },
+  );
+
+  it(
+    '429 on a page read over HTTP holds the run (Retry-After) and the item is read again',
+    SLOW,
+    async () => {
+      const vehicles = 30;
+      const result = await faultPull({
+        browser,
+        out: await tempDir(),
+        portal: { vehicles, rateLimitRate: 0.2, retryAfterSec: 1, seed: 4 },
+        run: { concurrency: 4, retries: 6 },
+      });
+      expectWhole(result, vehicles);
+      const reasons = [...result.reasons.keys()];
+      expect(reasons.some((r) => /^vehicle S… answered HTTP 429; retry after 1 s$/.test(r))).toBe(true);
+      expect(result.holds).toBeGreaterThan(0);
+      // Every read was over HTTP: a 429 is no reason to go to the browser.
+      expect(result.reads.every((r) => r.via === 'http')).toBe(true);
+    },
+  );
+
+  it(
+    'a page whose link its script adds falls back to the browser page; the others stay on HTTP',
+    SLOW,
+    async () => {
+      const vehicles = 30;
+      const result = await faultPull({
+        browser,
+        out: await tempDir(),
+        portal: { vehicles, scriptLinkEvery: 3 },
+        run: { concurrency: 4 },
+      });
+      expectWhole(result, vehicles);
+      const ways = waysByKey(result);
+      for (let n = 1; n <= vehicles; n++) {
+        const key = `S${String(n).padStart(5, '0')}`;
+        expect(ways[key], key).toEqual(n % 3 === 0 ? ['http', 'page'] : ['http']);
+      }
+      // Two in three pages had the link in their HTML: HTTP stays first.
+      expect(result.warnings.filter((w) => /reads of/.test(w))).toEqual([]);
+    },
+  );
+
+  it('a site whose every page needs its script learns to go to the browser page first', SLOW, async () => {
+    const vehicles = 24;
+    const result = await faultPull({
+      browser,
+      out: await tempDir(),
+      portal: { vehicles, scriptLinkEvery: 1 },
+      run: { concurrency: 2 },
+    });
+    expectWhole(result, vehicles);
+    const switched = result.warnings.filter((w) => /go to the browser page first now/.test(w));
+    expect(switched).toHaveLength(1);
+    expect(switched[0]).toMatch(/site demo: reads of .* the HTML over HTTP had 0 % of them/);
+    // After the switch, items go to the page at once (an HTTP probe now and then): far fewer HTTP reads than items.
+    const overHttp = result.reads.filter((r) => r.via === 'http').length;
+    expect(overHttp).toBeLessThan(vehicles / 2);
+    expect(result.reads.filter((r) => r.via === 'page')).toHaveLength(vehicles);
+  });
+});
