@@ -37,32 +37,32 @@ export default defineSite<Ref>({
   },
   loggedOut: async (page) => page.url().includes('/login'),
 
-  async *list({ page, signal, baseUrl, checkResponse }) {
-    let next: string | null = \`\${baseUrl}/inventory\`;
+  // Items start without a browser page: a page whose HTML has what we need is read over HTTP, in the browser's
+  // session (its cookies, its headers), and a page is opened only for one that needs its scripts. For a portal
+  // that builds its pages in scripts, delete this line and use \`page\` as in pagepool's README.
+  pageOnDemand: true,
+
+  async *list({ http, signal }) {
+    let next: string | null = 'inventory';
     while (next) {
       signal.throwIfAborted();
+      // The page's HTML over HTTP, parsed (no rendering). It throws as checkResponse does for a page:
       // 404 -> failed for good, 429 -> wait Retry-After, 5xx -> retried, logged out -> log in again.
-      await checkResponse(await page.goto(next));
-      yield* await page.locator('tr[data-stock]').evaluateAll((rows) =>
-        rows.map((row) => ({
-          id: (row as HTMLElement).dataset.stock ?? '',
-          path: row.querySelector('a')?.getAttribute('href') ?? '',
-        })),
-      );
-      // No "next" link: that was the last page. (evaluateAll reads the page as it is, without waiting.)
-      next = await page.locator('a[rel=next]').evaluateAll((a) => (a[0] as HTMLAnchorElement)?.href ?? null);
+      const page = await http.html(next);
+      for (const row of page.querySelectorAll<HTMLElement>('tr[data-stock]')) {
+        yield { id: row.dataset.stock ?? '', path: row.querySelector('a')?.getAttribute('href') ?? '' };
+      }
+      next = page.link('a[rel=next]'); // null: no "next" link, that was the last page
     }
   },
 
-  async process({ ref, page, baseUrl, files, stage, releasePage, checkResponse }) {
+  async process({ ref, read, files, stage, releasePage }) {
     stage('detail');
-    await checkResponse(await page.goto(new URL(ref.path, baseUrl).href), \`item \${ref.id}\`);
-    // One page.evaluate reads the page: a locator costs Playwright's selector engine in every new document.
-    const href = await page.evaluate(
-      () => document.querySelector<HTMLAnchorElement>('#download-sticker')?.href,
-    );
+    // Over HTTP when the server's HTML has the link, else on the browser page once its scripts ran; pagepool
+    // learns which way this site's pages need and starts with that one.
+    const href = await read(ref.path, (page) => page.link('#download-sticker'), { what: \`item \${ref.id}\` });
     if (!href) throw new PermanentError(\`item \${ref.id} has no document\`);
-    releasePage(); // the page goes back to the pool; the download goes on without it
+    releasePage(); // the item's place in the pool goes to the next; the download goes on without it
     stage('download');
     await files.fetch(href, { kind: 'pdf', name: \`\${ref.id}.pdf\` }); // checked, written atomically
   },
