@@ -56,6 +56,13 @@ export interface PagePoolOptions {
    * @default 30_000
    */
   pageTimeoutMs?: number;
+  /**
+   * Run JavaScript on the pages items get (`withPage`, `withSlot`); false runs them with it disabled, as
+   * Playwright's `javaScriptEnabled: false` does (CDP `Emulation.setScriptExecutionDisabled`: inline and external
+   * scripts alike, `page.evaluate` still works). Login, re-login and `extraPage()` pages always run it.
+   * @default true
+   */
+  scripts?: boolean;
 }
 
 /** A slot of the pool held by one task (`withSlot`): its number, and its page, opened on first ask. */
@@ -107,6 +114,8 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
   private readonly slots: Slot[];
   private readonly waiters: Array<(slot: Slot) => void> = [];
   private readonly unblocked = new WeakSet<Page>();
+  /** Pages whose JavaScript is disabled (`scripts: false`): slot pages once an item has had them. */
+  private readonly withoutScripts = new WeakSet<Page>();
   private readonly closing = new Set<Promise<void>>();
   private readonly sessions = new WeakMap<Page, PageSession>();
   /** Each page's last main-frame document response in its current task (see `lastDocument`). */
@@ -132,6 +141,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     if (problems.length > 0) throw new ConfigError(problems.join('; '));
     this.options = {
       block: true,
+      scripts: true,
       recycleAfter: LIBRARY_DEFAULTS.recycleAfter,
       memoryCheckEvery: 20,
       pageHeapLimitBytes: 64 * MIB,
@@ -231,6 +241,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
         throw new ShutdownError('the page pool took this slot back (the task was given up)');
       slot.page ??= await this.newPage();
       const opened = slot.page;
+      if (!this.options.scripts) await this.scriptsOff(opened);
       slot.uses += 1;
       this.documents.delete(opened);
       opened.once('crash', onCrash);
@@ -282,6 +293,14 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
    */
   lastDocument(page: Page): Response | undefined {
     return this.documents.get(page);
+  }
+
+  /** Disables JavaScript on `page` for the rest of its life (once per page): the option `scripts: false`. */
+  private async scriptsOff(page: Page): Promise<void> {
+    if (this.withoutScripts.has(page)) return;
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setScriptExecutionDisabled', { value: true });
+    this.withoutScripts.add(page);
   }
 
   /** Lets images, fonts and stylesheets load on this page until it goes back to the pool (render path). */

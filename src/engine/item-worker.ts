@@ -163,6 +163,7 @@ async function setUp<Ref>(
     size: options.concurrency,
     ...session.pool,
     block: options.block ?? true,
+    scripts: site.scripts ?? true,
     recycleAfter: options.recycleAfter ?? LIBRARY_DEFAULTS.recycleAfter,
     ...(options.pageTimeoutMs === undefined ? {} : { pageTimeoutMs: options.pageTimeoutMs }),
     // A trace records one context: keep the first one for the whole run when tracing.

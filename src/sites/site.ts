@@ -106,6 +106,13 @@ export interface Site<Ref = unknown> {
    * a page is what costs on a heavy portal. @default false (each item holds a page from its start)
    */
   pageOnDemand?: boolean;
+  /**
+   * Run JavaScript on item pages (`job.page`, and `job.read` when it goes to the page). false runs them with
+   * JavaScript disabled (inline and external scripts; `page.evaluate` still works), for a server-rendered portal
+   * whose scripts only decorate its detail pages: they load without them, for less CPU. The login and the listing
+   * always run scripts. @default true
+   */
+  scripts?: boolean;
   /** Parse one ref from `--refs` (a JSONL value or a CSV row as an object). Default: the value as is. */
   parseRef?(value: unknown): Ref;
   /**
