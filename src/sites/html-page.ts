@@ -29,9 +29,12 @@ export class HtmlPage {
     return this.#url;
   }
 
-  /** The document's title (as `page.title()`). */
+  /**
+   * The document's title (as `page.title()`: whitespace collapsed). Read from the first <title> itself: linkedom
+   * builds no implied <head>, so its `document.title` is empty for a page that leaves out <html> and <head>.
+   */
   title(): string {
-    return this.document.title ?? '';
+    return (this.document.querySelector('title')?.textContent ?? '').replace(/\s+/g, ' ').trim();
   }
 
   /** The HTML as it was read (as `page.content()`, without what scripts would have added). */
