@@ -6,7 +6,9 @@
 // process of its tree, peak PSS by process kind. Then pagepool's ratios to each.
 //   npm run bench -- --quick                        60 vehicles, 8 pages: a smoke run of every row
 //   npm run bench -- --adapter http=adapters/x.ts   one more pagepool row per adapter module (--site PATH)
-// Flags: --vehicles N, --concurrency 8,16, --rounds N, --pages light,heavy, --systems floor,minimal,crawlee,pagepool,
+// Flags: --vehicles N, --concurrency 8,16, --rounds N, --pages light,heavy,
+// --systems floor,minimal,crawlee,pagepool,pagepool-browser (pagepool: the demo adapter, pages over HTTP;
+// pagepool-browser: the same adapter reading every page on a browser page),
 // --no-baselines (pagepool only), --refs (pagepool reads a refs file instead of the listing); DEMO_* variables set
 // the portal (e.g. DEMO_LIST_LATENCY_MS); other arguments go to `pagepool run` as they are. Opt-in extras:
 // --blocking-costs (CPU per page load of each way of blocking resources), --contexts (1 context x 8 pages vs 8).
@@ -169,7 +171,9 @@ async function blockingCosts(baseUrl: string, loads: number, rounds: number): Pr
 // ---- the whole-run tables ----
 
 type PageKind = 'light' | 'heavy';
-const SYSTEM_NAMES = [...PEERS, 'pagepool'] as const;
+const SYSTEM_NAMES = [...PEERS, 'pagepool', 'pagepool-browser'] as const;
+/** The demo adapter with every detail page read on a browser page (the "pagepool-browser" row). */
+const BROWSER_ADAPTER = path.join(import.meta.dirname, 'fixtures', 'demo-browser.ts');
 
 interface BenchArgs {
   vehicles: number;
@@ -215,7 +219,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     else if (a === '--rounds') rounds = Number(argv[++i]);
     else if (a === '--pages') pages = list(argv[++i]);
     else if (a === '--systems') systems = list(argv[++i]);
-    else if (a === '--no-baselines') systems = ['pagepool'];
+    else if (a === '--no-baselines') systems = ['pagepool', 'pagepool-browser'];
     else if (a === '--adapter') {
       const value = String(argv[++i] ?? '');
       const eq = value.indexOf('=');
@@ -411,6 +415,22 @@ async function main(): Promise<void> {
             pagepool: true,
             run: (baseUrl: string, concurrency: number) =>
               runCli({ baseUrl, concurrency, extraArgs: args.extra, ...(refsFile ? { refsFile } : {}) }),
+          },
+        ]
+      : []),
+    ...(args.systems.includes('pagepool-browser')
+      ? [
+          {
+            name: 'pagepool-browser',
+            pagepool: true,
+            run: (baseUrl: string, concurrency: number) =>
+              runCli({
+                baseUrl,
+                concurrency,
+                site: BROWSER_ADAPTER,
+                extraArgs: args.extra,
+                ...(refsFile ? { refsFile } : {}),
+              }),
           },
         ]
       : []),

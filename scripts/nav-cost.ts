@@ -1,7 +1,8 @@
 // What one detail-page load costs in CPU, by process kind, for each way of loading and reading it (issue 13: the
 // pool is CPU-bound at 8 pages on 2 cores, so CPU per item is its speed limit). One page, loads one after another,
 // variants interleaved over rounds, median per variant (launch.ts's switches unless a variant says otherwise). Node's CPU includes the demo portal (same process).
-//   tsx scripts/nav-cost.ts [--loads 100] [--rounds 3] [--only name,name]
+//   tsx scripts/nav-cost.ts [--loads 100] [--rounds 3] [--only name,name] [--heavy]
+// --heavy: the demo portal's DEMO_HEAVY detail pages (150 KB of HTML, a 200-300 KB script, stylesheet, photos).
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { chromium, type Page } from 'playwright';
@@ -31,6 +32,8 @@ interface Variant {
   viewport?: { width: number; height: number };
   /** A page.on('response') listener, as the pool keeps for each page's last document response. */
   onResponse?: boolean;
+  /** false: JavaScript disabled on the page, as the pool does for a site with `scripts: false`. */
+  scripts?: boolean;
 }
 
 const PW = PLAYWRIGHT_DISABLED_FEATURES;
@@ -41,6 +44,11 @@ const VARIANTS: Record<string, Variant> = {
   'page.evaluate, Playwright features': { read: 'page.evaluate', features: [...PW] },
   'page.evaluate, RenderDocument off only': { read: 'page.evaluate', features: ['RenderDocument'] },
   'page.evaluate + pool session': { read: 'page.evaluate', session: { block: true, metrics: true } },
+  'pool session + scripts off': {
+    read: 'page.evaluate',
+    session: { block: true, metrics: true },
+    scripts: false,
+  },
 };
 
 function arg(name: string, fallback: string): string {
@@ -50,6 +58,7 @@ function arg(name: string, fallback: string): string {
 const loads = Number(arg('--loads', '100'));
 const rounds = Number(arg('--rounds', '3'));
 const only = arg('--only', '').split(',').filter(Boolean);
+const heavy = process.argv.includes('--heavy');
 const variants = Object.entries(VARIANTS).filter(([name]) => only.length === 0 || only.includes(name));
 
 /** The Chromium browser process among this process's descendants that is not in `known`. */
@@ -88,6 +97,8 @@ async function measure(name: string, v: Variant, baseUrl: string): Promise<Recor
         if (r.request().isNavigationRequest() && r.frame() === page.mainFrame()) void r.status();
       });
     if (v.session) await PageSession.attach(context, page, { ...v.session, isUnblocked: () => false });
+    if (v.scripts === false)
+      await (await context.newCDPSession(page)).send('Emulation.setScriptExecutionDisabled', { value: true });
     const load = async (i: number) => {
       const stock = `S${String((i % 300) + 1).padStart(5, '0')}`;
       await page.goto(`${baseUrl}/vehicle/${stock}`, { waitUntil: v.waitUntil ?? 'domcontentloaded' });
@@ -119,11 +130,11 @@ async function measure(name: string, v: Variant, baseUrl: string): Promise<Recor
   }
 }
 
-const portal = await startPortal({ vehicles: 300 });
+const portal = await startPortal({ vehicles: 300, heavy });
 try {
   console.log(
     `CPU per detail-page load, ms by process kind: ${loads} loads on one page x ${rounds} rounds (median), ` +
-      `no latency, load average ${os.loadavg()[0]!.toFixed(2)}. node includes the demo portal.`,
+      `${heavy ? 'heavy pages (DEMO_HEAVY), ' : ''}no latency, load average ${os.loadavg()[0]!.toFixed(2)}. node includes the demo portal.`,
   );
   const results = new Map<string, Array<Record<CpuKind, number>>>();
   for (let r = 0; r < rounds; r++)
