@@ -33,10 +33,10 @@ export {
 } from './metrics/metrics-server.js';
 export { type RunOptions, run } from './run.js';
 export type { RunEvents } from './run-events.js';
-export { type CheckResponseOptions, checkResponse } from './sites/check-response.js';
-export { BUILT_IN_SITES, loadSite } from './sites/load-site.js';
 export type { Read, ReadOptions } from './sites/adaptive-read.js';
+export { type CheckResponseOptions, checkResponse } from './sites/check-response.js';
 export type { HtmlPage } from './sites/html-page.js';
 export type { HttpReader, HttpReadOptions } from './sites/http-reader.js';
+export { BUILT_IN_SITES, loadSite } from './sites/load-site.js';
 export { type Credentials, defineSite, type Job, type ListContext, type Site } from './sites/site.js';
 export { type TotpOptions, totp } from './sites/totp.js';

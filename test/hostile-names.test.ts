@@ -51,6 +51,7 @@ describe('a hostile Content-Disposition through files.fetch', () => {
 import { defineSite } from ${JSON.stringify(path.join(ROOT, 'src/index.ts'))};
 export default defineSite({
   ...demo,
+  pageOnDemand: false, // this process reads its page in the browser
   async process({ ref, page, baseUrl, files, releasePage }) {
     // The demo's refs are relative to the base URL.
     await page.goto(new URL(ref.url, baseUrl + '/').href, { waitUntil: 'domcontentloaded' });

@@ -11,8 +11,8 @@ import { type Portal, startPortal } from '../src/demo/portal.js';
 import { stickerPdf } from '../src/demo/sticker-pdf.js';
 import { run } from '../src/run.js';
 import type { RunEvents } from '../src/run-events.js';
-import demoVehicles from '../src/sites/demo-vehicles.js';
 import { launchTestBrowser } from './helpers/chromium.js';
+import { demoOnThePage } from './helpers/demo-on-page.js';
 import { removeTempDirs, tempDir } from './helpers/temp-dir.js';
 
 let browser: Browser;
@@ -37,7 +37,8 @@ async function pull(
   const replaced = new Map<string, number>();
   events.on('page:replaced', ({ reason }) => replaced.set(reason, (replaced.get(reason) ?? 0) + 1));
   const summary = await run({
-    site: demoVehicles,
+    // Pages are what age: every item reads its detail page on its page.
+    site: demoOnThePage(),
     baseUrl: p.url,
     credentials: { username: p.options.username, password: p.options.password },
     out,

@@ -169,7 +169,7 @@ export async function attemptItem<Ref>(
           get page(): Page {
             if (page) return page;
             throw new TypeError(
-              `site ${site.name} has pageOnDemand: take the item's page with \`await job.openPage()\` before using \`job.page\``,
+              `site ${site.name} has pageOnDemand: take the item's page with \`await job.openPage()\` before using \`job.page\` (or give the site pageOnDemand: false)`,
             );
           },
           openPage,

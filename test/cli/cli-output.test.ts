@@ -188,6 +188,7 @@ import { defineSite } from ${JSON.stringify(path.join(ROOT, 'src/index.ts'))};
 let password = '';
 export default defineSite({
   ...demo,
+  pageOnDemand: false, // every fifth item shows its page in the browser
   async login(page, creds, baseUrl) {
     password = creds.password;
     await demo.login(page, creds, baseUrl);

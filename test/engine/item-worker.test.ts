@@ -15,6 +15,7 @@ import { demoLogin } from '../../src/sites/demo-portal-login.js';
 import demoVehicles, { type VehicleRef } from '../../src/sites/demo-vehicles.js';
 import { defineSite, type Site } from '../../src/sites/site.js';
 import { launchTestBrowser } from '../helpers/chromium.js';
+import { demoOnThePage } from '../helpers/demo-on-page.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 import { readZipEntries } from '../helpers/zip-entries.js';
 
@@ -77,21 +78,11 @@ async function open(
 
 const ref = (stock: string): VehicleRef => ({ stock, url: `${portal.url}/vehicle/${stock}` });
 
-/** The demo adapter with its reads made on the browser page (scripts run), not over HTTP. */
-const onThePage = defineSite<VehicleRef>({
-  ...demoVehicles,
-  process(job) {
-    const read: typeof job.read = (url, extract, options) =>
-      job.read(url, extract, { ...options, via: 'page' });
-    return demoVehicles.process(Object.assign(Object.create(job) as typeof job, { read }));
-  },
-});
-
 describe('failure snapshots from the item worker', () => {
   it('a failed attempt leaves screenshot, HTML, error and a scrubbed trace; the later success removes them', async () => {
     const stock = stockWhere((fails) => fails('detail', 0) && !fails('detail', 1) && !fails('sticker', 0));
     const out = await tempDir();
-    const worker = await open(out, true, onThePage);
+    const worker = await open(out, true, demoOnThePage());
     const folder = path.join(out, '.pagepool', 'failures', stock);
     try {
       await expect(worker.work(ref(stock), ctx(stock, 1))).rejects.toThrow(/HTTP 500/);

@@ -3,9 +3,8 @@
 // opens the browser page only for a page that needs its script (DEMO_SCRIPT_LINK_EVERY).
 import type { Browser } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import demoVehicles, { type VehicleRef } from '../../src/sites/demo-vehicles.js';
-import { defineSite, type Site } from '../../src/sites/site.js';
 import { launchTestBrowser } from '../helpers/chromium.js';
+import { demoOnThePage } from '../helpers/demo-on-page.js';
 import { type FaultPullResult, faultPull } from '../helpers/fault-pull.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 
@@ -144,19 +143,6 @@ describe('pages read over HTTP in the browser session', () => {
   });
 });
 
-/** The demo adapter with every detail page read on the browser page, with `scripts` as given. */
-function onThePage(scripts: boolean | undefined): Site<VehicleRef> {
-  return defineSite<VehicleRef>({
-    ...demoVehicles,
-    ...(scripts === undefined ? {} : { scripts }),
-    process(job) {
-      const read: typeof job.read = (url, extract, options) =>
-        job.read(url, extract, { ...options, via: 'page' });
-      return demoVehicles.process(Object.assign(Object.create(job) as typeof job, { read }));
-    },
-  });
-}
-
 describe('scripts: false', () => {
   it(
     'item pages load with JavaScript disabled: a link only a script adds is not there; the login still works',
@@ -169,7 +155,7 @@ describe('scripts: false', () => {
         browser,
         out: await tempDir(),
         portal,
-        run: { site: onThePage(undefined), concurrency: 2 },
+        run: { site: demoOnThePage(), concurrency: 2 },
       });
       expectWhole(withScripts, vehicles);
       expect(withScripts.reads.every((r) => r.via === 'page')).toBe(true);
@@ -178,7 +164,7 @@ describe('scripts: false', () => {
         browser,
         out: await tempDir(),
         portal,
-        run: { site: onThePage(false), concurrency: 2 },
+        run: { site: demoOnThePage({ scripts: false }), concurrency: 2 },
       });
       // The login (a browser page of its own) ran; the pages without their script's link fail for good, once.
       expect(without.stats.logins).toBe(1);
