@@ -262,7 +262,9 @@ async function removeDeadTemps(file: string): Promise<void> {
   const prefix = `${path.basename(file)}.`;
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
-    const pid = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length))?.[1] : undefined;
+    const pid = name.startsWith(prefix)
+      ? /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length))?.[1]
+      : undefined;
     if (pid !== undefined && !isAlive(Number(pid))) await rm(path.join(dir, name), { force: true });
   }
 }
