@@ -1,11 +1,17 @@
 // Issue 27: pages read over HTTP in the run's session (`job.http.html`, `job.read`), end to end. Real Chromium logs
 // in to the embedded demo portal on 127.0.0.1; the demo adapter reads its listing and detail pages over HTTP and
 // opens the browser page only for a page that needs its script (DEMO_SCRIPT_LINK_EVERY).
+import path from 'node:path';
 import type { Browser } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPortal } from '../../src/demo/portal.js';
+import { NoItemsError } from '../../src/errors.js';
+import { run } from '../../src/run.js';
+import demoVehicles from '../../src/sites/demo-vehicles.js';
 import { launchTestBrowser } from '../helpers/chromium.js';
 import { demoOnThePage } from '../helpers/demo-on-page.js';
 import { type FaultPullResult, faultPull } from '../helpers/fault-pull.js';
+import { startTapProxy } from '../helpers/tap-proxy.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 
 let browser: Browser;
@@ -177,6 +183,43 @@ describe('scripts: false', () => {
         ]),
       );
       expect(without.badFiles).toEqual(['S00002', 'S00004', 'S00006']);
+    },
+  );
+});
+
+describe('a listing read over HTTP', () => {
+  it(
+    'that yields nothing names the last page it read and its status (NoItemsError), nothing pulled',
+    SLOW,
+    async () => {
+      const portal = await startPortal({ vehicles: 5 });
+      // The inventory answers an empty table: a portal whose markup changed under the adapter.
+      const proxy = await startTapProxy(portal.url, {
+        respond: (req) =>
+          req.path.startsWith('/inventory?page=')
+            ? { status: 200, headers: { 'content-type': 'text/html' }, body: '<table></table>' }
+            : undefined,
+      });
+      try {
+        const out = await tempDir();
+        const summary = await run({
+          site: demoVehicles,
+          baseUrl: proxy.url,
+          credentials: { username: 'demo', password: 'demo-pass' },
+          out,
+          checkpoint: path.join(out, '.pagepool', 'checkpoint.json'),
+          browser,
+        });
+        expect(summary).toMatchObject({ reason: 'fatal', done: 0 });
+        expect(summary.error).toBeInstanceOf(NoItemsError);
+        expect((summary.error as Error).message).toBe(
+          `the listing of demo produced no items (its last page, ${proxy.url}/inventory?page=1, answered HTTP 200)`,
+        );
+        expect(portal.stats().filesServed).toEqual({});
+      } finally {
+        await proxy.close();
+        await portal.close();
+      }
     },
   );
 });
