@@ -38,9 +38,18 @@ export interface HttpReaderContext {
   signal: AbortSignal;
   /** Told of every page read (whatever its status): the engine keeps its URL for a later look at the session. */
   onRead?: (page: HtmlPage) => void;
+  /** How a read is named in errors when the caller gives no `what`, from its URL and redirects. @default as is */
+  name?: (where: string) => string;
 }
 
-export function httpReader({ site, baseUrl, fetchHtml, signal, onRead }: HttpReaderContext): HttpReader {
+export function httpReader({
+  site,
+  baseUrl,
+  fetchHtml,
+  signal,
+  onRead,
+  name,
+}: HttpReaderContext): HttpReader {
   const loggedOut = htmlLoggedOut(site);
   return {
     async html(url, options = {}) {
@@ -52,7 +61,7 @@ export function httpReader({ site, baseUrl, fetchHtml, signal, onRead }: HttpRea
       const page = new HtmlPage(response.text, response.url, response.status);
       onRead?.(page);
       await throwForDocument({
-        what: options.what ?? response.where,
+        what: options.what ?? (name ? name(response.where) : response.where),
         verb: 'reading',
         status: response.status,
         retryAfter: async () => header(response.headers, 'retry-after'),

@@ -49,6 +49,8 @@ export async function* listSite<Ref>(
     baseUrl,
     signal,
     onRead: (read) => opened(read.url(), read.status),
+    // As checkResponse names a listing page: a refused one says it was the listing's.
+    name: (where) => `the listing page ${where}`,
     fetchHtml:
       fetchHtml ??
       (async () => {
