@@ -124,7 +124,7 @@ export const SETTINGS = {
     max: 3600,
     scale: 1000,
     default: D.pageTimeoutMs,
-    help: 'seconds a navigation or wait on a page may take; then the item is retried on a fresh page',
+    help: 'seconds a navigation, a wait on a page or a page read over HTTP may take; then the item is retried',
   },
   retries: {
     flag: 'retries',

@@ -303,6 +303,11 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     this.withoutScripts.add(page);
   }
 
+  /** Every page's timeout for a navigation or a wait; a page read over HTTP gets the same (`job.http`). */
+  get pageTimeoutMs(): number {
+    return this.options.pageTimeoutMs;
+  }
+
   /** Lets images, fonts and stylesheets load on this page until it goes back to the pool (render path). */
   unblock(page: Page): void {
     this.unblocked.add(page);

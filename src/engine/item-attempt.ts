@@ -154,6 +154,7 @@ export async function attemptItem<Ref>(
           baseUrl: deps.baseUrl,
           fetchHtml: (url, options) => store.readHtml(url, options),
           signal: ctx.signal,
+          timeoutMs: pool.pageTimeoutMs,
           // A file's 401/403 later is looked into at the last page the item read.
           onRead: (read) => {
             events.emit('page:read', { key: ctx.key, url: read.url(), via: 'http' });

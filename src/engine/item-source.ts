@@ -96,6 +96,7 @@ export async function* listWithRelogin<Ref>(
           log,
           fetchHtml: pool.readHtml,
           onPage,
+          readTimeoutMs: pool.pageTimeoutMs,
         })) {
           const entry = keyed(site, ref, `the listing page ${lastPage ?? page.url()}`);
           const id = 'key' in entry ? entry.key : `${entry.bad.where}\n${entry.bad.ref}`;

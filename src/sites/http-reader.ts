@@ -1,7 +1,7 @@
 // `job.http` and the listing's `http`: a page read over HTTP in the browser's session (the files' request path),
 // parsed into an HtmlPage, and judged as `checkResponse` judges a page: logged out, 401/403, 404, 429, 5xx.
 import type { Page } from 'playwright';
-import { ConfigError } from '../errors.js';
+import { ConfigError, TransferError } from '../errors.js';
 import type { HtmlResponse } from '../files/html-read.js';
 import { header } from '../files/http-download.js';
 import { throwForDocument } from './check-response.js';
@@ -40,6 +40,8 @@ export interface HttpReaderContext {
   onRead?: (page: HtmlPage) => void;
   /** How a read is named in errors when the caller gives no `what`, from its URL and redirects. @default as is */
   name?: (where: string) => string;
+  /** A read whose answer (headers and body) takes longer fails, retried as a hung page is (`--page-timeout`). */
+  timeoutMs?: number;
 }
 
 export function httpReader({
@@ -49,15 +51,28 @@ export function httpReader({
   signal,
   onRead,
   name,
+  timeoutMs,
 }: HttpReaderContext): HttpReader {
   const loggedOut = htmlLoggedOut(site);
   return {
     async html(url, options = {}) {
       const target = absoluteUrl(url, baseUrl);
-      const response = await fetchHtml(target, {
-        signal,
-        ...(options.headers ? { headers: options.headers } : {}),
-      });
+      const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+      let response: HtmlResponse;
+      try {
+        response = await fetchHtml(target, {
+          signal: deadline ? AbortSignal.any([signal, deadline]) : signal,
+          ...(options.headers ? { headers: options.headers } : {}),
+        });
+      } catch (err) {
+        if (!deadline?.aborted || signal.aborted) throw err;
+        // Retried by the attempt policy, as a page whose navigation timed out.
+        throw new TransferError(
+          `${options.what ?? (name ? name(target) : target)} did not answer within ${timeoutMs! / 1000} s (--page-timeout)`,
+          { url: target, chain: [target], reason: 'timeout' },
+          { cause: err },
+        );
+      }
       const page = new HtmlPage(response.text, response.url, response.status);
       onRead?.(page);
       await throwForDocument({

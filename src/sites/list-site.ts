@@ -25,9 +25,11 @@ export async function* listSite<Ref>(
     fetchHtml: FetchHtml | undefined;
     /** Told of each page the listing opened or read over HTTP (not a redirect), with its URL. */
     onPage?: (url: string) => void;
+    /** A page read over HTTP that takes longer fails, as a page's navigation does (`--page-timeout`). */
+    readTimeoutMs?: number;
   },
 ): AsyncGenerator<Ref> {
-  const { page, signal, baseUrl, fetchHtml, onPage, ...rest } = context;
+  const { page, signal, baseUrl, fetchHtml, onPage, readTimeoutMs, ...rest } = context;
   let last: { url: string; status: number } | undefined;
   const opened = (url: string, status: number) => {
     last = { url, status };
@@ -51,6 +53,7 @@ export async function* listSite<Ref>(
     onRead: (read) => opened(read.url(), read.status),
     // As checkResponse names a listing page: a refused one says it was the listing's.
     name: (where) => `the listing page ${where}`,
+    ...(readTimeoutMs === undefined ? {} : { timeoutMs: readTimeoutMs }),
     fetchHtml:
       fetchHtml ??
       (async () => {

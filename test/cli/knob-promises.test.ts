@@ -1,5 +1,5 @@
 // README, "Configuration": `--no-block` ("load images, fonts, media and stylesheets on every page"),
-// `--page-timeout` ("seconds a navigation or wait on a page may take; then the item is retried on a fresh page"),
+// `--page-timeout` ("seconds a navigation, a wait on a page or a page read over HTTP may take; then the item is retried"),
 // `--file-timeout` ("seconds a download may stall") and `--rate` ("at most N item starts per second (`8` or
 // `8/s`)"), each checked through the built command as a user runs it (real Chromium), against the demo portal
 // behind a logging proxy on 127.0.0.1 that counts what reached it and can hang or stall one response.
@@ -34,10 +34,16 @@ async function portalBehindProxy(
   return { portal, proxy };
 }
 
-/** `pagepool run --site demo` through the proxy, in a folder of its own. */
-async function pull(proxy: TapProxy, args: string[]) {
+/**
+ * The demo adapter with each item reading its detail page on its browser page: what `--no-block` and
+ * `--page-timeout` are about (the built-in one reads its pages over HTTP).
+ */
+const ON_PAGE = path.resolve(import.meta.dirname, '../../scripts/fixtures/demo-browser.ts');
+
+/** `pagepool run --site SITE` (the demo by default) through the proxy, in a folder of its own. */
+async function pull(proxy: TapProxy, args: string[], site = 'demo') {
   const cwd = await tempDir();
-  const result = await runCli(['run', '--site', 'demo', '--base-url', proxy.url, ...args], {
+  const result = await runCli(['run', '--site', site, '--base-url', proxy.url, ...args], {
     cwd,
     env: { PAGEPOOL_USERNAME: 'demo', PAGEPOOL_PASSWORD: 'demo-pass' },
     timeoutMs: 150_000,
@@ -60,12 +66,12 @@ describe('--no-block', () => {
   it('by default no stylesheet reaches the portal; with --no-block every page loads it', SLOW, async () => {
     const N = 6;
     const blocked = await portalBehindProxy({ vehicles: N }, tap);
-    const byDefault = await pull(blocked.proxy, ['--concurrency', '2']);
+    const byDefault = await pull(blocked.proxy, ['--concurrency', '2'], ON_PAGE);
     expect(byDefault.code, byDefault.stderr).toBe(0);
     expect(stylesheets(blocked.proxy)).toBe(0);
 
     const loaded = await portalBehindProxy({ vehicles: N }, tap);
-    const noBlock = await pull(loaded.proxy, ['--concurrency', '2', '--no-block']);
+    const noBlock = await pull(loaded.proxy, ['--concurrency', '2', '--no-block'], ON_PAGE);
     expect(noBlock.code, noBlock.stderr).toBe(0);
     // At least one per detail page (the login, licence and inventory pages load it too).
     expect(loaded.proxy.requests.filter(isDetail)).toHaveLength(N);
@@ -92,7 +98,11 @@ describe('--page-timeout', () => {
         },
       );
       // --timeout 90: the item's own deadline is far away; only the page timeout can end the hung navigation soon.
-      const result = await pull(proxy, ['--concurrency', '2', '--page-timeout', '2', '--timeout', '90']);
+      const result = await pull(
+        proxy,
+        ['--concurrency', '2', '--page-timeout', '2', '--timeout', '90'],
+        ON_PAGE,
+      );
       expect(result.code, result.stderr).toBe(0);
       expect(await badPdfs(result.cwd, portal)).toEqual([]);
       const asked = proxy.requests.filter((r) => r.path === '/vehicle/S00003');

@@ -223,3 +223,39 @@ describe('a listing read over HTTP', () => {
     },
   );
 });
+
+describe('a page read over HTTP that never answers', () => {
+  it('is given up after the page timeout and read again: every item done', SLOW, async () => {
+    const portal = await startPortal({ vehicles: 4 });
+    let hung = 0;
+    // The first request for S00003's page is never answered.
+    const proxy = await startTapProxy(portal.url, {
+      hang: (req) => req.path === '/vehicle/S00003' && hung++ === 0,
+    });
+    try {
+      const out = await tempDir();
+      const summary = await run({
+        site: demoVehicles,
+        baseUrl: proxy.url,
+        credentials: { username: 'demo', password: 'demo-pass' },
+        out,
+        checkpoint: path.join(out, '.pagepool', 'checkpoint.json'),
+        browser,
+        concurrency: 2,
+        pageTimeoutMs: 2_000,
+        // The item's own deadline is far away: only the page timeout can end the hung read soon.
+        taskTimeoutMs: 90_000,
+      });
+      expect(summary).toMatchObject({ reason: 'done', done: 4, failed: 0 });
+      const asked = proxy.requests.filter((r) => r.path === '/vehicle/S00003');
+      expect(asked).toHaveLength(2);
+      const gap = asked[1]!.at - asked[0]!.at;
+      expect(gap).toBeGreaterThanOrEqual(2_000);
+      // Long before the 30 s default (the retry's backoff comes on top of the 2 s).
+      expect(gap).toBeLessThan(15_000);
+    } finally {
+      await proxy.close();
+      await portal.close();
+    }
+  });
+});
