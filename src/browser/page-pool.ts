@@ -252,6 +252,24 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     return this.documents.get(page);
   }
 
+  /**
+   * Stops whatever `page` is still loading. A navigation that timed out is still pending in Chromium, and until it
+   * commits or stops the page answers nothing: an evaluate, a screenshot or a locator waits out its own timeout
+   * (measured: 5 s of every failure snapshot after a page timeout). Stopped, the page shows the document it had at
+   * once. Bounded; never throws.
+   */
+  async stopLoading(page: Page): Promise<void> {
+    const stop = async () => {
+      const cdp = await page.context().newCDPSession(page);
+      try {
+        await cdp.send('Page.stopLoading');
+      } finally {
+        await cdp.detach().catch(() => {});
+      }
+    };
+    await bounded(stop(), this.options.closeTimeoutMs);
+  }
+
   /** Lets images, fonts and stylesheets load on this page until it goes back to the pool (render path). */
   unblock(page: Page): void {
     this.unblocked.add(page);
@@ -500,7 +518,7 @@ export function poolOptionProblems(options: Omit<PagePoolOptions, 'browser'>): s
 }
 
 /** A Playwright timeout, or an error caused by one (an adapter may wrap it). */
-function isTimeout(err: unknown): boolean {
+export function isTimeout(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
     if (e instanceof errors.TimeoutError) return true;
   }

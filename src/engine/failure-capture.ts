@@ -40,7 +40,7 @@ export class FailureCapture {
     const onPageFailure: OnPageFailure = async (error, page) => {
       if (!snapshots || !worthSnapshot(error, ctx)) return;
       await snapshots
-        .save({ key: ctx.key, attempt: ctx.attempt, error, page })
+        .save({ key: ctx.key, attempt: ctx.attempt, error, page, signal: ctx.signal })
         .then(() => {
           snapped = true;
         })

@@ -2,7 +2,7 @@
 // `releasePage()`, its files collected as they are saved.
 import type { EventEmitter } from 'node:events';
 import type { Page } from 'playwright';
-import type { PagePool } from '../browser/page-pool.js';
+import { isTimeout, type PagePool } from '../browser/page-pool.js';
 import type { FileStore } from '../files/file-store.js';
 import type { Files, SavedFile } from '../files/types.js';
 import type { SingleFlightLogin } from '../queue/single-flight-login.js';
@@ -142,6 +142,9 @@ export async function attemptItem<Ref>(
         try {
           await Promise.race([processing, released]);
         } catch (err) {
+          // The page is read next (the site's loggedOut, the snapshot): after a timed-out navigation it would answer
+          // nothing until that navigation stops, and each read would wait out its own timeout.
+          if (holding && isTimeout(err)) await pool.stopLoading(page);
           const explained = await explain(err, page);
           // Only while this attempt still holds the page: after releasePage() it shows another item.
           if (holding) await onPageFailure(explained, page);

@@ -160,6 +160,33 @@ describe('FailureSnapshots', () => {
     await Promise.race([own.close(), new Promise((r) => setTimeout(r, 5000))]);
   });
 
+  it("stops reading a page that does not answer when the item's deadline comes, before its own bound", async () => {
+    const dir = await tempDir();
+    const snapshots = new FailureSnapshots({ dir, secrets: () => [], timeoutMs: 60_000 });
+    const own = await browser.newContext();
+    const page = await own.newPage();
+    await page.setContent('<p>busy</p>');
+    await page.evaluate(() => {
+      setTimeout(() => {
+        for (;;) {}
+      }, 0);
+    });
+    const deadline = AbortSignal.timeout(300);
+    const saved = await snapshots.save({
+      key: 'late',
+      attempt: 1,
+      error: new Error('timeout'),
+      page,
+      signal: deadline,
+    });
+    // Within the deadline's reach, not the 60 s bound: the snapshot never outlasts the item.
+    expect(deadline.aborted).toBe(true);
+    expect(saved.files).toEqual(['error.txt']);
+    const text = await readFile(path.join(saved.folder, 'error.txt'), 'utf8');
+    expect(text).toMatch(/note: page.html not saved: the item's deadline came first/);
+    await Promise.race([own.close(), new Promise((r) => setTimeout(r, 5000))]);
+  }, 20_000);
+
   it('rejects bad options with one message naming each field', () => {
     expect(
       () => new FailureSnapshots({ dir: '', secrets: 'x' as unknown as () => string[], timeoutMs: 0 }),
