@@ -75,7 +75,9 @@ export function loadConfig({ argv, env, cwd = userCwd(), isTTY = false }: LoadOp
   const command: CommandName = known ?? DEFAULT_COMMAND;
   const spec = commandSpec(command);
   const seeHelp = known ? `See \`pagepool ${command} --help\`.` : SEE_HELP;
-  const { environment, fromFile } = env ? { environment: setOnly(env), fromFile: new Set<string>() } : readEnv(cwd);
+  const { environment, fromFile } = env
+    ? { environment: setOnly(env), fromFile: new Set<string>() }
+    : readEnv(cwd);
   let parsed: ReturnType<typeof parseFlags>;
   try {
     parsed = parseFlags(known ? argv.slice(1) : argv);
@@ -387,6 +389,7 @@ function readEnv(cwd: string): { environment: Record<string, string | undefined>
  */
 function setOnly(variables: Record<string, string | undefined>): Record<string, string> {
   const set: Record<string, string> = {};
-  for (const [name, value] of Object.entries(variables)) if (value !== undefined && value !== '') set[name] = value;
+  for (const [name, value] of Object.entries(variables))
+    if (value !== undefined && value !== '') set[name] = value;
   return set;
 }
