@@ -57,13 +57,27 @@ export interface PagePoolOptions {
   pageTimeoutMs?: number;
 }
 
+/**
+ * Why a slot's page was taken away: it served `recycleAfter` items, its heap grew too large, its context retired,
+ * its task was aborted (deadline, shutdown) or abandoned, it crashed, a wait or navigation on it timed out, or a
+ * navigation failed in the browser. The README's `pagepool_pages_replaced_total` lists these (a test holds it).
+ */
+export const PAGE_REPLACED_REASONS = [
+  'recycled',
+  'memory',
+  'context',
+  'aborted',
+  'abandoned',
+  'crashed',
+  'timeout',
+  'navigation failed',
+] as const;
+export type PageReplacedReason = (typeof PAGE_REPLACED_REASONS)[number];
+
 /** What the pool reports; the engine forwards these to the run's events. */
 export interface PagePoolEvents {
-  /**
-   * A slot's page was taken away; `reason`: 'recycled', 'memory', 'context', 'aborted', 'abandoned', 'crashed',
-   * 'timeout'.
-   */
-  'page:replaced': [{ slot: number; reason: string }];
+  /** A slot's page was taken away (see PAGE_REPLACED_REASONS). */
+  'page:replaced': [{ slot: number; reason: PageReplacedReason }];
   /** A login completed (the first one and every re-login); `count` so far. */
   login: [{ count: number }];
   /** The saved session (`restore`) still worked: the pool opened without a login. */
@@ -196,7 +210,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     }
     slot.uses += 1;
     this.documents.delete(page);
-    const poison = (reason: string) => {
+    const poison = (reason: PageReplacedReason) => {
       if (slot.generation === lease.generation) this.replace(slot, reason);
     };
     const onAbort = () => poison('aborted');
@@ -437,7 +451,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
   }
 
   /** Takes the slot's page away and closes it in the background, under a bound; resolves once it is closed. */
-  private replace(slot: Slot, reason: string): Promise<void> {
+  private replace(slot: Slot, reason: PageReplacedReason | 'closing'): Promise<void> {
     const page = slot.page;
     slot.page = null;
     slot.uses = 0;

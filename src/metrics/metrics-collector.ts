@@ -57,7 +57,7 @@ export interface MetricsSnapshot {
   rateLimitHolds: number;
   /** How much longer new starts are held now; 0 when they are not. */
   rateLimitHoldSeconds: number;
-  /** Pages closed and replaced, by reason ('recycled', 'memory', 'crashed', 'abandoned'...). */
+  /** Pages closed and replaced, by reason ('recycled', 'memory', 'timeout'...: the page pool's list). */
   pagesReplaced: Record<string, number>;
   /** This process and its descendants (Chromium): RSS, anonymous RSS and process count, from /proc. */
   memory: { rssBytes: number; anonBytes: number; processes: number };

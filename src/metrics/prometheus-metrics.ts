@@ -108,7 +108,7 @@ const DEFINITIONS: Definition[] = [
   },
   {
     name: 'pagepool_pages_replaced_total',
-    help: 'Pages closed and replaced, by reason (recycled, memory, context, aborted, abandoned, crashed).',
+    help: 'Pages closed and replaced, by reason (recycled, memory, context, aborted, abandoned, crashed, timeout, navigation failed).',
     type: 'counter',
     labelNames: ['reason'],
     read: (s) => byLabel('reason', s.pagesReplaced),
