@@ -62,6 +62,10 @@ export default async function runCommand(ctx: CommandContext): Promise<number> {
         events.on('ref:bad', () => {
           badRefs += 1;
         });
+        let gone: string[] | null = null;
+        events.on('list:gone', ({ keys }) => {
+          gone = keys;
+        });
         let summary: RunSummary;
         try {
           summary = await run({
@@ -75,6 +79,7 @@ export default async function runCommand(ctx: CommandContext): Promise<number> {
             checkpoint: config.checkpoint,
             refs: config.refs,
             retryFailed: config.retryFailed,
+            refreshAfterMs: config.refreshAfter,
             upload: services.upload,
             events,
           });
@@ -94,7 +99,7 @@ export default async function runCommand(ctx: CommandContext): Promise<number> {
         if (!progress.started && summary.pending.length === 0 && !config.quiet) {
           // Nothing was left to try: say so with what the checkpoint holds, not "0 items saved".
           const held = await readStatus(config.checkpoint);
-          say(formatNothingToDo({ done: held.done, failedPermanently: held.failed, listed, badRefs }));
+          say(formatNothingToDo({ done: held.done, failedPermanently: held.failed, listed, badRefs, gone }));
         }
         return summary.failed > 0 || summary.badRefs > 0 ? EXIT_CODES.failed : EXIT_CODES.ok;
       } finally {
