@@ -91,7 +91,10 @@ export function loadConfig({ argv, env, cwd = userCwd(), isTTY = false }: LoadOp
   const applies = new Set<SettingName>(spec.settings);
   for (const [flag, name] of FLAG_SETTINGS) {
     if ((values as Record<string, unknown>)[flag] !== undefined && !applies.has(name)) {
-      usage.push(`Option \`--${flag}\` does not apply to \`${command}\``);
+      const where = COMMAND_NAMES.filter((c) =>
+        (commandSpec(c).settings as readonly string[]).includes(name),
+      );
+      usage.push(`Option \`--${flag}\` does not apply to \`${command}\` (only to ${where.join(', ')})`);
     }
   }
   const extra = positionals.slice(spec.args.length);

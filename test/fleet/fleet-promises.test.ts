@@ -147,10 +147,11 @@ describe('enqueue again', () => {
       const out = await tempDir();
       const refs = await writeRefs(N, ['S99999']);
       const common = ['--site', 'demo', '--queue', db.url, '--base-url', proxy.url];
-      // --retries 0: one attempt per job, so the 500 fails S00003 at once.
       const enqueue = (more: string[] = []) =>
-        runCli(['enqueue', ...common, '--refs', refs, '--retries', '0', ...more], { env: ENV });
-      const work = () => start(['work', ...common, '--out', out, '--concurrency', '2']).done;
+        runCli(['enqueue', ...common, '--refs', refs, ...more], { env: ENV });
+      // --retries 0: one attempt per job, so the 500 fails S00003 at once.
+      const work = () =>
+        start(['work', ...common, '--out', out, '--concurrency', '2', '--retries', '0']).done;
 
       expect((await enqueue()).code).toBe(0);
       const first = await work();
@@ -191,11 +192,10 @@ describe('work and Ctrl+C', () => {
       const db = database(2);
       const out = await tempDir();
       const common = ['--site', 'demo', '--queue', db.url, '--base-url', proxy.url];
-      expect(
-        (await runCli(['enqueue', ...common, '--refs', await writeRefs(N), '--retries', '0'], { env: ENV }))
-          .code,
-      ).toBe(0);
-      const worker = start(['work', ...common, '--out', out, '--concurrency', '2']);
+      expect((await runCli(['enqueue', ...common, '--refs', await writeRefs(N)], { env: ENV })).code).toBe(0);
+      // --retries 0: an item charged for the stop would fail for good.
+      const work = ['work', ...common, '--out', out, '--concurrency', '2', '--retries', '0'];
+      const worker = start(work);
       const stickers = () => proxy.requests.filter((r) => r.path.endsWith('/sticker.pdf'));
       await waitFor('two downloads in flight', () => stickers().filter((r) => r.status === 0).length >= 2);
       const inFlight = stickers()
@@ -212,7 +212,7 @@ describe('work and Ctrl+C', () => {
       );
       expect(finished.length).toBeLessThan(N);
 
-      const rest = await start(['work', ...common, '--out', out, '--concurrency', '2']).done;
+      const rest = await start(work).done;
       expect(rest.code, rest.stderr).toBe(0);
       expect(await stickersIn(out)).toEqual(makeVehicles(N, 1).map((v) => v.stock));
       // Nothing pulled twice: each file was served once.
@@ -230,12 +230,10 @@ describe('work and Ctrl+C', () => {
     const db = database(3);
     const out = await tempDir();
     const common = ['--site', 'demo', '--queue', db.url, '--base-url', proxy.url];
+    expect((await runCli(['enqueue', ...common, '--refs', await writeRefs(N)], { env: ENV })).code).toBe(0);
     // --retries 0: an attempt charged for the give-back would fail the job for good.
-    expect(
-      (await runCli(['enqueue', ...common, '--refs', await writeRefs(N), '--retries', '0'], { env: ENV }))
-        .code,
-    ).toBe(0);
-    const worker = start(['work', ...common, '--out', out, '--concurrency', '2']);
+    const work = ['work', ...common, '--out', out, '--concurrency', '2', '--retries', '0'];
+    const worker = start(work);
     await waitFor(
       'two downloads hanging',
       () => proxy.requests.filter((r) => r.path.endsWith('/sticker.pdf')).length >= 2,
@@ -251,7 +249,7 @@ describe('work and Ctrl+C', () => {
     expect(await fleetStatus(db.url)).toMatchObject({ done: 0, failed: 0, pending: N });
 
     hanging = false;
-    const rest = await start(['work', ...common, '--out', out, '--concurrency', '2']).done;
+    const rest = await start(work).done;
     expect(rest.code, rest.stderr).toBe(0);
     expect(await stickersIn(out)).toEqual(makeVehicles(N, 1).map((v) => v.stock));
   });
