@@ -16,6 +16,8 @@ import { PageSession } from './page-session.js';
 const CONTEXT_OPTIONS = { acceptDownloads: true } as const;
 type StorageState = Exclude<BrowserContextOptions['storageState'], string | undefined>;
 const MIB = 1024 * 1024;
+/** Tries of a re-login that failed without the portal refusing it (see relogin()). */
+const RELOGIN_TRIES = 2;
 /** The default of `pageTimeoutMs`: a detail page of a slow portal loads in a few seconds, a hung one never. */
 export const PAGE_TIMEOUT_MS = LIBRARY_DEFAULTS.pageTimeoutMs;
 
@@ -292,19 +294,28 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
   /**
    * One new login on a page of its own; the shared context's cookies then serve every page. A login that fails
    * is the login's failure, not the item's (or the listing's) that asked for it: a `LoginError` saying so, which
-   * stops the run (exit 2) rather than sending every item round again into the same failing login.
+   * stops the run (exit 2) rather than sending every item round again into the same failing login. Only a login
+   * the portal refused (the adapter's `LoginError`) stops it at once; one that failed otherwise (a navigation that
+   * timed out on a busy machine, a crashed page) is tried once more on a fresh page first.
    */
   async relogin(): Promise<void> {
     if (!this.options.login) return;
-    const page = await this.newPage();
-    try {
-      await this.loginOn(page);
-    } catch (err) {
-      if (err instanceof ShutdownError || this.closed) throw err;
-      const advice = err instanceof LoginError ? '' : " (check the adapter's login())";
-      throw new LoginError(`The re-login failed: ${describe(err)}${advice}`, { cause: err });
-    } finally {
-      await this.closePage(page);
+    for (let tries = 1; ; tries++) {
+      const page = await this.newPage();
+      try {
+        await this.loginOn(page);
+        break;
+      } catch (err) {
+        if (err instanceof ShutdownError || this.closed) throw err;
+        if (!(err instanceof LoginError) && tries < RELOGIN_TRIES) {
+          this.#warn(`the re-login failed (${describe(err)}); trying once more`);
+          continue;
+        }
+        const advice = err instanceof LoginError ? '' : " (check the adapter's login())";
+        throw new LoginError(`The re-login failed: ${describe(err)}${advice}`, { cause: err });
+      } finally {
+        await this.closePage(page);
+      }
     }
     // Pages still out in a retiring context would otherwise meet the expired session and ask for another login.
     const retiring = [...this.contexts].filter((e) => e !== this.current);
