@@ -1,8 +1,9 @@
 // Launches the one Chromium of a run with the flags that keep it quiet on a closed network and lean.
 import os from 'node:os';
-import { type Browser, chromium } from 'playwright';
+import type { Browser } from 'playwright';
 import { describe } from '../errors.js';
 import { findChromium, NoBrowserError } from './find-chromium.js';
+import { playwright } from './playwright.js';
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -92,8 +93,8 @@ export async function launchBrowser({
   disabledFeatures = DISABLED_FEATURES,
 }: LaunchOptions): Promise<Browser> {
   const executablePath = findChromium(chromiumPath, { headless });
-  return chromium
-    .launch({
+  return playwright()
+    .chromium.launch({
       executablePath,
       headless,
       slowMo: slowMoMs,

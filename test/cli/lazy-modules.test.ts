@@ -54,6 +54,9 @@ describe('optional packages are loaded only when used', () => {
         bullmq: false,
         ioredis: false,
       });
+      // Loaded with require() (src/browser/playwright.ts): an ESM import makes node scan its 3.6 MB bundle.
+      expect(loadedPackage(pulled.imported, 'playwright-core')).toBe(false);
+      expect(loadedPackage(pulled.imported, 'playwright')).toBe(false);
 
       const status = await runCliRecordingModules(['status'], { cwd });
       expect(status.code, status.stderr).toBe(0);
