@@ -202,6 +202,7 @@ export interface WorkerSettings {
   headed: boolean;
   slowMoMs: number;
   trace: boolean;
+  keepVersions: boolean;
 }
 
 /** The one mapping from Config onto worker options, shared by `run` and the fleet's `work`/`run`. */
@@ -223,6 +224,7 @@ export function workerOptionsFrom(config: Readonly<Config>): WorkerSettings {
     headed: config.headed,
     slowMoMs: config.slowMoMs,
     trace: config.trace,
+    keepVersions: config.keepVersions,
   };
 }
 
@@ -288,6 +290,12 @@ function parseValue(setting: Setting, raw: string, cwd: string): Parse {
       if (!on && !['0', 'false', 'no', 'off'].includes(lower)) return { problem: 'true or false' };
       return { value: on !== Boolean(setting.negated) };
     }
+    case 'duration': {
+      const ms = parseDuration(text, setting.max ?? Number.MAX_SAFE_INTEGER);
+      return ms === null
+        ? { problem: `a duration like \`7d\`, \`12h\`, \`30m\` or \`0\` (digits and one unit: s, m, h, d)` }
+        : { value: ms };
+    }
     case 'optional-integer':
       if (text === '') return { value: null };
       return parseValue({ ...setting, parser: 'integer' }, raw, cwd);
@@ -309,6 +317,20 @@ function parseValue(setting: Setting, raw: string, cwd: string): Parse {
       return { value: n * (setting.scale ?? 1) };
     }
   }
+}
+
+const DURATION_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * `7d`, `12h`, `30m`, `45s` or `0` in ms; null for anything else (`1w`, `1.5h`, `7`, `7 d`, `-1d`): a bare number
+ * would leave the unit to a guess, and a week is `7d`. `maxDays` bounds it (a typo of ten extra digits is no date).
+ */
+export function parseDuration(text: string, maxDays: number): number | null {
+  if (text === '0') return 0;
+  const match = /^(\d+)([smhd])$/.exec(text);
+  if (!match) return null;
+  const ms = Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS];
+  return ms <= maxDays * DURATION_UNITS_MS.d ? ms : null;
 }
 
 /** node:util's parse errors as one plain sentence. */

@@ -1,4 +1,5 @@
 // Everything a run tells its listeners (progress UI, plain log, report, metrics): the queue's events plus the engine's.
+import type { FileChange } from './files/types.js';
 import type { QueueEvents } from './queue/events.js';
 import type { UploadEvents } from './sinks/upload-events.js';
 
@@ -35,8 +36,16 @@ export interface RunEvents extends QueueEvents, UploadEvents {
   'page:released': [{ key: string; slot: number }];
   /** The item left the download stage (its work ended or was given up): its room goes to the next. */
   'download:left': [{ key: string }];
-  /** A file is whole on disk. */
-  'file:saved': [{ key: string; path: string; bytes: number }];
+  /**
+   * A file is whole on disk. In a refresh, `change` says how it compares with the recorded copy: `unchanged` (a 304
+   * or the same bytes: nothing written), `updated` (replaced), `added` (new for the item).
+   */
+  'file:saved': [{ key: string; path: string; bytes: number; change?: FileChange }];
+  /**
+   * A listing ended complete (its last page read, not stopped, not cut by `--max`): it gave `listed` keys, and `keys`
+   * are the items done before that it no longer gave. They left the portal; their files are kept, never deleted.
+   */
+  'list:gone': [{ keys: string[]; listed: number }];
   /** A page was closed and replaced (recycled, crashed, or poisoned by an abandoned task). */
   'page:replaced': [{ slot: number; reason: string }];
   /** Logged in (first login or a shared re-login). */

@@ -12,6 +12,7 @@ import {
   openItemWorker,
 } from './engine/item-worker.js';
 import { itemWorkerProblems, show } from './engine/option-problems.js';
+import { checkpointSkip, completeListing } from './engine/refresh-source.js';
 import type { UploadStep } from './engine/upload-step.js';
 import { ConfigError } from './errors.js';
 import type { SavedFile } from './files/types.js';
@@ -56,6 +57,12 @@ export interface RunOptions<Ref> extends Omit<ItemWorkerOptions<Ref>, 'concurren
   /** Also retry items that failed permanently before. @default false */
   retryFailed?: boolean;
   /**
+   * Refresh: done items recorded longer ago than this many ms (0: every done item) are pulled again, in listing
+   * order with the new ones; each file is compared with its recorded copy (a conditional request for a fetched
+   * one) and only what changed is written. @default null (done items are skipped)
+   */
+  refreshAfterMs?: number | null;
+  /**
    * Upload every item's files (`openUploadStep`, preflighted by its opener, who also closes it): an item is done
    * once its files are whole on disk and in the bucket; a resumed item uploads what is missing without pulling.
    */
@@ -97,6 +104,7 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<RunSummary> {
       path: options.checkpoint,
       manifestPath: path.join(options.out, 'manifest.jsonl'),
       uploads: Boolean(options.upload),
+      refreshAfterMs: options.refreshAfterMs ?? null,
       onWarning: warn,
     });
     try {
@@ -145,25 +153,28 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<RunSummary> {
       const source = limitSource(
         options.refs
           ? parseRefs(site, readRefs(options.refs))
-          : listWithRelogin(site, worker.pool, baseUrl, signal, events, worker.login),
-        {
-          skip: (key) => checkpoint.shouldSkip(key, { retryFailed }),
-          max: options.max ?? 0,
-          events,
-        },
+          : completeListing(
+              listWithRelogin(site, worker.pool, baseUrl, signal, events, worker.login),
+              checkpoint,
+              signal,
+              events,
+            ),
+        { skip: checkpointSkip(checkpoint, retryFailed), max: options.max ?? 0, events },
       );
       events.emit('run:start', { site: site.name, concurrency, downloads, total: null, skipped: 0 });
       const { upload } = options;
+      // A stale item's attempt is a refresh: its files are compared with the recorded ones.
+      const refresh = (ctx: AttemptContext) => ({ ...ctx, previous: checkpoint.previousFiles(ctx.key) });
       const work = upload
         ? (ref: Ref, ctx: AttemptContext) =>
             upload.attempt({
               key: ctx.key,
               signal: ctx.signal,
-              pull: () => worker.work(ref, ctx),
+              pull: () => worker.work(ref, refresh(ctx)),
               pending: checkpoint.pendingUploads(ctx.key),
               saved: (files) => checkpoint.saved(ctx.key, ctx.attempt, files),
             })
-        : (ref: Ref, ctx: AttemptContext) => worker.work(ref, ctx);
+        : (ref: Ref, ctx: AttemptContext) => worker.work(ref, refresh(ctx));
       const summary = await queue.run(source, work, { signal }).finally(() => {
         events.off('ref:bad', onBadRef);
       });
@@ -198,6 +209,11 @@ function checkRunOptions<Ref>(
   const { max } = options;
   if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 0))
     problems.push(`Expected \`max\` to be an integer from 0, got \`${show(max)}\``);
+  const refresh = options.refreshAfterMs;
+  if (refresh !== undefined && refresh !== null && !(Number.isSafeInteger(refresh) && refresh >= 0))
+    problems.push(
+      `Expected \`refreshAfterMs\` to be an integer from 0 (ms) or null, got \`${show(refresh)}\``,
+    );
   if (problems.length > 0) throw new ConfigError(problems.join('; '));
 }
 

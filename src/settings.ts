@@ -8,7 +8,8 @@ import { MAX_RETRIES, QUEUE_DEFAULTS } from './queue/queue-options.js';
 
 /**
  * How a raw string becomes a value. `integer`, `optional-integer` and `rate` are read in the user's unit and multiplied by
- * `scale`; `text`/`path` keep '' as ''; `optional-*` turn '' into null; `boolean` reads true/false/1/0/yes/no/on/off.
+ * `scale`; `text`/`path` keep '' as ''; `optional-*` turn '' into null; `boolean` reads true/false/1/0/yes/no/on/off;
+ * `duration` is digits and one unit (`30s`, `30m`, `12h`, `7d`) or `0`, in ms (unset: the default, null = off).
  */
 export type SettingParser =
   | 'text'
@@ -22,6 +23,7 @@ export type SettingParser =
   | 'integer'
   | 'optional-integer'
   | 'rate'
+  | 'duration'
   | 'boolean';
 
 export interface Setting {
@@ -30,7 +32,7 @@ export interface Setting {
   /** The environment variable (also read from .env); null for command-line-only settings. */
   readonly env: string | null;
   readonly parser: SettingParser;
-  /** Inclusive range in the user's unit (`integer`, `rate`). */
+  /** Inclusive range in the user's unit (`integer`, `rate`); `max` in days for a `duration`. */
   readonly min?: number;
   readonly max?: number;
   /** Library units per user unit: 1000 for seconds -> ms, 1 MiB for MB -> bytes. @default 1 */
@@ -173,6 +175,23 @@ export const SETTINGS = {
     parser: 'boolean',
     default: false,
     help: 'also retry items that failed permanently before',
+  },
+  refreshAfter: {
+    flag: 'refresh-after',
+    env: 'PAGEPOOL_REFRESH_AFTER',
+    parser: 'duration',
+    max: 36_500,
+    default: null,
+    shownDefault: 'off',
+    envExample: '',
+    help: 'pull done items again whose files are older than this (`7d`, `12h`, `30m`; `0` = all), asking only for changes',
+  },
+  keepVersions: {
+    flag: 'keep-versions',
+    env: 'PAGEPOOL_KEEP_VERSIONS',
+    parser: 'boolean',
+    default: false,
+    help: 'a refresh that replaces a file keeps the old one beside it as `NAME.<saved at>.EXT`',
   },
   fresh: {
     flag: 'fresh',
@@ -426,7 +445,7 @@ export type SettingName = keyof typeof SETTINGS;
 
 type ValueOf<S extends Setting> = S['parser'] extends 'integer' | 'rate'
   ? number
-  : S['parser'] extends 'optional-integer'
+  : S['parser'] extends 'optional-integer' | 'duration'
     ? number | null
     : S['parser'] extends 'boolean'
       ? boolean

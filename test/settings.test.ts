@@ -209,4 +209,29 @@ describe('each default, range, command and exit code is written once', () => {
     expect(config(['--rate', '2.5/s']).rate).toBe(2.5);
     expect(() => config(['--rate', '1e3'])).toThrow('Expected `--rate`');
   });
+
+  it('--refresh-after is digits and one unit (s, m, h, d) or 0, in ms; off unless set', () => {
+    expect(config([]).refreshAfter).toBeNull();
+    expect(config(['--refresh-after', '7d']).refreshAfter).toBe(7 * 86_400_000);
+    expect(config(['--refresh-after', '12h']).refreshAfter).toBe(12 * 3_600_000);
+    expect(config(['--refresh-after', '30m']).refreshAfter).toBe(30 * 60_000);
+    expect(config(['--refresh-after', '45s']).refreshAfter).toBe(45_000);
+    expect(config(['--refresh-after', '0']).refreshAfter).toBe(0);
+    expect(config([], { PAGEPOOL_REFRESH_AFTER: '2d' }).refreshAfter).toBe(2 * 86_400_000);
+    expect(config(['enqueue', '--queue', 'redis://x', '--refresh-after', '1h']).refreshAfter).toBe(3_600_000);
+    // A bare number leaves the unit to a guess; a week is 7d; no fractions, signs, spaces or upper case.
+    for (const raw of ['7', '1w', '1.5h', '-1d', '7 d', '7D', 'd', '0d0', '36501d', '']) {
+      expect(() => config(['--refresh-after', raw]), raw).toThrow(
+        `Expected \`--refresh-after\` to be a duration like \`7d\`, \`12h\`, \`30m\` or \`0\` (digits and one unit: s, m, h, d), got \`${raw}\``,
+      );
+    }
+    expect(() => config([], { PAGEPOOL_REFRESH_AFTER: '1w' })).toThrow(
+      'Expected `PAGEPOOL_REFRESH_AFTER` to be a duration',
+    );
+    expect(() => config(['work', '--queue', 'redis://x', '--refresh-after', '1d'])).toThrow(
+      'Option `--refresh-after` does not apply to `work`',
+    );
+    expect(config(['--keep-versions']).keepVersions).toBe(true);
+    expect(workerOptionsFrom(config(['--keep-versions'])).keepVersions).toBe(true);
+  });
 });

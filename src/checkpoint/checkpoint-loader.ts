@@ -63,7 +63,13 @@ function corruptSnapshot(snapshot: string, line: number, why: string): Checkpoin
  * Applies a line the fast parser recognised; it is valid by construction. Returns false when the line must be
  * parsed again with its files kept (a done item not all uploaded, when the run uploads).
  */
-function applyParsed(state: CheckpointState, line: ParsedLine, loc: number, keepFiles: boolean): boolean {
+function applyParsed(
+  state: CheckpointState,
+  line: ParsedLine,
+  loc: number,
+  keepFiles: boolean,
+  buf: Buffer,
+): boolean {
   if (line.kind === KIND_STARTED) state.started(line.key, line.attempt, line.at);
   else if (line.kind === KIND_SAVED) state.saved(line.key, line.attempt, line.at, line.files ?? []);
   else if (line.kind === KIND_DONE) {
@@ -72,6 +78,7 @@ function applyParsed(state: CheckpointState, line: ParsedLine, loc: number, keep
     const keep = keepFiles || (state.keepNotUploaded && upload === NOT_UPLOADED);
     if (keep && line.files === null) return false;
     state.done(line.key, line.attempt, line.at, line.bytes, loc, keep ? line.files : null, upload);
+    state.noteDone(line.key, line.at, () => buf.toString('utf8', line.filesStart, line.filesEnd));
   } else {
     const failure: { reason: string; code?: string; permanent: boolean } = {
       reason: line.reason,
@@ -100,9 +107,9 @@ async function loadSnapshot(
   fs: CheckpointFs,
   path: string,
   keepFiles: boolean,
-  keepNotUploaded: boolean,
+  keeps: Keeps,
 ): Promise<{ state: CheckpointState; createdAt: string | null }> {
-  let state = newState(keepNotUploaded);
+  let state = newState(keeps);
   let createdAt: string | null = null;
   let ended = false;
   let foreign = false;
@@ -111,9 +118,9 @@ async function loadSnapshot(
   const scan = await scanLines(fs, path, (buf, start, end, lineNo) => {
     if (error || foreign) return;
     if (lineNo > 0 && !ended && parseSnapshotLine(buf, start, end, line, keepFiles)) {
-      if (applyParsed(state, line, snapshotLoc(lineNo), keepFiles)) return;
+      if (applyParsed(state, line, snapshotLoc(lineNo), keepFiles, buf)) return;
       parseSnapshotLine(buf, start, end, line, true);
-      applyParsed(state, line, snapshotLoc(lineNo), keepFiles);
+      applyParsed(state, line, snapshotLoc(lineNo), keepFiles, buf);
       return;
     }
     const text = buf.toString('utf8', start, end);
@@ -167,7 +174,7 @@ async function loadSnapshot(
     // Not our line layout (hand-edited, pretty-printed): parse the whole text; the files stay in memory.
     const chunks: Buffer[] = [];
     for await (const chunk of fs.read(path)) chunks.push(Buffer.from(chunk));
-    state = newState(keepNotUploaded);
+    state = newState(keeps);
     const doc = parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> | undefined;
     if (!doc || typeof doc.items !== 'object' || doc.items === null) {
       throw corruptSnapshot(path, 1, 'not a checkpoint snapshot');
@@ -192,9 +199,16 @@ function touchHeader(state: CheckpointState, header: { createdAt?: unknown; upda
   if (typeof header.updatedAt === 'string') state.touch(header.updatedAt);
 }
 
-function newState(keepNotUploaded: boolean): CheckpointState {
+/** Which done items keep their files in memory besides those asked for (see CheckpointState). */
+interface Keeps {
+  keepNotUploaded: boolean;
+  staleBefore: string | null;
+}
+
+function newState(keeps: Keeps): CheckpointState {
   const state = new CheckpointState();
-  state.keepNotUploaded = keepNotUploaded;
+  state.keepNotUploaded = keeps.keepNotUploaded;
+  state.staleBefore = keeps.staleBefore;
   return state;
 }
 
@@ -203,6 +217,8 @@ export interface LoadOptions {
   keepFiles?: boolean;
   /** Keep in memory the files of done items not all uploaded, so a run that uploads can finish them. */
   keepNotUploaded?: boolean;
+  /** Done items recorded before this ISO time are stale: their files stay in memory (see CheckpointState). */
+  staleBefore?: string | null;
   onWarning?: (message: string) => void;
 }
 
@@ -214,21 +230,19 @@ export async function loadCheckpoint(
   options: LoadOptions = {},
 ): Promise<LoadedCheckpoint> {
   const keepFiles = options.keepFiles ?? false;
-  const { state, createdAt } = await loadSnapshot(
-    fs,
-    snapshotPath,
-    keepFiles,
-    options.keepNotUploaded ?? false,
-  );
+  const { state, createdAt } = await loadSnapshot(fs, snapshotPath, keepFiles, {
+    keepNotUploaded: options.keepNotUploaded ?? false,
+    staleBefore: options.staleBefore ?? null,
+  });
   // A bad line is only corrupt if another line follows it; a bad last line is a torn append.
   let bad: { line: number; why: string; offset: number } | null = null;
   const line = new ParsedLine();
   const scan = await scanLines(fs, journalPath, (buf, start, end, lineNo, offset) => {
     if (bad) throw corruptJournal(journalPath, snapshotPath, bad.line, bad.why);
     if (parseJournalLine(buf, start, end, line, keepFiles)) {
-      if (applyParsed(state, line, journalLoc(lineNo), keepFiles)) return;
+      if (applyParsed(state, line, journalLoc(lineNo), keepFiles, buf)) return;
       parseJournalLine(buf, start, end, line, true);
-      applyParsed(state, line, journalLoc(lineNo), keepFiles);
+      applyParsed(state, line, journalLoc(lineNo), keepFiles, buf);
       return;
     }
     const ev = start === end ? undefined : parse(buf.toString('utf8', start, end));

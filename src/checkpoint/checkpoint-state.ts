@@ -37,6 +37,8 @@ export class ItemRecord {
   bytes = 0;
   files: RecordedFile[] | null = null;
   failure: Failure | null = null;
+  /** This run's listing showed the key (see `CheckpointState.markListed`). */
+  listed = false;
   constructor(status: Status, attempts: number, at: string) {
     this.status = status;
     this.attempts = attempts;
@@ -58,11 +60,14 @@ class DoneTable {
   bytes = new Float64Array(1024);
   loc = new Int32Array(1024);
   upload = new Uint8Array(1024);
+  /** 1 when this run's listing showed the key: one byte an item, for the report of what left the portal. */
+  listed = new Uint8Array(1024);
 
-  add(attempts: number, bytes: number, loc: number, upload: UploadState): number {
+  add(attempts: number, bytes: number, loc: number, upload: UploadState, listed: boolean): number {
     if (this.size === this.loc.length) this.grow();
     const slot = this.size++;
     this.set(slot, attempts, bytes, loc, upload);
+    this.listed[slot] = listed ? 1 : 0;
     return slot;
   }
 
@@ -83,10 +88,13 @@ class DoneTable {
     loc.set(this.loc);
     const upload = new Uint8Array(n);
     upload.set(this.upload);
+    const listed = new Uint8Array(n);
+    listed.set(this.listed);
     this.attempts = attempts;
     this.bytes = bytes;
     this.loc = loc;
     this.upload = upload;
+    this.listed = listed;
   }
 }
 
@@ -109,6 +117,22 @@ export class CheckpointState {
   bytes = 0;
   firstUpdate: string | null = null;
   lastUpdate: string | null = null;
+  /**
+   * `--refresh-after`: done items recorded before this time (ISO 8601, as the records write it, so strings compare
+   * as times) are stale: pulled again, compared with their recorded files. null: none are.
+   */
+  staleBefore: string | null = null;
+  /**
+   * The recorded files of each stale done item, as the JSON text of its record's `files` (a third of the memory of
+   * the parsed objects: ~330 bytes an item with one fetched file), until it is done again. The item itself stays a
+   * slot of the done table.
+   */
+  readonly stale = new Map<string, string>();
+  /**
+   * Set once the checkpoint is loaded: an item done from then on came from this run's source, so it counts as
+   * listed.
+   */
+  live = false;
 
   statusOf(key: string): Status | undefined {
     const item = this.items.get(key);
@@ -126,6 +150,38 @@ export class CheckpointState {
   filesOf(key: string): RecordedFile[] | null {
     const item = this.items.get(key);
     return typeof item === 'number' || item === undefined ? null : item.files;
+  }
+
+  /** The recorded files of a stale done item (see `staleBefore`); null for any other. */
+  staleFiles(key: string): RecordedFile[] | null {
+    const text = this.stale.get(key);
+    return text === undefined || this.statusOf(key) !== DONE ? null : (JSON.parse(text) as RecordedFile[]);
+  }
+
+  isStale(at: string): boolean {
+    return this.staleBefore !== null && at < this.staleBefore;
+  }
+
+  /** After a done record was loaded: a stale one keeps its files' JSON text (`filesText`, read only then). */
+  noteDone(key: string, at: string, filesText: () => string): void {
+    if (this.isStale(at)) this.stale.set(key, filesText());
+  }
+
+  /** The listing showed `key` in this run; a key not in the checkpoint has nothing to mark. */
+  markListed(key: string): void {
+    const item = this.items.get(key);
+    if (typeof item === 'number') this.table.listed[item] = 1;
+    else if (item !== undefined) item.listed = true;
+  }
+
+  /** Done items this run's listing did not show, sorted (the checkpoint's order is the order items finished in). */
+  unlisted(): string[] {
+    const keys: string[] = [];
+    for (const [key, item] of this.items) {
+      const listed = typeof item === 'number' ? this.table.listed[item] === 1 : item.listed;
+      if (!listed && this.statusOf(key) === DONE) keys.push(key);
+    }
+    return keys.sort();
   }
 
   failureOf(key: string): Failure | null {
@@ -221,8 +277,12 @@ export class CheckpointState {
     upload: UploadState,
   ): void {
     this.touch(at);
+    // A newer record (this run's, or a later line of the journal) is no longer what a refresh compares with.
+    if (this.stale.size > 0 && !this.isStale(at)) this.stale.delete(key);
     const item = this.items.get(key);
     let attempts = attempt;
+    const listed =
+      this.live || (typeof item === 'number' ? this.table.listed[item] === 1 : (item?.listed ?? false));
     if (typeof item === 'number') {
       attempts = Math.max(this.table.attempts[item]!, attempt);
       this.bytes -= this.table.bytes[item]!;
@@ -230,6 +290,7 @@ export class CheckpointState {
       if (this.table.upload[item] === ALL_UPLOADED) this.uploadedCount--;
       if (files === null) {
         this.table.set(item, attempts, bytes, loc, upload);
+        this.table.listed[item] = listed ? 1 : 0;
         this.doneCount++;
         this.bytes += bytes;
         if (upload === ALL_UPLOADED) this.uploadedCount++;
@@ -244,12 +305,13 @@ export class CheckpointState {
       this.bytes += bytes;
       if (upload === ALL_UPLOADED) this.uploadedCount++;
       // A done item's time is on its line on disk; 1,000,000 ISO strings would cost ~40 MB.
-      this.items.set(key, this.table.add(attempts, bytes, loc, upload));
+      this.items.set(key, this.table.add(attempts, bytes, loc, upload, listed));
       return;
     }
     const record = new ItemRecord(DONE, attempts, at);
     record.bytes = bytes;
     record.files = files;
+    record.listed = listed;
     this.items.set(key, record);
     this.enter(record);
   }
@@ -278,7 +340,8 @@ export class CheckpointState {
     const item = this.items.get(key);
     if (typeof item === 'number') this.table.loc[item] = loc;
     else if (item?.status === DONE && !this.keepInMemory(item)) {
-      this.items.set(key, this.table.add(item.attempts, item.bytes, loc, uploadStateOf(item.files ?? [])));
+      const upload = uploadStateOf(item.files ?? []);
+      this.items.set(key, this.table.add(item.attempts, item.bytes, loc, upload, item.listed));
     }
   }
 

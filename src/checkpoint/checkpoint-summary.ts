@@ -1,5 +1,6 @@
 // The counts a user sees for a checkpoint: done, failed, pending, bytes, failures grouped by reason.
 import { type CheckpointState, FAILED } from './checkpoint-state.js';
+import type { LastListing } from './last-listing.js';
 
 export interface CheckpointSummary {
   done: number;
@@ -18,6 +19,8 @@ export interface CheckpointSummary {
   failuresByReason: FailureGroup[];
   firstUpdate: string | null;
   lastUpdate: string | null;
+  /** What the last complete listing showed (read by `readStatus`; absent where unknown). */
+  lastListing?: LastListing | null;
 }
 
 export interface FailureGroup {

@@ -20,6 +20,7 @@ import {
 } from './checkpoint-state.js';
 import { type CheckpointSummary, summarize } from './checkpoint-summary.js';
 import { JournalWriter } from './journal-writer.js';
+import { writeLastListing } from './last-listing.js';
 import { scanLines } from './line-reader.js';
 import type { RecordedFile } from './recorded-file.js';
 import { journalLine, recordedFile } from './records.js';
@@ -45,6 +46,13 @@ export interface CheckpointOptions {
    * files of done items not all uploaded are kept in memory so `pendingUploads()` can hand them out. @default false
    */
   uploads?: boolean;
+  /**
+   * `--refresh-after`: done items recorded longer ago than this many ms (0: every item done before now) are stale
+   * (`isStale`), pulled again against their recorded files (`previousFiles`), kept in memory (as JSON text) until
+   * then.
+   * @default null (none are)
+   */
+  refreshAfterMs?: number | null;
   /** Compact (new snapshot, empty journal) after this many journal records. @default 100_000 */
   compactEvery?: number;
   /** Non-fatal notices, such as a dropped torn journal line. */
@@ -62,6 +70,12 @@ export interface FailureInput {
 function validate(options: CheckpointOptions): void {
   if (typeof options.path !== 'string' || options.path.length === 0) {
     throw new ConfigError(`Expected \`path\` to be a non-empty string, got \`${String(options.path)}\``);
+  }
+  const refresh = options.refreshAfterMs;
+  if (refresh !== undefined && refresh !== null && (!Number.isSafeInteger(refresh) || refresh < 0)) {
+    throw new ConfigError(
+      `Expected \`refreshAfterMs\` to be a whole number of ms or null, got \`${String(refresh)}\``,
+    );
   }
   const every = options.compactEvery;
   if (every !== undefined && (!Number.isSafeInteger(every) || every < 1)) {
@@ -133,10 +147,13 @@ export class Checkpoint {
     let loaded: LoadedCheckpoint;
     let journal: CheckpointFile;
     try {
+      const refresh = options.refreshAfterMs ?? null;
       loaded = await loadCheckpoint(fs, options.path, journalPath, {
         keepNotUploaded: options.uploads ?? false,
+        staleBefore: refresh === null ? null : new Date(Date.now() - refresh).toISOString(),
         ...(options.onWarning ? { onWarning: options.onWarning } : {}),
       });
+      loaded.state.live = true;
       journal = await fs.openAppend(journalPath);
     } catch (err) {
       await lock?.release();
@@ -200,6 +217,34 @@ export class Checkpoint {
     return this.state.filesOf(key)?.map((f) => ({ ...f })) ?? null;
   }
 
+  /** A done item recorded before `refreshAfterMs` ago: pulled again in this run. */
+  isStale(key: string): boolean {
+    return this.state.stale.has(key) && this.isDone(key);
+  }
+
+  /**
+   * The recorded files of a stale item (copies), which its refresh compares with: each has its validators when
+   * it was fetched, its `object` when it was uploaded. null for an item that is not stale.
+   */
+  previousFiles(key: string): RecordedFile[] | null {
+    return this.isStale(key) ? this.state.staleFiles(key) : null;
+  }
+
+  /** This run's listing showed `key` (the items it does not show by its end are `unlisted`). */
+  markListed(key: string): void {
+    this.state.markListed(key);
+  }
+
+  /**
+   * A listing ended complete, having given `listed` keys: the done items it did not give (marked by
+   * `markListed`) are written beside the checkpoint as what left the portal (`status` shows them), and returned.
+   */
+  async recordListing(listed: number): Promise<string[]> {
+    const gone = this.state.unlisted();
+    await writeLastListing(this.path, { at: new Date().toISOString(), listed, gone });
+    return gone;
+  }
+
   /** Records that an attempt began; appended without fsync (losing it only loses a "pending" mark). */
   started(key: string, attempt: number): Promise<void> {
     checkKey(key, attempt);
@@ -211,7 +256,8 @@ export class Checkpoint {
 
   /**
    * Records the item done with its files (each with its `object` and `etag` once uploaded); resolves once the
-   * record (and its manifest lines) are fsynced.
+   * record (and its manifest lines) are fsynced. The manifest gets a line per file version new on disk: none for a
+   * refresh's `unchanged` file; a version `--keep-versions` kept (`kept`) gets its own line before the file's.
    */
   done(key: string, attempt: number, files: readonly RecordedFile[]): Promise<void> {
     checkKey(key, attempt);
@@ -220,7 +266,9 @@ export class Checkpoint {
     const written = this.orphans.get(key);
     this.orphans.delete(key);
     const manifest = this.manifest
-      ? recorded
+      ? files
+          .filter((f) => f.change !== 'unchanged')
+          .flatMap((f) => (f.kept ? [recordedFile(f.kept), recordedFile(f)] : [recordedFile(f)]))
           .map((f) => `${JSON.stringify({ key, ...f })}\n`)
           .filter((line) => !written?.has(line))
           .join('')

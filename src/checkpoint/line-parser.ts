@@ -1,5 +1,6 @@
 // Reads the exact journal and snapshot line shapes our writers produce straight from the bytes; any other
 // line is left to JSON.parse, so what counts as valid or corrupt is decided exactly as before.
+import type { HttpSource } from '../files/types.js';
 import type { RecordedFile } from './recorded-file.js';
 
 export const KIND_STARTED = 0;
@@ -52,6 +53,8 @@ const BYTES = lit(',"bytes":');
 const SHA = lit(',"sha256":');
 const OBJECT = lit(',"object":');
 const ETAG = lit(',"etag":');
+const HTTP = lit(',"http":{"url":');
+const LAST_MODIFIED = lit(',"lastModified":');
 const REASON = lit(',"reason":');
 const PERMANENT = lit(',"permanent":');
 const CODE = lit(',"code":');
@@ -106,6 +109,58 @@ function readString(): string | null {
   return skipString() ? textFrom(from) : null;
 }
 
+/**
+ * A JSON string that may hold escapes (an ETag is quoted: `"\"abc\""`): the escapes are decoded by JSON.parse of
+ * the string alone, so the answer is JSON.parse's. null when there is no valid string at the cursor.
+ */
+function readEscapedString(): string | null {
+  const buf = b;
+  const end = e;
+  const from = p;
+  let i = from;
+  let escaped = false;
+  if (i >= end || buf[i] !== 0x22) return null;
+  for (i++; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 0x22) {
+      p = i + 1;
+      if (!escaped) return textFrom(from);
+      try {
+        return JSON.parse(buf.toString('utf8', from, p)) as string;
+      } catch {
+        return null;
+      }
+    }
+    if (c < 0x20) return null;
+    if (c === 0x5c) {
+      escaped = true;
+      i++;
+    }
+  }
+  return null;
+}
+
+/** `,"http":{"url":U[,"etag":E][,"lastModified":L]}` after a file's other fields; undefined when absent. */
+function readHttp(): HttpSource | null | undefined {
+  if (!match(HTTP)) return undefined;
+  const url = readEscapedString();
+  if (url === null) return null;
+  const http: HttpSource = { url };
+  if (match(ETAG)) {
+    const etag = readEscapedString();
+    if (etag === null) return null;
+    http.etag = etag;
+  }
+  if (match(LAST_MODIFIED)) {
+    const lastModified = readEscapedString();
+    if (lastModified === null) return null;
+    http.lastModified = lastModified;
+  }
+  if (p >= e || b[p] !== 0x7d) return null;
+  p++;
+  return http;
+}
+
 /** A whole number written the way JSON.stringify writes one (no sign, fraction, exponent or leading 0). */
 function readCount(): number {
   const buf = b;
@@ -157,6 +212,9 @@ function readFiles(out: ParsedLine, keepFiles: boolean): boolean {
       etag = readString();
       if (etag === null) return false;
     }
+    // Optional, last: where the file was fetched from and the server's validators.
+    const http = readHttp();
+    if (http === null) return false;
     if (p >= e || b[p] !== 0x7d) return false;
     p++;
     out.bytes += bytes;
@@ -167,6 +225,7 @@ function readFiles(out: ParsedLine, keepFiles: boolean): boolean {
       const file: RecordedFile = { path, bytes, sha256: b.toString('utf8', shaFrom + 1, shaTo - 1) };
       if (object !== null) file.object = object;
       if (etag !== null) file.etag = etag;
+      if (http !== undefined) file.http = http;
       out.files.push(file);
     }
     if (p < e && b[p] === 0x2c) {

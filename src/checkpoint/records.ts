@@ -1,4 +1,6 @@
 // The on-disk shapes: journal events and snapshot item states, their validation and their JSON text.
+
+import type { HttpSource } from '../files/types.js';
 import {
   type CheckpointState,
   DONE,
@@ -50,8 +52,19 @@ function checkFiles(files: unknown): string | null {
       (f.etag !== undefined && typeof f.etag !== 'string')
     )
       return '`files` holds an entry whose `object` or `etag` is not a string';
+    if (f.http !== undefined && !isHttpSource(f.http))
+      return '`files` holds an entry whose `http` is not {url, etag?, lastModified?}';
   }
   return null;
+}
+
+function isHttpSource(v: unknown): v is HttpSource {
+  return (
+    isObj(v) &&
+    typeof v.url === 'string' &&
+    (v.etag === undefined || typeof v.etag === 'string') &&
+    (v.lastModified === undefined || typeof v.lastModified === 'string')
+  );
 }
 
 /** The files as kept: only the known fields, so nothing foreign is carried into a new snapshot. */
@@ -59,11 +72,23 @@ function filesOf(files: unknown): RecordedFile[] {
   return (files as RecordedFile[]).map((f) => recordedFile(f));
 }
 
-/** A RecordedFile with its fields in the order the fast line parser reads them. */
+/**
+ * A RecordedFile with its fields in the order the fast line parser reads them; a refresh's `change` is not
+ * recorded (it describes one run, not the file).
+ */
 export function recordedFile(f: RecordedFile): RecordedFile {
   const out: RecordedFile = { path: f.path, bytes: f.bytes, sha256: f.sha256 };
   if (f.object !== undefined) out.object = f.object;
   if (f.etag !== undefined) out.etag = f.etag;
+  if (f.http !== undefined) out.http = httpSource(f.http);
+  return out;
+}
+
+/** The validators in the order the fast line parser reads them. */
+export function httpSource(h: HttpSource): HttpSource {
+  const out: HttpSource = { url: h.url };
+  if (h.etag !== undefined) out.etag = h.etag;
+  if (h.lastModified !== undefined) out.lastModified = h.lastModified;
   return out;
 }
 
@@ -112,7 +137,10 @@ export function applyJournalEvent(
   }
 }
 
-/** A done record; its files stay in memory when asked, or when they are not all uploaded and the run uploads. */
+/**
+ * A done record; its files stay in memory when asked, or when they are not all uploaded and the run uploads (a
+ * stale item's as text, for its refresh: `noteDone`).
+ */
 function doneOf(
   state: CheckpointState,
   key: string,
@@ -125,6 +153,7 @@ function doneOf(
   const upload = uploadStateOf(files);
   const keep = keepFiles || (state.keepNotUploaded && upload === NOT_UPLOADED);
   state.done(key, attempt, at, sumBytes(files), loc, keep ? files : null, upload);
+  state.noteDone(key, at, () => JSON.stringify(files));
 }
 
 function failureOf(v: Obj): { reason: string; code?: string; permanent: boolean } {

@@ -1,9 +1,10 @@
-// `--fresh`: moves the old snapshot, journal and manifest aside into a timestamped backup folder.
+// `--fresh`: moves the old snapshot, journal, last listing and manifest aside into a timestamped backup folder.
 import { copyFile, mkdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isErrno } from '../errors.js';
 import { nodeCheckpointFs } from './checkpoint-fs.js';
 import { journalPathFor, timestamp } from './checkpoint-paths.js';
+import { lastListingPathFor } from './last-listing.js';
 
 async function move(from: string, to: string): Promise<void> {
   try {
@@ -22,7 +23,7 @@ async function move(from: string, to: string): Promise<void> {
  */
 export async function startFresh(path: string, manifestPath?: string): Promise<string | null> {
   const fs = nodeCheckpointFs;
-  const candidates = [path, journalPathFor(path), `${path}.tmp`];
+  const candidates = [path, journalPathFor(path), `${path}.tmp`, lastListingPathFor(path)];
   if (manifestPath) candidates.push(manifestPath);
   const present: string[] = [];
   for (const file of candidates) if ((await fs.size(file)) !== null) present.push(file);

@@ -3,12 +3,19 @@ import { nodeCheckpointFs } from './checkpoint-fs.js';
 import { loadCheckpoint } from './checkpoint-loader.js';
 import { journalPathFor } from './checkpoint-paths.js';
 import { type CheckpointSummary, summarize } from './checkpoint-summary.js';
+import { readLastListing } from './last-listing.js';
 
-/** Loads the checkpoint at `path` without changing any file (a torn last journal line is just not counted). */
+/**
+ * Loads the checkpoint at `path` without changing any file (a torn last journal line is just not counted), with
+ * what the last complete listing showed.
+ */
 export async function readStatus(path: string): Promise<CheckpointSummary> {
   const loaded = await loadCheckpoint(nodeCheckpointFs, path, journalPathFor(path));
-  return summarize(loaded.state);
+  return { ...summarize(loaded.state), lastListing: await readLastListing(path) };
 }
+
+/** The status row and `--json` field of the done items the last complete listing no longer showed. */
+export const NOT_IN_LAST_LISTING = 'not in the last listing';
 
 const int = (n: number): string => n.toLocaleString('en-US');
 
@@ -40,6 +47,11 @@ export interface StatusCounts {
   failuresByReason: CheckpointSummary['failuresByReason'];
   firstUpdate: string | null;
   lastUpdate: string | null;
+  /**
+   * Done items the last complete listing no longer showed (they left the portal; their files are kept), with when
+   * that listing ended; null before any listing ended complete.
+   */
+  notInLastListing: { count: number; keys: string[]; listedAt: string } | null;
 }
 
 export function statusCounts(summary: CheckpointSummary): StatusCounts {
@@ -56,7 +68,20 @@ export function statusCounts(summary: CheckpointSummary): StatusCounts {
     failuresByReason: summary.failuresByReason,
     firstUpdate: summary.firstUpdate,
     lastUpdate: summary.lastUpdate,
+    notInLastListing: goneOf(summary),
   };
+}
+
+/** The gone keys that are still done in the checkpoint (a `--fresh` start or a repair may have dropped some). */
+function goneOf(summary: CheckpointSummary): StatusCounts['notInLastListing'] {
+  const listing = summary.lastListing;
+  if (!listing) return null;
+  return { count: listing.gone.length, keys: listing.gone, listedAt: listing.at };
+}
+
+/** Up to 5 keys, then `...`. */
+function examples(keys: readonly string[]): string {
+  return `${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''}`;
 }
 
 /** Human text, ASCII only (safe for any terminal and log). */
@@ -71,6 +96,15 @@ export function formatStatus(summary: CheckpointSummary, path: string): string {
     row('failed (will be retried)', int(c.failedWillBeRetried), 'tried again on the next run'),
     row('failed permanently', int(c.failedPermanently), 'skipped unless --retry-failed'),
     row('started, not finished', int(c.startedNotFinished), 'tried again on the next run'),
+    ...(c.notInLastListing && c.notInLastListing.count > 0
+      ? [
+          row(
+            NOT_IN_LAST_LISTING,
+            int(c.notInLastListing.count),
+            `kept on disk (listing of ${c.notInLastListing.listedAt}): ${examples(c.notInLastListing.keys)}`,
+          ),
+        ]
+      : []),
     `  updated  ${c.firstUpdate ?? '-'} .. ${c.lastUpdate ?? '-'}`,
   ];
   if (c.failuresByReason.length > 0) {

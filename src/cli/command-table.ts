@@ -80,7 +80,19 @@ export const COMMAND_TABLE = [
     summary:
       'pull every item (the default command); with --queue, list into the shared queue and work on it, as one machine of a fleet',
     args: [],
-    settings: [...PULL, ...UPLOAD, ...METRICS, 'checkpoint', 'max', 'refs', 'retryFailed', 'fresh', 'queue'],
+    settings: [
+      ...PULL,
+      ...UPLOAD,
+      ...METRICS,
+      'checkpoint',
+      'max',
+      'refs',
+      'retryFailed',
+      'fresh',
+      'queue',
+      'refreshAfter',
+      'keepVersions',
+    ],
     load: () => import('./commands/run.js'),
   },
   {
@@ -116,14 +128,14 @@ export const COMMAND_TABLE = [
     name: 'enqueue',
     summary: 'fleet: add every item of the site to the shared queue (--queue)',
     args: [],
-    settings: [...BROWSER, 'queue', 'refs', 'max', 'retries', 'retryFailed', 'out'],
+    settings: [...BROWSER, 'queue', 'refs', 'max', 'retries', 'retryFailed', 'out', 'refreshAfter'],
     load: () => import('./commands/enqueue.js'),
   },
   {
     name: 'work',
     summary: 'fleet: pull items from the shared queue on this machine (--queue)',
     args: [],
-    settings: [...PULL, ...UPLOAD, ...METRICS, 'queue'],
+    settings: [...PULL, ...UPLOAD, ...METRICS, 'queue', 'keepVersions'],
     load: () => import('./commands/work.js'),
   },
   {

@@ -4,13 +4,14 @@ import type { EventEmitter } from 'node:events';
 import type { Page } from 'playwright';
 import type { PagePool } from '../browser/page-pool.js';
 import type { FileStore } from '../files/file-store.js';
-import type { Files, SavedFile } from '../files/types.js';
+import type { Files, PreviousFile, SavedFile } from '../files/types.js';
 import type { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
 import { checkResponseFor } from '../sites/check-response.js';
 import type { Job, Site } from '../sites/site.js';
 import { explainFailure, markFileFailure, type SessionLook } from './explain-failure.js';
 import type { OnPageFailure } from './failure-capture.js';
+import { inOutFolder, inSiteFolder } from './refresh-files.js';
 import type { Stage } from './stage.js';
 
 /** What an attempt is given by its queue: the key, the attempt number and the signals. */
@@ -21,6 +22,8 @@ export interface AttemptContext {
   signal: AbortSignal;
   /** Aborted when the queue gives up on this attempt: its page is poisoned. */
   abandoned: AbortSignal;
+  /** A refresh: the files an earlier run recorded for the item (paths from `out`), each file compared with its own. */
+  previous?: readonly PreviousFile[] | null;
 }
 
 /** What every attempt of one machine shares. */
@@ -59,11 +62,14 @@ export async function attemptItem<Ref>(
     // A file started after releasePage() is a download: it waits for its room in the stage.
     if (entered) await entered;
   };
-  const jobFiles = collecting(store.forJob({ key: ctx.key, signal: ctx.signal }), before, (inSite) => {
+  const previous = ctx.previous ? inSiteFolder(site.name, ctx.previous) : null;
+  const forJob = store.forJob({ key: ctx.key, signal: ctx.signal, previous });
+  const jobFiles = collecting(forJob, before, (inSite) => {
     // The store works inside <out>/<site>; the checkpoint and the manifest name files from <out>.
-    const file = { ...inSite, path: `${site.name}/${inSite.path}` };
+    const file = inOutFolder(site.name, inSite);
     saved.push(file);
-    events.emit('file:saved', { key: ctx.key, path: file.path, bytes: file.bytes });
+    const change = file.change ? { change: file.change } : {};
+    events.emit('file:saved', { key: ctx.key, path: file.path, bytes: file.bytes, ...change });
     return file;
   });
   // What the portal says about a failure is read before the queue acts on it (explain-failure.ts).

@@ -25,6 +25,7 @@ import { SessionLook } from './explain-failure.js';
 import { FailureCapture } from './failure-capture.js';
 import { type AttemptContext, type AttemptDeps, attemptItem } from './item-attempt.js';
 import { itemWorkerProblems } from './option-problems.js';
+import { attemptWithRefresh } from './refresh-files.js';
 import { PageGate, Stage } from './stage.js';
 
 export type { AttemptContext } from './item-attempt.js';
@@ -93,6 +94,8 @@ export interface ItemWorkerOptions<Ref> extends SessionSettings {
    * @default false
    */
   trace?: boolean;
+  /** A refresh that replaces a file keeps the version there beside it as `NAME.<saved at>.EXT`. @default false */
+  keepVersions?: boolean;
 }
 
 export interface ItemWorker<Ref> {
@@ -209,6 +212,7 @@ async function setUp<Ref>(
     claims: await readManifestClaims(path.join(options.out, 'manifest.jsonl'), options.out),
     // Files leave from the same address as the pages.
     ...(options.proxy ? { proxy: options.proxy } : {}),
+    keepVersions: options.keepVersions ?? false,
   });
   acquired.push(() => store.close());
   // The secrets a snapshot must not contain: the password, and every cookie value the context has held
@@ -250,12 +254,11 @@ async function setUp<Ref>(
     downloads,
     pages,
     hold,
-    work: (ref, ctx) => {
-      const leavePages = pages.take();
-      return capture
-        .around(ctx, (onPageFailure) => attemptItem(site, ref, ctx, deps, onPageFailure, leavePages))
-        .finally(leavePages);
-    },
+    // A refresh of a site with stable file URLs asks them first, without a page (refresh-files.ts).
+    work: (ref, ctx) =>
+      attemptWithRefresh(site, ctx, { store, events, pages, downloads }, (leavePages) =>
+        capture.around(ctx, (onPageFailure) => attemptItem(site, ref, ctx, deps, onPageFailure, leavePages)),
+      ),
     login,
     close: release,
   };

@@ -35,7 +35,7 @@ export function itemWorkerProblems<Ref>(options: ItemWorkerOptions<Ref>): string
   optional('minSpeedBytesPerSec');
   optional('diskMarginBytes');
   optional('slowMoMs');
-  for (const name of ['block', 'headed', 'failureSnapshots', 'trace'] as const) {
+  for (const name of ['block', 'headed', 'failureSnapshots', 'trace', 'keepVersions'] as const) {
     const value = options[name];
     if (value !== undefined && typeof value !== 'boolean')
       problems.push(`Expected \`${name}\` to be a boolean, got \`${show(value)}\``);

@@ -27,8 +27,11 @@ export interface UploadStepOptions {
 export interface UploadAttempt {
   key: string;
   signal: AbortSignal;
-  /** Pulls the item (the browser and download stages); resolves with its files whole on disk. */
-  pull(): Promise<SavedFile[]>;
+  /**
+   * Pulls the item (the browser and download stages); resolves with its files whole on disk (in a refresh, an
+   * unchanged file keeps its recorded `object`).
+   */
+  pull(): Promise<RecordedFile[]>;
   /** Files whole on disk from an earlier attempt whose uploads did not all finish; null: pull. */
   pending?: readonly RecordedFile[] | null;
   /** Records the pulled files as whole on disk before their uploads start (`checkpoint.saved`). */
@@ -71,6 +74,32 @@ export async function openUploadStep(options: UploadStepOptions): Promise<Upload
   const keepLocal = options.keepLocal ?? true;
   const upload = async (files: readonly SavedFile[], key: string, signal: AbortSignal) =>
     (await stage.upload(files, { key, signal })).map(toRecorded);
+  /**
+   * A pulled item's files to the bucket: in a refresh, an unchanged file whose record names its object is there
+   * already (nothing sent); an updated one replaces its object (same key); a version --keep-versions kept goes to
+   * a key of its own, so the bucket keeps the versions the folder keeps. The files come back with what they had
+   * (validators, change, the kept version) and their objects.
+   */
+  const uploadPulled = async (
+    files: readonly RecordedFile[],
+    key: string,
+    signal: AbortSignal,
+  ): Promise<RecordedFile[]> => {
+    const toSend = [
+      ...files.filter((f) => !(f.change === 'unchanged' && f.object !== undefined)),
+      ...files.flatMap((f) => (f.kept ? [f.kept] : [])),
+    ];
+    const sent = new Map((await upload(toSend, key, signal)).map((r) => [r.path, r]));
+    const withObject = <F extends SavedFile>(file: F): F => {
+      const record = sent.get(file.path);
+      return record ? { ...file, object: record.object, etag: record.etag } : file;
+    };
+    return files.map((f) => {
+      const out = withObject(f);
+      if (f.kept) out.kept = withObject(f.kept);
+      return out;
+    });
+  };
   return {
     bucket: sink.bucket,
     async attempt(item) {
@@ -87,13 +116,12 @@ export async function openUploadStep(options: UploadStepOptions): Promise<Upload
       }
       const files = await item.pull();
       await item.saved?.(files);
-      return upload(files, item.key, item.signal);
+      return uploadPulled(files, item.key, item.signal);
     },
     async recorded(files) {
       if (keepLocal) return;
-      await Promise.all(
-        files.map((f) => rm(path.join(options.outDir, ...f.path.split('/')), { force: true })),
-      );
+      const paths = files.flatMap((f) => (f.kept ? [f.path, f.kept.path] : [f.path]));
+      await Promise.all(paths.map((p) => rm(path.join(options.outDir, ...p.split('/')), { force: true })));
     },
     stats: () => stage.stats(),
     close: () => stage.close(),

@@ -199,7 +199,8 @@ export async function commitPart(partPath: string, finalPath: string, signal: Ab
   await rm(metaPathOf(partPath), { force: true });
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** fsync a folder, so a rename or a link in it survives a power loss. */
+export async function fsyncDir(dir: string): Promise<void> {
   // Windows cannot open a folder for fsync; its rename is durable enough there.
   if (process.platform === 'win32') return;
   const handle = await open(dir, 'r');

@@ -11,7 +11,7 @@ import { JobFiles } from './job-files.js';
 import { NameRegistry } from './name-registry.js';
 import { PathLock } from './path-lock.js';
 import type { BrowserCookie } from './set-cookies.js';
-import type { Files } from './types.js';
+import type { Files, PreviousFile } from './types.js';
 
 export interface FileStoreOptions {
   /** Absolute folder the files go to (the caller passes `downloads/<site>`); created if missing. */
@@ -76,6 +76,11 @@ export interface FileStoreOptions {
   session?: boolean;
   /** Send every request through this proxy (`--proxy`, NO_PROXY respected), as the browser's pages go. */
   proxy?: ProxySettings;
+  /**
+   * A refresh that replaces a file first gives the version there a name of its own beside it,
+   * `NAME.<saved at>.EXT` (`--keep-versions`). @default false
+   */
+  keepVersions?: boolean;
 }
 
 export type ResolvedFileStoreOptions = Required<
@@ -106,6 +111,7 @@ const DEFAULTS = {
   maxNameLength: 120,
   session: true,
   headers: {},
+  keepVersions: false,
 };
 
 /** State every job of one output folder shares. */
@@ -154,12 +160,16 @@ export class FileStore {
     return this.#context.options.outDir;
   }
 
-  /** The `Files` one item uses: its names are claimed under `key`, its requests end with `signal`. */
-  forJob(job: { key: string; signal: AbortSignal }): Files {
+  /**
+   * The `Files` one item uses: its names are claimed under `key`, its requests end with `signal`. `previous`: a
+   * refresh, with the files an earlier run recorded for the item (paths relative to `outDir`): each file is compared
+   * with its recorded one (a conditional request for a fetched one) and says how it changed (`SavedFile.change`).
+   */
+  forJob(job: { key: string; signal: AbortSignal; previous?: readonly PreviousFile[] | null }): Files {
     if (typeof job.key !== 'string' || job.key === '') {
       throw new TypeError(`Expected \`key\` to be a non-empty string, got \`${String(job.key)}\``);
     }
-    return new JobFiles(this.#context, job.key, job.signal);
+    return new JobFiles(this.#context, job.key, job.signal, job.previous ?? null);
   }
 
   /**

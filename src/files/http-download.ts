@@ -13,6 +13,7 @@ import {
 } from '../errors.js';
 import { metaPathOf, PartFile, removePart, sizeOf } from './atomic-write.js';
 import { browserHeadersFor } from './browser-headers.js';
+import { conditionalHeaders, type Validators, validatorsOf } from './conditional.js';
 import { canDecode, contentCoding, decode } from './content-decoding.js';
 import { diskFullError, isDiskFull } from './disk-space.js';
 import { checkKind, isHtmlContentType, wantsHtml } from './file-kind.js';
@@ -53,19 +54,37 @@ export interface DownloadAttempt {
   session: boolean;
   /** Below this the body is aborted with a TransferTooSlowError, its `.part` kept for the retry to resume. */
   minSpeed: MinSpeed;
+  /**
+   * The validators of the copy we hold (a refresh): sent as If-None-Match / If-Modified-Since, and a 304 is then
+   * the answer `{ notModified: true }` with nothing written.
+   */
+  conditional?: Validators | undefined;
 }
 
 export interface DownloadResult {
+  notModified?: false;
   bytes: number;
   sha256: string;
   /** Raw Content-Disposition of the final response, if any. */
   contentDisposition: string | undefined;
   /** True when this attempt continued an earlier `.part` (the server answered 206). */
   resumed: boolean;
+  /** The final response's validators, for the next refresh. */
+  validators: Validators;
 }
 
-/** Downloads `attempt.url` into `attempt.partPath`, fsynced and checked; the caller renames it. */
-export async function downloadToPart(attempt: DownloadAttempt): Promise<DownloadResult> {
+/** A 304 to a conditional request: the copy we hold is current; no `.part` is left. */
+export interface NotModified {
+  notModified: true;
+  /** The validators the 304 carried (a server may send newer ones). */
+  validators: Validators;
+}
+
+/**
+ * Downloads `attempt.url` into `attempt.partPath`, fsynced and checked; the caller renames it. With `conditional`,
+ * a 304 resolves `{ notModified: true }` instead.
+ */
+export async function downloadToPart(attempt: DownloadAttempt): Promise<DownloadResult | NotModified> {
   const { partPath, signal } = attempt;
   let offset = 0;
   let meta = await readMeta(partPath);
@@ -81,7 +100,7 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
   // Two passes at most: a 416 on a resume means our `.part` is stale; the second pass starts at zero.
   for (let pass = 0; pass < 2; pass++) {
     signal.throwIfAborted();
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = conditionalHeaders(attempt.conditional);
     const check = meta === undefined ? undefined : validator(meta);
     if (offset > 0 && check !== undefined) {
       headers.range = `bytes=${offset}-`;
@@ -94,6 +113,12 @@ export async function downloadToPart(attempt: DownloadAttempt): Promise<Download
     try {
       const { where } = route;
       const status = response.status;
+      if (status === 304 && attempt.conditional !== undefined) {
+        await response.body.dump();
+        // The copy we hold is current: bytes of any other version (a resume's `.part`) are worth nothing.
+        await removePart(partPath);
+        return { notModified: true, validators: validatorsOf(response.headers) };
+      }
 
       if (status === 416 && offset > 0) {
         await response.body.dump();
@@ -238,6 +263,7 @@ async function streamBody(
       sha256,
       contentDisposition: header(response.headers, 'content-disposition'),
       resumed: options.append,
+      validators: validatorsOf(response.headers),
     };
   } catch (err) {
     await part.discard();

@@ -19,6 +19,15 @@ export class HttpStatusError extends PagepoolError {
   }
 }
 
+/** A 404 or 410: the thing asked for is not there (permanent), with the status that said so. */
+export class NotFoundError extends PermanentError {
+  readonly status: number;
+  constructor(status: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.status = status;
+  }
+}
+
 /**
  * A 401 or 403 that no page shows (a file's response): the session has ended, or this one item is refused to a
  * session that is still logged in, and the response alone cannot tell which. A session expiry for whoever cannot
@@ -70,7 +79,8 @@ export interface StatusContext {
  */
 export function httpStatusError(status: number, { what, retryAfter, session = true }: StatusContext) {
   if (status < 400) return undefined;
-  if (status === 404 || status === 410) return new PermanentError(`${what} does not exist (${status})`);
+  if (status === 404 || status === 410)
+    return new NotFoundError(status, `${what} does not exist (${status})`);
   if (status === 429) {
     const ms = parseRetryAfter(retryAfter);
     return new RateLimitedError(ms, `${what} answered HTTP 429; retry after ${Math.ceil(ms / 1000)} s`);

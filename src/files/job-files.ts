@@ -7,9 +7,11 @@ import pRetry from 'p-retry';
 import type { Download, Locator } from 'playwright';
 import { classify, FileInvalidError, RateLimitedError } from '../errors.js';
 import { commitPart, fsyncFile, inspectFile, removePart, writePart } from './atomic-write.js';
+import { askWith, holds } from './conditional.js';
 import { diskFullError, ensureFreeSpace } from './disk-space.js';
 import { checkKind, extensionFor } from './file-kind.js';
 import type { StoreContext } from './file-store.js';
+import { keepVersion } from './file-versions.js';
 import { downloadToPart } from './http-download.js';
 import { abortable } from './path-lock.js';
 import {
@@ -19,17 +21,33 @@ import {
   safeName,
   splitExtension,
 } from './safe-name.js';
-import type { FetchOptions, FileKind, FileOptions, Files, SavedFile } from './types.js';
+import type {
+  FetchOptions,
+  FileKind,
+  FileOptions,
+  Files,
+  HttpSource,
+  PreviousFile,
+  SavedFile,
+} from './types.js';
 
 export class JobFiles implements Files {
   readonly #store: StoreContext;
   readonly #key: string;
   readonly #signal: AbortSignal;
+  /** A refresh: the files an earlier run recorded for the item; null for an item pulled the first time. */
+  readonly #previous: readonly PreviousFile[] | null;
 
-  constructor(store: StoreContext, key: string, signal: AbortSignal) {
+  constructor(
+    store: StoreContext,
+    key: string,
+    signal: AbortSignal,
+    previous: readonly PreviousFile[] | null = null,
+  ) {
     this.#store = store;
     this.#key = key;
     this.#signal = signal;
+    this.#previous = previous;
   }
 
   async fetch(url: string, options: FetchOptions = {}): Promise<SavedFile> {
@@ -47,11 +65,18 @@ export class JobFiles implements Files {
     // The `.part` must be named before the response (a resume needs it), so it uses the name known
     // now; Content-Disposition may still give the final file a better one.
     const partName = this.#claim(options.name ?? nameFromUrl(url), kind);
+    // A refresh compares with the file this URL (or this name) gave before, and asks with its validators when it
+    // came from this very URL: an ETag names a version of one resource, not of any other.
+    const before = this.#before(partName, url);
+    const asked = before?.http?.url === url ? before : undefined;
     const once = () =>
       pRetry(
         () =>
           this.#locked(partName, async (partPath) => {
+            const held = asked && resolveInside(store.outDir, asked.path);
+            const conditional = held === undefined ? undefined : await askWith(asked, held);
             const result = await downloadToPart({
+              conditional,
               url,
               partPath,
               kind,
@@ -66,10 +91,15 @@ export class JobFiles implements Files {
               session: store.session,
               minSpeed: { bytesPerSec: store.minSpeedBytesPerSec, windowMs: store.minSpeedWindowMs },
             });
+            if (result.notModified) {
+              // 304: the copy we hold is current; nothing written, only the validators may be newer.
+              return unchanged(before!, { url, ...(before!.http ?? {}), ...result.validators });
+            }
             const remote =
               options.name === undefined ? nameFromContentDisposition(result.contentDisposition) : undefined;
             const finalName = remote === undefined ? partName : this.#claim(remote, kind);
-            return await this.#commit(partPath, finalName, result);
+            const http: HttpSource = { url, ...result.validators };
+            return await this.#place(partPath, finalName, result, http);
           }),
         {
           retries: store.retries,
@@ -144,7 +174,7 @@ export class JobFiles implements Files {
           bytes,
           this.#store.options.diskMarginBytes + bytes.byteLength,
         );
-        return await this.#commit(partPath, name, result);
+        return await this.#place(partPath, name, result);
       } catch (err) {
         // Nothing to resume from bytes in memory: an abandoned or failed write leaves no `.part`.
         await removePart(partPath);
@@ -195,20 +225,85 @@ export class JobFiles implements Files {
       if (bytes === 0) throw new FileInvalidError(`Empty file from ${where}`);
       checkKind(kind, head, name, where);
       await fsyncFile(partPath);
-      return await this.#commit(partPath, name, { bytes, sha256 });
+      return await this.#place(partPath, name, { bytes, sha256 });
     } catch (err) {
       await removePart(partPath);
       throw err;
     }
   }
 
-  async #commit(
+  /** The recorded file a refresh compares this one with: the one fetched from `url` before, else by name. */
+  #before(name: string, url?: string): PreviousFile | undefined {
+    const previous = this.#previous;
+    if (previous === null) return undefined;
+    return (
+      (url === undefined ? undefined : previous.find((f) => f.http?.url === url)) ??
+      previous.find((f) => f.path === name)
+    );
+  }
+
+  /**
+   * Puts the whole, fsynced `.part` in place as `name`. In a refresh it is compared with the recorded file of that
+   * name first (by sha256: the one way for a rendered file, and a fetched one whose server sent other validators):
+   * the same bytes leave the file there untouched (`unchanged`); other bytes replace it atomically (`updated`),
+   * after `--keep-versions` gave the version there a name of its own.
+   */
+  async #place(
     partPath: string,
     name: string,
     result: { bytes: number; sha256: string },
+    http?: HttpSource,
   ): Promise<SavedFile> {
-    const finalPath = resolveInside(this.#store.options.outDir, name);
+    const { outDir, keepVersions, maxNameLength } = this.#store.options;
+    const finalPath = resolveInside(outDir, name);
+    const saved: SavedFile = { path: path.basename(finalPath), bytes: result.bytes, sha256: result.sha256 };
+    if (http !== undefined) saved.http = http;
+    if (this.#previous === null) {
+      await commitPart(partPath, finalPath, this.#signal);
+      return saved;
+    }
+    const before = this.#previous.find((f) => f.path === saved.path);
+    if (before === undefined) {
+      await commitPart(partPath, finalPath, this.#signal);
+      return { ...saved, change: 'added' };
+    }
+    if (result.sha256 === before.sha256) {
+      if (await holds(before, finalPath)) {
+        await removePart(partPath);
+        return unchanged(before, http ?? before.http);
+      }
+      // The same bytes as recorded, but the copy is gone (deleted by hand): put it back.
+      await commitPart(partPath, finalPath, this.#signal);
+      return { ...saved, change: 'unchanged' };
+    }
+    let kept: SavedFile | undefined;
+    if (keepVersions) {
+      const current = await inspectFile(finalPath).catch(() => null);
+      if (current?.sha256 === result.sha256) {
+        // An earlier run put these bytes in place and stopped before recording them: nothing to replace.
+        await removePart(partPath);
+        return { ...saved, change: 'updated' };
+      }
+      // Whatever is there (the recorded version, or bytes nobody recorded) keeps a name: nothing is lost.
+      if (current) {
+        this.#signal.throwIfAborted();
+        kept = await keepVersion(
+          finalPath,
+          current.sha256,
+          (wanted) => this.#store.names.claim(this.#key, wanted),
+          maxNameLength,
+        );
+      }
+    }
     await commitPart(partPath, finalPath, this.#signal);
-    return { path: path.basename(finalPath), bytes: result.bytes, sha256: result.sha256 };
+    return { ...saved, change: 'updated', ...(kept ? { kept } : {}) };
   }
+}
+
+/** The recorded file, current as it is: its upload (`object`) still stands; the validators may be newer. */
+function unchanged(before: PreviousFile, http: HttpSource | undefined): SavedFile {
+  const file: PreviousFile = { ...before, change: 'unchanged' };
+  delete file.kept;
+  if (http !== undefined) file.http = http;
+  return file;
 }

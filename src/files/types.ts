@@ -10,6 +10,35 @@ export interface SavedFile {
   path: string;
   bytes: number;
   sha256: string;
+  /** A fetched file: the URL asked for and the validators its server sent, for a refresh's conditional request. */
+  http?: HttpSource;
+  /**
+   * Only in a refresh (`--refresh-after`), against the item's recorded copy: `unchanged` (a 304, or the same bytes:
+   * nothing written), `updated` (other bytes replaced it), `added` (the item had no such file before).
+   */
+  change?: FileChange;
+  /** An `updated` file whose previous version `--keep-versions` kept: that version, under its own name. */
+  kept?: SavedFile;
+}
+
+/** Where a fetched file came from: the adapter's URL (before redirects) and the server's validators. */
+export interface HttpSource {
+  url: string;
+  /** The ETag as sent, quotes and any `W/` included. */
+  etag?: string;
+  /** The Last-Modified date as sent. */
+  lastModified?: string;
+}
+
+export type FileChange = 'added' | 'updated' | 'unchanged';
+
+/**
+ * A file an earlier run recorded for the item (the checkpoint's record, path relative to the folder the item's
+ * files go to), which a refresh compares against: `object`/`etag` once it was uploaded.
+ */
+export interface PreviousFile extends SavedFile {
+  object?: string;
+  etag?: string;
 }
 
 export interface FileOptions {

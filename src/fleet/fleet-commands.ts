@@ -209,6 +209,7 @@ function enqueueAll(
     site,
     source: limitSource(source, { skip: () => false, max: config.max, events }),
     retryFailed: config.retryFailed,
+    refreshAfterMs: config.refreshAfter,
     signal,
   });
 }
@@ -216,7 +217,8 @@ function enqueueAll(
 function describeCounts(c: EnqueueCounts, url: string, name: string): string {
   return (
     `Queued ${c.added} new items on ${redactUrl(url)} (queue ${name}): ` +
-    `${c.done} already done, ${c.queued} already queued, ${c.requeued} failed ones queued again, ` +
+    `${c.done} already done, ${c.refreshed > 0 ? `${c.refreshed} done ones queued again for a refresh, ` : ''}` +
+    `${c.queued} already queued, ${c.requeued} failed ones queued again, ` +
     `${c.failed} failed permanently (kept; --retry-failed queues them)`
   );
 }

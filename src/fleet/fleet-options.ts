@@ -3,6 +3,7 @@ import type { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type { Job, WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { RecordedFile } from '../checkpoint/recorded-file.js';
 import { ConfigError } from '../errors.js';
 import { type Charges, MAX_FREE_RETRIES } from '../queue/attempt-policy.js';
 import type { BackoffOptions } from '../queue/backoff-delay.js';
@@ -14,7 +15,9 @@ export const FLEET_PREFIX = 'pagepool';
 /**
  * What one job carries: the checkpoint key and the adapter's ref; the attempts that counted and what they were
  * charged, stored by the worker before the job moves (never inferred from BullMQ's counters, which a give-back,
- * a stall or a lost lock also moves); `failure` on a final failure.
+ * a stall or a lost lock also moves); `failure` on a final failure; `previous`, when `enqueue --refresh-after`
+ * queued a completed job again, the files it completed with (its validators, its objects), which the refresh
+ * compares each file with.
  */
 export interface FleetJobData<Ref = unknown> {
   key: string;
@@ -22,6 +25,7 @@ export interface FleetJobData<Ref = unknown> {
   attempts?: number;
   charges?: Charges;
   failure?: FleetFailure;
+  previous?: FleetResult['files'];
 }
 
 /** A final failure, as the checkpoint file records it. */
@@ -35,8 +39,11 @@ export interface FleetFailure {
 
 /** A completed job's return value: the checkpoint's "done" record. */
 export interface FleetResult {
-  /** Each file with its object (`s3://BUCKET/KEY`) and ETag when the machine uploads. */
-  files: Array<{ path: string; bytes: number; sha256: string; object?: string; etag?: string }>;
+  /**
+   * Each file with its object (`s3://BUCKET/KEY`) and ETag when the machine uploads, where it was fetched from with
+   * the server's validators (`http`), and in a refresh how it compared (`change`).
+   */
+  files: RecordedFile[];
   machine: string;
   attempt: number;
   ms: number;

@@ -168,7 +168,10 @@ export class FleetWorker<Ref> {
       // BullMQ hands this machine `concurrency + downloads` jobs: those past the pages wait here, their deadline not
       // yet running, until the fleet's hold (another machine's 429), a re-login here and the pages allow.
       const { key, ref, attempts = 0, charges = NONE } = job.data;
-      const start = () => this.#runner.start({ key, attempts, charges }, (ctx) => this.#work.work(ref, ctx));
+      // Queued again by `enqueue --refresh-after`: a refresh against the files it completed with.
+      const previous = job.data.previous ?? null;
+      const start = () =>
+        this.#runner.start({ key, attempts, charges }, (ctx) => this.#work.work(ref, { ...ctx, previous }));
       const attempt = await this.#runner.gate.whenOpen(
         () => (lost?.aborted ? null : start()),
         () => this.#hold.adopt(),
@@ -266,8 +269,12 @@ export async function openJobs<Ref>(queue: Queue<FleetJobData<Ref>, FleetResult>
 }
 
 function toRecord(file: RecordedFile): RecordedFile {
-  const { path, bytes, sha256, object, etag } = file;
-  return object !== undefined && etag !== undefined
-    ? { path, bytes, sha256, object, etag }
-    : { path, bytes, sha256 };
+  const { path, bytes, sha256, object, etag, http, change } = file;
+  const record: RecordedFile =
+    object !== undefined && etag !== undefined
+      ? { path, bytes, sha256, object, etag }
+      : { path, bytes, sha256 };
+  if (http !== undefined) record.http = http;
+  if (change !== undefined) record.change = change;
+  return record;
 }

@@ -9,6 +9,13 @@ type Listeners = { [E in keyof RunEvents]?: (...args: RunEvents[E]) => void };
 export class RunCounts {
   /** Items done (every file whole, and uploaded with --upload). */
   done = 0;
+  /**
+   * Of `done`, by what a refresh found: `updated` (some file changed or was added), `unchanged` (every file the
+   * same as recorded: nothing written), `saved` (pulled without a recorded copy: the first time).
+   */
+  saved = 0;
+  updated = 0;
+  unchanged = 0;
   /** Items failed for good in this run (permanent, or out of retries). */
   failed = 0;
   /** Of `failed`, those that failed permanently (never retried, even by the next run). */
@@ -21,7 +28,7 @@ export class RunCounts {
   interrupted = 0;
   /** Keys seen again in this run's source. */
   duplicates = 0;
-  /** Files whole on disk, and their bytes. */
+  /** Files written to disk, and their bytes (a refresh's unchanged files are not written). */
   filesWritten = 0;
   bytes = 0;
   /** Logins, the first included. */
@@ -32,8 +39,9 @@ export class RunCounts {
 
   constructor(private readonly events: EventEmitter<RunEvents>) {
     this.#listeners = {
-      'task:done': () => {
+      'task:done': ({ result }) => {
         this.done += 1;
+        this[refreshOutcome(result)] += 1;
       },
       'task:failed': ({ permanent }) => {
         this.failed += 1;
@@ -51,7 +59,8 @@ export class RunCounts {
       'task:duplicate': () => {
         this.duplicates += 1;
       },
-      'file:saved': ({ bytes }) => {
+      'file:saved': ({ bytes, change }) => {
+        if (change === 'unchanged') return;
         this.filesWritten += 1;
         this.bytes += bytes;
       },
@@ -73,4 +82,16 @@ export class RunCounts {
       this.events.off(name as keyof RunEvents, fn as (...args: unknown[]) => void);
     }
   }
+}
+
+/**
+ * What a done item's files (the 'task:done' result) say a refresh found: a file compared with a recorded copy has a
+ * `change`; none has one when the item had no recorded copy.
+ */
+export function refreshOutcome(result: unknown): 'saved' | 'updated' | 'unchanged' {
+  const changes = Array.isArray(result)
+    ? result.map((f) => (f as { change?: unknown } | null)?.change).filter((c) => c !== undefined)
+    : [];
+  if (changes.length === 0) return 'saved';
+  return changes.every((c) => c === 'unchanged') ? 'unchanged' : 'updated';
 }

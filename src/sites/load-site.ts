@@ -61,6 +61,11 @@ export async function loadSite(name: string, cwd = process.cwd()): Promise<Site<
       `\`--site\` module \`${name}\`: the object given to defineSite({...}) has no ${missing.map((f) => `\`${f}\``).join(', ')}`,
     );
   }
+  if (site.refresh !== undefined && site.refresh !== 'page' && site.refresh !== 'files') {
+    throw new ConfigError(
+      `\`--site\` module \`${name}\`: \`refresh\` must be 'page' or 'files', got \`${String(site.refresh)}\``,
+    );
+  }
   return site as Site<unknown>;
 }
 

@@ -77,6 +77,13 @@ export interface Site<Ref = unknown> {
   loggedOut?(page: Page): Promise<boolean>;
   /** Parse one ref from `--refs` (a JSONL value or a CSV row as an object). Default: the value as is. */
   parseRef?(value: unknown): Ref;
+  /**
+   * How a refresh (`--refresh-after`) pulls a done item again. `'page'`: through `process`, as the first time.
+   * `'files'`: the item's file URLs are stable, so each recorded URL is asked again directly (a conditional request
+   * with the session's cookies, no page); the item goes through `process` only when one answers 401, 403, 404, 410 or
+   * a login page, or when a file of it was not fetched by URL (a screenshot, a browser download). @default 'page'
+   */
+  refresh?: 'page' | 'files';
 }
 
 /**

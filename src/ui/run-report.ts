@@ -3,6 +3,7 @@ import type { EventEmitter } from 'node:events';
 import { describe } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import { MetricsCollector, type MetricsSnapshot } from '../metrics/metrics-collector.js';
+import { refreshOutcome } from '../metrics/run-counts.js';
 import type { RunEvents } from '../run-events.js';
 import { RunStats } from './run-stats.js';
 
@@ -16,6 +17,8 @@ export interface ReportItem {
   ms: number;
   bytes: number;
   files: string[];
+  /** A refresh of a done item: what it found (`updated`: some file written; `unchanged`: none). */
+  change?: 'updated' | 'unchanged';
   reason?: string;
   permanent?: boolean;
 }
@@ -31,6 +34,10 @@ export interface ReportJson {
   totals: {
     items: number;
     done: number;
+    /** Of `done`: pulled the first time, refreshed and changed, refreshed and the same (nothing written). */
+    saved: number;
+    updated: number;
+    unchanged: number;
     failed: number;
     permanent: number;
     retries: number;
@@ -49,6 +56,11 @@ export interface ReportJson {
   metrics: MetricsSnapshot;
   /** Refs that could not be worked, skipped: as JSON (cut to 120 characters), where from, and why. */
   badRefs: Array<{ ref: string; where: string; reason: string }>;
+  /**
+   * Done items the run's listing, complete, no longer showed (they left the portal; their files are kept); null
+   * when the run read no complete listing (`--refs`, `--max`, stopped).
+   */
+  gone: string[] | null;
   items: ReportItem[];
 }
 
@@ -119,8 +131,10 @@ export class RunReport {
       item.bytes += bytes;
       item.files.push(path);
     });
-    events.on('task:done', ({ key, attempt, ms }) => {
+    events.on('task:done', ({ key, attempt, ms, result }) => {
       const record = this.finish(key, 'done', attempt, ms);
+      const change = refreshOutcome(result);
+      if (change !== 'saved') record.change = change;
       this.pushDoneMs(record.ms);
     });
     events.on('task:failed', ({ key, attempt, ms, reason, permanent }) => {
@@ -153,6 +167,9 @@ export class RunReport {
       totals: {
         items: this.items.length,
         done: s.done,
+        saved: s.saved,
+        updated: s.updated,
+        unchanged: s.unchanged,
         failed: s.failed,
         permanent: s.permanent,
         retries: s.retries,
@@ -175,6 +192,7 @@ export class RunReport {
       },
       metrics: this.finalMetrics ?? this.metrics.snapshot(),
       badRefs: this.badRefs,
+      gone: s.gone,
       items: this.items,
     };
     if (s.reason === 'fatal' && s.error !== undefined) report.error = describe(s.error);

@@ -32,6 +32,8 @@ export class RunStats {
   readonly counts: RunCounts;
   /** Refs skipped as unworkable ('ref:bad'). */
   badRefs = 0;
+  /** Done items the last complete listing no longer showed ('list:gone'); null until a listing ends complete. */
+  gone: string[] | null = null;
   /** The source's progress: listing pages opened (null for `--refs`), refs seen, how many new; null before any. */
   listing: { pages: number | null; seen: number; fresh: number; done: boolean } | null = null;
   /** `--upload`: files sent to the store, files already there (same sha256), failed uploads, bytes sent. */
@@ -129,6 +131,9 @@ export class RunStats {
       'list:progress': (progress) => {
         this.listing = progress;
       },
+      'list:gone': ({ keys }) => {
+        this.gone = keys;
+      },
       'upload:progress': ({ bytes }) => {
         this.uploads.bytes += bytes;
       },
@@ -165,6 +170,25 @@ export class RunStats {
 
   get done(): number {
     return this.counts.done;
+  }
+
+  /** Done items a refresh found changed, and found the same (nothing written). */
+  get updated(): number {
+    return this.counts.updated;
+  }
+
+  get unchanged(): number {
+    return this.counts.unchanged;
+  }
+
+  /** Done items pulled the first time (no recorded copy). */
+  get saved(): number {
+    return this.counts.saved;
+  }
+
+  /** Whether any done item was a refresh: the display then shows saved, updated and unchanged. */
+  get refreshing(): boolean {
+    return this.updated + this.unchanged > 0;
   }
 
   /** Failed for good in this run, permanent ones included. */

@@ -4,16 +4,18 @@ import type { RunStats } from './run-stats.js';
 import { formatBytes, formatDuration, plural, toAscii } from './text-format.js';
 
 /**
- * E.g. `Done in 31.2 s: 298 of 300 items saved (412.5 MB), 2 failed, 5 retries, 1 re-login.`
- * followed, for a stopped run, by how many items are left and that running again resumes.
+ * E.g. `Done in 31.2 s: 298 of 300 items saved (412.5 MB), 2 failed, 5 retries, 1 re-login.`, or for a refresh
+ * `Done in 4.1 s: 100 of 100 items done: 2 saved, 8 updated, 90 unchanged (52.3 KB written), ...`, followed by the
+ * items the listing no longer showed, and for a stopped run how many items are left and that running again resumes.
  */
 export function formatSummary(stats: RunStats, now: number): string {
   const total = stats.total;
-  const saved =
-    total === null
-      ? `${plural(stats.done, 'item')} saved`
-      : `${stats.done} of ${plural(total, 'item')} saved`;
-  const parts = [`${saved} (${formatBytes(stats.bytes)})`];
+  const of = total === null ? plural(stats.done, 'item') : `${stats.done} of ${plural(total, 'item')}`;
+  const parts = [
+    stats.refreshing
+      ? `${of} done: ${stats.saved} saved, ${stats.updated} updated, ${stats.unchanged} unchanged (${formatBytes(stats.bytes)} written)`
+      : `${of} saved (${formatBytes(stats.bytes)})`,
+  ];
   const u = stats.uploads;
   if (stats.uploading) {
     const already = u.skipped > 0 ? `, ${u.skipped} already in the bucket` : '';
@@ -34,6 +36,7 @@ export function formatSummary(stats: RunStats, now: number): string {
   const duration = formatDuration(stats.elapsedMs(now));
   const head = stats.reason === 'fatal' ? `Stopped after ${duration}` : `Done in ${duration}`;
   let text = `${head}: ${parts.join(', ')}.`;
+  if (stats.gone && stats.gone.length > 0) text += ` ${formatGone(stats.gone)}`;
 
   const pending = stats.pending();
   const left = pending > 0 ? ` ${plural(pending, 'item')} left pending; run again to resume.` : '';
@@ -59,6 +62,18 @@ export function formatBadRef({ ref, where, reason }: { ref: string; where: strin
   return `BAD REF from ${toAscii(where)}: ${toAscii(reason)}: ${toAscii(ref)}`;
 }
 
+/**
+ * `2 items not in the last listing (kept on disk): S00050, S00100.`: the done items a complete listing no longer
+ * showed, up to 5 keys named (report.json and `pagepool status` have them all).
+ */
+export function formatGone(keys: readonly string[]): string {
+  const named = keys
+    .slice(0, 5)
+    .map((k) => toAscii(k))
+    .join(', ');
+  return `${plural(keys.length, 'item')} not in the last listing (kept on disk): ${named}${keys.length > 5 ? ', ...' : ''}.`;
+}
+
 /** How the run summary names the two kinds of failure; `pagepool status` uses the same words (tested). */
 export const FAILED_RETRIED = 'failed (will be retried)';
 export const FAILED_PERMANENTLY = 'failed permanently';
@@ -72,8 +87,10 @@ export function formatNothingToDo(counts: {
   failedPermanently: number;
   listed?: { pages: number | null; seen: number } | null;
   badRefs?: number;
+  /** The done items the listing, complete, no longer showed ('list:gone'). */
+  gone?: readonly string[] | null;
 }): string {
-  const { listed, badRefs = 0 } = counts;
+  const { listed, badRefs = 0, gone } = counts;
   const source =
     listed === undefined || listed === null
       ? ''
@@ -86,5 +103,6 @@ export function formatNothingToDo(counts: {
       : `${plural(counts.done, 'item')} in the checkpoint are done already and ` +
         `${counts.failedPermanently} ${FAILED_PERMANENTLY} (--retry-failed tries them again).`;
   const bad = badRefs > 0 ? ` ${plural(badRefs, 'bad ref')} skipped (see above).` : '';
-  return `Nothing to do: ${source}${held}${bad}`;
+  const left = gone && gone.length > 0 ? ` ${formatGone(gone)}` : '';
+  return `Nothing to do: ${source}${held}${bad}${left}`;
 }

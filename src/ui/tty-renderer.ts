@@ -1,6 +1,6 @@
 // TTY mode: a cli-progress MultiBar with one total bar and one line per page slot, redrawn 4 times a second.
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
-import { listingPart } from './progress-line.js';
+import { listingPart, refreshPart } from './progress-line.js';
 import type { RunStats } from './run-stats.js';
 import { formatClock, formatMbPerSec, toAscii } from './text-format.js';
 
@@ -106,7 +106,7 @@ export class TtyRenderer {
     multi.stop();
   }
 
-  /** `[=====-----] 120/300 | 9.8 items/s | 1.2 MB/s | ETA 00:18 | failed 2 | retrying 1 | pages 8/8 | downloads 5/16`, then `| oldest 95s` when slow. */
+  /** `[=====-----] 120/300 (| 2 saved, 8 updated, 110 unchanged in a refresh) | 9.8 items/s | 1.2 MB/s | ETA 00:18 | failed 2 | retrying 1 | pages 8/8 | downloads 5/16`, then `| oldest 95s` when slow. */
   totalLine(): string {
     const now = this.options.now();
     const s = this.stats;
@@ -119,6 +119,7 @@ export class TtyRenderer {
     const oldestMs = s.oldestInFlightMs(now);
     return [
       `${this.paint(bar, 'cyan')} ${this.paint(String(s.done), 'green')}/${total ?? '?'}`,
+      ...(s.refreshing ? [refreshPart(s)] : []),
       `${s.itemsPerSec(now).toFixed(1)} items/s`,
       formatMbPerSec(s.bytesPerSec(now)),
       `ETA ${eta === null ? '--:--' : formatClock(eta)}`,

@@ -33,6 +33,16 @@ const uploaded = (path: string, bytes: number): RecordedFile => ({
   etag: 'd41d8cd98f00b204e9800998ecf8427e-3',
 });
 
+/** A fetched file with the server's validators (an ETag holds quotes: escaped in JSON). */
+const fetched = (path: string, bytes: number, http: RecordedFile['http']): RecordedFile => ({
+  path,
+  bytes,
+  sha256: sha,
+  ...(http ? { http } : {}),
+});
+const sticker = 'http://127.0.0.1:8080/vehicle/S00010/sticker.pdf?v="1"&x=\\';
+const lastModified = 'Mon, 01 Jan 2024 00:00:00 GMT';
+
 /** Every journal line shape the writer produces. */
 const journalLines = [
   journalLine({ t: 'started', key: 'a', attempt: 1, at }),
@@ -69,6 +79,20 @@ const journalLines = [
     at,
     files: [uploaded('site/v.pdf', 9), file('site/v.png', 3)],
   }),
+  // Refresh: each fetched file with its URL and validators (any of them), uploaded or not.
+  journalLine({
+    t: 'done',
+    key: 'h',
+    attempt: 1,
+    at,
+    files: [
+      fetched('site/h.pdf', 9, { url: sticker, etag: '"5f2a-1"', lastModified }),
+      fetched('site/h2.pdf', 9, { url: 'http://x/ü', etag: 'W/"weak"' }),
+      fetched('site/h3.pdf', 9, { url: 'http://x/3', lastModified }),
+      fetched('site/h4.pdf', 9, { url: 'http://x/4' }),
+      { ...uploaded('site/h5.pdf', 9), http: { url: 'http://x/5', etag: '"e"' } },
+    ],
+  }),
   // Checkpoint.failed writes reason, permanent, then code.
   journalLine({
     t: 'failed',
@@ -92,6 +116,15 @@ const items: Array<[string, ItemState]> = [
   ['s', { status: 'saved', attempts: 1, at, files: [file('site/s.pdf', 5)] }],
   ['u', { status: 'done', attempts: 1, at, files: [uploaded('site/u.pdf', 5), uploaded('y.png', 7)] }],
   ['e', { status: 'failed', attempts: 1, at, reason: 'HTTP 503', permanent: false, code: 'RETRY' }],
+  [
+    'h',
+    {
+      status: 'done',
+      attempts: 1,
+      at,
+      files: [fetched('site/h.pdf', 5, { url: sticker, etag: '"a\\b"', lastModified }), file('z.png', 1)],
+    },
+  ],
 ];
 const snapshotLines = items.flatMap(([key, state]) => {
   const text = `${JSON.stringify(key)}:${JSON.stringify(state)}`;
@@ -207,6 +240,14 @@ describe('the fast line parser', () => {
     [
       'an extra file field',
       '{"t":"done","key":"a","attempt":1,"at":"x","files":[{"path":"p","bytes":1,"sha256":"s","x":1}]}',
+    ],
+    [
+      'validators in another order',
+      '{"t":"done","key":"a","attempt":1,"at":"x","files":[{"path":"p","bytes":1,"sha256":"s","http":{"etag":"e","url":"u"}}]}',
+    ],
+    [
+      'http before object',
+      '{"t":"done","key":"a","attempt":1,"at":"x","files":[{"path":"p","bytes":1,"sha256":"s","http":{"url":"u"},"object":"o"}]}',
     ],
     [
       'etag before object',

@@ -180,7 +180,7 @@ describe('listing progress', () => {
       const listing = stdout.split('\n').filter((line) => line.includes('listing:'));
       expect(listing.length).toBeGreaterThan(0);
       expect(listing[0]).toMatch(
-        /^\[\d\d:\d\d\] 0 done, 0 failed, 0 retrying, .*, listing: \d+ pages?, \d+ items? seen, 0 new$/,
+        /^\[\d\d:\d\d\] 0 done, 0 failed, 0 retrying, .*, listing: \d+ pages?, \d+ items? seen, 0 to pull$/,
       );
       expect(lastLine(stdout)).toBe(
         'Nothing to do: the listing showed 20 items on 10 pages, none new; all 20 items in the checkpoint are ' +

@@ -137,7 +137,8 @@ describe('failure snapshots from the item worker', () => {
       );
       expect(gone).toMatch(/^NOPE_1-[0-9a-f]{10}$/);
       const text = await readFile(path.join(out, '.pagepool', 'failures', gone!, 'error.txt'), 'utf8');
-      expect(text).toMatch(/PermanentError \[PERMANENT\]: vehicle NOPE\/1 does not exist \(404\)/);
+      // A 404 is a NotFoundError: a PermanentError that keeps its status (code PERMANENT).
+      expect(text).toMatch(/NotFoundError \[PERMANENT\]: vehicle NOPE\/1 does not exist \(404\)/);
     } finally {
       await worker.close();
     }

@@ -67,7 +67,13 @@ describe('fetch: cuts and resume', () => {
       res.writeHead(200, { 'content-type': 'application/pdf', 'content-length': body.length }).end(body);
     });
     const saved = await files.fetch(`${server.origin}/docs/report.pdf`, { kind: 'pdf' });
-    expect(saved).toEqual({ path: 'report.pdf', bytes: body.length, sha256: sha256(body) });
+    // The URL is recorded (a refresh asks it again); the server sent no validators to record.
+    expect(saved).toEqual({
+      path: 'report.pdf',
+      bytes: body.length,
+      sha256: sha256(body),
+      http: { url: `${server.origin}/docs/report.pdf` },
+    });
     expect(sha256(await readFile(path.join(dir, 'report.pdf')))).toBe(sha256(body));
     expect(server.requests).toHaveLength(2);
     expect(server.requests[1]?.headers.range).toBeUndefined();

@@ -200,6 +200,12 @@ describe('a fleet of 4 worker processes', () => {
           path: `demo/${id}-window-sticker.pdf`,
           bytes: STICKERS.get(`${id}-window-sticker.pdf`)!.length,
           sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+          // Where it was fetched from, with the validators a refresh asks with (enqueue --refresh-after).
+          http: {
+            url: expect.stringMatching(new RegExp(`/vehicle/${id}/sticker\\.pdf$`)),
+            etag: expect.stringMatching(/^"/),
+            lastModified: expect.any(String),
+          },
         },
       ]);
       machines.add(result.machine);

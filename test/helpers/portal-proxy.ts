@@ -81,6 +81,12 @@ export async function startPortalProxy(target: string, options: ProxyOptions = {
           upRes.on('data', (chunk: Buffer) => {
             entry.bytes += chunk.length;
           });
+          // The client may have gone while the portal was answering (a cut, a killed worker); Node 24's
+          // pipeline throws (ERR_STREAM_UNABLE_TO_PIPE) outside any handler when asked to write into it.
+          if (res.destroyed) {
+            upRes.resume();
+            return;
+          }
           res.writeHead(upRes.statusCode ?? 502, { ...upRes.headers, ...options.headers?.(entry) });
           // A response the portal cuts off is cut off here too: the client sees the same short body.
           pipeline(upRes, res, (err) => {

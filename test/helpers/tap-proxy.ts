@@ -52,6 +52,12 @@ export async function startTapProxy(target: string, options: TapOptions = {}): P
       },
       (upRes) => {
         entry.status = upRes.statusCode ?? 0;
+        // The client may have gone while the upstream was answering; Node 24's pipeline throws
+        // (ERR_STREAM_UNABLE_TO_PIPE) outside any handler when asked to write into a destroyed response.
+        if (res.destroyed) {
+          upRes.resume();
+          return;
+        }
         const headers = { ...upRes.headers };
         options.rewriteHeaders?.(entry, headers);
         res.writeHead(upRes.statusCode ?? 502, headers);

@@ -144,6 +144,16 @@ describe('a broken adapter: exit 2, one line that says where', () => {
     );
   });
 
+  it('a `refresh` that is neither page nor files is one line and exit 2', async () => {
+    const dir = await bareFolder({ 'urls.mjs': threeRefsJs('').replace('key:', "refresh: 'urls',\n  key:") });
+    expect(await readFile(path.join(dir, 'urls.mjs'), 'utf8')).toContain("refresh: 'urls'");
+    const { code, stderr } = await listThree('urls.mjs', dir);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(
+      "pagepool: `--site` module `urls.mjs`: `refresh` must be 'page' or 'files', got `urls`",
+    );
+  });
+
   it('a module with no default export says so', async () => {
     const dir = await bareFolder({ 'none.mjs': 'export const site = 1;\n' });
     const { code, stderr } = await listThree('none.mjs', dir);

@@ -166,12 +166,12 @@ describe('createUi plain mode', () => {
     events.emit('list:progress', { pages: 4, seen: 100, fresh: 0, done: false });
     advance(5000);
     expect(out.lines.at(-1)).toBe(
-      '[00:05] 0 done, 0 failed, 0 retrying, 0.0 items/s, 0.0 MB/s, ETA --:--, listing: 4 pages, 100 items seen, 0 new',
+      '[00:05] 0 done, 0 failed, 0 retrying, 0.0 items/s, 0.0 MB/s, ETA --:--, listing: 4 pages, 100 items seen, 0 to pull',
     );
     // `--refs` has no pages.
     events.emit('list:progress', { pages: null, seen: 1, fresh: 1, done: false });
     advance(5000);
-    expect(out.lines.at(-1)).toMatch(/ETA --:--, listing: 1 item seen, 1 new$/);
+    expect(out.lines.at(-1)).toMatch(/ETA --:--, listing: 1 item seen, 1 to pull$/);
     events.emit('list:progress', { pages: null, seen: 2, fresh: 1, done: true });
     advance(5000);
     expect(out.lines.at(-1)).toMatch(/ETA --:--$/);

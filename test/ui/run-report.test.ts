@@ -107,6 +107,9 @@ describe('RunReport', () => {
     expect(json.totals).toEqual({
       items: 23,
       done: 21,
+      saved: 21,
+      updated: 0,
+      unchanged: 0,
       failed: 1,
       permanent: 1,
       retries: 1,

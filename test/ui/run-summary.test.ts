@@ -114,6 +114,15 @@ describe('formatSummary', () => {
 });
 
 describe('formatNothingToDo', () => {
+  it('names the done items the complete listing no longer showed', () => {
+    expect(
+      formatNothingToDo({ done: 3, failedPermanently: 0, listed: { pages: 1, seen: 2 }, gone: ['S00050'] }),
+    ).toBe(
+      'Nothing to do: the listing showed 2 items on 1 page, none new; all 3 items in the checkpoint are done already. ' +
+        '1 item not in the last listing (kept on disk): S00050.',
+    );
+  });
+
   it('says every item is done already, with the counts', () => {
     expect(formatNothingToDo({ done: 300, failedPermanently: 0 })).toBe(
       'Nothing to do: all 300 items in the checkpoint are done already.',

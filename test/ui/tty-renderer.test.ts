@@ -77,7 +77,7 @@ describe('tty renderer', () => {
     advance(FRAME_MS);
     expect(term.visible[0]).toBe(
       '[------------------------] 0/? | 0.0 items/s | 0.0 MB/s | ETA --:-- | failed 0 | retrying 0 | ' +
-        'listing 3 pages, 75 items seen, 2 new',
+        'listing 3 pages, 75 items seen, 2 to pull',
     );
     events.emit('list:progress', { pages: 12, seen: 300, fresh: 2, done: true });
     advance(FRAME_MS);

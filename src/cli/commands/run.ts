@@ -67,6 +67,10 @@ async function pull({ config, signal, interrupts }: CommandContext, browser: Ear
         events.on('ref:bad', () => {
           badRefs += 1;
         });
+        let gone: string[] | null = null;
+        events.on('list:gone', ({ keys }) => {
+          gone = keys;
+        });
         let summary: RunSummary;
         try {
           summary = await run({
@@ -81,6 +85,7 @@ async function pull({ config, signal, interrupts }: CommandContext, browser: Ear
             checkpoint: config.checkpoint,
             refs: config.refs,
             retryFailed: config.retryFailed,
+            refreshAfterMs: config.refreshAfter,
             upload: services.upload,
             events,
           });
@@ -102,7 +107,7 @@ async function pull({ config, signal, interrupts }: CommandContext, browser: Ear
         if (!progress.started && summary.pending.length === 0 && !config.quiet) {
           // Nothing was left to try: say so with what the checkpoint holds, not "0 items saved".
           const held = await readStatus(config.checkpoint);
-          say(formatNothingToDo({ done: held.done, failedPermanently: held.failed, listed, badRefs }));
+          say(formatNothingToDo({ done: held.done, failedPermanently: held.failed, listed, badRefs, gone }));
         }
         return summary.failed > 0 || summary.badRefs > 0 ? EXIT_CODES.failed : EXIT_CODES.ok;
       } finally {
