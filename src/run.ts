@@ -113,6 +113,8 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<RunSummary> {
         ...queueOptions,
         // Both stages: the pool bounds the pages, the download stage the rest.
         concurrency: concurrency + downloads,
+        // The listing's read-ahead is the queue's prefetch (its concurrency, 3 x pages) plus its free slots: the
+        // next listing page is asked for while the items before it wait (test/engine/listing-read-ahead.test.ts).
         // The workers and the listing share one browser context, so they share its re-login too.
         relogin: worker.login,
         gate: worker.pages,
