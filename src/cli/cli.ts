@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { type Config, loadConfig } from '../config.js';
 import { EXIT_CODES } from '../errors.js';
 import { commandSpec } from './command-table.js';
-import { EarlyBrowser } from './early-browser.js';
 import { helpText } from './help-text.js';
 import { Interrupts } from './interrupts.js';
 import { isInterrupt, reportError } from './report-error.js';
@@ -21,17 +20,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   const interrupts = new Interrupts().listen();
   onClosedStdout(() => interrupts.stopQuietly('stdout was closed'));
-  const spec = commandSpec(config.command);
-  // Chromium boots in processes of its own while node loads the command's modules and runs its preflights.
-  const browser = spec.browser?.(config) ? EarlyBrowser.start(config) : null;
   try {
-    const { default: handler } = await spec.load();
-    return await handler({ config, signal: interrupts.signal, interrupts, browser });
+    const { default: handler } = await commandSpec(config.command).load();
+    return await handler({ config, signal: interrupts.signal, interrupts });
   } catch (err) {
     if (isInterrupt(err, interrupts.signal)) return EXIT_CODES.interrupted;
     return reportError(err, config);
   } finally {
-    await browser?.close();
     interrupts.dispose();
   }
 }

@@ -1,6 +1,5 @@
 // What every command's handler is given, and what it returns: the exit code.
 import type { Config } from '../config.js';
-import type { EarlyBrowser } from './early-browser.js';
 import type { Interrupts } from './interrupts.js';
 
 export interface CommandContext {
@@ -9,11 +8,6 @@ export interface CommandContext {
   signal: AbortSignal;
   /** Where the stop notices go while a display owns the terminal. */
   interrupts: Interrupts;
-  /**
-   * The browser launched as the command started, for the commands whose table entry says `browser` (null for the
-   * others); the CLI closes it when the handler returns or throws.
-   */
-  browser: EarlyBrowser | null;
 }
 
 /** A command: resolves with the exit code (errors.ts EXIT_CODES); a thrown error becomes one line on stderr. */

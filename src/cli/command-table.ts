@@ -1,7 +1,6 @@
 // Every command of `pagepool`, declared once: name, summary, usage, the positional arguments it takes, the
 // settings that apply to it, and its handler (src/cli/commands/<name>.ts). The parser (src/config.ts), the router
 // (src/cli/cli.ts), `--help` and the README's command list all follow from this table.
-import type { Config } from '../config.js';
 import type { SettingName } from '../settings.js';
 import type { CommandHandler } from './command-context.js';
 
@@ -22,11 +21,6 @@ export interface CommandSpec {
   readonly settings: readonly SettingName[];
   /** The handler, loaded only when the command runs (the fleet's and the SDK's modules are heavy). */
   readonly load: () => Promise<{ default: CommandHandler }>;
-  /**
-   * True when this run of the command pulls with a browser of this machine: the CLI launches it before the
-   * handler's modules load (src/cli/early-browser.ts), and the handler finds it in `ctx.browser`.
-   */
-  readonly browser?: (config: Readonly<Config>) => boolean;
 }
 
 /** What logs in and lists: the portal, the account and the browser. */
@@ -100,8 +94,6 @@ export const COMMAND_TABLE = [
       'keepVersions',
     ],
     load: () => import('./commands/run.js'),
-    // A fleet machine (--queue) opens its browser in the fleet worker.
-    browser: (config) => !config.queue,
   },
   {
     name: 'list',
@@ -109,7 +101,6 @@ export const COMMAND_TABLE = [
     args: [],
     settings: [...BROWSER, 'max'],
     load: () => import('./commands/list.js'),
-    browser: () => true,
   },
   {
     name: 'try',
@@ -118,7 +109,6 @@ export const COMMAND_TABLE = [
     args: [{ name: 'N', help: 'how many items to try, 1 to 1000 (default 10)' }],
     settings: [...PULL, 'refs'],
     load: () => import('./commands/try.js'),
-    browser: () => true,
   },
   {
     name: 'status',

@@ -1,10 +1,8 @@
-// The browser of a pull, launched the moment its command starts (src/cli/cli.ts, for the commands whose table entry
-// says `browser`): Chromium boots in processes of its own while node loads the command's modules, checks the
-// folders, takes the lock, loads the site and runs the preflights, so a short run's start-up overlaps them instead
-// of adding them up. The command hands it to run() (borrowed); the CLI closes it when the command ends.
+// The browser of a pull, launched the moment its command starts: Chromium boots in processes of its own while node
+// checks the folders, takes the lock, loads the site and runs the preflights, so a short run's start-up overlaps
+// them instead of adding them up. The command hands it to run() (borrowed) and closes it at the end.
 import type { Browser } from 'playwright';
 import type { Config } from '../config.js';
-import type { CommandContext } from './command-context.js';
 
 type BrowserSettings = Pick<Readonly<Config>, 'chromiumPath' | 'headed' | 'slowMoMs'>;
 
@@ -19,8 +17,17 @@ export class EarlyBrowser {
     launch.catch(() => {});
   }
 
-  /** Starts launching the browser of `config`; whoever starts it must close() it, whatever happens. */
-  static start(config: BrowserSettings): EarlyBrowser {
+  /** Launches the browser of `config` now and runs `use` with it; closes it once `use` is done, whatever happened. */
+  static async around<T>(config: BrowserSettings, use: (browser: EarlyBrowser) => Promise<T>): Promise<T> {
+    const browser = EarlyBrowser.start(config);
+    try {
+      return await use(browser);
+    } finally {
+      await browser.close();
+    }
+  }
+
+  private static start(config: BrowserSettings): EarlyBrowser {
     return new EarlyBrowser(
       import('../browser/launch.js').then(({ launchBrowser }) =>
         launchBrowser({
@@ -30,12 +37,6 @@ export class EarlyBrowser {
         }),
       ),
     );
-  }
-
-  /** The command's early browser; a command given none has no `browser` in the command table (a bug). */
-  static of(ctx: CommandContext): EarlyBrowser {
-    if (!ctx.browser) throw new Error(`pagepool ${ctx.config.command}: no browser was launched for it`);
-    return ctx.browser;
   }
 
   /** The launched browser, or the launch's error (NoBrowserError). */

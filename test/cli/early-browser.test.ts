@@ -1,10 +1,10 @@
 // `run`, `try` and `list` launch their browser as the command starts (src/cli/early-browser.ts), so Chromium boots
-// while node loads the command's modules and checks the folders, the lock, the site and the preflights. A problem
-// the preflights find is still the one the user is told, and the browser started for nothing does not outlive the
-// command.
+// while the folders, the lock, the site and the preflights are checked. A problem the preflights find is still the
+// one the user is told, and the browser started for nothing does not outlive the command.
 import type { ChildProcess } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Browser } from 'playwright';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EarlyBrowser } from '../../src/cli/early-browser.js';
 import { runCli } from '../helpers/cli.js';
@@ -18,31 +18,41 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-describe('EarlyBrowser', () => {
+describe('EarlyBrowser.around', () => {
   const settings = { chromiumPath: null, headed: false, slowMoMs: 0 };
 
-  it('close() closes the browser the command used', SLOW, async () => {
-    const early = EarlyBrowser.start(settings);
-    const browser = await early.get();
-    expect(browser.isConnected()).toBe(true);
-    await early.close();
-    expect(browser.isConnected()).toBe(false);
+  it('closes the browser when the command fails after using it', SLOW, async () => {
+    let used: Browser | null = null;
+    await expect(
+      EarlyBrowser.around(settings, async (early) => {
+        used = await early.get();
+        throw new Error('the command failed');
+      }),
+    ).rejects.toThrow('the command failed');
+    expect(used).not.toBeNull();
+    expect((used as Browser | null)?.isConnected()).toBe(false);
   });
 
-  it(
-    'close() right after start() waits for the launch, then closes the browser no one asked for',
-    SLOW,
-    async () => {
-      const early = EarlyBrowser.start(settings);
-      await early.close();
-      expect((await early.get()).isConnected()).toBe(false);
-    },
-  );
+  it('closes the browser the command never asked for (it failed before)', SLOW, async () => {
+    let early: EarlyBrowser | null = null;
+    await expect(
+      EarlyBrowser.around(settings, async (b) => {
+        early = b;
+        throw new Error('a bad --refs line');
+      }),
+    ).rejects.toThrow('a bad --refs line');
+    const browser = await (early as EarlyBrowser | null)?.get();
+    expect(browser?.isConnected()).toBe(false);
+  });
 
-  it('a browser that cannot start is reported only to the command that asks for it', async () => {
-    const early = EarlyBrowser.start({ ...settings, chromiumPath: '/nonexistent/chromium' });
-    await expect(early.close()).resolves.toBeUndefined();
-    await expect(early.get()).rejects.toMatchObject({ code: 'NO_BROWSER' });
+  it('reports a browser that cannot start only to the command that asks for it', async () => {
+    const missing = { ...settings, chromiumPath: '/nonexistent/chromium' };
+    await expect(EarlyBrowser.around(missing, async () => 'done without a browser')).resolves.toBe(
+      'done without a browser',
+    );
+    await expect(EarlyBrowser.around(missing, (early) => early.get())).rejects.toMatchObject({
+      code: 'NO_BROWSER',
+    });
   });
 });
 

@@ -9,9 +9,11 @@ import { isInterrupt } from '../report-error.js';
 import { SetupProgress } from '../setup-failure.js';
 
 export default async function list(ctx: CommandContext): Promise<number> {
-  const { config, signal } = ctx;
-  // Launched as the command started: Chromium boots while the site loads and the preflights run.
-  const browser = EarlyBrowser.of(ctx);
+  // Chromium boots while the site loads and the preflights run.
+  return EarlyBrowser.around(ctx.config, (browser) => listWith(ctx, browser));
+}
+
+async function listWith({ config, signal }: CommandContext, browser: EarlyBrowser): Promise<number> {
   const session = await openPortalSession(config);
   // `list` emits no events: an early failure is "the login or the listing".
   const progress = new SetupProgress(false, null);

@@ -23,10 +23,11 @@ import { SetupProgress } from '../setup-failure.js';
 
 export default async function runCommand(ctx: CommandContext): Promise<number> {
   if (ctx.config.queue) return fleetPull(ctx);
-  const { config, signal, interrupts } = ctx;
-  // Launched as the command started: Chromium boots while the folders, the lock, the site and the preflights are
-  // checked.
-  const browser = EarlyBrowser.of(ctx);
+  // Chromium boots while the folders, the lock, the site and the preflights are checked.
+  return EarlyBrowser.around(ctx.config, (browser) => pull(ctx, browser));
+}
+
+async function pull({ config, signal, interrupts }: CommandContext, browser: EarlyBrowser): Promise<number> {
   const checkpointDir = path.dirname(config.checkpoint);
   await ensureCreatable('--out', config.out, config.out);
   await ensureCreatable('--checkpoint', config.checkpoint, checkpointDir);

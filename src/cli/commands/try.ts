@@ -33,16 +33,22 @@ interface ManifestLine {
 }
 
 export default async function tryCommand(ctx: CommandContext): Promise<number> {
-  const { config, signal, interrupts } = ctx;
-  const raw = config.args[0];
+  const raw = ctx.config.args[0];
   const count = raw === undefined ? DEFAULT_ITEMS : /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(count >= 1 && count <= MAX_ITEMS)) {
     throw new ConfigError(
       `Expected N to be an integer from 1 to ${MAX_ITEMS}, got \`${raw}\`. See \`pagepool try --help\`.`,
     );
   }
-  // Launched as the command started: Chromium boots while the site loads and the preflights run.
-  const browser = EarlyBrowser.of(ctx);
+  // Chromium boots while the site loads and the preflights run.
+  return EarlyBrowser.around(ctx.config, (browser) => pullAndCheck(ctx, count, browser));
+}
+
+async function pullAndCheck(
+  { config, signal, interrupts }: CommandContext,
+  count: number,
+  browser: EarlyBrowser,
+): Promise<number> {
   const say = (line: string) => {
     if (!config.quiet) process.stdout.write(`${line}\n`);
   };
