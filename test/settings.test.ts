@@ -18,7 +18,7 @@ import { loadConfig, workerOptionsFrom } from '../src/config.js';
 import { LIBRARY_DEFAULTS, LIMITS } from '../src/defaults.js';
 import { portalOptionsFromEnv } from '../src/demo/portal.js';
 import { ConfigError, EXIT_CODES } from '../src/errors.js';
-import { MAX_RETRIES, QUEUE_DEFAULTS, resolveQueueOptions } from '../src/queue/queue-options.js';
+import { resolveQueueOptions } from '../src/queue/queue-options.js';
 import { SETTINGS } from '../src/settings.js';
 
 const FIX = 'run `npx tsx scripts/settings-docs.ts` to regenerate it from src/settings.ts';
@@ -66,15 +66,19 @@ describe('the settings table', () => {
     }
   });
 
-  it('defaults are the library defaults, in library units', () => {
+  it("defaults are the README's numbers, in library units", () => {
     const c = config([]);
     expect(c).toMatchObject({
-      concurrency: QUEUE_DEFAULTS.concurrency,
-      taskTimeoutMs: QUEUE_DEFAULTS.taskTimeoutMs,
-      retries: QUEUE_DEFAULTS.retries,
-      rate: QUEUE_DEFAULTS.rate,
+      concurrency: 8,
+      taskTimeoutMs: 180_000,
+      pageTimeoutMs: 30_000,
+      retries: 2,
+      rate: 0,
+      recycleAfter: 200,
       fileIdleTimeoutMs: 10_000,
+      minSpeedBytesPerSec: 512,
       diskMarginBytes: 100 * 1024 * 1024,
+      uploads: 8,
       block: true,
       checkpoint: path.join('/work', 'downloads', '.pagepool', 'checkpoint.json'),
       refs: null,
@@ -87,11 +91,11 @@ describe('the settings table', () => {
     });
   });
 
-  it('--retries allows exactly what the queue allows', () => {
-    expect(config(['--retries', String(MAX_RETRIES)]).retries).toBe(MAX_RETRIES);
-    expect(() => config(['--retries', String(MAX_RETRIES + 1)])).toThrow(ConfigError);
-    expect(() => resolveQueueOptions({ key: String, retries: MAX_RETRIES })).not.toThrow();
-    expect(() => resolveQueueOptions({ key: String, retries: MAX_RETRIES + 1 })).toThrow(ConfigError);
+  it("--retries allows the README's 0 to 20, and so does the queue", () => {
+    expect(config(['--retries', '20']).retries).toBe(20);
+    expect(() => config(['--retries', '21'])).toThrow(ConfigError);
+    expect(() => resolveQueueOptions({ key: String, retries: 20 })).not.toThrow();
+    expect(() => resolveQueueOptions({ key: String, retries: 21 })).toThrow(ConfigError);
   });
 
   it('workerOptionsFrom carries every worker setting, --trace included (the fleet used to drop it)', () => {

@@ -2,7 +2,7 @@
 // so a final name only ever holds a whole, checked file.
 import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { createReadStream, writeSync } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { diskFullError, isDiskFull } from './disk-space.js';
 import { HEAD_BYTES } from './file-kind.js';
@@ -249,4 +249,33 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     throw err;
   }
   await fsyncDir(dir);
+  await removeDeadTemps(file);
+}
+
+/**
+ * A writer killed between its temporary file and the rename (SIGKILL, power cut) leaves `<file>.<pid>.<hex>.tmp`
+ * behind; the next write of the same file removes those of processes that are gone. A live process's temporary
+ * file is its own business: two writers of one file may overlap.
+ */
+async function removeDeadTemps(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = name.startsWith(prefix)
+      ? /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length))?.[1]
+      : undefined;
+    if (pid !== undefined && !isAlive(Number(pid))) await rm(path.join(dir, name), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, someone else's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -57,7 +57,7 @@ async function readReport(out: string): Promise<Report> {
 
 const START = /^Starting demo: (item count not known yet|\d+ items), \d+ pages?$/;
 const PROGRESS =
-  /^\[\d\d:\d\d\] \d+(\/\d+)? done( \(\d+\.\d%\))?, \d+ failed, \d+ retrying, \d+\.\d items\/s, \d+\.\d MB\/s, ETA (\d\d:\d\d|--:--)(, listing: \d+ pages?, \d+ items? seen, \d+ new)?$/;
+  /^\[\d\d:\d\d\] \d+(\/\d+)? done( \(\d+\.\d%\))?, \d+ failed, \d+ retrying, \d+\.\d items\/s, \d+\.\d MB\/s, ETA (\d\d:\d\d|--:--)(, listing: \d+ pages?, \d+ items? seen, \d+ to pull)?$/;
 // The duration as formatDuration writes it: `31.2 s` under a minute, `2 min 05 s` past one (a slow machine).
 const SUMMARY = /^Done in (\d+\.\d s|\d+ min \d\d s): 40 of 40 items saved \(\d+\.\d kB\)\.$/;
 

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Portal, startPortal } from '../../src/demo/portal.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
 import { type S3Server, startS3Server } from '../helpers/s3-server.js';
+import { sleep } from '../helpers/sleep.js';
+import { startTapProxy, type TappedRequest } from '../helpers/tap-proxy.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 
 const SLOW = { timeout: 300_000 };
@@ -101,8 +103,24 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
 /**
- * The bucket under `prefix` holds exactly the manifest's files, once each, byte for byte (sha256, size, ETag);
- * every manifest line names its object. Resolves with the manifest.
+ * How many times the store stored each object under `prefix/` (PUTs it answered 200; the preflight's test object
+ * left out): a listing shows an object sent twice once.
+ */
+function storedPuts(prefix: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { request, status } of s3.answered) {
+    const put = /^PUT \/([^/?]+)\/([^?]+)(\?.*)?$/.exec(request);
+    if (!put || put[1] !== BUCKET || status !== 200) continue;
+    const key = decodeURIComponent(put[2]!);
+    if (!key.startsWith(`${prefix}/`) || key.includes('.pagepool-preflight-')) continue;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/**
+ * The bucket under `prefix` holds exactly the manifest's files, each stored once (counted at the store), byte for
+ * byte (sha256, size, ETag); every manifest line names its object. Resolves with the manifest.
  */
 async function expectBucketIsManifest(out: string, prefix: string): Promise<ManifestLine[]> {
   const lines = await manifest(out);
@@ -110,6 +128,9 @@ async function expectBucketIsManifest(out: string, prefix: string): Promise<Mani
   expect(lines.length).toBeGreaterThan(0);
   expect(new Set(lines.map((l) => l.path)).size).toBe(lines.length);
   expect([...objects.keys()].sort()).toEqual(lines.map((l) => `${prefix}/${l.path}`).sort());
+  expect(Object.fromEntries(storedPuts(prefix))).toEqual(
+    Object.fromEntries(lines.map((l) => [`${prefix}/${l.path}`, 1])),
+  );
   for (const line of lines) {
     expect(line.object).toBe(`s3://${BUCKET}/${prefix}/${line.path}`);
     const bytes = objects.get(`${prefix}/${line.path}`)!;
@@ -270,35 +291,61 @@ describe('pagepool run --upload', () => {
   );
 
   it(
-    'the store stopped for a few seconds mid-run, then back: every item done and uploaded',
+    'the store stopped for a few seconds mid-run, then back: every item done and uploaded, each object once',
     SLOW,
     async () => {
       const out = await tempDir();
+      // The run reaches the store through a tap, which sees the uploads tried while the store is down: a stopped
+      // store sees nothing. (With the store down, the tap drops each connection: the client gets no answer.)
+      const tap = await startTapProxy(s3.endpoint);
+      const isUpload = (r: TappedRequest) =>
+        r.path.startsWith(`/${BUCKET}/outage/`) && !r.path.includes('.pagepool-preflight-');
+      let down: { from: number; to: number } | undefined;
       const outage = (async () => {
         await waitFor('uploads under way', () => puts('outage') >= 2);
         await s3.stop();
-        await new Promise((resolve) => setTimeout(resolve, 4000));
+        const from = Date.now();
+        // Down for 4 s, and at least until the run has tried to upload to it.
+        await waitFor('an upload tried while the store is down', () =>
+          tap.requests.some((r) => r.at >= from && isUpload(r)),
+        );
+        await sleep(Math.max(0, from + 4000 - Date.now()));
+        down = { from, to: Date.now() };
         await s3.start();
       })();
-      const r = await pull([
-        '--site',
-        'demo',
-        '--max',
-        '12',
-        '--out',
-        out,
-        '--uploads',
-        '2',
-        '--retries',
-        '8',
-        '--upload',
-        `s3://${BUCKET}/outage`,
-      ]);
-      await outage;
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      const lines = await expectBucketIsManifest(out, 'outage');
-      expect(new Set(lines.map((l) => l.key)).size).toBe(12);
+      try {
+        const r = await pull(
+          [
+            '--site',
+            'demo',
+            '--max',
+            '12',
+            '--out',
+            out,
+            '--uploads',
+            '2',
+            '--retries',
+            '8',
+            '--upload',
+            `s3://${BUCKET}/outage`,
+          ],
+          { env: { AWS_ENDPOINT_URL_S3: tap.url } },
+        );
+        await outage;
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        // The outage overlapped the run: uploads were tried while the store was down (and none was answered).
+        const { from, to } = down!;
+        const tried = tap.requests.filter((r) => r.at >= from && r.at < to && isUpload(r));
+        expect(tried.length).toBeGreaterThan(0);
+        expect(tried.filter((r) => r.status !== 0)).toEqual([]);
+        // ...and the run went on after it: uploads answered once the store was back.
+        expect(tap.requests.some((r) => r.at >= to && isUpload(r) && r.status === 200)).toBe(true);
+        const lines = await expectBucketIsManifest(out, 'outage');
+        expect(new Set(lines.map((l) => l.key)).size).toBe(12);
+      } finally {
+        await tap.close();
+      }
     },
   );
 

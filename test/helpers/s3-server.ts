@@ -13,6 +13,7 @@ const require = createRequire(import.meta.url);
 
 interface KoaContext {
   method: string;
+  status: number;
   path: string;
   req: { url?: string };
   headers: Record<string, string | string[] | undefined>;
@@ -49,6 +50,11 @@ export interface S3Server {
   requests: string[];
   /** The headers of each of `requests`, same index. */
   headers: Array<Record<string, string | string[] | undefined>>;
+  /**
+   * Each of `requests` the store got to the end of, with the status it answered, in the order they ended: a PUT
+   * answered 200 is an object stored (a PUT cut off by `stop()` is not here, or not with 200).
+   */
+  answered: Array<{ request: string; status: number }>;
   /** Closes the listener and every open connection (the store goes down). */
   stop(): Promise<void>;
   /** Starts again on the same port with the same buckets and objects. */
@@ -80,6 +86,7 @@ export async function startS3Server(options: { buckets?: string[] } = {}): Promi
   const secrets = new Map([[credentials.accessKeyId, credentials.secretAccessKey]]);
   const requests: string[] = [];
   const headers: Array<Record<string, string | string[] | undefined>> = [];
+  const answered: S3Server['answered'] = [];
   let port = 0;
   let readOnly = false;
   let denyAfter: { prefix: string; left: number } | null = null;
@@ -105,9 +112,16 @@ export async function startS3Server(options: { buckets?: string[] } = {}): Promi
           denyAfter = null;
         }
       }
-      requests.push(`${ctx.method} ${ctx.req.url ?? ctx.path}`);
+      const request = `${ctx.method} ${ctx.req.url ?? ctx.path}`;
+      requests.push(request);
       headers.push({ ...ctx.headers });
-      await next();
+      try {
+        await next();
+        answered.push({ request, status: ctx.status });
+      } catch (err) {
+        answered.push({ request, status: (err as { status?: number }).status ?? 500 });
+        throw err;
+      }
     });
     const address = await server.run();
     port = address.port;
@@ -131,6 +145,7 @@ export async function startS3Server(options: { buckets?: string[] } = {}): Promi
     directory,
     requests,
     headers,
+    answered,
     stop,
     start: async () => {
       if (!instance) await launch();

@@ -16,6 +16,7 @@ import type { Site } from '../../src/sites/site.js';
 import { RunReport } from '../../src/ui/run-report.js';
 import { launchTestBrowser } from '../helpers/chromium.js';
 import { type Family, parsePromText, sampleSum, sampleValue } from '../helpers/prom-text.js';
+import { sleep } from '../helpers/sleep.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 
 let browser: Browser;
@@ -32,10 +33,21 @@ const VEHICLES = 40;
 /** The mid-run scrape happens in the first attempt that starts after this many items are done. */
 const DONE_BEFORE_SCRAPE = 5;
 
-async function scrape(url: string): Promise<Map<string, Family>> {
+/** A scrape of /metrics as it came back; checked by `families` outside the attempts (an expect that throws inside
+ * one would be an attempt failure, retried away). */
+interface Scrape {
+  status: number;
+  text: string;
+}
+
+async function scrape(url: string): Promise<Scrape> {
   const res = await fetch(url);
-  expect(res.status).toBe(200);
-  return parsePromText(await res.text());
+  return { status: res.status, text: await res.text() };
+}
+
+function families(answer: Scrape): Map<string, Family> {
+  expect(answer.status).toBe(200);
+  return parsePromText(answer.text);
 }
 
 describe('metrics of a real pull', () => {
@@ -58,15 +70,32 @@ describe('metrics of a real pull', () => {
       events.on('task:done', () => {
         done += 1;
       });
+      const startedAt = new Map<string, number>();
+      events.on('task:start', ({ key }) => {
+        startedAt.set(key, Date.now());
+      });
+      const runStarted = Date.now();
       // The demo adapter, scraping once from inside an attempt: that attempt holds a page while the scrape runs,
-      // so the pull is certainly under way when /metrics answers.
-      let mid: { families: Map<string, Family>; doneBefore: number } | undefined;
+      // so the pull is certainly under way when /metrics answers. The answer is kept and checked after the run.
+      let mid:
+        | { answer: Scrape | { error: unknown }; doneBefore: number; attemptAgeMs: number; runAgeMs: number }
+        | undefined;
       const site: Site<VehicleRef> = {
         ...demoVehicles,
         async process(job) {
           if (!mid && done >= DONE_BEFORE_SCRAPE) {
             const doneBefore = done;
-            mid = { families: await scrape(server.url), doneBefore };
+            const attemptStarted = startedAt.get(job.key) ?? Number.NaN;
+            // Until the clock has moved since this attempt started (a millisecond at most), so its age is above 0.
+            for (let i = 0; i < 100 && !(Date.now() > attemptStarted); i++) await sleep(1);
+            const asked = Date.now();
+            const answer = await scrape(server.url).catch((error: unknown) => ({ error }));
+            mid = {
+              answer,
+              doneBefore,
+              attemptAgeMs: asked - attemptStarted,
+              runAgeMs: Date.now() - runStarted,
+            };
           }
           return demoVehicles.process(job);
         },
@@ -93,21 +122,28 @@ describe('metrics of a real pull', () => {
       // During the pull: this attempt on its page, items done, more to do, Chromium in the process tree.
       if (!mid)
         throw new Error('no attempt started after the first items were done: nothing scraped mid-run');
-      const during = mid.families;
+      expect(mid.answer).not.toHaveProperty('error');
+      const during = families(mid.answer as Scrape);
       expect(sampleValue(during, 'pagepool_items_in_flight', { stage: 'page' })).toBeGreaterThanOrEqual(1);
       const doneDuring = sampleValue(during, 'pagepool_items_total', { outcome: 'done' });
       expect(doneDuring).toBeGreaterThanOrEqual(mid.doneBefore);
       expect(doneDuring).toBeLessThan(VEHICLES);
-      expect(sampleValue(during, 'pagepool_oldest_in_flight_seconds')).toBeGreaterThanOrEqual(0);
-      expect(sampleValue(during, 'pagepool_in_flight_limit')).toBeGreaterThanOrEqual(1);
+      // The oldest attempt is at least as old as the one that scraped, and younger than the run.
+      const oldestMs = Math.round(sampleValue(during, 'pagepool_oldest_in_flight_seconds') * 1000);
+      expect(mid.attemptAgeMs).toBeGreaterThan(0);
+      expect(oldestMs).toBeGreaterThanOrEqual(mid.attemptAgeMs);
+      expect(oldestMs).toBeLessThanOrEqual(mid.runAgeMs);
+      // run() has no adaptive limit: the limit is the concurrency.
+      expect(sampleValue(during, 'pagepool_in_flight_limit')).toBe(4);
       expect(sampleValue(during, 'pagepool_logins_total')).toBeGreaterThanOrEqual(1);
+      expect(sampleValue(during, 'pagepool_logins_total')).toBeLessThanOrEqual(stats.logins);
       expect(sampleValue(during, 'pagepool_process_tree_processes')).toBeGreaterThanOrEqual(2);
       expect(sampleValue(during, 'pagepool_process_tree_resident_memory_bytes')).toBeGreaterThan(
         process.memoryUsage.rss(),
       );
 
       // At the end: every counter agrees with the queue's summary and with the report.
-      const after = await scrape(server.url);
+      const after = families(await scrape(server.url));
       const item = (outcome: string) => sampleValue(after, 'pagepool_items_total', { outcome });
       expect(item('done')).toBe(summary.done);
       expect(item('failed')).toBe(summary.failed);

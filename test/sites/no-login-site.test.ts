@@ -149,7 +149,12 @@ describe('a listing that yields nothing', () => {
     expect(stderr.trim().split('\n')).toEqual([
       `pagepool: the \`--refs\` file ${path.join(cwd, 'in', 'refs.jsonl')} produced no items`,
     ]);
+    // Nothing was created: no output folder, so `status` finds no checkpoint.
+    expect(await readdir(cwd)).toEqual(['in']);
     const status = await runCli(['status', '--json'], { cwd });
-    if (status.code === 0) expect(JSON.parse(status.stdout)).toMatchObject({ done: 0, failed: 0 });
+    expect(status.code).toBe(2);
+    expect(status.stderr.trim().split('\n')).toEqual([
+      `pagepool: No checkpoint at ${path.join(cwd, 'downloads', '.pagepool', 'checkpoint.json')}: nothing has run with this output folder yet`,
+    ]);
   });
 });
