@@ -1,17 +1,11 @@
 // The page pool: one logged-in BrowserContext, N pages handed out one task at a time, replaced when they go bad,
 // grow, or get old; every M tasks the pool moves to a fresh context carrying the old one's storage state.
 import { EventEmitter } from 'node:events';
-import {
-  type Browser,
-  type BrowserContext,
-  type BrowserContextOptions,
-  errors,
-  type Page,
-  type Response,
-} from 'playwright';
+import type { Browser, BrowserContext, BrowserContextOptions, Page, Response } from 'playwright';
 import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { ConfigError, describe, LoginError, ShutdownError } from '../errors.js';
 import { PageSession } from './page-session.js';
+import { playwright } from './playwright.js';
 
 const CONTEXT_OPTIONS = { acceptDownloads: true } as const;
 type StorageState = Exclude<BrowserContextOptions['storageState'], string | undefined>;
@@ -545,7 +539,7 @@ export function poolOptionProblems(options: Omit<PagePoolOptions, 'browser'>): s
 /** A Playwright timeout, or an error caused by one (an adapter may wrap it). */
 export function isTimeout(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (e instanceof errors.TimeoutError) return true;
+    if (e instanceof playwright().errors.TimeoutError) return true;
   }
   return false;
 }

@@ -1,7 +1,8 @@
 // The Prometheus names of the collector's values (base units, `_total` on counters), read from one snapshot per
 // scrape. The README's metrics table follows this list.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { MetricsSnapshot } from './metrics-collector.js';
+import { promClient } from './prom-client.js';
 
 type Labels = Record<string, string>;
 /** A metric's values: one number, or one per label set. */
@@ -138,6 +139,7 @@ export const METRIC_NAMES: readonly string[] = DEFINITIONS.map((d) => d.name);
 
 /** Registers every metric on `registry`; each reads `read()` when scraped. */
 export function registerMetrics(registry: Registry, read: () => MetricsSnapshot): void {
+  const { Counter, Gauge } = promClient();
   for (const d of DEFINITIONS) {
     const labelNames = d.labelNames ?? [];
     if (d.type === 'gauge') {
