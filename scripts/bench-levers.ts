@@ -3,7 +3,9 @@
 // PSS by process kind and how the renderers grow (the median renderer's PSS after its first items and at the end).
 // 'none' is launch.ts's defaults with the browser findChromium picks (Debian's headless shell once installed),
 // LEAN_ARGS included; 'chromium (not the shell)' is how runs launched before the shell.
-//   tsx scripts/bench-levers.ts [--vehicles 200] [--concurrency 8] [--rounds 1] [--only name,name] (names as in LEVERS)
+// --heavy serves the demo's heavy detail pages (DEMO_HEAVY: ~150 KB of HTML, a script that builds ~600 elements).
+//   tsx scripts/bench-levers.ts [--vehicles 200] [--concurrency 8] [--rounds 1] [--heavy] [--only name,name]
+//   (names as in LEVERS)
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,7 +39,10 @@ const LEVERS: Record<string, Lever> = {
   'no spare renderer': { args: ['--disable-features=SpareRendererForSitePerProcess'] },
   'about:blank before each item': { blank: true },
   '--process-per-site': { args: ['--process-per-site'] },
+  // Issue 27.3: renderer processes for the pool's pages (launch.ts sets one per two cores).
+  '--renderer-process-limit=1': { args: ['--renderer-process-limit=1'] },
   '--renderer-process-limit=2': { args: ['--renderer-process-limit=2'] },
+  '--renderer-process-limit=4': { args: ['--renderer-process-limit=4'] },
   'V8 old 64 MB semi 1 MB': { args: ['--js-flags=--max-old-space-size=64 --max-semi-space-size=1'] },
   'recycle a page after 25 items': { recycleAfter: 25 },
   // The later switch wins: the renderers as before LEAN_ARGS, one per page.
@@ -59,6 +64,7 @@ const vehicles = Number(arg('--vehicles', '200'));
 const concurrency = Number(arg('--concurrency', '8'));
 const rounds = Number(arg('--rounds', '1'));
 const only = arg('--only', '').split(',').filter(Boolean);
+const heavy = process.argv.includes('--heavy');
 const levers = Object.entries(LEVERS).filter(
   ([name]) => only.length === 0 || name === 'none' || only.includes(name),
 );
@@ -88,14 +94,14 @@ function rendererGrowth(r: ChildRun): { count: number; early: number; late: numb
   return { count: r.renderers.size, early: median(early), late: median(late), max };
 }
 
-const portal = await startPortal({ vehicles, pageLatencyMs: 100, fileLatencyMs: 200 });
+const portal = await startPortal({ vehicles, pageLatencyMs: 100, fileLatencyMs: 200, heavy });
 const refsDir = await mkdtemp(path.join(os.tmpdir(), 'pagepool-levers-'));
 try {
   const refs = await writeRefs(refsDir, portal.url, vehicles);
   const cores = os.availableParallelism();
   console.log(
     `Memory levers: pagepool (library, scripts/lever-pull.ts) at ${concurrency} pages, ${vehicles} vehicles, page 100 ms, ` +
-      `file 200 ms, ${rounds} round(s), load average ${os.loadavg()[0]!.toFixed(2)}`,
+      `file 200 ms${heavy ? ', heavy pages' : ''}, ${rounds} round(s), load average ${os.loadavg()[0]!.toFixed(2)}`,
   );
   console.log(
     'renderer PSS: median over renderers at 10% of the items and at the end, then the largest renderer seen; n = renderers seen.',

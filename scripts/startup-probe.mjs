@@ -6,6 +6,7 @@
 // events, and the exit. Plain JavaScript: a loader (tsx) would add its own start-up to what is measured.
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 const file = process.env.STARTUP_PROBE_OUT;
 const fd = file ? openSync(file, 'a') : -1;
@@ -45,9 +46,9 @@ EventEmitter.prototype.emit = function (name, ...args) {
   return emit.call(this, name, ...args);
 };
 
-// Playwright is loaded here, before the CLI (which then finds it in the module cache): its import shows up
-// between `probe` and `probe:ready`.
-const { chromium } = await import('playwright');
+// Playwright is loaded here, before the CLI (which then finds it in the module cache): its load shows up between
+// `probe` and `probe:ready`. With require(), as the CLI loads it (src/browser/playwright.ts).
+const { chromium } = createRequire(import.meta.url)('playwright');
 /** @type {{ addListener?: (listener: object) => void } | undefined} */
 const instrumentation = /** @type {any} */ (chromium)._instrumentation;
 if (instrumentation?.addListener) {

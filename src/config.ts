@@ -75,7 +75,9 @@ export function loadConfig({ argv, env, cwd = userCwd(), isTTY = false }: LoadOp
   const command: CommandName = known ?? DEFAULT_COMMAND;
   const spec = commandSpec(command);
   const seeHelp = known ? `See \`pagepool ${command} --help\`.` : SEE_HELP;
-  const { environment, fromFile } = env ? { environment: env, fromFile: new Set<string>() } : readEnv(cwd);
+  const { environment, fromFile } = env
+    ? { environment: setOnly(env), fromFile: new Set<string>() }
+    : readEnv(cwd);
   let parsed: ReturnType<typeof parseFlags>;
   try {
     parsed = parseFlags(known ? argv.slice(1) : argv);
@@ -89,7 +91,10 @@ export function loadConfig({ argv, env, cwd = userCwd(), isTTY = false }: LoadOp
   const applies = new Set<SettingName>(spec.settings);
   for (const [flag, name] of FLAG_SETTINGS) {
     if ((values as Record<string, unknown>)[flag] !== undefined && !applies.has(name)) {
-      usage.push(`Option \`--${flag}\` does not apply to \`${command}\``);
+      const where = COMMAND_NAMES.filter((c) =>
+        (commandSpec(c).settings as readonly string[]).includes(name),
+      );
+      usage.push(`Option \`--${flag}\` does not apply to \`${command}\` (only to ${where.join(', ')})`);
     }
   }
   const extra = positionals.slice(spec.args.length);
@@ -110,7 +115,7 @@ export function loadConfig({ argv, env, cwd = userCwd(), isTTY = false }: LoadOp
       return { raw: String(v), from: `\`--${setting.flag}\``, isFlag: true };
     }
     const e = setting.env === null ? undefined : environment[setting.env];
-    if (setting.env !== null && e !== undefined && e !== '') {
+    if (setting.env !== null && e !== undefined) {
       const where = fromFile.has(setting.env) ? ' (in .env)' : '';
       return { raw: e, from: `\`${setting.env}\`${where}`, isFlag: false };
     }
@@ -394,6 +399,22 @@ function userCwd(): string {
 function readEnv(cwd: string): { environment: Record<string, string | undefined>; fromFile: Set<string> } {
   const file: Record<string, string> = {};
   dotenv.config({ path: path.join(cwd, '.env'), processEnv: file, quiet: true });
-  const fromFile = new Set(Object.keys(file).filter((name) => process.env[name] === undefined));
-  return { environment: { ...file, ...process.env }, fromFile };
+  const real = setOnly(process.env);
+  const inFile = setOnly(file);
+  const fromFile = new Set(Object.keys(inFile).filter((name) => real[name] === undefined));
+  return { environment: { ...inFile, ...real }, fromFile };
+}
+
+/**
+ * The variables that are set: an empty one counts as not set, in the environment and in .env alike. An empty value
+ * is never a setting's value (no setting takes an empty string), and it is what a CI template or a compose file
+ * gives for a secret it does not have (`PAGEPOOL_PASSWORD: ${{ secrets.PW }}`) and what `VAR=` in a shell leaves;
+ * taken as set, it would hide the .env file's value for nothing (NO_COLOR: "present and not empty", no-color.org).
+ * A flag is the way to override .env for one run.
+ */
+function setOnly(variables: Record<string, string | undefined>): Record<string, string> {
+  const set: Record<string, string> = {};
+  for (const [name, value] of Object.entries(variables))
+    if (value !== undefined && value !== '') set[name] = value;
+  return set;
 }

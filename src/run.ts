@@ -11,6 +11,7 @@ import {
   type ItemWorkerOptions,
   openItemWorker,
 } from './engine/item-worker.js';
+import { readListingAhead } from './engine/listing-read-ahead.js';
 import { itemWorkerProblems, show } from './engine/option-problems.js';
 import { checkpointSkip, completeListing } from './engine/refresh-source.js';
 import type { UploadStep } from './engine/upload-step.js';
@@ -154,11 +155,14 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<RunSummary> {
       const source = limitSource(
         options.refs
           ? parseRefs(site, readRefs(options.refs))
-          : completeListing(
-              listWithRelogin(site, worker.pool, baseUrl, signal, events, worker.login),
-              checkpoint,
-              signal,
-              events,
+          : readListingAhead(
+              completeListing(
+                listWithRelogin(site, worker.pool, baseUrl, signal, events, worker.login),
+                checkpoint,
+                signal,
+                events,
+              ),
+              { max: options.max ?? 0, signal },
             ),
         { skip: checkpointSkip(checkpoint, retryFailed), max: options.max ?? 0, events },
       );

@@ -419,7 +419,7 @@ export const SETTINGS = {
     default: null,
     shownDefault: '',
     envExample: '',
-    help: 'any value turns colours off',
+    help: 'any value but empty turns colours off',
   },
   metricsPort: {
     flag: 'metrics-port',

@@ -31,6 +31,8 @@ export interface SaveOptions {
   page: Page | null;
   /** Without a page: the page the attempt last read over HTTP (`job.http`), kept as page.html. */
   read?: { url: string; html: string } | null;
+  /** The item's deadline: reading the page stops when it comes (the snapshot never outlasts the item). */
+  signal?: AbortSignal;
 }
 
 /** What `save` wrote, for the caller and for tests. */
@@ -67,14 +69,14 @@ export class FailureSnapshots {
    * Replaces the item's folder with this attempt's error.txt, and page.html and screenshot.png when the page
    * was still held. Never throws for a page that misbehaves: what could not be captured is said in error.txt.
    */
-  async save({ key, attempt, error, page, read }: SaveOptions): Promise<SavedSnapshot> {
+  async save({ key, attempt, error, page, read, signal }: SaveOptions): Promise<SavedSnapshot> {
     const secrets = usableSecrets(await this.options.secrets());
     const notes: string[] = [];
     const files = new Map<string, Buffer>();
     let url = '';
     if (page && !page.isClosed()) {
       url = page.url();
-      const captured = await bounded(readPage(page), this.options.timeoutMs).catch((err: unknown) => {
+      const captured = await bounded(readPage(page), this.options.timeoutMs, signal).catch((err: unknown) => {
         notes.push(`page.html not saved: ${firstLine(err)}`);
         return null;
       });
@@ -84,12 +86,11 @@ export class FailureSnapshots {
         if (secrets.some((s) => captured.shown.some((text) => containsSecret(text, [s])))) {
           notes.push('screenshot.png not saved: the page shows a password or cookie value');
         } else {
-          const png = await page
-            .screenshot({ timeout: this.options.timeoutMs, type: 'png' })
-            .catch((err: unknown) => {
-              notes.push(`screenshot.png not saved: ${firstLine(err)}`);
-              return null;
-            });
+          const shot = page.screenshot({ timeout: this.options.timeoutMs, type: 'png' });
+          const png = await bounded(shot, this.options.timeoutMs, signal).catch((err: unknown) => {
+            notes.push(`screenshot.png not saved: ${firstLine(err)}`);
+            return null;
+          });
           if (png) files.set('screenshot.png', png);
         }
       }
@@ -260,16 +261,21 @@ function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }
 
-/** `promise`, or a rejection after `ms` (the page may never answer). */
-async function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** `promise`, or a rejection after `ms` (the page may never answer) or when `signal` aborts (the item's deadline). */
+async function bounded<T>(promise: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort = () => {};
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`the page did not answer within ${ms} ms`)), ms);
+    onAbort = () => reject(new Error("the item's deadline came first"));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
   promise.catch(() => {});
   try {
     return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
 }

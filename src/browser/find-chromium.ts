@@ -1,8 +1,8 @@
 // Finds a Chromium to launch without downloading one: CHROMIUM_PATH, Debian's headless shell (headless runs),
 // Playwright's browsers, Debian's chromium.
 import { accessSync, constants } from 'node:fs';
-import { chromium } from 'playwright';
 import { PagepoolError } from '../errors.js';
+import { playwright } from './playwright.js';
 
 export const DEBIAN_CHROMIUM = '/usr/bin/chromium';
 /**
@@ -47,7 +47,7 @@ export function findChromium(
 
 function playwrightChromium(): string | null {
   try {
-    return chromium.executablePath();
+    return playwright().chromium.executablePath();
   } catch {
     return null; // Playwright throws when its browsers are not installed.
   }

@@ -1,8 +1,9 @@
 // Launches the one Chromium of a run with the flags that keep it quiet on a closed network and lean.
 import os from 'node:os';
-import { type Browser, chromium } from 'playwright';
+import type { Browser } from 'playwright';
 import { describe } from '../errors.js';
 import { findChromium, NoBrowserError } from './find-chromium.js';
+import { playwright } from './playwright.js';
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -16,14 +17,17 @@ export const CHROMIUM_ARGS = [
 ];
 
 /**
- * Memory levers measured by scripts/bench-levers.ts (issue 13): the pool's pages are all one site, so they share
- * renderer processes, one per two cores (more renderers than cores cannot run at once anyway). At 8 pages on
- * 2 cores it cut renderer PSS from 439-471 MB to 244-289 MB and the tree's peak by 20 % at the same items/s.
+ * The pool's pages are all one site, so they share renderer processes: one per core. A renderer runs its pages
+ * on one main thread, so fewer renderers than cores leave cores idle on pages that cost CPU, and more cannot run
+ * at once. Measured by scripts/bench-levers.ts, 8 pages on 2 cores (issue 27.3): on the demo's heavy pages
+ * (DEMO_HEAVY, 40 items) 2 renderers gave 8.4-8.6 items/s against 6.5-7.1 with one (the former default, one per
+ * two cores) at the same peak PSS (626-738 MB against 621-722), while 4 or one per page added 170-390 MB for no
+ * steady gain; on light pages (80 items) 1, 2, 4 and 8 renderers were within noise in items/s and 2 cost no more
+ * PSS than 1 (417-420 MB against 415-461; one per page 481-521). Without any limit Chromium gives each page its
+ * own renderer (issue 13: renderer PSS 439-471 MB against 244-289 with a limit, at 8 pages).
  * (The back/forward cache is already off: Playwright passes --disable-back-forward-cache.)
  */
-export const LEAN_ARGS = [
-  `--renderer-process-limit=${Math.max(1, Math.floor(os.availableParallelism() / 2))}`,
-];
+export const LEAN_ARGS = [`--renderer-process-limit=${Math.max(1, os.availableParallelism())}`];
 
 /**
  * Chromium features pagepool turns off, on top of Playwright's own list. RenderDocument (a new frame host for
@@ -92,8 +96,8 @@ export async function launchBrowser({
   disabledFeatures = DISABLED_FEATURES,
 }: LaunchOptions): Promise<Browser> {
   const executablePath = findChromium(chromiumPath, { headless });
-  return chromium
-    .launch({
+  return playwright()
+    .chromium.launch({
       executablePath,
       headless,
       slowMo: slowMoMs,

@@ -1,22 +1,18 @@
 // The page pool: one logged-in BrowserContext, N pages handed out one task at a time, replaced when they go bad,
 // grow, or get old; every M tasks the pool moves to a fresh context carrying the old one's storage state.
 import { EventEmitter } from 'node:events';
-import {
-  type Browser,
-  type BrowserContext,
-  type BrowserContextOptions,
-  errors,
-  type Page,
-  type Response,
-} from 'playwright';
+import type { Browser, BrowserContext, BrowserContextOptions, Page, Response } from 'playwright';
 import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { ConfigError, describe, LoginError, ShutdownError } from '../errors.js';
 import type { HtmlResponse } from '../files/html-read.js';
 import { PageSession } from './page-session.js';
+import { playwright } from './playwright.js';
 
 const CONTEXT_OPTIONS = { acceptDownloads: true } as const;
 type StorageState = Exclude<BrowserContextOptions['storageState'], string | undefined>;
 const MIB = 1024 * 1024;
+/** Tries of a re-login that failed without the portal refusing it (see relogin()). */
+const RELOGIN_TRIES = 2;
 /** The default of `pageTimeoutMs`: a detail page of a slow portal loads in a few seconds, a hung one never. */
 export const PAGE_TIMEOUT_MS = LIBRARY_DEFAULTS.pageTimeoutMs;
 
@@ -72,13 +68,27 @@ export interface PageLease {
   page(): Promise<Page>;
 }
 
+/**
+ * Why a slot's page was taken away: it served `recycleAfter` items, its heap grew too large, its context retired,
+ * its task was aborted (deadline, shutdown) or abandoned, it crashed, a wait or navigation on it timed out, or a
+ * navigation failed in the browser. The README's `pagepool_pages_replaced_total` lists these (a test holds it).
+ */
+export const PAGE_REPLACED_REASONS = [
+  'recycled',
+  'memory',
+  'context',
+  'aborted',
+  'abandoned',
+  'crashed',
+  'timeout',
+  'navigation failed',
+] as const;
+export type PageReplacedReason = (typeof PAGE_REPLACED_REASONS)[number];
+
 /** What the pool reports; the engine forwards these to the run's events. */
 export interface PagePoolEvents {
-  /**
-   * A slot's page was taken away; `reason`: 'recycled', 'memory', 'context', 'aborted', 'abandoned', 'crashed',
-   * 'timeout'.
-   */
-  'page:replaced': [{ slot: number; reason: string }];
+  /** A slot's page was taken away (see PAGE_REPLACED_REASONS). */
+  'page:replaced': [{ slot: number; reason: PageReplacedReason }];
   /** A login completed (the first one and every re-login); `count` so far. */
   login: [{ count: number }];
   /** The saved session (`restore`) still worked: the pool opened without a login. */
@@ -223,7 +233,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     const lease = { slot, generation: slot.generation, released: false };
     let page: Page | null = null;
     let opening: Promise<Page> | null = null;
-    const poison = (reason: string) => {
+    const poison = (reason: PageReplacedReason) => {
       if (page && slot.generation === lease.generation) this.replace(slot, reason);
     };
     const onAbort = () => poison('aborted');
@@ -308,6 +318,24 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     return this.options.pageTimeoutMs;
   }
 
+  /**
+   * Stops whatever `page` is still loading. A navigation that timed out is still pending in Chromium, and until it
+   * commits or stops the page answers nothing: an evaluate, a screenshot or a locator waits out its own timeout
+   * (measured: 5 s of every failure snapshot after a page timeout). Stopped, the page shows the document it had at
+   * once. Bounded; never throws.
+   */
+  async stopLoading(page: Page): Promise<void> {
+    const stop = async () => {
+      const cdp = await page.context().newCDPSession(page);
+      try {
+        await cdp.send('Page.stopLoading');
+      } finally {
+        await cdp.detach().catch(() => {});
+      }
+    };
+    await bounded(stop(), this.options.closeTimeoutMs);
+  }
+
   /** Lets images, fonts and stylesheets load on this page until it goes back to the pool (render path). */
   unblock(page: Page): void {
     this.unblocked.add(page);
@@ -316,19 +344,28 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
   /**
    * One new login on a page of its own; the shared context's cookies then serve every page. A login that fails
    * is the login's failure, not the item's (or the listing's) that asked for it: a `LoginError` saying so, which
-   * stops the run (exit 2) rather than sending every item round again into the same failing login.
+   * stops the run (exit 2) rather than sending every item round again into the same failing login. Only a login
+   * the portal refused (the adapter's `LoginError`) stops it at once; one that failed otherwise (a navigation that
+   * timed out on a busy machine, a crashed page) is tried once more on a fresh page first.
    */
   async relogin(): Promise<void> {
     if (!this.options.login) return;
-    const page = await this.newPage();
-    try {
-      await this.loginOn(page);
-    } catch (err) {
-      if (err instanceof ShutdownError || this.closed) throw err;
-      const advice = err instanceof LoginError ? '' : " (check the adapter's login())";
-      throw new LoginError(`The re-login failed: ${describe(err)}${advice}`, { cause: err });
-    } finally {
-      await this.closePage(page);
+    for (let tries = 1; ; tries++) {
+      const page = await this.newPage();
+      try {
+        await this.loginOn(page);
+        break;
+      } catch (err) {
+        if (err instanceof ShutdownError || this.closed) throw err;
+        if (!(err instanceof LoginError) && tries < RELOGIN_TRIES) {
+          this.#warn(`the re-login failed (${describe(err)}); trying once more`);
+          continue;
+        }
+        const advice = err instanceof LoginError ? '' : " (check the adapter's login())";
+        throw new LoginError(`The re-login failed: ${describe(err)}${advice}`, { cause: err });
+      } finally {
+        await this.closePage(page);
+      }
     }
     // Pages still out in a retiring context would otherwise meet the expired session and ask for another login.
     const retiring = [...this.contexts].filter((e) => e !== this.current);
@@ -475,7 +512,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
   }
 
   /** Takes the slot's page away and closes it in the background, under a bound; resolves once it is closed. */
-  private replace(slot: Slot, reason: string): Promise<void> {
+  private replace(slot: Slot, reason: PageReplacedReason | 'closing'): Promise<void> {
     const page = slot.page;
     slot.page = null;
     slot.uses = 0;
@@ -556,9 +593,9 @@ export function poolOptionProblems(options: Omit<PagePoolOptions, 'browser'>): s
 }
 
 /** A Playwright timeout, or an error caused by one (an adapter may wrap it). */
-function isTimeout(err: unknown): boolean {
+export function isTimeout(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (e instanceof errors.TimeoutError) return true;
+    if (e instanceof playwright().errors.TimeoutError) return true;
   }
   return false;
 }

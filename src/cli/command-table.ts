@@ -128,7 +128,8 @@ export const COMMAND_TABLE = [
     name: 'enqueue',
     summary: 'fleet: add every item of the site to the shared queue (--queue)',
     args: [],
-    settings: [...BROWSER, 'queue', 'refs', 'max', 'retries', 'retryFailed', 'out', 'refreshAfter'],
+    // No --retries: what an item may spend is the worker's (`work --retries`), charged on the job.
+    settings: [...BROWSER, 'queue', 'refs', 'max', 'retryFailed', 'out', 'refreshAfter'],
     load: () => import('./commands/enqueue.js'),
   },
   {

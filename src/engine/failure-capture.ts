@@ -47,7 +47,7 @@ export class FailureCapture {
     const onPageFailure: OnPageFailure = async (error, page, read) => {
       if (!snapshots || !worthSnapshot(error, ctx)) return;
       await snapshots
-        .save({ key: ctx.key, attempt: ctx.attempt, error, page, read: read ?? null })
+        .save({ key: ctx.key, attempt: ctx.attempt, error, page, read: read ?? null, signal: ctx.signal })
         .then(() => {
           snapped = true;
         })

@@ -2,7 +2,7 @@
 // `releasePage()`, its files collected as they are saved.
 import type { EventEmitter } from 'node:events';
 import type { Page } from 'playwright';
-import type { PagePool } from '../browser/page-pool.js';
+import { isTimeout, type PagePool } from '../browser/page-pool.js';
 import type { FileStore } from '../files/file-store.js';
 import type { Files, PreviousFile, SavedFile } from '../files/types.js';
 import type { SingleFlightLogin } from '../queue/single-flight-login.js';
@@ -202,7 +202,11 @@ export async function attemptItem<Ref>(
         try {
           await Promise.race([processing, released]);
         } catch (err) {
-          const explained = await explain(err, page);
+          // The page is read next (the site's loggedOut, the snapshot): after a timed-out navigation it would answer
+          // nothing until that navigation stops, and each read would wait out its own timeout.
+          const held = page as Page | null;
+          if (holding && held && isTimeout(err)) await pool.stopLoading(held);
+          const explained = await explain(err, held);
           // Only while this attempt still holds the page: after releasePage() it shows another item. What it read
           // over HTTP is the page to look at, unless the browser page opened a document since.
           const read = lastRead as { page: HtmlPage; after: unknown } | null;

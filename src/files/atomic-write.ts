@@ -31,16 +31,22 @@ export class PartFile {
   readonly path: string;
   #handle: FileHandle | undefined;
   readonly #hash: Hash;
-  readonly #head: Buffer[] = [];
-  #headBytes = 0;
+  #head: Buffer;
   #bytes: number;
   readonly #neededBytes: number;
 
-  private constructor(file: string, handle: FileHandle, hash: Hash, bytes: number, neededBytes: number) {
+  private constructor(
+    file: string,
+    handle: FileHandle,
+    hash: Hash,
+    read: { bytes: number; head: Buffer },
+    neededBytes: number,
+  ) {
     this.path = file;
     this.#handle = handle;
     this.#hash = hash;
-    this.#bytes = bytes;
+    this.#bytes = read.bytes;
+    this.#head = read.head;
     this.#neededBytes = neededBytes;
   }
 
@@ -50,21 +56,7 @@ export class PartFile {
    */
   static async open(file: string, options: { append: boolean; neededBytes: number }): Promise<PartFile> {
     const hash = createHash('sha256');
-    const head: Buffer[] = [];
-    let headBytes = 0;
-    let bytes = 0;
-    if (options.append) {
-      for await (const chunk of createReadStream(file)) {
-        const buf = chunk as Buffer;
-        hash.update(buf);
-        if (headBytes < HEAD_BYTES) {
-          const part = buf.subarray(0, HEAD_BYTES - headBytes);
-          head.push(Buffer.from(part));
-          headBytes += part.byteLength;
-        }
-        bytes += buf.byteLength;
-      }
-    }
+    const read = options.append ? await readThrough(file, hash) : { bytes: 0, head: Buffer.alloc(0) };
     let handle: FileHandle;
     try {
       handle = await open(file, options.append ? 'a' : 'w');
@@ -72,10 +64,7 @@ export class PartFile {
       if (isDiskFull(err)) throw diskFullError(path.dirname(file), options.neededBytes, undefined, err);
       throw err;
     }
-    const part = new PartFile(file, handle, hash, bytes, options.neededBytes);
-    part.#head.push(...head);
-    part.#headBytes = headBytes;
-    return part;
+    return new PartFile(file, handle, hash, read, options.neededBytes);
   }
 
   get bytes(): number {
@@ -84,11 +73,11 @@ export class PartFile {
 
   /** The file's first bytes (up to HEAD_BYTES) written so far. */
   head(): Uint8Array {
-    return Buffer.concat(this.#head);
+    return this.#head;
   }
 
   get headComplete(): boolean {
-    return this.#headBytes >= HEAD_BYTES;
+    return this.#head.byteLength >= HEAD_BYTES;
   }
 
   /**
@@ -98,11 +87,7 @@ export class PartFile {
   async write(chunk: Uint8Array, options: { sync?: boolean } = {}): Promise<void> {
     const handle = this.#open();
     this.#hash.update(chunk);
-    if (this.#headBytes < HEAD_BYTES) {
-      const part = chunk.subarray(0, HEAD_BYTES - this.#headBytes);
-      this.#head.push(Buffer.from(part));
-      this.#headBytes += part.byteLength;
-    }
+    this.#head = grownHead(this.#head, chunk);
     try {
       let done = 0;
       // write() may take fewer bytes than asked; a lost tail would be a corrupt file.
@@ -161,20 +146,27 @@ export async function inspectFile(
   file: string,
 ): Promise<{ bytes: number; sha256: string; head: Uint8Array }> {
   const hash = createHash('sha256');
-  const head: Buffer[] = [];
-  let headBytes = 0;
+  const { bytes, head } = await readThrough(file, hash);
+  return { bytes, sha256: hash.digest('hex'), head };
+}
+
+/** Reads `file` through `hash` (which goes on from there): its size and first HEAD_BYTES bytes. */
+async function readThrough(file: string, hash: Hash): Promise<{ bytes: number; head: Buffer }> {
+  let head: Buffer = Buffer.alloc(0);
   let bytes = 0;
   for await (const chunk of createReadStream(file)) {
     const buf = chunk as Buffer;
     hash.update(buf);
-    if (headBytes < HEAD_BYTES) {
-      const part = buf.subarray(0, HEAD_BYTES - headBytes);
-      head.push(Buffer.from(part));
-      headBytes += part.byteLength;
-    }
+    head = grownHead(head, buf);
     bytes += buf.byteLength;
   }
-  return { bytes, sha256: hash.digest('hex'), head: Buffer.concat(head) };
+  return { bytes, head };
+}
+
+/** `head` with the start of `chunk` after it, up to HEAD_BYTES in all (a copy: the chunk's buffer may be reused). */
+function grownHead(head: Buffer, chunk: Uint8Array): Buffer {
+  if (head.byteLength >= HEAD_BYTES) return head;
+  return Buffer.concat([head, chunk.subarray(0, HEAD_BYTES - head.byteLength)]);
 }
 
 /** fsync a file someone else wrote (a browser download). */

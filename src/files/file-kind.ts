@@ -13,6 +13,11 @@ const HTML_START = /^(<!doctype html|<html|<head|<body|<script|<title|<meta|<for
 
 const EXTENSIONS: Record<Exclude<FileKind, 'any'>, string> = { pdf: '.pdf', png: '.png', jpeg: '.jpg' };
 
+/** True for a kind pagepool knows (an adapter in plain JavaScript may pass anything). */
+export function isFileKind(kind: unknown): kind is FileKind {
+  return kind === 'any' || Object.hasOwn(EXTENSIONS, String(kind));
+}
+
 /** The usual extension for a kind, or '' for 'any'. */
 export function extensionFor(kind: FileKind): string {
   return kind === 'any' ? '' : EXTENSIONS[kind];

@@ -243,18 +243,19 @@ async function streamBody(
     clearInterval(watch);
     response.body.stop(new Error('body not needed'));
     // A cut or a timeout leaves bytes worth resuming; a wrong file (or no validator) leaves nothing.
-    if (options.resumable && !(err instanceof FileInvalidError || err instanceof SessionExpiredError)) {
-      await part.close();
-    } else {
-      await part.discard();
-    }
-    throw clientError(err, route, attempt.signal);
+    const keep =
+      options.resumable && !(err instanceof FileInvalidError || err instanceof SessionExpiredError);
+    if (keep) await part.close();
+    else await part.discard();
+    throw clientError(err, route, attempt.signal, cutShort(nameHint, part.bytes, options.expected, keep));
   }
   if (options.expected !== undefined && part.bytes !== options.expected) {
-    const short = part.bytes < options.expected;
-    if (short && options.resumable) await part.close();
+    const keep = part.bytes < options.expected && options.resumable;
+    if (keep) await part.close();
     else await part.discard();
-    throw new FileInvalidError(`Got ${part.bytes} of ${options.expected} bytes from ${url}`);
+    throw new FileInvalidError(
+      `GET ${url}: the body ended${cutShort(nameHint, part.bytes, options.expected, keep)}`,
+    );
   }
   try {
     const { bytes, sha256 } = await part.finish();
@@ -435,17 +436,30 @@ const CLIENT_FAILURES: Record<string, string> = {
 };
 
 /**
- * A failure of the HTTP client as the item's retryable TransferError naming the URL that failed and the redirects
- * that led there (`GET http://a/x -> 302 http://b/y: connection refused (ECONNREFUSED)`); our own errors and the
- * signal's reason (a timeout, a shutdown) pass through unchanged.
+ * What a body cut short leaves, for its message: ` after 3000 of 10000 bytes of report.pdf; the next attempt
+ * resumes from byte 3000` (or starts over, when the `.part` could not be kept).
  */
-export function clientError(err: unknown, route: Route, signal: AbortSignal): unknown {
+function cutShort(file: string, bytes: number, total: number | undefined, kept: boolean): string {
+  const of = total === undefined ? 'an unknown number of' : `${total}`;
+  const next = kept
+    ? `the next attempt resumes from byte ${bytes}`
+    : 'the next attempt starts over (this response cannot be resumed)';
+  return ` after ${bytes} of ${of} bytes of ${file}; ${next}`;
+}
+
+/**
+ * A failure of the HTTP client as the item's retryable TransferError naming the URL that failed and the redirects
+ * that led there (`GET http://a/x -> 302 http://b/y: connection refused (ECONNREFUSED)`), and `cut` (a body cut
+ * short: how much came, what happens next); our own errors and the signal's reason (a timeout, a shutdown) pass
+ * through unchanged.
+ */
+export function clientError(err: unknown, route: Route, signal: AbortSignal, cut = ''): unknown {
   if (err instanceof PagepoolError || (signal.aborted && err === signal.reason)) return err;
   const code = errorCode(err);
   const what = (code !== undefined && CLIENT_FAILURES[code]) || describeCause(err);
   const url = route.chain[route.chain.length - 1] ?? route.where;
   return new TransferError(
-    `GET ${route.where}: ${what}${code === undefined ? '' : ` (${code})`}`,
+    `GET ${route.where}: ${what}${code === undefined ? '' : ` (${code})`}${cut}`,
     { url, chain: [...route.chain], reason: code },
     { cause: err },
   );

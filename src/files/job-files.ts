@@ -5,11 +5,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import type { Download, Locator } from 'playwright';
-import { classify, FileInvalidError, RateLimitedError } from '../errors.js';
+import { classify, FileInvalidError, PermanentError, RateLimitedError } from '../errors.js';
 import { commitPart, fsyncFile, inspectFile, removePart, writePart } from './atomic-write.js';
 import { askWith, holds } from './conditional.js';
 import { diskFullError, ensureFreeSpace } from './disk-space.js';
-import { checkKind, extensionFor } from './file-kind.js';
+import { checkKind, extensionFor, isFileKind } from './file-kind.js';
 import type { StoreContext } from './file-store.js';
 import { keepVersion } from './file-versions.js';
 import { downloadToPart } from './http-download.js';
@@ -52,16 +52,8 @@ export class JobFiles implements Files {
 
   async fetch(url: string, options: FetchOptions = {}): Promise<SavedFile> {
     const { options: store, agent } = this.#store;
+    this.#check('fetch', options, urlProblem(url));
     const kind = options.kind ?? 'any';
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch (err) {
-      throw new TypeError(`Expected \`url\` to be an absolute URL, got \`${url}\``, { cause: err });
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new TypeError(`Expected \`url\` to be http or https, got \`${url}\``);
-    }
     // The `.part` must be named before the response (a resume needs it), so it uses the name known
     // now; Content-Disposition may still give the final file a better one.
     const partName = this.#claim(options.name ?? nameFromUrl(url), kind);
@@ -135,6 +127,12 @@ export class JobFiles implements Files {
   }
 
   async fromDownload(download: Download, options: FileOptions = {}): Promise<SavedFile> {
+    const isDownload = typeof (download as Partial<Download> | null)?.saveAs === 'function';
+    this.#check(
+      'fromDownload',
+      options,
+      isDownload ? undefined : `needs a Playwright Download, got ${shown(download)}`,
+    );
     const kind = options.kind ?? 'any';
     const name = this.#claim(options.name ?? download.suggestedFilename(), kind);
     return await this.#locked(name, async (partPath) => {
@@ -164,6 +162,11 @@ export class JobFiles implements Files {
   }
 
   async fromBytes(bytes: Uint8Array, options: FileOptions & { name: string }): Promise<SavedFile> {
+    this.#check(
+      'fromBytes',
+      options,
+      bytes instanceof Uint8Array ? undefined : `needs a Uint8Array or Buffer, got ${shown(bytes)}`,
+    );
     const kind = options.kind ?? 'any';
     const name = this.#claim(options.name, kind);
     checkKind(kind, bytes.subarray(0, 512), name, `bytes for ${name}`);
@@ -184,6 +187,12 @@ export class JobFiles implements Files {
   }
 
   async screenshot(element: Locator, options: FileOptions & { name: string }): Promise<SavedFile> {
+    const isLocator = typeof (element as Partial<Locator> | null)?.screenshot === 'function';
+    this.#check(
+      'screenshot',
+      options,
+      isLocator ? undefined : `needs a Playwright Locator, got ${shown(element)}`,
+    );
     this.#signal.throwIfAborted();
     const kind: FileKind = options.kind ?? 'png';
     const bytes = await abortable(
@@ -191,6 +200,15 @@ export class JobFiles implements Files {
       this.#signal,
     );
     return await this.fromBytes(bytes, { ...options, kind: kind === 'jpeg' ? 'jpeg' : 'png' });
+  }
+
+  /**
+   * Throws when the adapter gave `files.<method>()` something it cannot use (`problem`, or bad options): one line
+   * naming the item. The item would give the same again, so it fails for good, not once per retry.
+   */
+  #check(method: string, options: FileOptions | undefined, problem: string | undefined): void {
+    const found = problem ?? optionsProblem(options);
+    if (found !== undefined) throw new PermanentError(`item \`${this.#key}\`: files.${method}() ${found}`);
   }
 
   /** A sanitised name this key owns; kinds with a known extension get it when the name has none. */
@@ -298,6 +316,52 @@ export class JobFiles implements Files {
     await commitPart(partPath, finalPath, this.#signal);
     return { ...saved, change: 'updated', ...(kept ? { kept } : {}) };
   }
+}
+
+/** Why `url` cannot be fetched, or undefined when it can: an absolute http or https URL. */
+function urlProblem(url: unknown): string | undefined {
+  const wanted = 'needs an absolute http or https URL';
+  if (typeof url !== 'string') return `${wanted}, got ${shown(url)}`;
+  if (!URL.canParse(url))
+    return `${wanted}, got \`${url}\` (resolve a relative link: new URL(href, page.url()))`;
+  const { protocol } = new URL(url);
+  if (protocol !== 'http:' && protocol !== 'https:') return `${wanted}, got \`${url}\``;
+  return undefined;
+}
+
+/** Why the options cannot be used (`kind`, `name`, fetch's `headers`), or undefined when they can. */
+function optionsProblem(options: FetchOptions | undefined): string | undefined {
+  if (typeof options !== 'object' || options === null)
+    return `needs its options to be an object, got ${shown(options)}`;
+  if (options.kind !== undefined && !isFileKind(options.kind)) {
+    return `needs \`kind\` to be 'pdf', 'png', 'jpeg' or 'any', got ${shown(options.kind)}`;
+  }
+  if (options.name !== undefined && typeof options.name !== 'string') {
+    return `needs \`name\` to be a string, got ${shown(options.name)}`;
+  }
+  const { headers } = options;
+  if (
+    headers !== undefined &&
+    (typeof headers !== 'object' ||
+      headers === null ||
+      Array.isArray(headers) ||
+      !Object.values(headers).every((v) => typeof v === 'string'))
+  ) {
+    return `needs \`headers\` to be an object of strings, got ${shown(headers)}`;
+  }
+  return undefined;
+}
+
+/** A value as a message shows it: a string as it is, an object by its class, anything else by type and value. */
+function shown(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'string') return `\`${value}\``;
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') {
+    const name: unknown = value.constructor?.name;
+    return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object';
+  }
+  return `${typeof value} \`${String(value)}\``;
 }
 
 /** The recorded file, current as it is: its upload (`object`) still stands; the validators may be newer. */

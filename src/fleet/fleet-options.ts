@@ -121,12 +121,19 @@ export function keyOfJobId(id: string): string {
 /**
  * Lock and stall timing from the task timeout. A live worker renews its locks every lockDuration/2 whatever the
  * item takes (the item's own deadline is `--timeout`), so the lock only has to outlast a dead machine's
- * detection: a quarter of the timeout, between 5 and 30 s. A dead machine's items are back in the queue within
- * lockDuration + stalledInterval.
+ * detection: a quarter of the timeout, between 5 and 30 s.
+ *
+ * The stall check runs every half lock. BullMQ moves a dead machine's job back on the second check after the
+ * lock's last renewal (the first only marks it), and the checks are throttled fleet-wide by one `stalled-check`
+ * key that lives a stall interval: when the dead machine ran the last check, the survivors' next one is skipped,
+ * so the first check that counts can come almost 2 intervals after the death, and the one that moves the job an
+ * interval later, or an interval after the lock ran out. The bound is max(3 x stalledInterval, lockDuration +
+ * stalledInterval): 3 x lockDuration with the interval equal to the lock, 1.5 x lockDuration with half of it,
+ * inside the README's "two lock periods". A check is one LRANGE of the active jobs and one SADD per machine.
  */
 export function lockTiming(taskTimeoutMs: number): { lockDuration: number; stalledInterval: number } {
   const lockDuration = Math.min(30_000, Math.max(5_000, Math.round(taskTimeoutMs / 4)));
-  return { lockDuration, stalledInterval: lockDuration };
+  return { lockDuration, stalledInterval: Math.round(lockDuration / 2) };
 }
 
 /** No `--rate`: a limiter that never binds, so that a 429 can still pause the fleet (BullMQ only honours `queue.rateLimit()` with a limiter). */

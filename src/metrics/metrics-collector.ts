@@ -1,9 +1,10 @@
 // The run's metrics, fed by its events only: counts, items queued and in flight per stage, the oldest attempt's
 // age, and a prom-client Registry of its own that reads them at scrape time.
 import type { EventEmitter } from 'node:events';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { RunEvents } from '../run-events.js';
 import { type TreeMemory, treeMemory } from './process-tree-memory.js';
+import { promClient } from './prom-client.js';
 import { registerMetrics } from './prometheus-metrics.js';
 import { RunCounts } from './run-counts.js';
 
@@ -57,7 +58,7 @@ export interface MetricsSnapshot {
   rateLimitHolds: number;
   /** How much longer new starts are held now; 0 when they are not. */
   rateLimitHoldSeconds: number;
-  /** Pages closed and replaced, by reason ('recycled', 'memory', 'crashed', 'abandoned'...). */
+  /** Pages closed and replaced, by reason ('recycled', 'memory', 'timeout'...: the page pool's list). */
   pagesReplaced: Record<string, number>;
   /** This process and its descendants (Chromium): RSS, anonymous RSS and process count, from /proc. */
   memory: { rssBytes: number; anonBytes: number; processes: number };
@@ -92,7 +93,7 @@ type Listeners = { [E in keyof RunEvents]?: (...args: RunEvents[E]) => void };
  * O(items). `registry` serves the Prometheus text format; `snapshot()` the same values as JSON.
  */
 export class MetricsCollector {
-  readonly registry = new Registry();
+  private prometheus: Registry | undefined;
   private readonly now: () => number;
   private readonly readMemory: () => TreeMemory;
   private readonly worker: string | undefined;
@@ -121,8 +122,6 @@ export class MetricsCollector {
     this.now = options.now ?? Date.now;
     this.readMemory = options.memory ?? (() => treeMemory(process.pid, true, { pss: false }));
     this.worker = options.worker;
-    if (this.worker !== undefined) this.registry.setDefaultLabels({ worker: this.worker });
-    registerMetrics(this.registry, this.scrapeSnapshot());
 
     const enter =
       (stage: Stage) =>
@@ -184,6 +183,16 @@ export class MetricsCollector {
     for (const [name, fn] of Object.entries(this.listeners)) {
       events.on(name as keyof RunEvents, fn as (...args: unknown[]) => void);
     }
+  }
+
+  /** The Prometheus registry of these values, made (and prom-client loaded) the first time it is asked for. */
+  get registry(): Registry {
+    if (!this.prometheus) {
+      this.prometheus = new (promClient().Registry)();
+      if (this.worker !== undefined) this.prometheus.setDefaultLabels({ worker: this.worker });
+      registerMetrics(this.prometheus, this.scrapeSnapshot());
+    }
+    return this.prometheus;
   }
 
   /** Stops listening; the registry keeps serving the last values. */

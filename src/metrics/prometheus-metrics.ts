@@ -1,7 +1,8 @@
 // The Prometheus names of the collector's values (base units, `_total` on counters), read from one snapshot per
 // scrape. The README's metrics table follows this list.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { MetricsSnapshot } from './metrics-collector.js';
+import { promClient } from './prom-client.js';
 
 type Labels = Record<string, string>;
 /** A metric's values: one number, or one per label set. */
@@ -108,7 +109,7 @@ const DEFINITIONS: Definition[] = [
   },
   {
     name: 'pagepool_pages_replaced_total',
-    help: 'Pages closed and replaced, by reason (recycled, memory, context, aborted, abandoned, crashed).',
+    help: 'Pages closed and replaced, by reason (recycled, memory, context, aborted, abandoned, crashed, timeout, navigation failed).',
     type: 'counter',
     labelNames: ['reason'],
     read: (s) => byLabel('reason', s.pagesReplaced),
@@ -138,6 +139,7 @@ export const METRIC_NAMES: readonly string[] = DEFINITIONS.map((d) => d.name);
 
 /** Registers every metric on `registry`; each reads `read()` when scraped. */
 export function registerMetrics(registry: Registry, read: () => MetricsSnapshot): void {
+  const { Counter, Gauge } = promClient();
   for (const d of DEFINITIONS) {
     const labelNames = d.labelNames ?? [];
     if (d.type === 'gauge') {

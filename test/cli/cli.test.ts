@@ -145,7 +145,14 @@ describe('bad settings', () => {
       'an option that does not apply to the command',
       ['init', '--max', '2'],
       {},
-      /^pagepool: Option `--max` does not apply to `init`\. See `pagepool init --help`\.$/,
+      /^pagepool: Option `--max` does not apply to `init` \(only to run, list, enqueue\)\. See `pagepool init --help`\.$/,
+    ],
+    // `enqueue --retries` once changed nothing (an item's retries are the worker's, charged on its job).
+    [
+      "enqueue --retries, which is the worker's",
+      ['enqueue', '--queue', 'redis://127.0.0.1:9/0', '--retries', '0'],
+      {},
+      /^pagepool: Option `--retries` does not apply to `enqueue` \(only to run, try, work\)\. See `pagepool enqueue --help`\.$/,
     ],
     // Issue 22.11: Number() took 1e3 and 0x4.
     [

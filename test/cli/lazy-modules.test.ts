@@ -34,12 +34,13 @@ function packages(modules: string[]) {
     awsSdk: loadedPackage(modules, '@aws-sdk') || loadedPackage(modules, '@smithy'),
     bullmq: loadedPackage(modules, 'bullmq'),
     ioredis: loadedPackage(modules, 'ioredis'),
+    promClient: loadedPackage(modules, 'prom-client'),
   };
 }
 
 describe('optional packages are loaded only when used', () => {
   it(
-    '`run` without --upload or --queue, then `status`: no AWS SDK, no BullMQ, no ioredis',
+    '`run` without --upload, --queue or --metrics-port, then `status`: no AWS SDK, no BullMQ, no ioredis, no prom-client',
     SLOW,
     async () => {
       const cwd = await tempDir();
@@ -53,7 +54,12 @@ describe('optional packages are loaded only when used', () => {
         awsSdk: false,
         bullmq: false,
         ioredis: false,
+        // report.json reads the collector's own snapshot; the registry is made for --metrics-port only.
+        promClient: false,
       });
+      // Loaded with require() (src/browser/playwright.ts): an ESM import makes node scan its 3.6 MB bundle.
+      expect(loadedPackage(pulled.imported, 'playwright-core')).toBe(false);
+      expect(loadedPackage(pulled.imported, 'playwright')).toBe(false);
 
       const status = await runCliRecordingModules(['status'], { cwd });
       expect(status.code, status.stderr).toBe(0);
@@ -81,6 +87,7 @@ describe('optional packages are loaded only when used', () => {
       awsSdk: true,
       bullmq: false,
       ioredis: false,
+      promClient: false,
     });
   });
 

@@ -5,8 +5,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
 import { type Portal, startPortal } from '../../src/demo/portal.js';
 import { childPull, pdfCount } from '../helpers/child-pull.js';
+import { runCli } from '../helpers/cli.js';
 import { hasScript, runInPty } from '../helpers/pty.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 
@@ -68,6 +70,35 @@ describe('settings: flag > environment > .env in the working folder > default', 
     const result = await childPull({ portal, cwd });
     expect(result.code, result.stderr).toBe(0);
     expect(await pdfCount(cwd)).toBe(VEHICLES);
+  });
+});
+
+describe('an empty variable counts as not set', () => {
+  // It once hid the .env file's value: `PAGEPOOL_OUT=` in the environment made `status` read the default folder.
+  it("PAGEPOOL_OUT= in the environment: `status` reads the .env file's folder", async () => {
+    const cwd = await folderWithEnvFile(['PAGEPOOL_OUT=kept']);
+    const checkpointPath = path.join(cwd, 'kept', '.pagepool', 'checkpoint.json');
+    const checkpoint = await Checkpoint.open({ path: checkpointPath });
+    await checkpoint.done('S00001', 1, [{ path: 'demo/S00001.pdf', bytes: 100, sha256: 'a'.repeat(64) }]);
+    await checkpoint.close();
+    const result = await runCli(['status', '--json'], { cwd, env: { PAGEPOOL_OUT: '' } });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ done: 1, bytes: 100 });
+    // With the variable set, it wins over .env as before.
+    const env = await runCli(['status'], { cwd, env: { PAGEPOOL_OUT: 'elsewhere' } });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain(path.join(cwd, 'elsewhere', '.pagepool', 'checkpoint.json'));
+  });
+
+  it('an empty NO_COLOR is no NO_COLOR (no-color.org: present and not empty)', async () => {
+    const { loadConfig } = await import('../../src/config.js');
+    const color = (env: Record<string, string>) => {
+      const parsed = loadConfig({ argv: ['status'], env, isTTY: true });
+      return parsed.kind === 'command' && parsed.config.color;
+    };
+    expect(color({ NO_COLOR: '' })).toBe(true);
+    expect(color({ NO_COLOR: '1' })).toBe(false);
   });
 });
 

@@ -28,6 +28,22 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
+/**
+ * A page in a context of its own whose renderer runs a script that never yields: evaluate and screenshot both
+ * wait on it forever. `close()` gives the context up after 5 s at most.
+ */
+async function hungPage(): Promise<{ page: Page; close(): Promise<unknown> }> {
+  const own = await browser.newContext();
+  const page = await own.newPage();
+  await page.setContent('<p>busy</p>');
+  await page.evaluate(() => {
+    setTimeout(() => {
+      for (;;) {}
+    }, 0);
+  });
+  return { page, close: () => Promise.race([own.close(), new Promise((r) => setTimeout(r, 5000))]) };
+}
+
 async function newPage(html: string): Promise<Page> {
   const page = await context.newPage();
   await page.setContent(html);
@@ -144,21 +160,35 @@ describe('FailureSnapshots', () => {
   it('gives up on a page that does not answer, within its bound, and still writes error.txt', async () => {
     const dir = await tempDir();
     const snapshots = new FailureSnapshots({ dir, secrets: () => [], timeoutMs: 300 });
-    const own = await browser.newContext();
-    const page = await own.newPage();
-    await page.setContent('<p>busy</p>');
-    // A script that never yields: evaluate and screenshot both wait on the renderer forever.
-    await page.evaluate(() => {
-      setTimeout(() => {
-        for (;;) {}
-      }, 0);
-    });
+    const hung = await hungPage();
+    const page = hung.page;
     const saved = await snapshots.save({ key: 'hung', attempt: 1, error: new Error('timeout'), page });
     expect(saved.files).toEqual(['error.txt']);
     const text = await readFile(path.join(saved.folder, 'error.txt'), 'utf8');
     expect(text).toMatch(/note: page.html not saved: the page did not answer within 300 ms/);
-    await Promise.race([own.close(), new Promise((r) => setTimeout(r, 5000))]);
+    await hung.close();
   });
+
+  it("stops reading a page that does not answer when the item's deadline comes, before its own bound", async () => {
+    const dir = await tempDir();
+    const snapshots = new FailureSnapshots({ dir, secrets: () => [], timeoutMs: 60_000 });
+    const hung = await hungPage();
+    const page = hung.page;
+    const deadline = AbortSignal.timeout(300);
+    const saved = await snapshots.save({
+      key: 'late',
+      attempt: 1,
+      error: new Error('timeout'),
+      page,
+      signal: deadline,
+    });
+    // Within the deadline's reach, not the 60 s bound: the snapshot never outlasts the item.
+    expect(deadline.aborted).toBe(true);
+    expect(saved.files).toEqual(['error.txt']);
+    const text = await readFile(path.join(saved.folder, 'error.txt'), 'utf8');
+    expect(text).toMatch(/note: page.html not saved: the item's deadline came first/);
+    await hung.close();
+  }, 20_000);
 
   it('rejects bad options with one message naming each field', () => {
     expect(

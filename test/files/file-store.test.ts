@@ -4,7 +4,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Download } from 'playwright';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, FileInvalidError, SessionExpiredError } from '../../src/errors.js';
+import {
+  ConfigError,
+  classify,
+  FileInvalidError,
+  PermanentError,
+  SessionExpiredError,
+} from '../../src/errors.js';
 import { FileStore } from '../../src/files/file-store.js';
 import {
   listDir,
@@ -51,6 +57,59 @@ describe('options', () => {
       'Expected `minSpeedBytesPerSec` to be an integer from 0 to 1073741824, got `-1`',
     );
     expect(message).toContain('Expected `minSpeedWindowMs` to be an integer from 100 to 3600000, got `50`');
+  });
+});
+
+describe("an adapter's bad input", () => {
+  it('fails the item for good with one line naming the item and the problem; nothing is asked or written', async () => {
+    const server = await startServer((_req, res) => res.end(pdfBytes(100)));
+    open.push(server);
+    const dir = await tempDir();
+    const store = makeStore(dir);
+    open.push(store);
+    const files = store.forJob({ key: 'S00042', signal: live() });
+    // What an adapter in plain JavaScript (or with a cast) can hand over; each message as the user reads it.
+    const cases: Array<[Promise<unknown>, string]> = [
+      [
+        files.fetch('/docs/a.pdf'),
+        'files.fetch() needs an absolute http or https URL, got `/docs/a.pdf` (resolve a relative link: new URL(href, page.url()))',
+      ],
+      [files.fetch('mailto:a@b.c'), 'files.fetch() needs an absolute http or https URL, got `mailto:a@b.c`'],
+      [files.fetch(undefined as never), 'files.fetch() needs an absolute http or https URL, got undefined'],
+      [
+        files.fetch(`${server.origin}/a.pdf`, { kind: 'docx' as never }),
+        "files.fetch() needs `kind` to be 'pdf', 'png', 'jpeg' or 'any', got `docx`",
+      ],
+      [
+        files.fetch(`${server.origin}/a.pdf`, { headers: { 'x-n': 1 } as never }),
+        'files.fetch() needs `headers` to be an object of strings, got an object',
+      ],
+      [
+        files.fetch(`${server.origin}/a.pdf`, null as never),
+        'files.fetch() needs its options to be an object, got null',
+      ],
+      [
+        files.fromBytes('text' as never, { name: 'a.txt' }),
+        'files.fromBytes() needs a Uint8Array or Buffer, got `text`',
+      ],
+      [
+        files.fromBytes(Buffer.from('x'), { name: 7 as never }),
+        'files.fromBytes() needs `name` to be a string, got number `7`',
+      ],
+      [files.fromDownload({} as never), 'files.fromDownload() needs a Playwright Download, got an object'],
+      [
+        files.screenshot([] as never, { name: 'x.png' }),
+        'files.screenshot() needs a Playwright Locator, got an array',
+      ],
+    ];
+    for (const [promise, problem] of cases) {
+      const err = await rejection(promise);
+      expect(err).toBeInstanceOf(PermanentError);
+      expect(classify(err)).toBe('permanent');
+      expect((err as Error).message).toBe(`item \`S00042\`: ${problem}`);
+    }
+    expect(server.requests).toEqual([]);
+    expect(await listDir(dir)).toEqual([]);
   });
 });
 

@@ -473,7 +473,7 @@ describe('fetch: timeouts and cancellation', () => {
     expect(err).toBeInstanceOf(TransferError);
     expect(err).toMatchObject({ code: 'TRANSFER_FAILED', reason: 'UND_ERR_BODY_TIMEOUT' });
     expect((err as Error).message).toBe(
-      `GET ${server.origin}/stall.pdf: the body stalled (no data in time) (UND_ERR_BODY_TIMEOUT)`,
+      `GET ${server.origin}/stall.pdf: the body stalled (no data in time) (UND_ERR_BODY_TIMEOUT) after 1000 of 10000 bytes of stall.pdf; the next attempt starts over (this response cannot be resumed)`,
     );
     expect(server.requests).toHaveLength(2);
     expect(await listDir(dir)).toEqual([]);
@@ -563,11 +563,62 @@ describe('fetch: a failure inside the HTTP client', () => {
     const err = await rejection(files.fetch(`${server.origin}/cut.pdf`, { kind: 'pdf' }));
     expect(err).toBeInstanceOf(TransferError);
     expect((err as TransferError).url).toBe(`${server.origin}/cut.pdf`);
-    expect((err as Error).message).toMatch(
-      new RegExp(`^GET ${server.origin}/cut.pdf: the connection closed`),
+    expect((err as Error).message).toBe(
+      `GET ${server.origin}/cut.pdf: the connection closed mid-body (UND_ERR_SOCKET) after 100000 of 200000 bytes of cut.pdf; the next attempt starts over (this response cannot be resumed)`,
     );
     expect(server.requests).toHaveLength(3);
     expect(await listDir(dir)).toEqual([]);
+  });
+
+  it('a range answered short (206 with less than its total) says so, keeps the bytes and resumes after them', async () => {
+    const body = pdfBytes(200_000, 6);
+    const { server, dir, files } = await setup(
+      (req, res, seen) => {
+        if (seen > 1) return serveRange(req, res, body, { etag: '"v1"' });
+        // A server that sends a range in pieces: 70000-119999 of 200000, then the response ends, whole.
+        res.writeHead(206, {
+          'content-type': 'application/pdf',
+          etag: '"v1"',
+          'content-range': 'bytes 70000-119999/200000',
+          'content-length': 50_000,
+        });
+        res.end(body.subarray(70_000, 120_000));
+      },
+      { retries: 0 },
+    );
+    const url = `${server.origin}/x/doc.pdf`;
+    await writeFile(path.join(dir, 'doc.pdf.part'), body.subarray(0, 70_000));
+    await writeFile(
+      path.join(dir, 'doc.pdf.part.json'),
+      JSON.stringify({ url, etag: '"v1"', length: body.length }),
+    );
+    const err = await rejection(files.fetch(url, { kind: 'pdf' }));
+    expect((err as Error).message).toBe(
+      `GET ${url}: the body ended after 120000 of 200000 bytes of doc.pdf; the next attempt resumes from byte 120000`,
+    );
+    const saved = await files.fetch(url, { kind: 'pdf' });
+    expect(server.requests.map((r) => r.headers.range)).toEqual(['bytes=70000-', 'bytes=120000-']);
+    expect(saved).toMatchObject({ bytes: body.length, sha256: sha256(body) });
+  });
+
+  it("a cut download's message says which file, how many bytes of how many came, and that it will resume", async () => {
+    const body = pdfBytes(400_000, 5);
+    const { server, dir, files } = await setup(
+      (req, res, seen) =>
+        serveRange(req, res, body, { etag: '"v1"', ...(seen === 1 ? { cutAfter: 150_000 } : {}) }),
+      { retries: 0 },
+    );
+    const url = `${server.origin}/docs/report.pdf`;
+    const err = await rejection(files.fetch(url, { kind: 'pdf' }));
+    expect(err).toBeInstanceOf(TransferError);
+    expect((err as Error).message).toBe(
+      `GET ${url}: the connection closed mid-body (UND_ERR_SOCKET) after 150000 of 400000 bytes of report.pdf; the next attempt resumes from byte 150000`,
+    );
+    // What it says is what happens: the `.part` holds those bytes, and the next attempt asks for the rest.
+    expect(await listDir(dir)).toEqual(['report.pdf.part', 'report.pdf.part.json']);
+    const saved = await files.fetch(url, { kind: 'pdf' });
+    expect(server.requests.map((r) => r.headers.range)).toEqual([undefined, 'bytes=150000-']);
+    expect(saved).toMatchObject({ bytes: body.length, sha256: sha256(body) });
   });
 });
 

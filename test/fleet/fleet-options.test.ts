@@ -30,9 +30,9 @@ describe('limiterFor', () => {
 
 describe('lockTiming', () => {
   it('is a quarter of the task timeout, between 5 and 30 s', () => {
-    expect(lockTiming(180_000)).toEqual({ lockDuration: 30_000, stalledInterval: 30_000 });
-    expect(lockTiming(40_000)).toEqual({ lockDuration: 10_000, stalledInterval: 10_000 });
-    expect(lockTiming(1_000)).toEqual({ lockDuration: 5_000, stalledInterval: 5_000 });
+    expect(lockTiming(180_000)).toEqual({ lockDuration: 30_000, stalledInterval: 15_000 });
+    expect(lockTiming(40_000)).toEqual({ lockDuration: 10_000, stalledInterval: 5_000 });
+    expect(lockTiming(1_000)).toEqual({ lockDuration: 5_000, stalledInterval: 2_500 });
   });
 });
 

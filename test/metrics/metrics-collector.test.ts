@@ -1,6 +1,8 @@
 // The collector on plain event sequences: counts, stages, queued, ages and peaks, the text format and the JSON.
 import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { PAGE_REPLACED_REASONS } from '../../src/browser/page-pool.js';
 import { PermanentError, RateLimitedError, SessionExpiredError, TaskTimeoutError } from '../../src/errors.js';
 import { MetricsCollector, type MetricsCollectorOptions } from '../../src/metrics/metrics-collector.js';
 import type { TreeMemory } from '../../src/metrics/process-tree-memory.js';
@@ -181,6 +183,18 @@ describe('MetricsCollector', () => {
       for (const sample of family.samples) expect(sample.labels.worker).toBe('box-2');
     }
     expect(collector.snapshot().worker).toBe('box-2');
+  });
+
+  it('names every reason a page is replaced in the metric help and the README (timeout, navigation failed)', async () => {
+    const { collector } = setup();
+    const help = (await scrape(collector)).get('pagepool_pages_replaced_total')?.help ?? '';
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const entry =
+      readme.slice(readme.indexOf('- `pagepool_pages_replaced_total{reason}`')).split('\n- ')[0] ?? '';
+    for (const reason of PAGE_REPLACED_REASONS) {
+      expect(help, 'the metric help').toContain(reason);
+      expect(entry.replace(/\s+/g, ' '), "the README's entry").toContain(`\`${reason}\``);
+    }
   });
 
   it('names an error without a code UNKNOWN and folds codes past 32 into OTHER', () => {

@@ -10,6 +10,7 @@ import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 const FIXTURES = path.resolve(import.meta.dirname, 'fixtures');
 const ADAPTER = path.join(FIXTURES, 'static-files.ts');
 const LEGACY = path.join(FIXTURES, 'static-files-legacy.ts');
+const RELATIVE = path.join(FIXTURES, 'static-files-relative.ts');
 
 let server: StaticServer;
 let docs: string;
@@ -156,5 +157,37 @@ describe('a listing that yields nothing', () => {
     expect(status.stderr.trim().split('\n')).toEqual([
       `pagepool: No checkpoint at ${path.join(cwd, 'downloads', '.pagepool', 'checkpoint.json')}: nothing has run with this output folder yet`,
     ]);
+  });
+});
+
+describe("an adapter's mistake", () => {
+  it('a relative URL to files.fetch(): every item fails for good at once, one line each naming it; nothing asked or written', async () => {
+    const cwd = await tempDir();
+    const requestsBefore = server.requests.length;
+    const { code, stderr } = await runCli(
+      [
+        'run',
+        '--site',
+        RELATIVE,
+        '--base-url',
+        `${server.origin}/docs`,
+        '--out',
+        'out',
+        '--retries',
+        '2',
+        '--quiet',
+      ],
+      { cwd, env: NO_CREDENTIALS },
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      'item `report 07.pdf`: files.fetch() needs an absolute http or https URL, got `report%2007.pdf` (resolve a relative link: new URL(href, page.url()))',
+    );
+    expect(stderr).not.toMatch(/\n\s+at |TypeError/);
+    // Not retried: the listing page was the only request, and no file or .part is left.
+    expect(asked(requestsBefore)).toEqual(['/docs/']);
+    expect(await readdir(path.join(cwd, 'out', 'static-files'))).toEqual([]);
+    const status = await runCli(['status', '--out', 'out'], { cwd });
+    expect(status.stdout).toMatch(/failed permanently\s+12 items/);
   });
 });

@@ -3,11 +3,17 @@ import { EXIT_CODES } from '../../errors.js';
 import { listRefs } from '../../run.js';
 import { formatBadRef } from '../../ui/run-summary.js';
 import type { CommandContext } from '../command-context.js';
+import { EarlyBrowser } from '../early-browser.js';
 import { openPortalSession } from '../portal-session.js';
 import { isInterrupt } from '../report-error.js';
 import { SetupProgress } from '../setup-failure.js';
 
-export default async function list({ config, signal }: CommandContext): Promise<number> {
+export default async function list(ctx: CommandContext): Promise<number> {
+  // Chromium boots while the site loads and the preflights run.
+  return EarlyBrowser.around(ctx.config, (browser) => listWith(ctx, browser));
+}
+
+async function listWith({ config, signal }: CommandContext, browser: EarlyBrowser): Promise<number> {
   const session = await openPortalSession(config);
   // `list` emits no events: an early failure is "the login or the listing".
   const progress = new SetupProgress(false, null);
@@ -18,9 +24,7 @@ export default async function list({ config, signal }: CommandContext): Promise<
       baseUrl: session.baseUrl,
       credentials: session.credentials,
       ...session.sessions,
-      chromiumPath: config.chromiumPath,
-      headed: config.headed,
-      slowMoMs: config.slowMoMs,
+      browser: await browser.get(),
       signal,
       max: config.max,
     })) {

@@ -11,6 +11,7 @@ import type { RunEvents } from '../../run-events.js';
 import { RunReport } from '../../ui/run-report.js';
 import { formatNothingToDo } from '../../ui/run-summary.js';
 import type { CommandContext } from '../command-context.js';
+import { EarlyBrowser } from '../early-browser.js';
 import { fleetPull } from '../fleet-pull.js';
 import { ensureCreatable, missingFolders } from '../out-folder.js';
 import { openPortalSession } from '../portal-session.js';
@@ -22,7 +23,11 @@ import { SetupProgress } from '../setup-failure.js';
 
 export default async function runCommand(ctx: CommandContext): Promise<number> {
   if (ctx.config.queue) return fleetPull(ctx);
-  const { config, signal, interrupts } = ctx;
+  // Chromium boots while the folders, the lock, the site and the preflights are checked.
+  return EarlyBrowser.around(ctx.config, (browser) => pull(ctx, browser));
+}
+
+async function pull({ config, signal, interrupts }: CommandContext, browser: EarlyBrowser): Promise<number> {
   const checkpointDir = path.dirname(config.checkpoint);
   await ensureCreatable('--out', config.out, config.out);
   await ensureCreatable('--checkpoint', config.checkpoint, checkpointDir);
@@ -74,6 +79,7 @@ export default async function runCommand(ctx: CommandContext): Promise<number> {
             credentials: session.credentials,
             ...session.sessions,
             ...workerOptionsFrom(config),
+            browser: await browser.get(),
             signal,
             max: config.max,
             checkpoint: config.checkpoint,
@@ -87,6 +93,8 @@ export default async function runCommand(ctx: CommandContext): Promise<number> {
           if (isInterrupt(err, signal)) return EXIT_CODES.interrupted;
           throw progress.explain(err, session.baseUrl);
         } finally {
+          // The pool and the checkpoint are closed: the browser goes while the report is written.
+          void browser.close();
           display.stop();
           // Only a run that tried something (or skipped a bad ref) has something to report: a run with nothing to do
           // (or that never got to its first item) leaves the last report as it was.

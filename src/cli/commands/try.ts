@@ -14,6 +14,7 @@ import { run } from '../../run.js';
 import type { RunEvents } from '../../run-events.js';
 import { formatBytes, formatDuration, toAscii } from '../../ui/text-format.js';
 import type { CommandContext } from '../command-context.js';
+import { EarlyBrowser } from '../early-browser.js';
 import { checkSavedFile } from '../file-check.js';
 import { openPortalSession } from '../portal-session.js';
 import { showProgress } from '../progress-display.js';
@@ -31,14 +32,23 @@ interface ManifestLine {
   sha256: string;
 }
 
-export default async function tryCommand({ config, signal, interrupts }: CommandContext): Promise<number> {
-  const raw = config.args[0];
+export default async function tryCommand(ctx: CommandContext): Promise<number> {
+  const raw = ctx.config.args[0];
   const count = raw === undefined ? DEFAULT_ITEMS : /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(count >= 1 && count <= MAX_ITEMS)) {
     throw new ConfigError(
       `Expected N to be an integer from 1 to ${MAX_ITEMS}, got \`${raw}\`. See \`pagepool try --help\`.`,
     );
   }
+  // Chromium boots while the site loads and the preflights run.
+  return EarlyBrowser.around(ctx.config, (browser) => pullAndCheck(ctx, count, browser));
+}
+
+async function pullAndCheck(
+  { config, signal, interrupts }: CommandContext,
+  count: number,
+  browser: EarlyBrowser,
+): Promise<number> {
   const say = (line: string) => {
     if (!config.quiet) process.stdout.write(`${line}\n`);
   };
@@ -67,6 +77,7 @@ export default async function tryCommand({ config, signal, interrupts }: Command
         // be tried too; a login here renews it.
         ...session.sessions,
         ...workerOptionsFrom({ ...config, out }),
+        browser: await browser.get(),
         checkpoint: path.join(out, '.pagepool', 'checkpoint.json'),
         refs: config.refs,
         max: count,
@@ -79,6 +90,8 @@ export default async function tryCommand({ config, signal, interrupts }: Command
       if (isInterrupt(err, signal)) return EXIT_CODES.interrupted;
       throw progress.explain(err, session.baseUrl);
     } finally {
+      // The pool is closed: the browser goes while the files are checked.
+      void browser.close();
       display.stop();
     }
     const seconds = (performance.now() - started) / 1000;
