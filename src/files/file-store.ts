@@ -7,6 +7,7 @@ import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
 import { proxyDispatcher } from '../proxy/proxy-dispatcher.js';
 import type { ProxySettings } from '../proxy/proxy-settings.js';
+import { FreeSpace } from './disk-space.js';
 import { JobFiles } from './job-files.js';
 import { NameRegistry } from './name-registry.js';
 import { PathLock } from './path-lock.js';
@@ -120,6 +121,7 @@ export interface StoreContext {
   readonly agent: Dispatcher;
   readonly names: NameRegistry;
   readonly locks: PathLock;
+  readonly freeSpace: FreeSpace;
 }
 
 export class FileStore {
@@ -152,6 +154,7 @@ export class FileStore {
       agent,
       names,
       locks: new PathLock(),
+      freeSpace: new FreeSpace(resolved.outDir, resolved.diskMarginBytes),
     };
   }
 
