@@ -5,11 +5,7 @@ import { mkdir, open, rmdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { DiskFullError } from '../../src/errors.js';
-import {
-  FREE_SPACE_RECHECK_BYTES,
-  FREE_SPACE_RECHECK_MS,
-  FreeSpace,
-} from '../../src/files/disk-space.js';
+import { FREE_SPACE_RECHECK_BYTES, FREE_SPACE_RECHECK_MS, FreeSpace } from '../../src/files/disk-space.js';
 import type { FileStore } from '../../src/files/file-store.js';
 import {
   listDir,
