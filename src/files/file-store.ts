@@ -7,6 +7,7 @@ import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
 import { proxyDispatcher } from '../proxy/proxy-dispatcher.js';
 import type { ProxySettings } from '../proxy/proxy-settings.js';
+import { FreeSpace } from './disk-space.js';
 import { type HtmlResponse, readHtml } from './html-read.js';
 import { JobFiles } from './job-files.js';
 import { NameRegistry } from './name-registry.js';
@@ -121,6 +122,7 @@ export interface StoreContext {
   readonly agent: Dispatcher;
   readonly names: NameRegistry;
   readonly locks: PathLock;
+  readonly freeSpace: FreeSpace;
 }
 
 export class FileStore {
@@ -153,6 +155,7 @@ export class FileStore {
       agent,
       names,
       locks: new PathLock(),
+      freeSpace: new FreeSpace(resolved.outDir, resolved.diskMarginBytes),
     };
   }
 

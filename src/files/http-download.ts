@@ -5,13 +5,14 @@ import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import {
   FileInvalidError,
+  isErrno,
   PagepoolError,
   PermanentError,
   SessionExpiredError,
   TransferError,
   TransferTooSlowError,
 } from '../errors.js';
-import { metaPathOf, PartFile, removePart, sizeOf } from './atomic-write.js';
+import { metaPathOf, PartFile, removeFile, removePart, sizeOf } from './atomic-write.js';
 import { browserHeadersFor } from './browser-headers.js';
 import { conditionalHeaders, type Validators, validatorsOf } from './conditional.js';
 import { canDecode, contentCoding, decode } from './content-decoding.js';
@@ -87,14 +88,16 @@ export interface NotModified {
 export async function downloadToPart(attempt: DownloadAttempt): Promise<DownloadResult | NotModified> {
   const { partPath, signal } = attempt;
   let offset = 0;
-  let meta = await readMeta(partPath);
+  const found = await readMeta(partPath);
+  let meta = typeof found === 'object' ? found : undefined;
   if (meta !== undefined && meta.url === attempt.url && validator(meta) !== undefined) {
     offset = await sizeOf(partPath);
   }
-  // Bytes we cannot prove belong to the current version are worth nothing: start clean.
+  // Bytes we cannot prove belong to the current version are worth nothing: start clean. With no `.part.json`
+  // (the usual case: a first attempt) only the `.part` can be there.
   if (offset === 0) {
     meta = undefined;
-    await removePart(partPath);
+    await (found === 'none' ? removeFile(partPath) : removePart(partPath));
   }
 
   // Two passes at most: a 416 on a resume means our `.part` is stale; the second pass starts at zero.
@@ -377,7 +380,8 @@ function validator(meta: PartMeta): string | undefined {
   return meta.etag ?? meta.lastModified;
 }
 
-async function readMeta(partPath: string): Promise<PartMeta | undefined> {
+/** The `.part`'s resume metadata; 'none' when there is no `.part.json`, undefined when it is torn or not ours. */
+async function readMeta(partPath: string): Promise<PartMeta | 'none' | undefined> {
   try {
     const value: unknown = JSON.parse(await readFile(metaPathOf(partPath), 'utf8'));
     if (typeof value !== 'object' || value === null) return undefined;
@@ -388,9 +392,9 @@ async function readMeta(partPath: string): Promise<PartMeta | undefined> {
     if (typeof meta.lastModified === 'string') out.lastModified = meta.lastModified;
     if (typeof meta.length === 'number') out.length = meta.length;
     return out;
-  } catch {
+  } catch (err) {
     // Missing or torn metadata (a crash mid-write) only costs a restart from zero.
-    return undefined;
+    return isErrno(err, 'ENOENT') ? 'none' : undefined;
   }
 }
 

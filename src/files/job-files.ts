@@ -8,7 +8,7 @@ import type { Download, Locator } from 'playwright';
 import { classify, FileInvalidError, PermanentError, RateLimitedError } from '../errors.js';
 import { commitPart, fsyncFile, inspectFile, removePart, writePart } from './atomic-write.js';
 import { askWith, holds } from './conditional.js';
-import { diskFullError, ensureFreeSpace } from './disk-space.js';
+import { diskFullError } from './disk-space.js';
 import { checkKind, extensionFor, isFileKind } from './file-kind.js';
 import type { StoreContext } from './file-store.js';
 import { keepVersion } from './file-versions.js';
@@ -226,9 +226,8 @@ export class JobFiles implements Files {
   /** Runs `work` holding the in-process lock of `name.part`, after the free-space check. */
   async #locked<T>(name: string, work: (partPath: string) => Promise<T>): Promise<T> {
     this.#signal.throwIfAborted();
-    const { outDir, diskMarginBytes } = this.#store.options;
-    const partPath = resolveInside(outDir, `${name}.part`);
-    await ensureFreeSpace(outDir, diskMarginBytes);
+    const partPath = resolveInside(this.#store.options.outDir, `${name}.part`);
+    await this.#store.freeSpace.ensure();
     const release = await this.#store.locks.acquire(partPath, this.#signal);
     try {
       return await work(partPath);
@@ -273,6 +272,7 @@ export class JobFiles implements Files {
     http?: HttpSource,
   ): Promise<SavedFile> {
     const { outDir, keepVersions, maxNameLength } = this.#store.options;
+    this.#store.freeSpace.wrote(result.bytes);
     const finalPath = resolveInside(outDir, name);
     const saved: SavedFile = { path: path.basename(finalPath), bytes: result.bytes, sha256: result.sha256 };
     if (http !== undefined) saved.http = http;

@@ -185,6 +185,27 @@ describe('fetch: cuts and resume', () => {
     expect(await listDir(dir)).toEqual(['s.pdf']);
   });
 
+  it('a `.part` with no `.part.json` (a crash before it) is neither resumed nor left behind', async () => {
+    const body = pdfBytes(80_000, 10);
+    const { server, dir, files } = await setup(
+      (req, res) => {
+        // First a 503 (the `.part` must be gone already), then the file.
+        if (server.requests.length === 1) res.writeHead(503).end();
+        else serveRange(req, res, body, { etag: '"v1"' });
+      },
+      { retries: 0 },
+    );
+    const url = `${server.origin}/s.pdf`;
+    await writeFile(path.join(dir, 's.pdf.part'), pdfBytes(30_000, 11));
+    expect(await rejection(files.fetch(url, { kind: 'pdf' }))).not.toBeInstanceOf(PermanentError);
+    expect(await listDir(dir)).toEqual([]);
+    await writeFile(path.join(dir, 's.pdf.part'), pdfBytes(30_000, 11));
+    await files.fetch(url, { kind: 'pdf' });
+    expect(server.requests.map((r) => r.headers.range)).toEqual([undefined, undefined]);
+    expect(sha256(await readFile(path.join(dir, 's.pdf')))).toBe(sha256(body));
+    expect(await listDir(dir)).toEqual(['s.pdf']);
+  });
+
   it('retries a short body (fewer bytes than Content-Length) and fails after `retries`', async () => {
     const body = pdfBytes(50_000, 9);
     const { server, dir, files } = await setup(
