@@ -157,7 +157,11 @@ export async function run<Ref>(options: RunOptions<Ref>): Promise<RunSummary> {
           ? parseRefs(site, readRefs(options.refs))
           : readListingAhead(
               completeListing(
-                listWithRelogin(site, worker.pool, baseUrl, signal, events, worker.login),
+                listWithRelogin(site, worker.pool, baseUrl, signal, events, worker.login, {
+                  retries: options.retries ?? QUEUE_DEFAULTS.retries,
+                  backoff: { ...QUEUE_DEFAULTS.backoff, ...options.backoff },
+                  hold: worker.hold,
+                }),
                 checkpoint,
                 signal,
                 events,

@@ -2,8 +2,13 @@
 // A ref that cannot be worked (no usable key, a `--refs` line that is no ref) is recorded and skipped, naming itself
 // and where it came from: one bad ref never stops the run.
 import type { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PagePool } from '../browser/page-pool.js';
-import { describe, SessionExpiredError } from '../errors.js';
+import { classify, describe, SessionExpiredError } from '../errors.js';
+import { type Charges, charge, decide } from '../queue/attempt-policy.js';
+import type { BackoffOptions } from '../queue/backoff-delay.js';
+import { QUEUE_DEFAULTS } from '../queue/queue-options.js';
+import type { RateHold } from '../queue/rate-hold.js';
 import type { SingleFlightLogin } from '../queue/single-flight-login.js';
 import type { RunEvents } from '../run-events.js';
 import { listSite } from '../sites/list-site.js';
@@ -58,10 +63,21 @@ function cut(text: string): string {
   return text.length > BAD_REF_CHARS ? `${text.slice(0, BAD_REF_CHARS - 3)}...` : text;
 }
 
+/** How the listing retries a page that failed: the run's `--retries` and backoff, and its 429 hold. */
+export interface ListingRetry {
+  retries: number;
+  backoff: BackoffOptions;
+  /** The run's hold: a 429 on the listing holds the pages too. */
+  hold?: RateHold;
+}
+
 /**
  * The site's listing on a page of its own. If the portal logs us out mid-listing, log in again (the workers'
  * login: one login per expiry, whoever met it first) and list anew, skipping what was already yielded. A long listing may outlive many
- * sessions, so only restarts that find nothing new count toward the limit.
+ * sessions, so only restarts that find nothing new count toward the limit. Any other failure of a listing page is
+ * judged by the items' attempt policy (a 5xx, a timeout or a dropped connection is retried after a backoff, a 429
+ * after its Retry-After, a 404 or a refusal is not), and the retries are charged to the listing until a restart
+ * yields something new.
  */
 export async function* listWithRelogin<Ref>(
   site: Site<Ref>,
@@ -70,7 +86,10 @@ export async function* listWithRelogin<Ref>(
   signal: AbortSignal,
   events: EventEmitter<RunEvents>,
   login: SingleFlightLogin,
+  retry: ListingRetry = { retries: QUEUE_DEFAULTS.retries, backoff: QUEUE_DEFAULTS.backoff },
 ): AsyncGenerator<SourceEntry<Ref>> {
+  const policy = { retries: retry.retries, backoff: retry.backoff, classify, canRelogin: true };
+  let charges: Charges = { charged: 0, free: 0 };
   const seen = new Set<string>();
   // A listing started again after a re-login meets its bad refs again: each is reported once.
   const seenBad = new Set<string>();
@@ -110,10 +129,37 @@ export async function* listWithRelogin<Ref>(
       } catch (err) {
         // Stopping (Ctrl+C) aborts the page the listing waits on: that ends the listing, it is no error of the run.
         if (signal.aborted) return;
-        fruitless = seen.size > before ? 0 : fruitless + 1;
-        if (!(err instanceof SessionExpiredError) || fruitless > MAX_FRUITLESS_RESTARTS) throw err;
-        events.emit('warning', { message: 'logged out while listing; listing again after a re-login' });
-        await login.relogin(epoch);
+        if (seen.size > before) {
+          fruitless = 0;
+          charges = { charged: 0, free: 0 };
+        } else fruitless += 1;
+        if (err instanceof SessionExpiredError) {
+          if (fruitless > MAX_FRUITLESS_RESTARTS) throw err;
+          events.emit('warning', { message: 'logged out while listing; listing again after a re-login' });
+          await login.relogin(epoch);
+          continue;
+        }
+        const now = Date.now();
+        const verdict = decide(err, charges, policy, now, {
+          heldUntil: retry.hold?.heldUntil(now) ?? 0,
+          reloginSince: false,
+        });
+        if (verdict.kind !== 'retry' && verdict.kind !== 'hold') throw err;
+        charges = charge(charges, verdict);
+        let untilMs = verdict.kind === 'retry' ? now + verdict.delayMs : verdict.untilMs;
+        if (verdict.kind === 'hold' && retry.hold) {
+          retry.hold.hold(verdict.untilMs, now, describe(err));
+          untilMs = retry.hold.heldUntil(now) ?? untilMs;
+        }
+        const waitMs = Math.max(0, untilMs - now);
+        events.emit('warning', {
+          message: `the listing failed (${describe(err)}); listing again in ${(waitMs / 1000).toFixed(1)} s`,
+        });
+        try {
+          await sleep(waitMs, undefined, { signal });
+        } catch {
+          return; // stopped while waiting
+        }
       }
     }
   } finally {
