@@ -8,13 +8,27 @@ import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 
 afterAll(removeTempDirs);
 
+/** The demo adapter reading every detail page on a browser page (the built-in one reads them over HTTP). */
+const ON_THE_PAGE = ['--site', path.resolve('scripts/fixtures/demo-browser.ts'), '--base-url', 'demo'];
+
 describe('a timed-out item', () => {
   it('error.txt holds no terminal colour codes and the page timeout the FAILED line gives', {
     timeout: 180_000,
   }, async () => {
     const cwd = await tempDir();
     const { code, stderr } = await runCli(
-      ['run', '--retries', '0', '--page-timeout', '2', '--timeout', '60', '--concurrency', '2'],
+      [
+        'run',
+        ...ON_THE_PAGE,
+        '--retries',
+        '0',
+        '--page-timeout',
+        '2',
+        '--timeout',
+        '60',
+        '--concurrency',
+        '2',
+      ],
       { cwd, env: { DEMO_VEHICLES: '4', DEMO_STUCK_RATE: '1' } },
     );
     expect(code).toBe(1);
@@ -38,6 +52,30 @@ describe('a timed-out item', () => {
       ]);
     }
   });
+
+  it('read over HTTP: the FAILED line and error.txt name the item and the page timeout, no colour codes', {
+    timeout: 180_000,
+  }, async () => {
+    const cwd = await tempDir();
+    const { code, stderr } = await runCli(
+      ['run', '--retries', '0', '--page-timeout', '2', '--timeout', '60', '--concurrency', '2'],
+      { cwd, env: { DEMO_VEHICLES: '4', DEMO_STUCK_RATE: '1' } },
+    );
+    expect(code).toBe(1);
+    const failed = stderr.split('\n').filter((l) => l.startsWith('FAILED '));
+    expect(failed.length).toBe(4);
+    for (const line of failed) {
+      expect(line).toMatch(/^FAILED (S\d{5}): vehicle \1 did not answer within 2 s \(--page-timeout\)$/);
+    }
+    const dir = path.join(cwd, 'downloads', '.pagepool', 'failures');
+    const keys = await readdir(dir);
+    expect(keys).toHaveLength(4);
+    for (const key of keys) {
+      const text = await readFile(path.join(dir, key, 'error.txt'), 'utf8');
+      expect(text).not.toContain('\x1b');
+      expect(text).toContain(`vehicle ${key} did not answer within 2 s (--page-timeout)`);
+    }
+  });
 });
 
 // Was `it.fails`: after a page timeout the failure snapshot waited 5 s on the page (its navigation still pending,
@@ -47,7 +85,18 @@ describe('a page timeout close to the item deadline', () => {
   it('the FAILED line gives the page timeout error.txt gives', { timeout: 180_000 }, async () => {
     const cwd = await tempDir();
     const { stderr } = await runCli(
-      ['run', '--retries', '0', '--page-timeout', '2', '--timeout', '5', '--concurrency', '1'],
+      [
+        'run',
+        ...ON_THE_PAGE,
+        '--retries',
+        '0',
+        '--page-timeout',
+        '2',
+        '--timeout',
+        '5',
+        '--concurrency',
+        '1',
+      ],
       { cwd, env: { DEMO_VEHICLES: '1', DEMO_STUCK_RATE: '1' } },
     );
     expect(stderr).toMatch(/^FAILED S00001: page\.goto: Timeout 2000ms exceeded\.$/m);
