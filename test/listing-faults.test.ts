@@ -38,11 +38,14 @@ describe('a listing page that fails', () => {
     });
     proxies.push(proxy);
     const cwd = await tempDir();
-    const result = await runCli(['run', '--site', 'demo', '--base-url', proxy.url, '--concurrency', '2', '--quiet'], {
-      cwd,
-      env,
-      timeoutMs: 120_000,
-    });
+    const result = await runCli(
+      ['run', '--site', 'demo', '--base-url', proxy.url, '--concurrency', '2', '--quiet'],
+      {
+        cwd,
+        env,
+        timeoutMs: 120_000,
+      },
+    );
     expect(result.code, result.stderr).toBe(0);
     const pdfs = (await readdir(path.join(cwd, 'downloads', 'demo'))).filter((f) => f.endsWith('.pdf'));
     expect(pdfs).toHaveLength(N);
