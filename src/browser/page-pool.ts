@@ -59,6 +59,12 @@ export interface PagePoolOptions {
    * @default true
    */
   scripts?: boolean;
+  /**
+   * Tasks open their page only when they ask for one (the site's `pageOnDemand`): the login page is closed once
+   * logged in, so a run that reads every page over HTTP keeps no renderer alive for pages nobody uses.
+   * @default false
+   */
+  pageOnDemand?: boolean;
 }
 
 /** A slot of the pool held by one task (`withSlot`): its number, and its page, opened on first ask. */
@@ -152,6 +158,7 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     this.options = {
       block: true,
       scripts: true,
+      pageOnDemand: false,
       recycleAfter: LIBRARY_DEFAULTS.recycleAfter,
       memoryCheckEvery: 20,
       pageHeapLimitBytes: 64 * MIB,
@@ -170,8 +177,12 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     }));
   }
 
-  /** Opens the context and logs in once; the login page becomes the first page of the pool. */
-  async open(): Promise<this> {
+  /**
+   * Opens the context and logs in once; the login page becomes the first page of the pool (with `pageOnDemand`,
+   * it is closed). `alongside(context)` runs while the login does (the file layer reads the browser's headers on a
+   * page of its own) and is waited for before `open` returns; it must handle its own failures.
+   */
+  async open(alongside?: (context: BrowserContext) => Promise<void>): Promise<this> {
     const { restore } = this.options;
     const context = await this.options.browser.newContext({
       ...CONTEXT_OPTIONS,
@@ -180,17 +191,22 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     });
     this.current = { context, pages: 0, retiring: false };
     this.contexts.add(this.current);
+    const beside = alongside?.(context);
     try {
       const page = await this.newPage();
       // A saved session that still works needs no login: the first page looks at the portal instead.
       if (restore && (await restore.isLoggedIn(page))) this.emit('session:restored');
       else await this.loginOn(page);
-      this.slots[0]!.page = page;
+      // Closed in the background (close() waits for it): the run goes on meanwhile.
+      if (this.options.pageOnDemand) this.replace(this.slots[0]!, 'closing', page);
+      else this.slots[0]!.page = page;
     } catch (err) {
+      await beside;
       this.contexts.clear();
       await context.close().catch(() => {});
       throw err;
     }
+    await beside;
     return this;
   }
 
@@ -511,9 +527,15 @@ export class PagePool extends EventEmitter<PagePoolEvents> {
     }
   }
 
-  /** Takes the slot's page away and closes it in the background, under a bound; resolves once it is closed. */
-  private replace(slot: Slot, reason: PageReplacedReason | 'closing'): Promise<void> {
-    const page = slot.page;
+  /**
+   * Takes the slot's page (or `page`, not yet the slot's) away and closes it in the background, under a bound;
+   * resolves once it is closed.
+   */
+  private replace(
+    slot: Slot,
+    reason: PageReplacedReason | 'closing',
+    page: Page | null = slot.page,
+  ): Promise<void> {
     slot.page = null;
     slot.uses = 0;
     slot.generation += 1;

@@ -3,6 +3,7 @@
 // and where it came from: one bad ref never stops the run.
 import type { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Page } from 'playwright';
 import type { PagePool } from '../browser/page-pool.js';
 import { classify, describe, SessionExpiredError } from '../errors.js';
 import { type Charges, charge, decide } from '../queue/attempt-policy.js';
@@ -93,7 +94,10 @@ export async function* listWithRelogin<Ref>(
   const seen = new Set<string>();
   // A listing started again after a re-login meets its bad refs again: each is reported once.
   const seenBad = new Set<string>();
-  const page = await pool.extraPage();
+  // The listing's page, opened when the listing first needs it (at once unless the site has `pageOnDemand`),
+  // kept across restarts.
+  let page: Promise<Page> | undefined;
+  const openPage = () => (page ??= pool.extraPage());
   // Documents the listing opened (its pages, in the browser or over HTTP), across restarts; redirects are none.
   let pages = 0;
   let lastPage: string | undefined;
@@ -109,7 +113,7 @@ export async function* listWithRelogin<Ref>(
       try {
         const log = (message: string) => events.emit('warning', { message });
         for await (const ref of listSite(site, {
-          page,
+          openPage,
           signal,
           baseUrl,
           log,
@@ -117,7 +121,7 @@ export async function* listWithRelogin<Ref>(
           onPage,
           readTimeoutMs: pool.pageTimeoutMs,
         })) {
-          const entry = keyed(site, ref, `the listing page ${lastPage ?? page.url()}`);
+          const entry = keyed(site, ref, `the listing page ${lastPage ?? baseUrl}`);
           const id = 'key' in entry ? entry.key : `${entry.bad.where}\n${entry.bad.ref}`;
           const known = 'key' in entry ? seen : seenBad;
           if (known.has(id)) continue;
@@ -163,7 +167,7 @@ export async function* listWithRelogin<Ref>(
       }
     }
   } finally {
-    await page.close().catch(() => {});
+    if (page) await (await page.catch(() => null))?.close().catch(() => {});
   }
 }
 

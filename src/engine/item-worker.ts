@@ -164,6 +164,7 @@ async function setUp<Ref>(
     ...session.pool,
     block: options.block ?? true,
     scripts: site.scripts ?? true,
+    pageOnDemand: site.pageOnDemand ?? false,
     recycleAfter: options.recycleAfter ?? LIBRARY_DEFAULTS.recycleAfter,
     ...(options.pageTimeoutMs === undefined ? {} : { pageTimeoutMs: options.pageTimeoutMs }),
     // A trace records one context: keep the first one for the whole run when tracing.
@@ -178,15 +179,17 @@ async function setUp<Ref>(
   pool.on('login', (login) => events.emit('login', login));
   pool.on('warning', (warning) => events.emit('warning', warning));
   pool.on('session:restored', () => events.emit('session:restored'));
-  await pool.open();
+  // File requests carry the browser's own headers (one local navigation reads them, while the login runs), and
+  // cookies they are given go back to the browser: the portal sees one browser and one session.
+  let headers: Record<string, string> = {};
+  await pool.open(async (context) => {
+    headers = await captureBrowserHeaders(context).catch((err: unknown) => {
+      warn(`file requests will not carry the browser's headers: ${(err as Error).message}`);
+      return {};
+    });
+  });
   // The session as it is at the end (a portal may rotate it under the run) is kept before the pool closes.
   acquired.push(() => session.keep(pool));
-  // File requests carry the browser's own headers (one local navigation reads them), and cookies they are
-  // given go back to the browser: the portal sees one browser and one session.
-  const headers = await captureBrowserHeaders(pool.context).catch((err: unknown) => {
-    warn(`file requests will not carry the browser's headers: ${(err as Error).message}`);
-    return {};
-  });
   const downloads = new Stage('downloads', options.downloads || defaultDownloads(options.concurrency));
   const pages = new PageGate(options.concurrency);
   const hold = new RateHold();

@@ -1,5 +1,5 @@
 // Calls `site.list` with its context (or the deprecated positional form), and refuses a listing that yields nothing.
-import type { Response } from 'playwright';
+import type { Page, Response } from 'playwright';
 import { NoItemsError } from '../errors.js';
 import { adaptiveRead } from './adaptive-read.js';
 import { checkResponseFor } from './check-response.js';
@@ -20,7 +20,9 @@ type LegacyList<Ref> = (
  */
 export async function* listSite<Ref>(
   site: Site<Ref>,
-  context: Omit<ListContext, 'checkResponse' | 'http' | 'read'> & {
+  context: Omit<ListContext, 'checkResponse' | 'http' | 'read' | 'page' | 'openPage'> & {
+    /** Opens the listing's browser page: at once, or with the site's `pageOnDemand` when the listing asks. */
+    openPage(): Promise<Page>;
     /** How the listing's `http` reads pages (the session's HTTP client); none: `http.html` throws. */
     fetchHtml: FetchHtml | undefined;
     /** Told of each page the listing opened or read over HTTP (not a redirect), with its URL. */
@@ -29,23 +31,38 @@ export async function* listSite<Ref>(
     readTimeoutMs?: number;
   },
 ): AsyncGenerator<Ref> {
-  const { page, signal, baseUrl, fetchHtml, onPage, readTimeoutMs, ...rest } = context;
+  const { openPage, signal, baseUrl, fetchHtml, onPage, readTimeoutMs, ...rest } = context;
   let last: { url: string; status: number } | undefined;
   const opened = (url: string, status: number) => {
     last = { url, status };
     if (status < 300 || status >= 400) onPage?.(url);
   };
+  let page: Page | undefined;
+  let opening: Promise<Page> | undefined;
   const onResponse = (response: Response) => {
     try {
-      if (response.request().isNavigationRequest() && response.frame() === page.mainFrame()) {
+      if (response.request().isNavigationRequest() && response.frame() === page?.mainFrame()) {
         opened(response.url(), response.status());
       }
     } catch {
       // A service worker's response has no frame: it is no page of the listing.
     }
   };
-  page.on('response', onResponse);
-  const check = checkResponseFor(site, page);
+  const takePage = () =>
+    (opening ??= openPage().then((taken) => {
+      page = taken;
+      taken.on('response', onResponse);
+      return taken;
+    }));
+  // The positional form of list() is given the page itself.
+  const legacy = site.list.length >= 2;
+  if (!site.pageOnDemand || legacy) await takePage();
+  const pageNow = (): Page => {
+    if (page) return page;
+    throw new TypeError(
+      `site ${site.name} has pageOnDemand: take the listing's page with \`await openPage()\` before using \`page\``,
+    );
+  };
   const http = httpReader({
     site,
     baseUrl,
@@ -62,7 +79,10 @@ export async function* listSite<Ref>(
   });
   const ctx: ListContext = {
     ...rest,
-    page,
+    get page() {
+      return pageNow();
+    },
+    openPage: takePage,
     signal,
     baseUrl,
     http,
@@ -70,28 +90,31 @@ export async function* listSite<Ref>(
       site,
       baseUrl,
       http,
-      openPage: async () => page,
+      openPage: takePage,
       memory: new ReadMemory(),
       onSwitch: context.log,
     }),
     checkResponse: (response, what) =>
-      check(response, what ?? `the listing page ${response?.url() ?? page.url()}`),
+      checkResponseFor(site, pageNow())(
+        response,
+        what ?? `the listing page ${response?.url() ?? pageNow().url()}`,
+      ),
   };
   let yielded = 0;
   try {
     let items: AsyncIterable<Ref>;
-    if (site.list.length >= 2) {
+    if (legacy) {
       context.log(
         `site ${site.name}: list(page, signal, baseUrl) is deprecated; write list({ page, signal, baseUrl })`,
       );
-      items = (site.list as unknown as LegacyList<Ref>).call(site, page, signal, baseUrl);
+      items = (site.list as unknown as LegacyList<Ref>).call(site, pageNow(), signal, baseUrl);
     } else items = site.list(ctx);
     for await (const ref of items) {
       yielded += 1;
       yield ref;
     }
   } finally {
-    page.off('response', onResponse);
+    page?.off('response', onResponse);
   }
   if (yielded === 0 && !signal.aborted) {
     const where = last ? ` (its last page, ${last.url}, answered HTTP ${last.status})` : '';

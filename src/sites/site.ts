@@ -59,7 +59,13 @@ export interface Job<Ref> {
 export interface ListContext {
   /** The portal's base URL (`--base-url`), without a trailing slash. */
   baseUrl: string;
+  /**
+   * The listing's own logged-in page. With the site's `pageOnDemand`, only after `await openPage()` (before,
+   * reading it throws): a listing read over HTTP then never opens one.
+   */
   page: Page;
+  /** The listing's page: `page` itself, or with the site's `pageOnDemand` opened now (once). */
+  openPage(): Promise<Page>;
   /** Listing pages read over HTTP in the same session, as `job.http`. */
   http: HttpReader;
   /** As `job.read`; its browser page is the listing's `page`. */

@@ -374,3 +374,58 @@ describe('context recycling', () => {
     );
   });
 });
+
+describe('pages on demand', () => {
+  it('closes the login page once logged in, and opens a page only for a task that asks', async () => {
+    const p = await openPool({ pageOnDemand: true }).pool;
+    try {
+      // The login page goes in the background: the pool is open before it has closed.
+      await expect.poll(() => p.context.pages().length, BROWSER_WAIT).toBe(0);
+      const without = await p.withSlot(async () => p.context.pages().length, { signal });
+      expect(without).toBe(0);
+      const path = await p.withSlot(async (lease) => openVehicle(await lease.page(), 3), { signal });
+      expect(path).toBe('/vehicle/S00003'); // logged in: the context's session serves the new page
+      expect(p.loginCount).toBe(1);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('keeps the login page as the first page of the pool without pageOnDemand', async () => {
+    const p = await openPool().pool;
+    try {
+      expect(p.context.pages()).toHaveLength(1);
+      expect(new URL(p.context.pages()[0]!.url()).pathname).toBe('/inventory');
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("runs `alongside` while the login runs, in the pool's context, and waits for it", async () => {
+    const seen: string[] = [];
+    const p = new PagePool({
+      browser,
+      size: 1,
+      login: async (page) => {
+        seen.push('login:start');
+        await demoLogin(page, { username: 'demo', password: 'demo-pass' }, portal.url);
+        seen.push('login:end');
+      },
+    });
+    let sameContext = false;
+    await p.open(async (context) => {
+      seen.push('alongside:start');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      sameContext = context === p.context;
+      seen.push('alongside:end');
+    });
+    try {
+      expect(sameContext).toBe(true);
+      // Started before the login finished, and done by the time open() returned.
+      expect(seen.indexOf('alongside:start')).toBeLessThan(seen.indexOf('login:end'));
+      expect(seen).toContain('alongside:end');
+    } finally {
+      await p.close();
+    }
+  });
+});

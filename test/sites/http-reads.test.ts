@@ -64,6 +64,40 @@ describe('pages read over HTTP in the browser session', () => {
   );
 
   it(
+    'a site with pageOnDemand whose listing and items read over HTTP keeps no browser page open after its login',
+    SLOW,
+    async () => {
+      // Every page target Chromium makes and closes, seen over the browser's own CDP session.
+      const cdp = await browser.newBrowserCDPSession();
+      const created = new Map<string, string>();
+      const destroyed = new Set<string>();
+      cdp.on('Target.targetCreated', ({ targetInfo }) => {
+        if (targetInfo.type === 'page') created.set(targetInfo.targetId, targetInfo.url);
+      });
+      cdp.on('Target.targetDestroyed', ({ targetId }) => destroyed.add(targetId));
+      await cdp.send('Target.setDiscoverTargets', { discover: true });
+      try {
+        const vehicles = 20;
+        const result = await faultPull({
+          browser,
+          out: await tempDir(),
+          portal: { vehicles },
+          run: { concurrency: 4 },
+        });
+        expectWhole(result, vehicles);
+        // Two pages in all: the login's and the one local navigation that reads the browser's headers. The
+        // listing opened none (it read its pages over HTTP), nor did any item; both were closed.
+        expect(created.size).toBe(2);
+        await expect
+          .poll(() => [...created.keys()].filter((id) => !destroyed.has(id)), { timeout: 10_000 })
+          .toEqual([]);
+      } finally {
+        await cdp.detach().catch(() => {});
+      }
+    },
+  );
+
+  it(
     'a session that expires in the middle of HTTP reads: one re-login per expiry, nothing lost',
     SLOW,
     async () => {

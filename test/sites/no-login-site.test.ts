@@ -11,6 +11,7 @@ const FIXTURES = path.resolve(import.meta.dirname, 'fixtures');
 const ADAPTER = path.join(FIXTURES, 'static-files.ts');
 const LEGACY = path.join(FIXTURES, 'static-files-legacy.ts');
 const RELATIVE = path.join(FIXTURES, 'static-files-relative.ts');
+const ON_DEMAND = path.join(FIXTURES, 'static-files-on-demand.ts');
 
 let server: StaticServer;
 let docs: string;
@@ -67,6 +68,23 @@ describe('a site without login', () => {
     expect(code).toBe(0);
     expect(stderr).toContain('list(page, signal, baseUrl) is deprecated');
     await expectEverythingPulled(path.join(cwd, 'out'));
+  });
+
+  it('a pageOnDemand listing takes its page with openPage(); reading `page` first is named, exit 1', async () => {
+    const cwd = await tempDir();
+    const args = ['run', '--site', ON_DEMAND, '--base-url', `${server.origin}/docs`, '--out', 'out'];
+    const ok = await runCli(args, { cwd, env: NO_CREDENTIALS });
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    await expectEverythingPulled(path.join(cwd, 'out'));
+
+    const tooSoon = await tempDir();
+    const bad = await runCli(args, { cwd: tooSoon, env: { PAGE_TOO_SOON: '1' } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(
+      "site static-files has pageOnDemand: take the listing's page with `await openPage()` before using `page`",
+    );
+    expect(bad.stderr).not.toMatch(/\n\s+at /); // one line, no stack
   });
 
   it('a site with login still needs credentials', async () => {
