@@ -6,6 +6,7 @@ import type { Browser } from 'playwright';
 import { FailureSnapshots } from '../browser/failure-snapshot.js';
 import { launchBrowser } from '../browser/launch.js';
 import { PagePool } from '../browser/page-pool.js';
+import { SessionCookies } from '../browser/session-cookies.js';
 import { TraceRecorder } from '../browser/trace-recorder.js';
 import { readManifestClaims } from '../checkpoint/manifest-claims.js';
 import { LIBRARY_DEFAULTS } from '../defaults.js';
@@ -190,14 +191,16 @@ async function setUp<Ref>(
   });
   // The session as it is at the end (a portal may rotate it under the run) is kept before the pool closes.
   acquired.push(() => session.keep(pool));
+  // One reading of the session's cookies serves many requests while no page is open to change them.
+  const cookies = new SessionCookies(() => pool.context);
   const downloads = new Stage('downloads', options.downloads || defaultDownloads(options.concurrency));
   const pages = new PageGate(options.concurrency);
   const hold = new RateHold();
   const store = new FileStore({
     outDir: path.join(options.out, site.name),
     connections: options.concurrency + downloads.limit,
-    cookies: (url) => pool.context.cookies(url),
-    addCookies: (cookies) => pool.context.addCookies(cookies),
+    cookies: (url) => cookies.cookies(url),
+    addCookies: (set) => cookies.add(set),
     headers,
     bodyIdleTimeoutMs: options.fileIdleTimeoutMs ?? LIBRARY_DEFAULTS.fileIdleTimeoutMs,
     ...(options.minSpeedBytesPerSec === undefined
