@@ -34,6 +34,8 @@ export function linkedom(): typeof Linkedom {
  */
 const QUIET_MS = 50;
 const POLL_MS = 10;
+/** A poll's window counts as idle when the loop ran for less than this share of it. */
+const IDLE_UTILIZATION = 0.1;
 
 let warming = false;
 
@@ -51,12 +53,14 @@ export function warmLazyDeps(): void {
     const load = loadedUndici === undefined ? undici : loadedLinkedom === undefined ? linkedom : undefined;
     if (load === undefined) return;
     const now = performance.eventLoopUtilization();
-    if (performance.eventLoopUtilization(now, last).utilization > 0.1) quietSince = performance.now();
+    const busy = performance.eventLoopUtilization(now, last).utilization > IDLE_UTILIZATION;
+    if (busy) quietSince = performance.now();
     else if (performance.now() - quietSince >= QUIET_MS) {
       try {
         load();
       } catch {
-        // The first real use throws the same error where it can be reported.
+        // The first real use throws the same error where it can be reported; the warm-up stops.
+        return;
       }
       quietSince = performance.now();
     }
