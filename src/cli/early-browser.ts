@@ -3,6 +3,7 @@
 // them instead of adding them up. The command hands it to run() (borrowed) and closes it at the end.
 import type { Browser } from 'playwright';
 import type { Config } from '../config.js';
+import { warmLazyDeps } from '../lazy-deps.js';
 
 type BrowserSettings = Pick<Readonly<Config>, 'chromiumPath' | 'headed' | 'slowMoMs'>;
 
@@ -29,13 +30,17 @@ export class EarlyBrowser {
 
   private static start(config: BrowserSettings): EarlyBrowser {
     return new EarlyBrowser(
-      import('../browser/launch.js').then(({ launchBrowser }) =>
-        launchBrowser({
+      import('../browser/launch.js').then(async ({ launchBrowser }) => {
+        const browser = await launchBrowser({
           chromiumPath: config.chromiumPath,
           headless: !config.headed,
           slowMoMs: config.slowMoMs,
-        }),
-      ),
+        });
+        // What the run needs after the login (undici, linkedom) loads while the login waits on the portal; not
+        // during the launch, which would wait for it.
+        warmLazyDeps();
+        return browser;
+      }),
     );
   }
 

@@ -2,9 +2,10 @@
 // path locks shared by every job; `forJob` hands an item its `Files`.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { LIBRARY_DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
+import { undici } from '../lazy-deps.js';
 import { proxyDispatcher } from '../proxy/proxy-dispatcher.js';
 import type { ProxySettings } from '../proxy/proxy-settings.js';
 import { FreeSpace } from './disk-space.js';
@@ -138,7 +139,9 @@ export class FileStore {
       headersTimeout: resolved.headersTimeoutMs,
       bodyTimeout: resolved.bodyIdleTimeoutMs,
     };
-    const agent = resolved.proxy ? proxyDispatcher(resolved.proxy, agentOptions) : new Agent(agentOptions);
+    const agent = resolved.proxy
+      ? proxyDispatcher(resolved.proxy, agentOptions)
+      : new (undici().Agent)(agentOptions);
     const names = new NameRegistry(resolved.maxNameLength);
     for (const [file, key] of options.claims ?? []) {
       if (typeof file !== 'string' || typeof key !== 'string' || key === '') {

@@ -1,7 +1,8 @@
 // Page reads over HTTP for a browser session that has no file store (`pagepool list`): connections of their own,
 // the browser's headers captured on first use, the session's cookies both ways, as the file store's `readHtml`.
 import type { BrowserContext } from 'playwright';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from '../lazy-deps.js';
 import { proxyDispatcher } from '../proxy/proxy-dispatcher.js';
 import type { ProxySettings } from '../proxy/proxy-settings.js';
 import { captureBrowserHeaders } from './browser-headers.js';
@@ -20,7 +21,9 @@ export function sessionHtml(context: () => BrowserContext, proxy?: ProxySettings
     headersTimeout: 30_000,
     bodyTimeout: 30_000,
   };
-  const dispatcher: Dispatcher = proxy ? proxyDispatcher(proxy, agentOptions) : new Agent(agentOptions);
+  const dispatcher: Dispatcher = proxy
+    ? proxyDispatcher(proxy, agentOptions)
+    : new (undici().Agent)(agentOptions);
   let headers: Promise<Record<string, string>> | undefined;
   return {
     async readHtml(url, { signal }) {

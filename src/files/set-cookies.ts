@@ -1,7 +1,7 @@
 // Cookies a file response sets (Set-Cookie, redirects included), as the browser context takes them: files and
 // pages stay one session, as they would in the browser that fetched both.
 import type { BrowserContext } from 'playwright';
-import { parseCookie } from 'undici';
+import { undici } from '../lazy-deps.js';
 
 /** One cookie as `context.addCookies()` takes it. */
 export type BrowserCookie = Parameters<BrowserContext['addCookies']>[0][number];
@@ -14,7 +14,7 @@ export type BrowserCookie = Parameters<BrowserContext['addCookies']>[0][number];
 export function cookiesFromResponse(url: URL, setCookie: readonly string[]): BrowserCookie[] {
   const out: BrowserCookie[] = [];
   for (const line of setCookie) {
-    const parsed = parseCookie(line);
+    const parsed = undici().parseCookie(line);
     if (parsed === null || parsed.name === '') continue;
     const host = url.hostname;
     const domain = parsed.domain?.replace(/^\./, '').toLowerCase();

@@ -1,7 +1,8 @@
 // Before the browser starts: the proxy answers and takes our credentials. Otherwise the browser would show the
 // proxy's refusal as if it were the portal's page (a 401 at the login), and the error would name the portal.
-import { ProxyAgent, request } from 'undici';
+import type { ProxyAgent } from 'undici';
 import { SetupError } from '../errors.js';
+import { undici } from '../lazy-deps.js';
 import { type ProxySettings, proxyUrlWithCredentials, shownProxy } from './proxy-settings.js';
 
 /**
@@ -30,7 +31,7 @@ const CONNECT_ERRORS = new Set([
 /** Resolves when the proxy takes a request from us; a SetupError (exit 2) that names the proxy otherwise. */
 export async function checkProxy(proxy: ProxySettings, { timeoutMs = 10_000 } = {}): Promise<void> {
   const shown = shownProxy(proxy);
-  const agent = new ProxyAgent({
+  const agent = new (undici().ProxyAgent)({
     uri: proxyUrlWithCredentials(proxy),
     proxyTunnel: false,
     connect: { timeout: timeoutMs },
@@ -39,7 +40,7 @@ export async function checkProxy(proxy: ProxySettings, { timeoutMs = 10_000 } = 
   try {
     let status: number;
     try {
-      const response = await request(CHECK_URL, {
+      const response = await undici().request(CHECK_URL, {
         dispatcher: agent,
         headersTimeout: timeoutMs,
         signal: AbortSignal.timeout(timeoutMs * 2),

@@ -1,6 +1,7 @@
 // File downloads through `--proxy`: undici's EnvHttpProxyAgent given the proxy and NO_PROXY explicitly (never read
 // from process.env), forwarding plain http:// requests as Chromium does rather than tunnelling them.
-import { type Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
+import type { Dispatcher, EnvHttpProxyAgent } from 'undici';
+import { undici } from '../lazy-deps.js';
 import { type ProxySettings, proxyUrlWithCredentials } from './proxy-settings.js';
 
 /** The options of the store's own Agent that must hold through the proxy too. */
@@ -19,14 +20,14 @@ export interface ProxyAgentOptions {
  */
 export function proxyDispatcher(proxy: ProxySettings, options: ProxyAgentOptions): Dispatcher {
   const url = proxyUrlWithCredentials(proxy);
-  return new EnvHttpProxyAgent({
+  return new (undici().EnvHttpProxyAgent)({
     ...options,
     httpProxy: url,
     httpsProxy: url,
     noProxy: proxy.noProxy.join(','),
     proxyTunnel: false,
     factory: (origin: string | URL, opts: object) =>
-      new Pool(origin, {
+      new (undici().Pool)(origin, {
         connections: options.connections,
         headersTimeout: options.headersTimeout,
         bodyTimeout: options.bodyTimeout,

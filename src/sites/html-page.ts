@@ -6,7 +6,7 @@
 // Parse + one querySelector of the demo's 151 KB heavy detail page (2,000 elements), median CPU on this machine:
 // node-html-parser 4.1 ms (but no Document, its own element API), linkedom 10.9 ms (1.5 MB held per document),
 // cheerio 24.5 ms (jQuery's API), happy-dom 75.8 ms, jsdom 93.0 ms (8.8 MB held).
-import { DOMParser } from 'linkedom';
+import { linkedom } from '../lazy-deps.js';
 
 export class HtmlPage {
   /** The parsed document: `querySelector`, `getAttribute`, `textContent`, as in the browser. */
@@ -21,7 +21,7 @@ export class HtmlPage {
     this.#html = html;
     this.#url = url;
     this.status = status;
-    this.document = new DOMParser().parseFromString(html, 'text/html') as unknown as Document;
+    this.document = new (linkedom().DOMParser)().parseFromString(html, 'text/html') as unknown as Document;
   }
 
   /** The URL the page came from, after redirects (as `page.url()`). */
