@@ -60,10 +60,19 @@ describe('optional packages are loaded only when used', () => {
       // Loaded with require() (src/browser/playwright.ts): an ESM import makes node scan its 3.6 MB bundle.
       expect(loadedPackage(pulled.imported, 'playwright-core')).toBe(false);
       expect(loadedPackage(pulled.imported, 'playwright')).toBe(false);
+      // undici and linkedom come with require() too (src/lazy-deps.ts), in the login's idle time or on first use:
+      // not with the command's modules, before Chromium's launch.
+      expect(loadedPackage(pulled.modules, 'undici')).toBe(true);
+      expect(loadedPackage(pulled.modules, 'linkedom')).toBe(true);
+      expect(loadedPackage(pulled.imported, 'undici')).toBe(false);
+      expect(loadedPackage(pulled.imported, 'linkedom')).toBe(false);
 
       const status = await runCliRecordingModules(['status'], { cwd });
       expect(status.code, status.stderr).toBe(0);
       expect(packages(status.modules)).toMatchObject({ awsSdk: false, bullmq: false, ioredis: false });
+      // status starts no browser and reads nothing over HTTP.
+      expect(loadedPackage(status.modules, 'undici')).toBe(false);
+      expect(loadedPackage(status.modules, 'linkedom')).toBe(false);
     },
   );
 
