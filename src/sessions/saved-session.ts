@@ -119,10 +119,12 @@ class SessionSaver {
       this.warn(`the session was not saved to ${this.file}: the page after the login still looks logged out`);
       return;
     }
-    await this.#save(page.context());
+    // Read now, written in the background: the run goes on meanwhile (keep() waits for it).
+    void this.#save(page.context());
   }
 
   async keep(pool: PagePool, loggedIn: (page: Page) => Promise<boolean>): Promise<void> {
+    await this.#last;
     // Without loggedOut nothing can confirm the session: a cookie the portal removed must not be saved.
     if (!this.site.loggedOut) return;
     try {
@@ -138,9 +140,12 @@ class SessionSaver {
     }
   }
 
-  async #save(context: BrowserContext): Promise<void> {
+  /** Resolves once this save (and every one before it) is written or has warned; never rejects. */
+  #save(context: BrowserContext): Promise<void> {
     // Read now, while a page shows the session logged in; written after any save still going.
     const state = context.storageState({ indexedDB: true });
+    // Its failure is the write's to report, however long a save before it takes.
+    state.catch(() => {});
     const write = this.#last.then(async () => {
       const s = await state;
       await writeSessionFile(this.file, s);
@@ -149,7 +154,7 @@ class SessionSaver {
     this.#last = write.catch((err: unknown) =>
       this.warn(`the session could not be saved to ${this.file}: ${describe(err)}`),
     );
-    await this.#last;
+    return this.#last;
   }
 }
 
