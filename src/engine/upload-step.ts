@@ -75,6 +75,22 @@ export async function openUploadStep(options: UploadStepOptions): Promise<Upload
   const upload = async (files: readonly SavedFile[], key: string, signal: AbortSignal) =>
     (await stage.upload(files, { key, signal })).map(toRecorded);
   /**
+   * Files recorded before a crash, to the bucket: they come back as they were recorded (their validators
+   * included: a refresh asks with them, and the manifest line a crash left behind is matched only by the same
+   * line) with their objects.
+   */
+  const uploadPending = async (
+    files: readonly RecordedFile[],
+    key: string,
+    signal: AbortSignal,
+  ): Promise<RecordedFile[]> => {
+    const sent = new Map((await upload(files, key, signal)).map((r) => [r.path, r]));
+    return files.map((f) => {
+      const record = sent.get(f.path);
+      return record ? { ...f, ...record } : { ...f };
+    });
+  };
+  /**
    * A pulled item's files to the bucket: in a refresh, an unchanged file whose record names its object is there
    * already (nothing sent); an updated one replaces its object (same key); a version --keep-versions kept goes to
    * a key of its own, so the bucket keeps the versions the folder keeps. The files come back with what they had
@@ -105,7 +121,7 @@ export async function openUploadStep(options: UploadStepOptions): Promise<Upload
     async attempt(item) {
       if (item.pending && item.pending.length > 0) {
         try {
-          return await upload(item.pending, item.key, item.signal);
+          return await uploadPending(item.pending, item.key, item.signal);
         } catch (err) {
           // A recorded file no longer whole on disk: pull the item again, as if nothing had been saved.
           if (!(err instanceof PagepoolError && err.code === 'FILE_INVALID')) throw err;

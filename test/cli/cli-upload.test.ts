@@ -3,11 +3,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
+import type { RecordedFile } from '../../src/checkpoint/recorded-file.js';
 import { type Portal, startPortal } from '../../src/demo/portal.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
 import { type S3Server, startS3Server } from '../helpers/s3-server.js';
@@ -287,6 +289,64 @@ describe('pagepool run --upload', () => {
       for (const key of whole) expect(servedAfter[key], key).toBe(servedBefore[key]);
       const lines = await expectBucketIsManifest(out, 'kill');
       expect(new Set(lines.map((l) => l.key)).size).toBe(20);
+    },
+  );
+
+  it(
+    "a resume that uploads what a crash left saved keeps each file's validators; the crash's manifest line is not written twice",
+    SLOW,
+    async () => {
+      // A real file with the portal's real validators, from a run without uploads.
+      const first = await tempDir();
+      const pulled = await pull(['--site', 'demo', '--max', '1', '--out', first]);
+      expect(pulled.code, pulled.stderr).toBe(0);
+      const [line] = (await readFile(path.join(first, 'manifest.jsonl'), 'utf8')).trim().split('\n');
+      const recorded = JSON.parse(line!) as RecordedFile & { key: string };
+      expect(recorded.http?.etag).toBeDefined();
+      // The state a crash leaves between an item's manifest lines and its done record: the item saved (files whole
+      // on disk, not uploaded), its manifest line (with the object it was about to record) already written.
+      const out = await tempDir();
+      const { key, ...file } = recorded;
+      await mkdir(path.join(out, 'demo'), { recursive: true });
+      await copyFile(path.join(first, file.path), path.join(out, file.path));
+      const checkpoint = await Checkpoint.open({
+        path: path.join(out, '.pagepool', 'checkpoint.json'),
+        manifestPath: path.join(out, 'manifest.jsonl'),
+        uploads: true,
+      });
+      await checkpoint.saved(key, 1, [file]);
+      await checkpoint.close();
+      const bytes = await readFile(path.join(out, file.path));
+      const left = {
+        key,
+        path: file.path,
+        bytes: file.bytes,
+        sha256: file.sha256,
+        object: `s3://${BUCKET}/crash/${file.path}`,
+        etag: md5(bytes),
+        http: file.http,
+      };
+      await appendFile(path.join(out, 'manifest.jsonl'), `${JSON.stringify(left)}\n`);
+      const served = portal.stats().filesServed[key];
+
+      const resumed = await pull([
+        '--site',
+        'demo',
+        '--max',
+        '1',
+        '--out',
+        out,
+        '--upload',
+        `s3://${BUCKET}/crash`,
+      ]);
+      expect(resumed.stderr).toBe('');
+      expect(resumed.code).toBe(0);
+      expect(portal.stats().filesServed[key]).toBe(served); // uploaded from disk, not pulled again
+      // One line for the file, the one the crash left: the done record kept the validators a refresh asks with.
+      expect((await readFile(path.join(out, 'manifest.jsonl'), 'utf8')).trim().split('\n')).toEqual([
+        JSON.stringify(left),
+      ]);
+      await expectBucketIsManifest(out, 'crash');
     },
   );
 
