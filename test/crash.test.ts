@@ -16,7 +16,9 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-const VEHICLES = 60;
+// Enough items that 5 kills (each after 1-6 new files and up to 400 ms more) land before the run's end: with pages
+// read over HTTP a run pulls ~40 items/s at 4 pages, and 60 items let a round end before its kill (seen in CI).
+const VEHICLES = 150;
 
 describe('SIGKILL', () => {
   it('killed 5 times at random moments, then run to the end: every file once and whole, nothing refetched that was done', async () => {
