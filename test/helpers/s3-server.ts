@@ -2,11 +2,14 @@
 // credentials. s3rver 3.7.1 only checks that a SigV4 request's access key exists and never checks the
 // signature, so a small middleware in front of it verifies the signature with the secret, as S3 does.
 import { createHash, createHmac } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 
 const require = createRequire(import.meta.url);
@@ -38,6 +41,48 @@ type S3ErrorClass = new (code: string, message: string, detail?: Record<string, 
 const S3rver = require('s3rver') as S3rverClass;
 const AWSAccount = require('s3rver/lib/models/account') as AccountClass;
 const S3Error = require('s3rver/lib/models/error') as S3ErrorClass;
+
+interface StoredObject {
+  bucket: string;
+  key: string;
+  content: Buffer | NodeJS.ReadableStream;
+  metadata: Record<string, string>;
+}
+interface FilesystemStore {
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+  putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+}
+const FilesystemStoreClass = require('s3rver/lib/stores/filesystem') as { prototype: FilesystemStore };
+
+/**
+ * s3rver 3.7.1 answers a PUT once the body has passed its MD5 (a Buffer body: at once), before its write stream has
+ * even opened the object's file, and that stream has no error handler: a DELETE that comes first (our preflight
+ * puts, heads and deletes a test object within milliseconds) removes the folder, the open fails with ENOENT, and
+ * the exception is uncaught in the test process (seen in CI). A store answers a PUT once the object is written:
+ * this writes it through a pipeline that finishes when the file is closed and fails the PUT on an error.
+ */
+FilesystemStoreClass.prototype.putObject = async function putObject(this: FilesystemStore, object) {
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  await mkdir(path.dirname(objectPath), { recursive: true });
+  const md5 = createHash('md5');
+  let size = 0;
+  const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+  await pipeline(
+    source,
+    new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        md5.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    }),
+    createWriteStream(objectPath),
+  );
+  const digest = md5.digest('hex');
+  await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+  return { size, md5: digest };
+};
 
 export interface S3Server {
   /** `http://127.0.0.1:PORT` */
